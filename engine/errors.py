@@ -1,0 +1,154 @@
+"""Diagnostic codes, severities and the exception that carries diagnostics to the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from engine.source import Span
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Code(StrEnum):
+    """Stable diagnostic codes: E1xx YAML/schema, E2xx syntax, E3xx types, E4xx model/policy,
+    E5xx data, E6xx scoring. W-codes are lints (warnings unless --strict)."""
+
+    # E1xx: files, YAML, schema
+    FILE_NOT_FOUND = "E100"
+    FILE_TOO_LARGE = "E101"
+    NOT_UTF8 = "E102"
+    YAML_SYNTAX = "E103"
+    YAML_TAB = "E104"
+    YAML_DEPTH = "E105"
+    YAML_DUPLICATE_KEY = "E106"
+    YAML_ALIAS = "E107"
+    YAML_TAG = "E108"
+    YAML_MERGE_KEY = "E109"
+    YAML_KEY_TYPE = "E110"
+    YAML_BAD_NUMBER = "E111"
+    YAML_MULTI_DOCUMENT = "E112"
+    INCLUDE_CYCLE = "E113"
+    INCLUDE_MISSING = "E114"
+    UNKNOWN_KEY = "E120"
+    SCHEMA = "E121"
+    MISSING_KEY = "E122"
+    WRONG_TYPE = "E123"
+    BAD_ID = "E124"
+    BAD_VALUE = "E125"
+    BAD_PERCENT = "E126"
+    BAD_DATE = "E127"
+    BAD_DURATION = "E128"
+    NO_WORKSPACE = "E130"
+    # E2xx: formula syntax
+    FORMULA_SYNTAX = "E200"
+    FORMULA_TOO_LONG = "E201"
+    FORMULA_TOO_DEEP = "E202"
+    # E3xx: formula names and types
+    UNKNOWN_NAME = "E300"
+    UNKNOWN_FUNCTION = "E301"
+    WRONG_ARITY = "E302"
+    WRONG_TYPE_ARG = "E303"
+    TYPE_MISMATCH = "E304"
+    COLUMN_OUTSIDE_AGGREGATE = "E305"
+    NESTED_AGGREGATE = "E306"
+    AGGREGATE_IN_ROW_FILTER = "E307"
+    NOT_BOOLEAN = "E308"
+    NOT_AGGREGATE = "E309"
+    MIXED_KPI_AND_ROWS = "E310"
+    UNKNOWN_PARAM = "E311"
+    DIALECT_UNSUPPORTED = "E312"
+    # E4xx: model and policy
+    DUPLICATE_ID = "E400"
+    UNKNOWN_REFERENCE = "E401"
+    WEIGHTS_NOT_100 = "E402"
+    DUPLICATE_ENTRY = "E403"
+    TARGET_INCONSISTENT = "E404"
+    RANGE_TARGET = "E405"
+    KPI_CYCLE = "E406"
+    UNIT_CYCLE = "E407"
+    POLICY_WEIGHT = "E408"
+    POLICY_KPI_COUNT = "E409"
+    NO_ORGANIZATION = "E410"
+    TWO_ORGANIZATIONS = "E411"
+    ENTRY_LEVEL = "E412"
+    ENTRY_NO_TARGET = "E413"
+    PERSON_TWO_SCORECARDS = "E414"
+    UNKNOWN_UNIT = "E415"
+    SEGMENT_SOURCE = "E416"
+    BAD_PERIOD = "E417"
+    BANDS = "E418"
+    # E5xx: data
+    DATA_FILE = "E500"
+    DATA_REJECTS = "E501"
+    WORKSPACE_LOCKED = "E502"
+    RELATION_NOT_UNIQUE = "E503"
+    DATA_COLUMN = "E504"
+    # E6xx: scoring, tests
+    TEST_FAILED = "E600"
+    # lints
+    LINT_NO_GOAL = "W401"
+    LINT_KPI_COUNT = "W402"
+    LINT_SPEED_WITHOUT_QUALITY = "W403"
+    LINT_ACTIVITY_WEIGHTED = "W404"
+    LINT_UNUSED = "W405"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about the user's files: where, what, and how to fix it."""
+
+    code: Code
+    message: str
+    span: Span | None = None
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+    related: tuple[tuple[str, Span], ...] = field(default=())
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Order diagnostics by file, line, column, then code for deterministic output."""
+        if self.span is None:
+            return ("", 0, 0, self.code.value, self.message)
+        return (self.span.file, self.span.line, self.span.col, self.code.value, self.message)
+
+    def as_error(self) -> Diagnostic:
+        """The same diagnostic promoted to an error (``--strict``)."""
+        return Diagnostic(self.code, self.message, self.span, self.hint, Severity.ERROR, self.related)
+
+
+class KpiError(Exception):
+    """Raised by a stage that found user mistakes; carries every diagnostic it collected."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        first = self.diagnostics[0].message if self.diagnostics else "error"
+        super().__init__(first)
+
+
+def error(code: Code, message: str, span: Span | None = None, hint: str | None = None) -> Diagnostic:
+    """Shorthand for an error diagnostic."""
+    return Diagnostic(code, message, span, hint, Severity.ERROR)
+
+
+def warning(code: Code, message: str, span: Span | None = None, hint: str | None = None) -> Diagnostic:
+    """Shorthand for a warning diagnostic."""
+    return Diagnostic(code, message, span, hint, Severity.WARNING)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A 'did you mean' hint from close matches, or None."""
+    import difflib
+
+    pool = sorted(set(candidates))
+    matches = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in pool}
+        if name.lower() in lowered:
+            matches = [lowered[name.lower()]]
+    if not matches:
+        return None
+    return "did you mean " + " or ".join(f"`{m}`" for m in matches) + "?"
