@@ -1,0 +1,335 @@
+"""The typed model of a workspace: frozen dataclasses with every reference resolved.
+
+Each object keeps ``path``, its data path in the merged definitions, so a later stage can
+ask the source map where it was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from engine.config.loader import DataPath, SourceMap
+from engine.config.values import Duration
+
+Quantity = Decimal | Duration
+ParamValue = Decimal | str | bool | Duration
+Level = Literal["person", "unit", "organization"]
+Direction = Literal["higher", "lower", "range"]
+COLUMN_TYPES = ("string", "integer", "number", "decimal", "boolean", "date", "timestamp")
+
+
+@dataclass(frozen=True)
+class ScorePoints:
+    threshold: Decimal = Decimal("0.5")
+    target: Decimal = Decimal("1")
+    stretch: Decimal = Decimal("1.5")
+
+
+@dataclass(frozen=True)
+class PeopleMapping:
+    """Which roster source holds the people, and which of its columns mean what."""
+
+    source: str
+    id: str
+    unit: str
+    role: str
+    name: str | None = None
+    base_salary: str | None = None
+    fte: str | None = None
+    hired: str | None = None
+    left: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitsMapping:
+    source: str
+    id: str
+    name: str | None = None
+    parent: str | None = None
+    tags: str | None = None
+
+
+@dataclass(frozen=True)
+class Organization:
+    name: str
+    version: str
+    currency: str = "EUR"
+    timezone: str = "UTC"
+    fiscal_year_start: tuple[int, int] = (1, 1)
+    effective_from: date | None = None
+    people: PeopleMapping | None = None
+    units: UnitsMapping | None = None
+    score_points: ScorePoints = field(default_factory=ScorePoints)
+    path: DataPath = ("organization",)
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    name: str
+    parent: str | None = None
+    tags: tuple[str, ...] = ()
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    values: tuple[str, ...] | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    delimiter: str = ","
+    decimal: str = "."
+    thousands: str | None = None
+    quote: str = '"'
+    encoding: str = "utf-8"
+    header: bool = True
+    nulls: tuple[str, ...] = ("",)
+    date_format: str | None = None
+    timestamp_format: str | None = None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A many-to-one link: ``key`` in this source matches the target source's key."""
+
+    name: str
+    source: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    base_dir: Path
+    path: str | None = None
+    table: str | None = None
+    key: str | None = None
+    time: str | None = None
+    columns: Mapping[str, Column] = field(default_factory=dict)
+    relations: Mapping[str, Relation] = field(default_factory=dict)
+    csv: CsvOptions = field(default_factory=CsvOptions)
+    sheet: str | None = None
+    data_path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Calendar:
+    id: str
+    timezone: str
+    week: Mapping[int, tuple[tuple[int, int], ...]]  # ISO weekday 1..7 → (start_minute, end_minute)
+    holidays: tuple[date, ...] = ()
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    source: str
+    where: str
+    description: str | None = None
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Goal:
+    id: str
+    name: str
+    owner: str | None = None
+    horizon_from: date | None = None
+    horizon_to: date | None = None
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Band:
+    edge: Quantity
+    score: Decimal
+
+
+@dataclass(frozen=True)
+class Scoring:
+    method: Literal["linear", "ratio", "bands", "binary"] = "linear"
+    bands: tuple[Band, ...] = ()
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Target points; absolute, relative to the previous period, or to a benchmark."""
+
+    threshold: Quantity | None = None
+    target: Quantity | None = None
+    stretch: Quantity | None = None
+    min: Quantity | None = None
+    max: Quantity | None = None
+    threshold_min: Quantity | None = None
+    threshold_max: Quantity | None = None
+    vs: Literal["previous"] | None = None
+    change: Decimal | None = None
+    threshold_change: Decimal | None = None
+    stretch_change: Decimal | None = None
+    benchmark: Quantity | None = None
+    better_by: Decimal | None = None
+    path: DataPath = ()
+
+    @property
+    def is_range(self) -> bool:
+        return self.min is not None or self.max is not None
+
+
+@dataclass(frozen=True)
+class By:
+    level: Literal["person", "unit"]
+    column: str
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One evaluable KPI; a segment variant is its own Kpi with a dotted id."""
+
+    id: str
+    name: str
+    formula: str
+    source: str | None = None
+    by: By | None = None
+    description: str | None = None
+    goal: str | None = None
+    where: str | None = None
+    segment: str | None = None
+    time: str | None = None
+    unit: str | None = None
+    direction: Direction = "higher"
+    category: str | None = None
+    indicator: str | None = None
+    min_sample: int | None = None
+    valid_if: str | None = None
+    target: Target | None = None
+    scoring: Scoring | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    base_id: str = ""
+    variant: str | None = None
+    path: DataPath = ()
+    variant_path: DataPath | None = None
+
+    def field_path(self, name: str) -> DataPath:
+        """Where a field of this KPI was written: in the variant when it sets it, else in the KPI."""
+        return (*self.path, name)
+
+    @property
+    def derived(self) -> bool:
+        return self.source is None
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    roles: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    unit_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScorecardEntry:
+    kpi: str
+    weight: Decimal
+    at: Level = "person"
+    target: Target | None = None
+    scoring: Scoring | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    id: str
+    entries: tuple[ScorecardEntry, ...]
+    tags: tuple[str, ...] = ()
+    applies_to: AppliesTo = field(default_factory=AppliesTo)
+    period: str | None = None
+    on_insufficient: Literal["renormalize", "zero"] = "renormalize"
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Bounds:
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    scorecards: Literal["all"] | tuple[str, ...]  # "all", or tags
+    scorecard_ids: tuple[str, ...] = ()
+    description: str | None = None
+    kpi: str | None = None
+    weight: Bounds | None = None
+    kpi_count: Bounds | None = None
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class TargetBonus:
+    kind: Literal["percent", "fixed", "column"]
+    value: Decimal | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class BonusPlan:
+    id: str
+    scorecards: tuple[str, ...]
+    target_bonus: TargetBonus
+    period: str | None = None
+    gate: Decimal = Decimal(0)
+    cap: Decimal | None = None
+    pool: Decimal | None = None
+    proration: tuple[str, ...] = ("fte", "employment")
+    rounding_to: Decimal = Decimal("0.01")
+    rounding_mode: Literal["half_up", "half_even"] = "half_up"
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class KpiTest:
+    id: str
+    period: str
+    data: Mapping[str, tuple[Mapping[str, object], ...]]
+    expect: tuple[Mapping[str, object], ...]
+    path: DataPath = ()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded, resolved definition set."""
+
+    root: Path
+    files: tuple[Path, ...]
+    organization: Organization
+    units: Mapping[str, Unit]
+    sources: Mapping[str, Source]
+    params: Mapping[str, ParamValue]
+    calendars: Mapping[str, Calendar]
+    segments: Mapping[str, Segment]
+    goals: Mapping[str, Goal]
+    kpis: Mapping[str, Kpi]
+    scorecards: Mapping[str, Scorecard]
+    policies: Mapping[str, Policy]
+    bonus_plans: Mapping[str, BonusPlan]
+    tests: Mapping[str, KpiTest]
+    source_map: SourceMap
+    data: Mapping[str, object]

@@ -1,0 +1,192 @@
+"""Finding workspaces and merging their files (with ``include:``) into one definitions tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.config.loader import LoadedFile, SourceMap, load_file
+from engine.errors import Code, Diagnostic, error
+from engine.source import Span
+
+SECTIONS = ("units", "sources", "params", "calendars", "segments", "goals", "kpis", "scorecards",
+            "policies", "bonus_plans", "tests")
+TOP_KEYS = ("organization", "include", *SECTIONS)
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Definitions:
+    """The merged data of a workspace (or of a fragment), its positions and what went wrong."""
+
+    root: Path
+    files: list[Path]
+    data: dict[str, Any]
+    source_map: SourceMap
+    diagnostics: list[Diagnostic]
+    origins: dict[tuple[str, ...], Path] = field(default_factory=dict)
+    fragment: bool = False
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing to validate: a workspace (root + files) or a fragment file."""
+
+    root: Path
+    files: tuple[Path, ...]
+    fragment: bool
+
+
+class _FileCache:
+    def __init__(self) -> None:
+        self._files: dict[Path, LoadedFile] = {}
+
+    def get(self, path: Path) -> LoadedFile:
+        key = path.resolve()
+        if key not in self._files:
+            self._files[key] = load_file(path)
+        return self._files[key]
+
+
+def scan_yaml(folder: Path) -> list[Path]:
+    """Every YAML file below ``folder`` in sorted path order, skipping hidden folders and .kpi/."""
+    found = []
+    for path in folder.rglob("*"):
+        parts = path.relative_to(folder).parts
+        if any(part.startswith(".") for part in parts[:-1]) or parts[-1].startswith("."):
+            continue
+        if path.suffix in YAML_SUFFIXES and path.is_file():
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def discover(path: Path, cache: _FileCache | None = None) -> list[Unit]:
+    """The workspaces and fragments at ``path`` (a folder, or one file)."""
+    cache = cache or _FileCache()
+    if path.is_file():
+        return [Unit(path.parent, (path,), fragment=not _holds_organization(cache.get(path)))]
+    files = scan_yaml(path)
+    roots = sorted({f.parent for f in files if _holds_organization(cache.get(f))}, key=lambda p: p.as_posix())
+    members: dict[Path, list[Path]] = {root: [] for root in roots}
+    fragments: list[Path] = []
+    for f in files:
+        owner = _deepest_root(f, roots)
+        if owner is None:
+            fragments.append(f)
+        else:
+            members[owner].append(f)
+    units = [Unit(root, tuple(members[root]), fragment=False) for root in roots]
+    units += [Unit(f.parent, (f,), fragment=True) for f in fragments]
+    return units
+
+
+def _deepest_root(path: Path, roots: list[Path]) -> Path | None:
+    best = None
+    for root in roots:
+        if path.is_relative_to(root) and (best is None or len(root.parts) > len(best.parts)):
+            best = root
+    return best
+
+
+def _holds_organization(loaded: LoadedFile) -> bool:
+    return isinstance(loaded.data, dict) and "organization" in loaded.data
+
+
+def load_definitions(unit: Unit, cache: _FileCache | None = None) -> Definitions:
+    """Load and merge a workspace's files in order, following ``include:`` once per file."""
+    cache = cache or _FileCache()
+    merged = Definitions(unit.root, [], {}, SourceMap(), [], fragment=unit.fragment)
+    seen: set[Path] = set()
+    for path in unit.files:
+        _load_into(path, merged, cache, seen, stack=())
+    return merged
+
+
+def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Path],
+               stack: tuple[Path, ...]) -> None:
+    key = path.resolve()
+    if key in seen:
+        return
+    seen.add(key)
+    loaded = cache.get(path)
+    merged.files.append(path)
+    merged.diagnostics.extend(loaded.diagnostics)
+    if loaded.data is None and loaded.diagnostics:
+        return
+    from engine.config.schema import check_shape  # the schema module is heavy; import on first use
+
+    data = loaded.data
+    if not isinstance(data, dict):
+        span = loaded.source_map.value(()) or Span(loaded.display, 1, 1)
+        merged.diagnostics.append(error(Code.SCHEMA, "a definitions file must be a mapping of sections", span,
+                                        "start with a section such as `kpis:` or `organization:`"))
+        return
+    merged.diagnostics.extend(check_shape(data, loaded.source_map))
+    _follow_includes(path, data, loaded, merged, cache, seen, (*stack, key))
+    _merge(data, loaded, merged)
+
+
+def _follow_includes(path: Path, data: dict[str, Any], loaded: LoadedFile, merged: Definitions,
+                     cache: _FileCache, seen: set[Path], stack: tuple[Path, ...]) -> None:
+    includes = data.get("include")
+    if not isinstance(includes, list):
+        return
+    for index, item in enumerate(includes):
+        if not isinstance(item, str):
+            continue
+        span = loaded.source_map.value(("include", index))
+        target = (path.parent / item)
+        if target.resolve() in stack:
+            chain = " → ".join(p.name for p in (*stack, target.resolve()))
+            merged.diagnostics.append(error(Code.INCLUDE_CYCLE, f"include cycle: {chain}", span,
+                                            "remove one of the includes that close the loop"))
+            continue
+        if not target.is_file():
+            merged.diagnostics.append(error(Code.INCLUDE_MISSING, f"included file `{item}` does not exist", span,
+                                            f"paths are relative to {loaded.display}"))
+            continue
+        if target.resolve() in seen:
+            continue
+        _load_into(target, merged, cache, seen, stack)
+
+
+def _merge(data: dict[str, Any], loaded: LoadedFile, merged: Definitions) -> None:
+    smap = loaded.source_map
+    accepted: set[tuple[str, ...]] = set()
+    for section, value in data.items():
+        if section == "organization":
+            if "organization" in merged.data:
+                first = merged.source_map.key(("organization",))
+                merged.diagnostics.append(Diagnostic(
+                    Code.TWO_ORGANIZATIONS, "`organization` is defined twice in this workspace",
+                    smap.key(("organization",)), "keep one organization per workspace",
+                    related=(("first definition", first),) if first else ()))
+                continue
+            merged.data["organization"] = value
+            merged.origins[("organization",)] = loaded.path
+            accepted.add(("organization",))
+        elif section in SECTIONS and isinstance(value, dict):
+            target = merged.data.setdefault(section, {})
+            for ident, definition in value.items():
+                if ident in target:
+                    first = merged.source_map.key((section, ident))
+                    merged.diagnostics.append(Diagnostic(
+                        Code.DUPLICATE_ID, f"{section} id `{ident}` is defined twice", smap.key((section, ident)),
+                        "rename one of them or remove the copy",
+                        related=(("first definition", first),) if first else ()))
+                    continue
+                target[ident] = definition
+                merged.origins[(section, ident)] = loaded.path
+                accepted.add((section, ident))
+    _copy_positions(smap, merged.source_map, accepted)
+
+
+def _copy_positions(source: SourceMap, target: SourceMap, accepted: set[tuple[str, ...]]) -> None:
+    """Take over the positions of the definitions this file contributed (first definition wins)."""
+    for table_name in ("values", "keys", "scalars"):
+        src = getattr(source, table_name)
+        dst = getattr(target, table_name)
+        for path, item in src.items():
+            if len(path) == 1 or path[:1] in accepted or path[:2] in accepted:
+                dst.setdefault(path, item)
