@@ -1,0 +1,201 @@
+"""Scorecards: who a scorecard applies to, and the weighted total of its entries (SPEC §6).
+
+How the total stays exact. The weights that count are scaled to sum to 100% by the
+largest-remainder method at 28 decimal places (:data:`WEIGHT_UNIT`): each effective weight is
+``weight / Σ weights`` floored to 1e-28, and the few 1e-28 left over go to the largest remainders
+(ties to the earlier entry), so the effective weights sum to exactly 1. When the weights already
+sum to 1 (every entry scored) the effective weights are the written weights, digit for digit.
+Each contribution is then ``effective weight × score`` and the total is ``Σ contributions``, both
+computed exactly (``decimal.Inexact`` trapped): the total is the sum of the reported contributions
+with no rounding at all. The only rounding is that of the effective weights (less than 1e-28 each); at 28 places they
+sum to 1 even in Python's default 28-digit context. Sum contributions with
+:func:`engine.scoring.exact.exact_sum`: they can be longer than 28 digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from engine.config.model import Level, Scorecard, Unit
+from engine.scoring.exact import as_decimal, exact_product, exact_sum, in_context, largest_remainder, tidy
+from engine.scoring.score import Status
+
+__all__ = [
+    "WEIGHT_UNIT",
+    "Conflict",
+    "EntryContribution",
+    "EntryScore",
+    "Person",
+    "ScorecardAssignment",
+    "applies",
+    "assign_scorecards",
+    "in_force",
+    "total_score",
+    "unit_lineage",
+]
+
+WEIGHT_UNIT = Decimal("1e-28")
+OnInsufficient = Literal["renormalize", "zero"]
+
+
+@dataclass(frozen=True)
+class EntryScore:
+    """One scorecard entry's input: its weight, and its score (None when it has none)."""
+
+    kpi: str
+    weight: Decimal
+    score: Decimal | None
+    at: Level = "person"
+    status: Status | None = None
+
+
+@dataclass(frozen=True)
+class EntryContribution:
+    """One entry's part of the total: the weight it ended up with, and weight × score.
+
+    ``contribution`` is None for an entry left out (``renormalize`` without a score, or not in
+    force); ``zero`` counts an entry without a score as a 0 contribution with its full weight.
+    """
+
+    kpi: str
+    at: Level
+    weight: Decimal
+    score: Decimal | None
+    status: Status | None
+    effective_weight: Decimal
+    contribution: Decimal | None
+
+
+@in_context
+def total_score(
+    items: Sequence[EntryScore], on_insufficient: OnInsufficient
+) -> tuple[Decimal | None, tuple[EntryContribution, ...]]:
+    """Σ weight × score; ``renormalize`` leaves entries without a score out, ``zero`` counts them as 0.
+
+    Entries not in force are left out under both policies (they are not part of the scorecard in
+    that period). The total is None when no entry has a score.
+    """
+    if on_insufficient not in ("renormalize", "zero"):
+        raise ValueError(f"unknown on_insufficient `{on_insufficient}`; use renormalize or zero")
+    weights = [as_decimal(item.weight, f"weight of {item.kpi}") for item in items]
+    if any(w < 0 for w in weights):
+        raise ValueError("scorecard weights must not be negative")
+    scores = [None if item.score is None else as_decimal(item.score, f"score of {item.kpi}") for item in items]
+    counted = {
+        i: weights[i]
+        for i, item in enumerate(items)
+        if item.status != "not_in_force" and (scores[i] is not None or on_insufficient == "zero")
+    }
+    effective = largest_remainder(Decimal(1), counted, WEIGHT_UNIT) if counted else {}
+    out = []
+    for i, item in enumerate(items):
+        share = effective.get(i)
+        s = scores[i]
+        contribution = None if share is None else exact_product(share, s if s is not None else Decimal(0))
+        out.append(
+            EntryContribution(
+                item.kpi,
+                item.at,
+                weights[i],
+                s,
+                item.status,
+                tidy(share) if share is not None else Decimal(0),
+                None if contribution is None else tidy(contribution),
+            )
+        )
+    if not any(scores[i] is not None for i in counted):
+        return None, tuple(out)
+    return tidy(exact_sum(c.contribution for c in out if c.contribution is not None)), tuple(out)
+
+
+def in_force(effective_from: date | None, effective_to: date | None, period_start: date, period_end: date) -> bool:
+    """True when the effective dates overlap the period (both ends inclusive, None = open)."""
+    return (effective_from is None or effective_from <= period_end) and (
+        effective_to is None or effective_to >= period_start
+    )
+
+
+@dataclass(frozen=True)
+class Person:
+    """What scorecard matching needs to know about a roster row."""
+
+    id: str
+    role: str | None
+    unit: str | None
+
+
+def unit_lineage(unit: str | None, units: Mapping[str, Unit]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The ancestors of a unit (nearest first) and the tags of the unit and its ancestors."""
+    ancestors: list[str] = []
+    tags: set[str] = set()
+    seen: set[str] = set()
+    current = unit
+    while current is not None and current not in seen and current in units:
+        seen.add(current)
+        node = units[current]
+        tags.update(node.tags)
+        if current != unit:
+            ancestors.append(current)
+        current = node.parent
+    if current is not None and current not in seen and current not in units:
+        ancestors.append(current)  # a parent id without its own definition still counts as an ancestor
+    return tuple(ancestors), frozenset(tags)
+
+
+def applies(
+    scorecard: Scorecard,
+    person_role: str | None,
+    person_unit: str | None,
+    unit_ancestors: Iterable[str],
+    unit_tags: Iterable[str],
+) -> bool:
+    """Whether ``applies_to`` matches a person: roles, units (with descendants), unit tags; ANDed, empty = any."""
+    rule = scorecard.applies_to
+    if rule.roles and person_role not in rule.roles:
+        return False
+    if rule.units:
+        lineage = {person_unit, *unit_ancestors}
+        if not lineage & set(rule.units):
+            return False
+    return not rule.unit_tags or bool(set(unit_tags) & set(rule.unit_tags))
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A person matched by more than one scorecard (the caller reports it as E414)."""
+
+    person: str
+    scorecards: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScorecardAssignment:
+    """The one scorecard of each matched person, and the people matched by several."""
+
+    by_person: Mapping[str, str]
+    conflicts: tuple[Conflict, ...]
+
+
+def assign_scorecards(
+    scorecards: Iterable[Scorecard], people: Iterable[Person], units: Mapping[str, Unit]
+) -> ScorecardAssignment:
+    """Find each person's scorecard; a person matched by two or more gets none and is a conflict.
+
+    Unit tags are inherited: a person in a sub-unit of a ``support`` unit matches ``unit_tags:
+    [support]``, just as ``units:`` matches descendants.
+    """
+    cards = sorted(scorecards, key=lambda card: card.id)
+    by_person: dict[str, str] = {}
+    conflicts = []
+    for person in sorted(people, key=lambda p: p.id):
+        ancestors, tags = unit_lineage(person.unit, units)
+        matched = tuple(card.id for card in cards if applies(card, person.role, person.unit, ancestors, tags))
+        if len(matched) == 1:
+            by_person[person.id] = matched[0]
+        elif matched:
+            conflicts.append(Conflict(person.id, matched))
+    return ScorecardAssignment(by_person, tuple(conflicts))
