@@ -1,0 +1,86 @@
+"""A bonus plan for a period: evaluate the scorecards, then pay each person from their total score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from engine.config import model as m
+from engine.config.build import unknown
+from engine.data.warehouse import Warehouse
+from engine.errors import Code, KpiError, error
+from engine.evaluation import Evaluation, evaluate, period_of
+from engine.evaluation.org import Person
+from engine.evaluation.results import ScorecardResult
+from engine.periods import GRAINS, Period
+from engine.scoring.bonus import PersonInput, PlanResult, plan_result
+
+
+@dataclass(frozen=True)
+class BonusRun:
+    """A plan's payouts with the evaluation they come from."""
+
+    plan: m.BonusPlan
+    period: Period
+    evaluation: Evaluation
+    result: PlanResult
+
+    def scorecard(self, person: str) -> ScorecardResult | None:
+        """The person's scorecard in the evaluated period."""
+        return next((s for s in self.evaluation.scorecards if s.person == person), None)
+
+
+def find_plan(ws: m.Workspace, plan_id: str | None) -> m.BonusPlan:
+    """The named plan, or the only one defined."""
+    if plan_id is None:
+        if len(ws.bonus_plans) == 1:
+            return next(iter(ws.bonus_plans.values()))
+        raise KpiError([error(Code.MISSING_KEY, "name the bonus plan with --plan", None,
+                              "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans
+                              else "this workspace defines no `bonus_plans`")])
+    if plan_id not in ws.bonus_plans:
+        message, hint = unknown("bonus plan", plan_id, list(ws.bonus_plans))
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
+    return ws.bonus_plans[plan_id]
+
+
+def plan_period(plan: m.BonusPlan, period: str | None) -> str:
+    """The period to pay: --period, else the plan's own fixed period."""
+    if period is not None:
+        return period
+    if plan.period is None or plan.period in GRAINS:
+        raise KpiError([error(Code.BAD_PERIOD, f"plan `{plan.id}` has no fixed period; pass --period", None,
+                              "e.g. --period 2026")])
+    return plan.period
+
+
+def roster_value(ws: m.Workspace, plan: m.BonusPlan, person: Person) -> Decimal | None:
+    """The roster value the target bonus is sized on (`… of COLUMN` or `column COLUMN`)."""
+    column = plan.target_bonus.column
+    if column is None:
+        return None
+    people = ws.organization.people
+    if people is not None and column == "base_salary" and people.base_salary:
+        column = people.base_salary
+    if people is not None and column == people.base_salary:
+        return person.base_salary
+    text = person.column(column)
+    try:
+        return Decimal(text) if text not in (None, "") else None
+    except ArithmeticError:
+        return None
+
+
+def compute_bonus(ws: m.Workspace, plan_id: str | None, period: str | None, wh: Warehouse | None = None) -> BonusRun:
+    """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data)."""
+    plan = find_plan(ws, plan_id)
+    label = plan_period(plan, period)
+    whole = period_of(ws, label)
+    evaluation = evaluate(ws, label, wh=wh)
+    cards = {s.person: s for s in evaluation.scorecards if s.scorecard in plan.scorecards}
+    people = []
+    for pid in sorted(cards):
+        person = evaluation.org.people[pid]
+        people.append(PersonInput(pid, cards[pid].total_score, cards[pid].scorecard, roster_value(ws, plan, person),
+                                  person.fte, person.hired, person.left))
+    return BonusRun(plan, whole, evaluation, plan_result(plan, people, whole.start, whole.end))

@@ -1,0 +1,41 @@
+"""`kpi compile`: the SQL evaluation runs, per scan, with each KPI commented; and the plan explained."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from engine.config import model as m
+from engine.evaluation import formulas_of, period_of, slices_of
+from engine.evaluation.org import OrgUnit, unit_paths
+from engine.plan.planner import plan as make_plan
+from engine.sql.compile_plan import compile_scan
+from engine.sql.render import to_sql
+
+
+def compile_workspace(ws: m.Workspace, kpis: Sequence[str], period: str | None, dialect: str,
+                      explain: bool) -> str:
+    """The SQL of every scan for the period (default: the current fiscal year), in a dialect."""
+    formulas = formulas_of(ws)
+    label = period or str(_current_fiscal_year(ws))
+    whole = period_of(ws, label)
+    slices = slices_of(ws, [whole])
+    plan = make_plan(ws, formulas, kpis or list(ws.kpis))
+    # Units named in YAML give the real depth; data-defined units are read at evaluation time.
+    paths, _ = unit_paths({u.id: OrgUnit(u.id, u.name, u.parent, u.tags) for u in ws.units.values()})
+    parts = [f"-- kpi compile: period {whole.label} ({whole.start}..{whole.end}), dialect {dialect}"]
+    if explain:
+        parts.append("\n".join("-- " + line for line in plan.explain().splitlines()))
+    for i, group in enumerate(plan.scans, 1):
+        query = compile_scan(ws, formulas, group, slices, paths or {"": ()}, dialect=dialect)
+        parts.append(f"-- scan {i}: {group.key.describe()}\n" + to_sql(query.select, dialect, pretty=True) + ";")
+    for spec in plan.derived:
+        parts.append(f"-- derived KPI {spec.id} [{spec.location}]: computed after the scans from "
+                     + (", ".join(spec.inputs) or "constants"))
+    return "\n\n".join(parts) + "\n"
+
+
+def _current_fiscal_year(ws: m.Workspace) -> int:
+    today = date.today()
+    month, day = ws.organization.fiscal_year_start
+    return today.year if (today.month, today.day) >= (month, day) else today.year - 1

@@ -1,0 +1,209 @@
+"""The formulas stage: give every formula the scope of its source and type-check it.
+
+Segment filters, KPI formulas, ``where`` and ``valid_if`` are parsed once here; the typed
+trees are kept in a :class:`Formulas` index that evaluation compiles to SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.config import model as m
+from engine.config.loader import DataPath
+from engine.config.values import Duration
+from engine.errors import Code, Diagnostic, error
+from engine.expr import scope as sc
+from engine.expr.ast import Expr
+from engine.expr.typecheck import check
+from engine.source import Span
+
+COLUMN_TYPES: Mapping[str, sc.Type] = {
+    "string": sc.Type.STRING, "integer": sc.Type.NUMBER, "number": sc.Type.NUMBER, "decimal": sc.Type.NUMBER,
+    "boolean": sc.Type.BOOLEAN, "date": sc.Type.DATE, "timestamp": sc.Type.TIMESTAMP,
+}
+ROSTER_NAMES = ("id", "name", "unit", "role")
+RELATION_DEPTH = 3
+Kind = Literal["formula", "where", "valid_if", "derived"]
+
+
+@dataclass
+class Formulas:
+    """Typed formula trees by owner, plus what was wrong with the others."""
+
+    segments: dict[str, Expr] = field(default_factory=dict)
+    formula: dict[str, Expr] = field(default_factory=dict)
+    where: dict[str, Expr] = field(default_factory=dict)
+    valid_if: dict[str, Expr] = field(default_factory=dict)
+    types: dict[str, sc.Type] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def roster_aliases(ws: m.Workspace, source_id: str) -> dict[str, str]:
+    """For the roster source: the mapped names (`unit`, `role`, …) and the columns they stand for."""
+    people = ws.organization.people
+    if people is None or people.source != source_id:
+        return {}
+    return {name: column for name in ROSTER_NAMES if (column := getattr(people, name)) and column != name}
+
+
+def source_scope(ws: m.Workspace, source_id: str, depth: int = 0) -> sc.Scope:
+    """The columns, relations and segment names a formula on ``source_id`` may use."""
+    source = ws.sources[source_id]
+    columns = {name: COLUMN_TYPES.get(col.type, sc.Type.STRING) for name, col in source.columns.items()}
+    for alias, column in roster_aliases(ws, source_id).items():
+        if column in columns and alias not in columns:
+            columns[alias] = columns[column]
+    relations: dict[str, sc.Scope] = {}
+    if depth < RELATION_DEPTH:
+        relations = {rel.name: source_scope(ws, rel.source, depth + 1)
+                     for rel in source.relations.values() if rel.source in ws.sources}
+    segments: dict[str, Expr | None] = {}
+    if depth == 0:
+        segments = {seg.id: None for seg in ws.segments.values() if seg.source == source_id}
+    return sc.Scope(columns=columns, relations=relations, segments=segments)
+
+
+def _calendars(ws: m.Workspace) -> dict[str, sc.Calendar]:
+    return {c.id: sc.Calendar(c.id, c.timezone, c.week, c.holidays) for c in ws.calendars.values()}
+
+
+def _params(values: Mapping[str, m.ParamValue]) -> dict[str, sc.ParamValue]:
+    out: dict[str, sc.ParamValue] = {}
+    for name, value in values.items():
+        out[name] = sc.Duration(value.seconds) if isinstance(value, Duration) else value
+    return out
+
+
+def field_path(ws: m.Workspace, kpi: m.Kpi, name: str) -> DataPath:
+    """Where a KPI's field was written: in its segment variant when the variant sets it."""
+    if kpi.variant is not None and kpi.variant_path is not None:
+        raw: Any = ws.data.get("kpis", {}).get(kpi.base_id, {}).get("segments", {}).get(kpi.variant) or {}
+        if isinstance(raw, dict) and name in raw:
+            return (*kpi.variant_path, name)
+    return (*kpi.path, name)
+
+
+class _Checker:
+    def __init__(self, ws: m.Workspace) -> None:
+        self.ws = ws
+        self.out = Formulas()
+        self.calendars = _calendars(ws)
+        self.scopes: dict[str, sc.Scope] = {}
+
+    def scope(self, source_id: str, params: Mapping[str, m.ParamValue]) -> sc.Scope:
+        if source_id not in self.scopes:
+            base = source_scope(self.ws, source_id)
+            self.scopes[source_id] = sc.Scope(
+                columns=base.columns, relations=base.relations,
+                segments={name: self.out.segments.get(name) for name in base.segments},
+                calendars=self.calendars)
+        base = self.scopes[source_id]
+        return sc.Scope(columns=base.columns, relations=base.relations, segments=base.segments,
+                        params=_params({**self.ws.params, **params}), calendars=self.calendars)
+
+    def run(self, text: str, kind: Kind, scope: sc.Scope, path: DataPath) -> tuple[Expr | None, sc.Type | None]:
+        smap = self.ws.source_map
+
+        def locate(offset: int, length: int) -> Span:
+            return (smap.span_in_value(path, offset, length) or smap.value(path)
+                    or Span("<formula>", 1, offset + 1, 1, offset + 1 + length))
+
+        checked = check(text, kind, scope, locate)
+        self.out.diagnostics.extend(checked.diagnostics)
+        return checked.expr, checked.type
+
+    def segments(self) -> None:
+        order = _segment_order(self.ws, self.out.diagnostics)
+        for seg_id in order:
+            seg = self.ws.segments[seg_id]
+            if seg.source not in self.ws.sources:
+                continue
+            scope = self.scope(seg.source, {})
+            # a segment may use segments defined before it in dependency order
+            scope = sc.Scope(columns=scope.columns, relations=scope.relations,
+                             segments={k: v for k, v in scope.segments.items() if k != seg_id},
+                             params=scope.params, calendars=scope.calendars)
+            expr, _ = self.run(seg.where, "where", scope, (*seg.path, "where"))
+            if expr is not None:
+                self.out.segments[seg_id] = expr
+            self.scopes.pop(seg.source, None)
+
+    def kpis(self) -> None:
+        kpi_infos = {k: sc.KpiInfo() for k in self.ws.kpis}
+        for kpi in self.ws.kpis.values():
+            if kpi.source is None:
+                scope = sc.Scope(params=_params({**self.ws.params, **kpi.params}), kpis=kpi_infos,
+                                 calendars=self.calendars)
+                expr, typ = self.run(kpi.formula, "derived", scope, field_path(self.ws, kpi, "formula"))
+                if expr is not None:
+                    self.out.formula[kpi.id] = expr
+                    self.out.types[kpi.id] = typ or sc.Type.NUMBER
+                if kpi.valid_if is not None:
+                    self.out.diagnostics.append(error(
+                        Code.BAD_VALUE, "`valid_if` needs a `source`: it is checked on the rows of a KPI",
+                        self.ws.source_map.key(field_path(self.ws, kpi, "valid_if")), "remove `valid_if`"))
+                continue
+            if kpi.source not in self.ws.sources:
+                continue
+            scope = self.scope(kpi.source, kpi.params)
+            for name, kind, table in (("formula", "formula", self.out.formula), ("where", "where", self.out.where),
+                                      ("valid_if", "valid_if", self.out.valid_if)):
+                text = getattr(kpi, name)
+                if text is None:
+                    continue
+                expr, typ = self.run(text, kind, scope, field_path(self.ws, kpi, name))  # type: ignore[arg-type]
+                if expr is not None:
+                    table[kpi.id] = expr
+                    if name == "formula":
+                        self.out.types[kpi.id] = typ or sc.Type.NUMBER
+
+
+def _segment_order(ws: m.Workspace, found: list[Diagnostic]) -> list[str]:
+    """Segments in dependency order (a segment may name another); cycles are reported."""
+    import re
+
+    deps = {}
+    for seg in ws.segments.values():
+        text = re.sub(r"'(?:[^']|'')*'", " ", seg.where)
+        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+        deps[seg.id] = sorted(n for n in names if n in ws.segments and n != seg.id
+                              and ws.segments[n].source == seg.source)
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in deps[node]:
+            if state.get(nxt) == 1:
+                loop = [*stack[stack.index(nxt):], nxt]
+                seg = ws.segments[node]
+                found.append(error(Code.KPI_CYCLE, "segments form a cycle: " + " → ".join(loop),
+                                   ws.source_map.value((*seg.path, "where")),
+                                   "a segment cannot be defined through itself"))
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+        order.append(node)
+
+    for node in sorted(deps):
+        if node not in state:
+            visit(node, [node])
+    return order
+
+
+def analyze(ws: m.Workspace) -> Formulas:
+    """Parse and type-check every formula of the workspace."""
+    checker = _Checker(ws)
+    checker.segments()
+    checker.kpis()
+    return checker.out
+
+
+def check_formulas(ws: m.Workspace, fragment: bool = False) -> list[Diagnostic]:
+    """The formula diagnostics of a workspace (for a fragment, unknown names are not errors)."""
+    found = analyze(ws).diagnostics
+    if fragment:
+        found = [d for d in found if d.code not in (Code.UNKNOWN_NAME, Code.UNKNOWN_PARAM)]
+    return found

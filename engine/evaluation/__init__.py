@@ -1,0 +1,183 @@
+"""Evaluate a workspace for a period: data → values → statuses, scores, ranks → scorecards, goals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.config import model as m
+from engine.config.formulas import Formulas, analyze
+from engine.data.report import ImportReport
+from engine.data.state import imported_files, stale_sources
+from engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
+from engine.errors import Code, Diagnostic, KpiError, Severity, error, warning
+from engine.evaluation.org import OrgData, load_org
+from engine.evaluation.results import (
+    GoalResult,
+    KpiResult,
+    ScorecardResult,
+    goal_results,
+    kpi_results,
+    person_index,
+    scorecard_results,
+)
+from engine.evaluation.values import Key, KpiValue, evaluate_values
+from engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
+from engine.plan.ir import Plan
+from engine.plan.planner import plan as make_plan
+from engine.scoring.scorecard import assign_scorecards
+from engine.sql.compile_plan import Slice
+
+LEVELS = ("person", "unit", "organization")
+
+
+@dataclass
+class Evaluation:
+    """Everything `kpi evaluate` reports, before rendering."""
+
+    period: Period
+    kpis: list[KpiResult]
+    scorecards: list[ScorecardResult]
+    goals: list[GoalResult]
+    org: OrgData
+    plan: Plan
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    imports: ImportReport | None = None
+
+
+def formulas_of(ws: m.Workspace) -> Formulas:
+    """The typed formulas of a valid workspace (raises on formula errors)."""
+    formulas = analyze(ws)
+    errors = [d for d in formulas.diagnostics if d.severity == Severity.ERROR]
+    if errors:
+        raise KpiError(errors)
+    return formulas
+
+
+def period_of(ws: m.Workspace, text: str) -> Period:
+    """Parse a period as the organization counts it (fiscal years)."""
+    try:
+        return parse_period(text, ws.organization.fiscal_year_start)
+    except PeriodError as exc:
+        raise KpiError([exc.diagnostic()]) from None
+
+
+def slices_of(ws: m.Workspace, periods: Sequence[Period]) -> list[Slice]:
+    """Periods with their UTC bounds in the organization's zone."""
+    out = []
+    for p in periods:
+        start, end = bounds_utc(p, ws.organization.timezone)
+        out.append(Slice(p.label, start, end, p.start.isoformat(), p.end.isoformat()))
+    return out
+
+
+@contextmanager
+def open_data(ws: m.Workspace) -> Iterator[tuple[Warehouse, ImportReport | None, list[Diagnostic]]]:
+    """The workspace database when it has been imported, else the files read into memory; locked down."""
+    root = ws.root
+    tz = ws.organization.timezone
+    notes: list[Diagnostic] = []
+    wh: Warehouse | None = None
+    report = None
+    if (root / WAREHOUSE_FILE).is_file():
+        wh = open_warehouse(root, tz, read_only=True)
+        imported = imported_files(wh)
+        file_sources = [s for s, src in ws.sources.items() if src.path is not None]
+        if all(s in imported for s in file_sources):
+            notes = [warning(Code.DATA_FILE, f"source `{s}` changed since `kpi import`; evaluating the imported "
+                             "data", ws.source_map.key(ws.sources[s].data_path), "run `kpi import` again")
+                     for s in stale_sources(ws.sources, imported)]
+        else:
+            wh.close()
+            wh = None
+    if wh is None:
+        wh = open_memory(tz)
+        report = import_sources(wh, ws.sources)
+    try:
+        lock_down(wh)
+        yield wh, report, notes
+    finally:
+        wh.close()
+
+
+def _needs_previous(ws: m.Workspace, plan: Plan) -> bool:
+    if any(d.uses_previous for d in plan.derived):
+        return True
+    targets = [ws.kpis[k].target for k in plan.kpi_ids] + [
+        e.target for c in ws.scorecards.values() for e in c.entries]
+    return any(t is not None and t.vs == "previous" for t in targets)
+
+
+def evaluate(ws: m.Workspace, period: str, *, grain: Grain | None = None, kpis: Sequence[str] = (),
+             subject: str | None = None, by: Sequence[str] = (), at: str | None = None,
+             wh: Warehouse | None = None) -> Evaluation:
+    """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed."""
+    formulas = formulas_of(ws)
+    whole = period_of(ws, period)
+    fys = ws.organization.fiscal_year_start
+    periods = split(whole, grain, fys) if grain else [whole]
+    unknown = [k for k in kpis if k not in ws.kpis]
+    if unknown:
+        from engine.config.rules import kpi_reference_problem
+
+        problems = [kpi_reference_problem(ws, k) for k in unknown]
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, p[0], None, p[1]) for p in problems if p])
+    plan = make_plan(ws, formulas, kpis or list(ws.kpis))
+    if wh is None:
+        with open_data(ws) as (opened, report, notes):
+            result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
+            result.imports = report
+            result.diagnostics = notes + list(report.diagnostics if report else ()) + result.diagnostics
+    else:
+        result = _evaluate(ws, formulas, wh, plan, whole, periods, by, fys)
+    narrowed = bool(kpis) or bool(by)
+    if narrowed:
+        result.scorecards = []
+    if kpis:
+        result.kpis = [r for r in result.kpis if r.kpi in kpis]
+    if subject is not None:
+        result.kpis = [r for r in result.kpis if r.subject == subject]
+        result.scorecards = [s for s in result.scorecards if s.person == subject]
+    if at is not None:
+        result.kpis = [r for r in result.kpis if r.subject_type == at]
+    return result
+
+
+def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, whole: Period,
+              periods: list[Period], by: Sequence[str], fys: tuple[int, int]) -> Evaluation:
+    org = load_org(ws, wh)
+    errors = [d for d in org.diagnostics if d.severity == Severity.ERROR]
+    if errors:
+        raise KpiError(errors)
+    slices = slices_of(ws, periods)
+    prev_values: dict[Key, KpiValue] = {}
+    prev_label: dict[str, str] = {}
+    if _needs_previous(ws, plan):
+        prev_periods = [previous(p, fys) for p in periods]
+        prev_label = {p.label: q.label for p, q in zip(periods, prev_periods, strict=True)}
+        prev = evaluate_values(ws, formulas, wh, plan, slices_of(ws, prev_periods), org.paths, org.people, by)
+        prev_values = prev.rows
+    values = evaluate_values(ws, formulas, wh, plan, slices, org.paths, org.people, by, prev_values, prev_label)
+    rows = dict(values.rows)
+    for kid in plan.kpi_ids:
+        for s in slices:
+            key: Key = (kid, "organization", None, s.label, ())
+            if not by and key not in rows:
+                rows[key] = KpiValue(kid, "organization", None, s.label, values.empty.get(kid), 0)
+    by_period = {p.label: p for p in periods}
+    kpis = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
+    assignment = assign_scorecards(ws.scorecards.values(), person_index(org), org.units)  # type: ignore[arg-type]
+    if assignment.conflicts:
+        span = ws.source_map.key(("scorecards",))
+        raise KpiError([error(Code.PERSON_TWO_SCORECARDS, f"person `{c.person}` is matched by scorecards "
+                              + ", ".join(f"`{s}`" for s in c.scorecards), span,
+                              "narrow `applies_to` so each person has one scorecard")
+                        for c in assignment.conflicts])
+    cards = scorecard_results(ws, org, assignment.by_person, rows, by_period, prev_values, prev_label)
+    goals = goal_results(ws, kpis)
+    return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
+
+
+__all__ = ["Evaluation", "evaluate", "open_data", "period_of", "slices_of", "formulas_of", "LEVELS", "Path"]

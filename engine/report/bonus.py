@@ -1,0 +1,130 @@
+"""`kpi bonus` output: JSON (SPEC §7.2), CSV, a human table and an XLSX workbook for HR."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.bonus import BonusRun
+from engine.report.formats import csv_text, money, number, safe_cell, to_json
+from engine.scoring.bonus import PersonPayout, round_money
+
+PAYOUT_FIELDS = ("person", "name", "scorecard", "total_score", "factor", "proration", "target_bonus", "computed",
+                 "payout", "share")
+
+
+def _target(run: BonusRun, p: PersonPayout) -> str | None:
+    if p.target_bonus is None:
+        return None
+    return money(round_money(p.target_bonus, run.plan.rounding_to, run.plan.rounding_mode), run.plan.rounding_to)
+
+
+def payout_row(run: BonusRun, p: PersonPayout) -> dict[str, Any]:
+    """One person's payout as its JSON object; money as strings."""
+    return {"person": p.person, "scorecard": p.scorecard, "total_score": number(p.total_score),
+            "factor": number(p.factor), "proration": number(p.proration), "target_bonus": _target(run, p),
+            "computed": money(p.computed, run.plan.rounding_to), "payout": money(p.payout, run.plan.rounding_to),
+            "share": number(p.share)}
+
+
+def bonus_document(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    """The whole `bonus --format json` document."""
+    return {"run": dict(run_block), "plan": run.plan.id, "currency": currency,
+            "pool": money(run.result.pool, run.plan.rounding_to) if run.result.pool is not None else None,
+            "total": money(run.result.total, run.plan.rounding_to), "payouts": [payout_row(run, p) for p in run.result.payouts]}
+
+
+def bonus_json(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> str:
+    return to_json(bonus_document(run, run_block, currency))
+
+
+def _name(run: BonusRun, person: str) -> str:
+    p = run.evaluation.org.people.get(person)
+    return p.name if p else person
+
+
+def bonus_csv(run: BonusRun) -> str:
+    """One row per person; money as exact decimal text."""
+    rows = []
+    for p in run.result.payouts:
+        doc = payout_row(run, p)
+        rows.append([p.person, _name(run, p.person), *(doc[f] for f in PAYOUT_FIELDS[2:])])
+    return csv_text(PAYOUT_FIELDS, rows)
+
+
+def _pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
+    """A human table of payouts with the total."""
+    console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
+    pool = f", pool {money(run.result.pool)} {currency}" if run.result.pool is not None else ""
+    table = Table(title=f"Bonus plan {run.plan.id} — {run.period.label}{pool}")
+    for col in ("person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "payout"):
+        table.add_column(col, justify="left" if col in ("person", "name", "scorecard") else "right")
+    for p in run.result.payouts:
+        table.add_row(p.person, _name(run, p.person), p.scorecard or "", _pct(p.total_score), _pct(p.factor),
+                      _pct(p.proration), _target(run, p) or "—", f"{money(p.payout)} {currency}")
+    table.add_section()
+    table.add_row("total", "", "", "", "", "", "", f"{money(run.result.total)} {currency}")
+    console.print(table)
+    return console.export_text()
+
+
+def write_xlsx(run: BonusRun, currency: str, path: Path) -> None:
+    """A workbook for HR: payouts (money formatted, frozen header) and every KPI behind them."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Payouts"
+    money_format = f'#,##0.00 "{currency}"'
+    sheet.append(["person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "computed",
+                  "payout", "share"])
+    for p in run.result.payouts:
+        target = None if p.target_bonus is None else round_money(p.target_bonus, run.plan.rounding_to,
+                                                                 run.plan.rounding_mode)
+        sheet.append([safe_cell(p.person), safe_cell(_name(run, p.person)), safe_cell(p.scorecard or ""),
+                      p.total_score, p.factor, p.proration, target, p.computed, p.payout, p.share])
+    sheet.append(["total", None, None, None, None, None, None, None, run.result.total, None])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row[3:6]:
+            cell.number_format = "0.00%"
+        for cell in row[6:9]:
+            cell.number_format = money_format
+        row[9].number_format = "0.00%"
+    _finish(sheet, Font)
+    details = book.create_sheet("KPI details")
+    details.append(["person", "scorecard", "kpi", "at", "subject", "weight", "value", "status", "score",
+                    "contribution"])
+    for p in run.result.payouts:
+        card = run.scorecard(p.person)
+        for item in card.items if card else ():
+            details.append([safe_cell(p.person), safe_cell(card.scorecard if card else ""), safe_cell(item.kpi),
+                            item.at, safe_cell(item.subject or ""), item.weight, item.value, item.status or "",
+                            item.score, item.contribution])
+    for row in details.iter_rows(min_row=2):
+        row[5].number_format = "0.00%"
+        row[8].number_format = "0.00%"
+        row[9].number_format = "0.00%"
+    _finish(details, Font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+
+
+def _finish(sheet: Any, font: Any) -> None:
+    sheet.freeze_panes = "A2"
+    for cell in sheet[1]:
+        cell.font = font(bold=True)
+    for column in sheet.columns:
+        width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
+        sheet.column_dimensions[column[0].column_letter].width = min(max(10, width + 2), 40)

@@ -1,0 +1,278 @@
+"""A scan group → one SELECT: every KPI of the group, every subject level, one pass over the rows.
+
+Shape of the query (DuckDB by default, any sqlglot dialect on request)::
+
+    WITH "__units"(unit, a0, a1, …) AS (VALUES …)          -- each unit with its ancestors by depth
+    SELECT <period label>, <person>, a0, a1, …, GROUPING(…),
+           <kpi value> /* id file:line */, count(*) FILTER (WHERE <kpi rows>), <valid_if>, …
+    FROM <source> AS t
+    LEFT JOIN <roster> AS "__person" ON …                   -- attribution to people and their unit
+    LEFT JOIN "__units" AS "__up" ON …                       -- the unit and all its ancestors
+    LEFT JOIN <related source> AS "agent" ON …               -- relations the formulas use
+    WHERE <time in period>
+    GROUP BY GROUPING SETS ((period, person), (period, a0), (period, a1), …, (period))
+
+Grouping by the ancestor at each depth computes every unit from its raw rows (a department's
+median is the median of its rows) without duplicating any row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlglot import exp
+
+from engine.config import model as m
+from engine.config.formulas import Formulas, roster_aliases
+from engine.errors import Code, KpiError, error
+from engine.expr.scope import Calendar, Duration, ParamValue
+from engine.plan.ir import KpiSpec, ScanGroup
+from engine.sql.compile_expr import compile_expr
+
+T = "t"
+PERSON = "__person"
+UNITS = "__units"
+UP = "__up"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A period to evaluate: label and half-open UTC bounds; dates for date-typed time columns."""
+
+    label: str
+    start: datetime
+    end: datetime
+    first_day: str
+    last_day: str
+
+
+@dataclass(frozen=True)
+class ScanQuery:
+    """The compiled query of a scan group, and how to read its columns back."""
+
+    select: exp.Select
+    depth: int
+    kpis: tuple[str, ...]
+    by: tuple[str, ...]
+    person_level: bool
+
+
+def _q(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(table: str, name: str) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+class PlanContext:
+    """The compile context for one KPI: its params, its source's columns and relations."""
+
+    def __init__(self, ws: m.Workspace, formulas: Formulas, source_id: str, params: Mapping[str, ParamValue],
+                 dialect: str, calendars: Mapping[str, Calendar]) -> None:
+        self.ws = ws
+        self.formulas = formulas
+        self.source_id = source_id
+        self.params = params
+        self.dialect = dialect
+        self.calendars = calendars
+        self.joins: dict[tuple[str, ...], str] = {}
+
+    def column(self, path: tuple[str, ...]) -> exp.Expression:
+        table, source_id = T, self.source_id
+        for depth, name in enumerate(path[:-1]):
+            relation = self.ws.sources[source_id].relations[name]
+            chain = path[: depth + 1]
+            table = "__".join(chain)
+            self.joins[chain] = relation.source
+            source_id = relation.source
+        name = path[-1]
+        return _col(table, roster_aliases(self.ws, source_id).get(name, name))
+
+    def segment(self, name: str) -> exp.Expression:
+        return exp.paren(compile_expr(self.formulas.segments[name], self))
+
+    def param(self, name: str) -> ParamValue:
+        return self.params[name]
+
+    def calendar(self, name: str | None) -> Calendar:
+        if name is None:
+            if len(self.calendars) != 1:
+                raise KpiError([error(Code.UNKNOWN_REFERENCE, "business_hours needs a calendar name here", None,
+                                      "pass the calendar: business_hours(a, b, 'office')")])
+            return next(iter(self.calendars.values()))
+        return self.calendars[name]
+
+    def kpi(self, id: str) -> exp.Expression:
+        raise KpiError([error(Code.MIXED_KPI_AND_ROWS, f"KPI `{id}` cannot be used in a row formula")])
+
+    def previous(self, id: str) -> exp.Expression:
+        return self.kpi(id)
+
+
+def kpi_params(ws: m.Workspace, kpi: m.Kpi) -> dict[str, ParamValue]:
+    """`$params` of a KPI: its variant's, then its own, then the global ones."""
+    merged = {**ws.params, **kpi.params}
+    return {k: Duration(v.seconds) if isinstance(v, m.Duration) else v for k, v in merged.items()}
+
+
+def calendars(ws: m.Workspace) -> dict[str, Calendar]:
+    """The workspace calendars in the form the expression compiler takes."""
+    return {c.id: Calendar(c.id, c.timezone, c.week, c.holidays) for c in ws.calendars.values()}
+
+
+def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: Sequence[Slice],
+                 unit_paths: Mapping[str, tuple[str, ...]], by: Sequence[str] = (),
+                 dialect: str = "duckdb") -> ScanQuery:
+    """The single SELECT that evaluates a scan group for the given period slices."""
+    key = group.key
+    source = ws.sources[key.source]
+    cals = calendars(ws)
+    depth = max((len(p) for p in unit_paths.values()), default=0)
+    joins: dict[tuple[str, ...], str] = {}
+    columns: list[exp.Expression] = []
+
+    time_col = _col(T, key.time)
+    period = _period_label(time_col, slices, source.columns.get(key.time))
+    columns.append(period.as_("__period", quoted=True))
+
+    attribution: exp.Expression | None = None
+    people = ws.organization.people
+    person_level = key.level == "person" and key.by_column is not None
+    ctx0 = PlanContext(ws, formulas, key.source, kpi_params(ws, _any_kpi(ws, group)), dialect, cals)
+    unit_expr: exp.Expression | None = None
+    if key.by_column is not None:
+        attribution = ctx0.column(tuple(key.by_column.split(".")))
+        if person_level and people is not None:
+            unit_expr = _col(PERSON, people.unit)
+        elif not person_level:
+            unit_expr = attribution
+    person = exp.cast(attribution, "VARCHAR") if person_level and attribution is not None else None
+    ancestors = [_col(UP, f"a{i}") for i in range(depth)] if unit_expr is not None else []
+    by_exprs = [ctx0.column(tuple(col.split("."))) for col in by]
+    group_cols: list[exp.Expression] = [c for c in [person, *ancestors] if c is not None]
+    columns += [(person if person is not None else exp.null()).as_("__subject", quoted=True)]
+    columns += [a.as_(f"__a{i}", quoted=True) for i, a in enumerate(ancestors)]
+    columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(by_exprs)]
+    grouping = exp.Grouping(expressions=[c.copy() for c in group_cols]) if group_cols else exp.Literal.number(0)
+    columns.append(grouping.as_("__grouping", quoted=True))
+    if person_level and people is not None and attribution is not None:
+        unknown = exp.and_(exp.Not(this=exp.Is(this=attribution.copy(), expression=exp.null())),
+                           exp.Is(this=_col(PERSON, people.id), expression=exp.null()))
+        columns.append(exp.func("count_if", unknown).as_("__unknown", quoted=True))
+    else:
+        columns.append(exp.Literal.number(0).as_("__unknown", quoted=True))
+
+    for spec in group.kpis:
+        kpi = ws.kpis[spec.id]
+        ctx = PlanContext(ws, formulas, key.source, kpi_params(ws, kpi), dialect, cals)
+        row_filter = _row_filter(spec, ctx)
+        value = compile_expr(spec.formula, ctx, row_filter=row_filter).as_(f"v:{spec.id}", quoted=True)
+        value.add_comments([f"KPI {spec.id} ({spec.location})"])
+        n = exp.func("count_if", row_filter.copy()) if row_filter is not None else exp.Count(this=exp.Star())
+        columns += [value, n.as_(f"n:{spec.id}", quoted=True)]
+        if spec.valid_if is not None:
+            valid = compile_expr(spec.valid_if, ctx, row_filter=row_filter)
+            columns.append(valid.as_(f"ok:{spec.id}", quoted=True))
+        joins.update(ctx.joins)
+    joins.update(ctx0.joins)
+
+    select = exp.select(*columns).from_(exp.Table(this=_q(key.source), alias=exp.TableAlias(this=_q(T))))
+    if unit_expr is not None:
+        select = select.with_(exp.to_identifier(UNITS, quoted=True), _unit_values(unit_paths, depth))
+    for chain in sorted(joins, key=lambda c: (len(c), c)):
+        table, on = _relation_join(ws, key.source, chain)
+        select = select.join(table, on=on, join_type="left")
+    if person_level and people is not None and attribution is not None:
+        select = select.join(exp.Table(this=_q(people.source), alias=exp.TableAlias(this=_q(PERSON))),
+                             on=exp.EQ(this=exp.cast(attribution.copy(), "VARCHAR"),
+                                       expression=exp.cast(_col(PERSON, people.id), "VARCHAR")), join_type="left")
+    if unit_expr is not None:
+        select = select.join(exp.Table(this=_q(UNITS), alias=exp.TableAlias(this=_q(UP))),
+                             on=exp.EQ(this=_col(UP, "unit"), expression=exp.cast(unit_expr.copy(), "VARCHAR")),
+                             join_type="left")
+    select = select.where(_in_slices(time_col, slices, source.columns.get(key.time)))
+    period_col = period.copy()
+    sets = [exp.Tuple(expressions=[period_col.copy(), *(e.copy() for e in by_exprs), c.copy()]) for c in group_cols]
+    sets.append(exp.Tuple(expressions=[period_col.copy(), *(e.copy() for e in by_exprs)]))
+    select = select.group_by(exp.GroupingSets(expressions=sets))
+    return ScanQuery(select, len(ancestors), tuple(s.id for s in group.kpis), tuple(by), person_level)
+
+
+def _any_kpi(ws: m.Workspace, group: ScanGroup) -> m.Kpi:
+    return ws.kpis[group.kpis[0].id]
+
+
+def _row_filter(spec: KpiSpec, ctx: PlanContext) -> exp.Expression | None:
+    parts = []
+    if spec.segment is not None:
+        parts.append(ctx.segment(spec.segment))
+    if spec.where is not None:
+        parts.append(exp.paren(compile_expr(spec.where, ctx)))
+    if not parts:
+        return None
+    return exp.and_(*parts) if len(parts) > 1 else parts[0]
+
+
+def _relation_join(ws: m.Workspace, source_id: str, chain: tuple[str, ...]) -> tuple[exp.Table, exp.Expression]:
+    parent_table, parent_source = T, source_id
+    for name in chain[:-1]:
+        parent_source = ws.sources[parent_source].relations[name].source
+    if len(chain) > 1:
+        parent_table = "__".join(chain[:-1])
+    relation = ws.sources[parent_source].relations[chain[-1]]
+    target = ws.sources[relation.source]
+    people = ws.organization.people
+    target_key = target.key or (people.id if people is not None and people.source == target.id else None)
+    if target_key is None:
+        raise KpiError([error(Code.RELATION_NOT_UNIQUE, f"relation `{chain[-1]}` points at source `{target.id}`, "
+                              "which declares no `key`", ws.source_map.key((*target.data_path,)),
+                              f"declare `key:` on source `{target.id}` so each row matches at most one")])
+    alias = "__".join(chain)
+    on = exp.EQ(this=exp.cast(_col(parent_table, relation.key), "VARCHAR"),
+                expression=exp.cast(_col(alias, target_key), "VARCHAR"))
+    return exp.Table(this=_q(target.id), alias=exp.TableAlias(this=_q(alias))), on
+
+
+def _unit_values(unit_paths: Mapping[str, tuple[str, ...]], depth: int) -> exp.Expression:
+    rows = [tuple([unit, *path, *([None] * (depth - len(path)))]) for unit, path in sorted(unit_paths.items())]
+    if not rows:
+        rows = [tuple([None] * (depth + 1))]
+    names = ["unit", *(f"a{i}" for i in range(depth))]
+    return exp.select("*").from_(exp.values(rows, alias="v", columns=names))
+
+
+def _is_date(column: m.Column | None) -> bool:
+    return column is not None and column.type == "date"
+
+
+def _bound(moment: datetime) -> exp.Expression:
+    return exp.cast(exp.Literal.string(moment.strftime("%Y-%m-%d %H:%M:%S+00")), "TIMESTAMPTZ")
+
+
+def _in_slice(time_col: exp.Expression, s: Slice, column: m.Column | None) -> exp.Expression:
+    if _is_date(column):
+        return exp.Between(this=time_col.copy(), low=exp.cast(exp.Literal.string(s.first_day), "DATE"),
+                           high=exp.cast(exp.Literal.string(s.last_day), "DATE"))
+    return exp.and_(exp.GTE(this=time_col.copy(), expression=_bound(s.start)),
+                    exp.LT(this=time_col.copy(), expression=_bound(s.end)))
+
+
+def _in_slices(time_col: exp.Expression, slices: Sequence[Slice], column: m.Column | None) -> exp.Expression:
+    first, last = slices[0], slices[-1]
+    whole = Slice("", first.start, last.end, first.first_day, last.last_day)
+    return _in_slice(time_col, whole, column)
+
+
+def _period_label(time_col: exp.Expression, slices: Sequence[Slice], column: m.Column | None) -> exp.Expression:
+    if len(slices) == 1:
+        return exp.Literal.string(slices[0].label)
+    case = exp.Case()
+    for s in slices:
+        case = case.when(_in_slice(time_col, s, column), exp.Literal.string(s.label))
+    return case
+
+
+__all__ = ["PlanContext", "ScanQuery", "Slice", "compile_scan"]
