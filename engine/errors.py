@@ -62,6 +62,7 @@ class Code(StrEnum):
     MIXED_KPI_AND_ROWS = "E310"
     UNKNOWN_PARAM = "E311"
     DIALECT_UNSUPPORTED = "E312"
+    FORMULA_RESULT_TYPE = "E313"
     # E4xx: model and policy
     DUPLICATE_ID = "E400"
     UNKNOWN_REFERENCE = "E401"
@@ -88,6 +89,9 @@ class Code(StrEnum):
     WORKSPACE_LOCKED = "E502"
     RELATION_NOT_UNIQUE = "E503"
     DATA_COLUMN = "E504"
+    DATA_RECONCILE = "E505"
+    DATABASE = "E506"
+    DATA_EMPTY = "W500"
     # E6xx: scoring, tests
     TEST_FAILED = "E600"
     # lints

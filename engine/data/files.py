@@ -1,0 +1,86 @@
+"""The files behind a source: glob expansion in sorted order, formats, and content hashes."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from engine.config.model import Source
+from engine.data.records import DataFile
+from engine.errors import Code, KpiError, error
+
+FORMATS: Mapping[str, str] = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".json": "json",
+    ".ndjson": "ndjson", ".jsonl": "ndjson",
+    ".xlsx": "xlsx",
+}
+_CHUNK = 1 << 20
+
+
+def source_files(source: Source) -> list[DataFile]:
+    """The files of a path source, sorted by path; a glob matching nothing is an error."""
+    if source.path is None:
+        return []
+    pattern = source.base_dir / source.path
+    if glob.has_magic(source.path):
+        paths = [Path(p) for p in glob.glob(str(pattern), recursive=True) if os.path.isfile(p)]
+        if not paths:
+            raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: no file matches `{source.path}`", None,
+                                  f"patterns are relative to {source.base_dir}")])
+    elif pattern.is_file():
+        paths = [pattern]
+    else:
+        raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: file `{source.path}` not found", None,
+                              f"paths are relative to the file that declares the source ({source.base_dir})")])
+    labelled = sorted((Path(os.path.relpath(p, source.base_dir)).as_posix(), p) for p in paths)
+    files = []
+    for number, (label, path) in enumerate(labelled, start=1):
+        fmt = FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: `{label}` is not a supported file type",
+                                  None, "use .csv, .parquet, .json, .ndjson or .xlsx")])
+        files.append(DataFile(path, label, number, fmt))
+    return files
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """The sha256 (hex) and size in bytes of a file's content."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        raise KpiError([error(Code.DATA_FILE, f"cannot read `{path}`: {exc.strerror or exc}")]) from exc
+    return digest.hexdigest(), size
+
+
+def combined_sha256(entries: list[tuple[str, str]]) -> str:
+    """One hash over (label, content hash) pairs in sorted order: a source's data fingerprint."""
+    digest = hashlib.sha256()
+    for label, sha in sorted(entries):
+        digest.update(f"{label}\0{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def source_hashes(sources: Mapping[str, Source]) -> dict[str, str]:
+    """sha256 over each source's files (names and contents, sorted), for the audit ledger.
+
+    A source that reads a workspace table hashes as `table:<name>`: its content lives in the
+    database, not in files.
+    """
+    out: dict[str, str] = {}
+    for source_id in sorted(sources):
+        source = sources[source_id]
+        if source.path is None:
+            out[source_id] = f"table:{source.table}"
+            continue
+        out[source_id] = combined_sha256([(f.label, file_sha256(f.path)[0]) for f in source_files(source)])
+    return out

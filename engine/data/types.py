@@ -1,0 +1,383 @@
+"""Column types: their DuckDB types, and the SQL that turns a staged value into a typed one.
+
+Every value arrives as text (CSV, JSON, Excel) or as a Parquet type. Text is validated with a
+regular expression *before* an explicit cast, because DuckDB's casts are lenient: `'12.5'::BIGINT`
+is 13, `'1e3'::DECIMAL` is 1000. Each column yields a typed value and a reason (NULL when the
+value is fine); a row with any reason is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlglot import exp
+
+from engine.config.model import Column, CsvOptions
+
+DUCKDB_TYPES: Mapping[str, str] = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "decimal": "DECIMAL(38,10)",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+}
+DECIMAL_SCALE = 10
+DECIMAL_INTEGER_DIGITS = 28
+NUMERIC = ("integer", "number", "decimal")
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
+SHOWN_CHARS = 80
+
+_ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_ISO_TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]{1,6})?)?"
+_ISO_TIMESTAMP = f"{_ISO_DATE}[T ]{_ISO_TIME}(?:Z|[+-][0-9]{{2}}(?::?[0-9]{{2}})?)?"
+# Parquet physical types each declared type accepts without going through text.
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+_DECIMAL_TYPE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+_Parts = tuple[exp.Expr, exp.Expr, exp.Expr, exp.Expr]  # ok, value, syntax reason, invalid reason
+
+
+def duckdb_type(column_type: str) -> exp.DataType:
+    """The DuckDB type a declared column type is stored as."""
+    return exp.DataType.build(DUCKDB_TYPES[column_type], dialect="duckdb")
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How numbers, dates and nulls are written in text cells (the source's `csv:` options)."""
+
+    decimal: str = "."
+    thousands: str | None = None
+    nulls: tuple[str, ...] = ("",)
+    date_format: str | None = None
+    timestamp_format: str | None = None
+
+    @classmethod
+    def of(cls, options: CsvOptions) -> TextFormat:
+        """The text format declared by a source's `csv:` options; an empty cell is always null."""
+        nulls = tuple(dict.fromkeys(("", *options.nulls)))
+        return cls(options.decimal, options.thousands or None, nulls, options.date_format,
+                   options.timestamp_format)
+
+    @property
+    def thousands_chars(self) -> tuple[str, ...]:
+        """Accepted thousands separators: a declared space also accepts the no-break spaces."""
+        if self.thousands is None:
+            return ()
+        if self.thousands == " ":
+            return (" ", "\u00a0", "\u202f")
+        return (self.thousands,)
+
+    def number_example(self, integer: bool) -> str:
+        """How a number must be written, for reasons: `-1234.5`, `-1 234,5`."""
+        whole = f"1{self.thousands}234" if self.thousands else "1234"
+        return f"-{whole}" if integer else f"-{whole}{self.decimal}5"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A column's SQL over its staged value `t`: is it well-formed, its typed value, and the
+    reasons for a malformed value (`syntax`) and for a well-formed one without a value (`invalid`)."""
+
+    ok: exp.Expr
+    value: exp.Expr
+    syntax: exp.Expr
+    invalid: exp.Expr
+
+
+def compatible(column_type: str, physical: str) -> bool:
+    """Whether a Parquet column of DuckDB type `physical` can hold a declared column type."""
+    if physical == "VARCHAR":
+        return True
+    decimal = _DECIMAL_TYPE.fullmatch(physical)
+    match column_type:
+        case "string":
+            return physical in _INTEGER_TYPES
+        case "integer":
+            return physical in _INTEGER_TYPES or bool(decimal and decimal.group(2) == "0")
+        case "number":
+            return physical in _INTEGER_TYPES or physical in ("FLOAT", "DOUBLE") or decimal is not None
+        case "decimal":
+            return physical in _INTEGER_TYPES or bool(decimal and int(decimal.group(2)) <= DECIMAL_SCALE)
+        case "boolean":
+            return physical == "BOOLEAN"
+        case "date":
+            return physical == "DATE"
+        case "timestamp":
+            return physical.startswith("TIMESTAMP")
+    return False
+
+
+def parse_column(column: Column, physical: str, fmt: TextFormat, t: exp.Expr, ok: exp.Expr) -> Parsed:
+    """Validity and typed value of one column whose staged value is `t` (already NULL for nulls).
+
+    `physical` is VARCHAR for text, else the Parquet column's DuckDB type. The value refers to
+    `ok`, the column holding the computed validity, so each regular expression runs once.
+    """
+    if physical == "VARCHAR":
+        return Parsed(*_from_text(column.type, fmt, t, ok))
+    return Parsed(*_from_typed(column.type, physical, t, ok))
+
+
+def reject_reason(column: Column, physical: str, fmt: TextFormat, timezone: str, *, key: bool, parsed: Parsed,
+                  t: exp.Expr, ok: exp.Expr, value: exp.Expr) -> exp.Expr:
+    """Why a row's value is rejected, or NULL; `ok` and `value` refer to the computed columns."""
+    checks: list[tuple[exp.Expr, exp.Expr]] = [
+        (exp.Is(this=t.copy(), expression=exp.null()),
+         _lit("missing key value") if key else _lit("missing required value") if column.required else exp.null()),
+        (exp.not_(ok.copy()), parsed.syntax),
+        (exp.Is(this=value.copy(), expression=exp.null()), parsed.invalid),
+    ]
+    checks += _extra_checks(column, physical, fmt, timezone, key, t, value)
+    return exp.Case(ifs=[exp.If(this=cond, true=then) for cond, then in checks])
+
+
+def null_cell(raw: exp.Expr, column: Column, physical: str, fmt: TextFormat) -> exp.Expr:
+    """The staged value `t`: NULL for a null token, text trimmed of blanks for non-string types."""
+    if physical != "VARCHAR":
+        return raw
+    nulls = [_lit(n) for n in fmt.nulls]
+    is_null = exp.or_(exp.Is(this=raw.copy(), expression=exp.null()), exp.In(this=raw.copy(), expressions=nulls))
+    if column.type == "string":
+        return exp.Case(ifs=[exp.If(this=is_null, true=exp.null())], default=raw.copy())
+    # Trimming is slow in DuckDB; most cells have nothing to trim, and a regex finds the others.
+    trimmed = _fn("trim", raw, _lit(" \t\r\n"))
+    padded = _fn("regexp_matches", raw, _lit("^[ \t\r\n]|[ \t\r\n]$"))
+    blank = exp.Case(ifs=[exp.If(this=exp.In(this=trimmed, expressions=[n.copy() for n in nulls]),
+                                 true=exp.null())], default=trimmed.copy())
+    return exp.Case(ifs=[exp.If(this=is_null, true=exp.null()), exp.If(this=padded, true=blank)], default=raw.copy())
+
+
+def _from_text(column_type: str, fmt: TextFormat, t: exp.Expr, valid: exp.Expr) -> _Parts:
+    """(ok, value, syntax reason, invalid reason) of a text cell."""
+    shown = _shown(t)
+    match column_type:
+        case "string":
+            return exp.true(), t, exp.null(), exp.null()
+        case "integer":
+            ok = _full_match(t, _number_pattern(fmt, integer=True))
+            value = _try_cast(_normalised(t, fmt), "BIGINT")
+            return (ok, _when(valid, value), _not_valid(shown, "integer", fmt.number_example(True)),
+                    _concat(shown, " is out of range for an integer"))
+        case "number":
+            ok = _full_match(t, _number_pattern(fmt, integer=False))
+            number = _try_cast(_normalised(t, fmt), "DOUBLE")
+            finite = exp.Case(ifs=[exp.If(this=_fn("isinf", number), true=exp.null())], default=number.copy())
+            return (ok, _when(valid, finite), _not_valid(shown, "number", fmt.number_example(False)),
+                    _concat(shown, " is out of range for a number"))
+        case "decimal":
+            return _decimal_from_text(t, fmt, shown, valid)
+        case "boolean":
+            word = exp.Lower(this=t)
+            ok = exp.In(this=word, expressions=[_lit(w) for w in (*TRUE_WORDS, *FALSE_WORDS)])
+            value = exp.In(this=word.copy(), expressions=[_lit(w) for w in TRUE_WORDS])
+            return ok, _when(valid, value), _not_valid(shown, "boolean", "true/false, 1/0 or yes/no"), exp.null()
+        case "date":
+            return _date_from_text(t, fmt, shown)
+        case "timestamp":
+            return _timestamp_from_text(t, fmt, shown, valid)
+    raise ValueError(f"unknown column type {column_type!r}")
+
+
+def _decimal_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr, valid: exp.Expr) -> _Parts:
+    ok = _full_match(t, _number_pattern(fmt, integer=False))
+    number = _normalised(t, fmt)
+    fraction = _fn("rtrim", _fn("regexp_extract", number, _lit(r"[.]([0-9]*)$"), exp.Literal.number(1)), _lit("0"))
+    too_fine = exp.GT(this=exp.Length(this=fraction), expression=exp.Literal.number(DECIMAL_SCALE))
+    value = exp.Case(ifs=[exp.If(this=exp.or_(exp.not_(valid.copy()), too_fine), true=exp.null())],
+                     default=_try_cast(number.copy(), DUCKDB_TYPES["decimal"]))
+    invalid = exp.Case(ifs=[exp.If(this=too_fine.copy(), true=_concat(
+        shown, f" has more than {DECIMAL_SCALE} digits after the decimal separator"))],
+        default=_concat(shown.copy(), f" is out of range for a decimal (at most {DECIMAL_INTEGER_DIGITS} digits "
+                                      "before the decimal separator)"))
+    return ok, value, _not_valid(shown, "decimal", fmt.number_example(False)), invalid
+
+
+def _date_from_text(t: exp.Expr, fmt: TextFormat,
+                    shown: exp.Expr) -> _Parts:
+    iso = _full_match(t, _ISO_DATE)
+    ifs = [exp.If(this=iso, true=_try_cast(t, "DATE"))]
+    ok: exp.Expr = iso.copy()
+    expected = "YYYY-MM-DD"
+    if fmt.date_format:
+        parsed = _fn("try_strptime", t, _lit(fmt.date_format))
+        ok = exp.or_(ok, exp.not_(exp.Is(this=parsed, expression=exp.null())))
+        ifs.append(exp.If(this=exp.true(), true=exp.cast(parsed.copy(), "DATE")))
+        expected += f" or {fmt.date_format}"
+    value = exp.Case(ifs=ifs)
+    return ok, value, _not_valid(shown, "date", expected), _concat(shown, " is not a valid date (no such day)")
+
+
+def _timestamp_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr, valid: exp.Expr) -> _Parts:
+    # One regular expression; DuckDB's cast then reads a naive time in the session's zone (the
+    # organization's) and converts a time with an offset.
+    iso = _full_match(t, _ISO_TIMESTAMP)
+    expected = "YYYY-MM-DD HH:MM[:SS], optionally with an offset"
+    if not fmt.timestamp_format:
+        return iso, _when(valid, _try_cast(t, "TIMESTAMPTZ")), _not_valid(shown, "timestamp", expected), \
+            _concat(shown, " is not a valid timestamp")
+    parsed = _fn("try_strptime", t, _lit(fmt.timestamp_format))
+    ok = exp.or_(iso, exp.not_(exp.Is(this=parsed, expression=exp.null())))
+    value = exp.Case(ifs=[exp.If(this=iso.copy(), true=_try_cast(t, "TIMESTAMPTZ")),
+                          exp.If(this=valid.copy(), true=exp.cast(parsed.copy(), "TIMESTAMPTZ"))])
+    return ok, value, _not_valid(shown, "timestamp", f"{expected}, or {fmt.timestamp_format}"), \
+        _concat(shown, " is not a valid timestamp")
+
+
+def wall_clock(column: Column, physical: str, fmt: TextFormat, t: exp.Expr) -> exp.Expr | None:
+    """For timestamps written without an offset: the wall-clock time as written, to detect DST gaps."""
+    if column.type != "timestamp":
+        return None
+    if physical == "TIMESTAMP":
+        return t
+    if physical != "VARCHAR":
+        return None
+    # After the date, a naive ISO time has no `Z`, `+` or `-`: cheaper than another regex.
+    time_part = _fn("substr", t, exp.Literal.number(11))
+    naive = exp.and_(*[exp.EQ(this=_fn("strpos", time_part, _lit(c)), expression=exp.Literal.number(0))
+                       for c in ("Z", "+", "-")])
+    ifs = [exp.If(this=naive, true=_try_cast(t, "TIMESTAMP"))]
+    if fmt.timestamp_format and "%z" not in fmt.timestamp_format and "%Z" not in fmt.timestamp_format:
+        ifs.append(exp.If(this=exp.true(), true=_fn("try_strptime", t, _lit(fmt.timestamp_format))))
+    return exp.Case(ifs=ifs)
+
+
+def _from_typed(column_type: str, physical: str, t: exp.Expr, valid: exp.Expr) -> _Parts:
+    """(ok, value, syntax reason, invalid reason) of a Parquet value of a compatible type."""
+    shown = _shown(exp.cast(t, "VARCHAR"))
+    target = DUCKDB_TYPES[column_type]
+    if column_type == "number" and physical in ("FLOAT", "DOUBLE"):
+        ok = exp.not_(exp.or_(_fn("isnan", t), _fn("isinf", t)))
+        return ok, _when(valid, _try_cast(t, target)), _concat(shown, " is not a valid number"), exp.null()
+    value: exp.Expr
+    if column_type == "timestamp" and physical != "TIMESTAMP WITH TIME ZONE":
+        value = exp.cast(_try_cast(t, "TIMESTAMP"), "TIMESTAMPTZ")
+    else:
+        value = _try_cast(t, target)
+    return exp.true(), value, exp.null(), _concat(shown, f" is out of range for {_article(column_type)}")
+
+
+def _extra_checks(column: Column, physical: str, fmt: TextFormat, timezone: str, key: bool,
+                  t: exp.Expr, value: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]]:
+    """Checks after the value parsed: DST gap, control characters in keys, `values`, `min`, `max`."""
+    shown = _shown(t if column.type == "string" else exp.cast(t, "VARCHAR"))
+    checks: list[tuple[exp.Expr, exp.Expr]] = []
+    written = wall_clock(column, physical, fmt, t)
+    if written is not None:
+        gap = exp.NEQ(this=exp.cast(value.copy(), "TIMESTAMP"), expression=written)
+        checks.append((gap, _concat(shown, f" does not exist in {timezone} (the clocks jump forward over it)")))
+    if key and column.type == "string":
+        checks.append((_fn("regexp_matches", t, _lit("[\\x00-\\x1f\\x7f]")),
+                       _lit("the key contains a control character")))
+    if column.values is not None:
+        allowed = _allowed(column, value, t)
+        if allowed is not None:
+            checks.append((exp.not_(allowed), _concat(shown, " is not one of: " + ", ".join(column.values))))
+    if column.type in NUMERIC:
+        as_decimal = exp.cast(value.copy(), DUCKDB_TYPES["decimal"])
+        if column.min is not None and _fits(column.min):
+            checks.append((exp.LT(this=as_decimal, expression=_decimal(column.min)),
+                           _concat(shown, f" is below the minimum {column.min}")))
+        if column.max is not None and _fits(column.max):
+            checks.append((exp.GT(this=as_decimal.copy(), expression=_decimal(column.max)),
+                           _concat(shown.copy(), f" is above the maximum {column.max}")))
+    return checks
+
+
+def _allowed(column: Column, value: exp.Expr, t: exp.Expr) -> exp.Expr | None:
+    """`value IN (values)`: numbers compare as numbers (`01` is `1`), anything else as text."""
+    if column.type not in NUMERIC:
+        text = t if column.type == "string" else exp.cast(t, "VARCHAR")
+        return exp.In(this=text, expressions=[_lit(v) for v in column.values or ()])
+    numbers = []
+    for v in column.values or ():
+        try:
+            number = Decimal(v)
+        except InvalidOperation:
+            continue
+        if number.is_finite() and _fits(number):
+            numbers.append(_decimal(number))
+    if not numbers:
+        return exp.false()
+    return exp.In(this=exp.cast(value.copy(), DUCKDB_TYPES["decimal"]), expressions=numbers)
+
+
+def _number_pattern(fmt: TextFormat, *, integer: bool) -> str:
+    """`-?digits(.digits)?` in the declared notation; thousands only in groups of three."""
+    digits = "[0-9]+"
+    if fmt.thousands_chars:
+        sep = "[" + "".join(_class_escape(c) for c in fmt.thousands_chars) + "]"
+        digits = f"(?:[0-9]{{1,3}}(?:{sep}[0-9]{{3}})+|[0-9]+)"
+    if integer:
+        return f"-?{digits}"
+    return f"-?{digits}(?:[{_class_escape(fmt.decimal)}][0-9]+)?"
+
+
+def _normalised(t: exp.Expr, fmt: TextFormat) -> exp.Expr:
+    """The text with thousands separators removed and `.` as the decimal separator."""
+    out = t
+    if fmt.thousands_chars:
+        sep = "[" + "".join(_class_escape(c) for c in fmt.thousands_chars) + "]"
+        out = _fn("regexp_replace", out, _lit(sep), _lit(""), _lit("g"))
+    if fmt.decimal != ".":
+        out = _fn("replace", out, _lit(fmt.decimal), _lit("."))
+    return out
+
+
+def _class_escape(char: str) -> str:
+    return "\\" + char if char in "]\\^-[" else char
+
+
+def _fits(number: Decimal) -> bool:
+    return abs(number) < Decimal(10) ** DECIMAL_INTEGER_DIGITS
+
+
+def _decimal(number: Decimal) -> exp.Expr:
+    return exp.cast(_lit(format(number, "f")), DUCKDB_TYPES["decimal"])
+
+
+def _article(column_type: str) -> str:
+    return ("an " if column_type[0] in "aeiou" else "a ") + column_type
+
+
+def _not_valid(shown: exp.Expr, column_type: str, expected: str) -> exp.Expr:
+    return _concat(shown, f" is not a valid {column_type} (expected {expected})")
+
+
+def _shown(t: exp.Expr) -> exp.Expr:
+    """The offending value as reasons quote it: in quotes, cut after SHOWN_CHARS characters."""
+    cut = exp.Case(ifs=[exp.If(this=exp.GT(this=exp.Length(this=t), expression=exp.Literal.number(SHOWN_CHARS)),
+                               true=_concat(_fn("left", t.copy(), exp.Literal.number(SHOWN_CHARS)), "…"))],
+                   default=t.copy())
+    return _fn("concat", _lit("'"), cut, _lit("'"))
+
+
+def _concat(first: exp.Expr, text: str) -> exp.Expr:
+    return _fn("concat", first, _lit(text))
+
+
+def _when(cond: exp.Expr, value: exp.Expr) -> exp.Expr:
+    return exp.Case(ifs=[exp.If(this=cond.copy(), true=value)])
+
+
+def _full_match(t: exp.Expr, pattern: str) -> exp.Expr:
+    return _fn("regexp_full_match", t.copy(), _lit(pattern))
+
+
+def _try_cast(e: exp.Expr, to: str) -> exp.Expr:
+    return exp.TryCast(this=e.copy(), to=exp.DataType.build(to, dialect="duckdb"))
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
+    # Anonymous keeps DuckDB's own function names: sqlglot must not translate strptime formats.
+    return exp.Anonymous(this=name, expressions=[a.copy() for a in args])
+
+
+def _lit(text: str) -> exp.Literal:
+    return exp.Literal.string(text)

@@ -1,0 +1,317 @@
+"""The workspace database (`.kpi/warehouse.duckdb`) or an in-memory one: opening, importing, locking down.
+
+One process writes at a time (DuckDB's file lock); a second writer gets a clean error naming the
+PID that holds it. Each source is imported in one transaction that replaces its previous
+content; an unchanged file set (same content hashes, same declaration) is not read again.
+After the sources are in, `lock_down` cuts DuckDB off from files, the network and extension
+downloads, so a formula can read nothing but the tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+from sqlglot import exp
+
+from engine.config.model import Source
+from engine.data.files import file_sha256, source_files, source_hashes
+from engine.data.reader import FileLoad, drop_relation, drop_work_tables, publish, read_source, sample_rejects
+from engine.data.report import FileReport, ImportFailed, ImportReport, Progress, ProgressCallback, SourceReport
+from engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, warning
+
+__all__ = ["Warehouse", "open_warehouse", "open_memory", "import_sources", "lock_down", "source_hashes"]
+
+# Bump when the importer's output for the same file changes, so existing imports are redone.
+IMPORT_FORMAT = "1"
+WAREHOUSE_FILE = Path(".kpi") / "warehouse.duckdb"
+RESERVED_TABLES = ("rejects", "runs", "approvals")
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_LOCKDOWN = ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
+             "SET autoload_known_extensions = false", "SET lock_configuration = true")
+_TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
+
+
+class Warehouse:
+    """A DuckDB connection set to the organization's time zone; the only door to the data."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path | None, timezone: str, read_only: bool) -> None:
+        self.conn = conn
+        self.path = path
+        self.timezone = timezone
+        self.read_only = read_only
+        self.locked = False
+
+    def fetch(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[object, ...]]:
+        """Rows of a query, with TIMESTAMPTZ values as ISO text in the organization's zone (no pytz)."""
+        relation = self.conn.sql(sql, params=list(params) if params is not None else None)
+        if any(_TIMESTAMPTZ in str(t) for t in relation.types):
+            items = []
+            for name, kind in zip(relation.columns, relation.types, strict=True):
+                column: exp.Expr = exp.column(name, quoted=True)
+                if _TIMESTAMPTZ in str(kind):
+                    column = exp.cast(column, "VARCHAR")
+                items.append(column.as_(name, quoted=True).sql(dialect="duckdb"))
+            relation = relation.project(", ".join(items))
+        return relation.fetchall()
+
+    def close(self) -> None:
+        """Close the connection (and release the file lock)."""
+        self.conn.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+def open_warehouse(root: Path, timezone: str, read_only: bool = False) -> Warehouse:
+    """Open `.kpi/warehouse.duckdb` under a workspace root (created when writing)."""
+    root = root.parent if root.is_file() else root
+    path = root / WAREHOUSE_FILE
+    if read_only and not path.is_file():
+        raise KpiError([error(Code.DATABASE, f"no workspace database at `{path}`", None,
+                              "run `kpi import` first, or evaluate without it (the files are read directly)")])
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = path.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# kpi's workspace database: a cache of the imported sources\n*\n", encoding="utf-8")
+    conn = _connect(str(path), read_only)
+    return _prepare(Warehouse(conn, path, timezone, read_only))
+
+
+def open_memory(timezone: str) -> Warehouse:
+    """An in-memory database for evaluating without an import: the same checks, nothing kept."""
+    return _prepare(Warehouse(_connect(":memory:", False), None, timezone, False))
+
+
+def import_sources(target: Warehouse | duckdb.DuckDBPyConnection, sources: Mapping[str, Source],
+                   only: list[str] | None = None, max_rejects: int | None = None,
+                   progress: ProgressCallback | None = None) -> ImportReport:
+    """Load sources (all, or `only` these), one transaction per source; raise ImportFailed on file errors.
+
+    A source whose rejects exceed `max_rejects` loads nothing (it keeps its previous content).
+    """
+    warehouse = _warehouse(target)
+    if warehouse.read_only or warehouse.locked:
+        state = "read-only" if warehouse.read_only else "locked down"
+        raise KpiError([error(Code.DATABASE, f"cannot import into a {state} database")])
+    problems: list[Diagnostic] = []
+    notes: list[Diagnostic] = []
+    reports: list[SourceReport] = []
+    for source_id in _selected(sources, only):
+        source = sources[source_id]
+        try:
+            if source.path is None:
+                report = _attach_table(warehouse, source)
+            else:
+                report = _import_source(warehouse, source, max_rejects, progress)
+        except KpiError as exc:
+            problems += exc.diagnostics
+            continue
+        notes += report.diagnostics
+        reports.append(report)
+    result = ImportReport(tuple(reports), max_rejects, tuple(notes + problems))
+    if problems:
+        raise ImportFailed(tuple(problems), result)
+    return result
+
+
+def lock_down(target: Warehouse | duckdb.DuckDBPyConnection) -> None:
+    """Cut DuckDB off from files, network and extensions, lock the settings, and prove it."""
+    conn = target.conn if isinstance(target, Warehouse) else target
+    ((locked,),) = conn.execute("SELECT current_setting('lock_configuration')").fetchall()
+    if not locked:
+        for statement in _LOCKDOWN:
+            conn.execute(statement)
+    canary = str(Path(__file__).resolve())
+    try:
+        conn.execute("SELECT count(*) FROM read_text(?)", [canary]).fetchall()
+    except duckdb.PermissionException:
+        pass
+    else:
+        raise RuntimeError("DuckDB could still read files after lock_down")
+    if isinstance(target, Warehouse):
+        target.locked = True
+
+
+def _import_source(warehouse: Warehouse, source: Source, max_rejects: int | None,
+                   progress: ProgressCallback | None) -> SourceReport:
+    conn = warehouse.conn
+    _check_name(source)
+    files = source_files(source)
+    hashed = [(f, *file_sha256(f.path)) for f in files]
+    declaration = _declaration(source, warehouse.timezone)
+    unchanged = _unchanged(conn, source.id, [(f.label, sha) for f, sha, _ in hashed], declaration)
+    if unchanged is not None:
+        if progress:
+            progress(Progress(source.id, "unchanged"))
+        return SourceReport(source.id, "unchanged", unchanged)
+    conn.begin()
+    try:
+        load = read_source(conn, source, warehouse.timezone, hashed, progress)
+        sample = sample_rejects(conn, source.id)
+        over = max_rejects is not None and load.rejected > max_rejects
+        if over:
+            conn.rollback()
+        else:
+            publish(conn, load)
+            _record(conn, source.id, load.files, declaration)
+            conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        drop_work_tables(conn)
+    # Over the limit, `loaded` still counts the rows that passed (so rows == loaded + rejected holds);
+    # the status says none of them was written.
+    reports = tuple(FileReport(f.file.label, f.sha256, f.size, f.file.format, f.rows, f.loaded, f.rejected,
+                               f.lines, f.swallowed) for f in load.files)
+    notes = tuple(warning(Code.DATA_EMPTY, f"source `{source.id}`: `{f.file.label}` has no data rows",
+                          f.file.span(), "a quiet period, or a failed export? check the file")
+                  for f in load.files if f.rows == 0)
+    if over:
+        notes += (error(Code.DATA_REJECTS, f"source `{source.id}`: {load.rejected} rejected rows, more than "
+                        f"--max-rejects {max_rejects}; nothing was loaded for it", None,
+                        "see the rejected rows, fix the files, and import again"),)
+    if progress:
+        progress(Progress(source.id, "over_limit" if over else "loaded", rows=sum(f.loaded for f in load.files)))
+    return SourceReport(source.id, "over_limit" if over else "loaded", reports, sample, notes)
+
+
+def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
+    """A `table:` source: check the table is there with the declared columns; expose it under the id."""
+    conn, table = warehouse.conn, source.table or source.id
+    _check_name(source)
+    found = conn.execute("""SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main'
+                            AND table_name = ? ORDER BY column_index""", [table]).fetchall()
+    if not found:
+        where = "the workspace database" if warehouse.path else "memory (tables exist only in the workspace database)"
+        raise KpiError([error(Code.DATA_FILE, f"source `{source.id}` reads table `{table}`, which is not in {where}",
+                              None, "load the table into .kpi/warehouse.duckdb, or declare a `path:`")])
+    names = [name for (name,) in found]
+    missing = [c for c in source.columns if c not in names]
+    if missing:
+        raise KpiError([error(Code.DATA_COLUMN, f"table `{table}` lacks declared column"
+                              f"{'s' if len(missing) > 1 else ''} " + ", ".join(f"`{m}`" for m in missing)
+                              + "; it has: " + ", ".join(names))])
+    if table != source.id:
+        view = exp.to_identifier(source.id, quoted=True).sql(dialect="duckdb")
+        body = exp.to_identifier(table, quoted=True).sql(dialect="duckdb")
+        conn.begin()
+        try:
+            drop_relation(conn, source.id)
+            conn.execute(f"CREATE VIEW main.{view} AS SELECT * FROM main.{body}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    return SourceReport(source.id, "table")
+
+
+def _unchanged(conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tuple[str, str]],
+               declaration: str) -> tuple[FileReport, ...] | None:
+    """The stored reports when the last import read exactly these files under this declaration."""
+    rows = conn.execute("""SELECT file, sha256, size, format, rows, loaded, rejected, lines, swallowed, declaration
+                           FROM _imports WHERE source = ? ORDER BY file_no""", [source_id]).fetchall()
+    if not rows or [(r[0], r[1]) for r in rows] != files or any(r[9] != declaration for r in rows):
+        return None
+    ((exists,),) = conn.execute("""SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'
+                                   AND table_name = ?""", [source_id]).fetchall()
+    if not exists:
+        return None
+    return tuple(FileReport(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], skipped=True) for r in rows)
+
+
+def _record(conn: duckdb.DuckDBPyConnection, source_id: str, files: Sequence[FileLoad], declaration: str) -> None:
+    conn.execute("DELETE FROM _imports WHERE source = ?", [source_id])
+    for f in files:
+        conn.execute("INSERT INTO _imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                     [source_id, f.file.number, f.file.label, f.sha256, f.size, f.file.format,
+                      f.rows, f.loaded, f.rejected, f.lines, f.swallowed, declaration])
+
+
+def _declaration(source: Source, timezone: str) -> str:
+    """A hash of everything that shapes an import of the same files: columns, options, zone, importer."""
+    columns = [[c.name, c.type, c.required, list(c.values) if c.values is not None else None,
+                None if c.min is None else str(c.min), None if c.max is None else str(c.max)]
+               for c in source.columns.values()]
+    text = json.dumps({"format": IMPORT_FORMAT, "timezone": timezone, "key": source.key, "columns": columns,
+                       "csv": asdict(source.csv), "sheet": source.sheet}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _selected(sources: Mapping[str, Source], only: list[str] | None) -> list[str]:
+    if only is None:
+        return list(sources)
+    unknown = [name for name in only if name not in sources]
+    if unknown:
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, f"unknown source `{name}`", None,
+                              did_you_mean(name, sources) or "sources: " + ", ".join(sources)) for name in unknown])
+    return list(dict.fromkeys(only))
+
+
+def _check_name(source: Source) -> None:
+    if source.id in RESERVED_TABLES:
+        raise KpiError([error(Code.DATA_FILE, f"source id `{source.id}` is reserved for a table of the workspace "
+                              "database", None, "rename the source")])
+
+
+def _warehouse(target: Warehouse | duckdb.DuckDBPyConnection) -> Warehouse:
+    if isinstance(target, Warehouse):
+        return target
+    ((zone,),) = target.execute("SELECT current_setting('TimeZone')").fetchall()
+    return _prepare(Warehouse(target, None, str(zone), False))
+
+
+def _connect(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(database, read_only=read_only, config=dict(_CONFIG))
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            pid = re.search(r"PID (\d+)", message)
+            raise KpiError([error(Code.WORKSPACE_LOCKED, "the workspace is in use by another kpi process"
+                                  + (f" (PID {pid.group(1)})" if pid else ""), None,
+                                  "wait for it to finish (one process writes at a time), then retry")]) from None
+        raise KpiError([error(Code.DATABASE, f"cannot open `{database}`: {message.splitlines()[0]}", None,
+                              "the file may come from a newer DuckDB or be damaged; delete .kpi/ and import again")
+                        ]) from None
+    except duckdb.ConnectionException as exc:
+        raise KpiError([error(Code.WORKSPACE_LOCKED, f"the workspace database is already open in this process "
+                              f"with other settings: {str(exc).splitlines()[0]}")]) from None
+    except duckdb.Error as exc:
+        raise KpiError([error(Code.DATABASE, f"cannot open `{database}`: {str(exc).splitlines()[0]}")]) from None
+
+
+def _prepare(warehouse: Warehouse) -> Warehouse:
+    """Set the time zone (checked against ICU's list) and create the bookkeeping tables."""
+    conn = warehouse.conn
+    try:
+        ((known,),) = conn.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = ?",
+                                   [warehouse.timezone]).fetchall()
+        if not known:
+            names = [n for (n,) in conn.execute("SELECT name FROM pg_timezone_names()").fetchall()]
+            raise KpiError([error(Code.BAD_VALUE, f"unknown time zone `{warehouse.timezone}`", None,
+                                  did_you_mean(warehouse.timezone, names) or "use an IANA name like Europe/Riga")])
+        conn.execute(f"SET TimeZone = {exp.Literal.string(warehouse.timezone).sql(dialect='duckdb')}")
+        if not warehouse.read_only:
+            conn.execute("""CREATE TABLE IF NOT EXISTS rejects (source VARCHAR, file VARCHAR, line BIGINT,
+                            "column" VARCHAR, reason VARCHAR, raw VARCHAR, record BIGINT)""")
+            conn.execute("""CREATE TABLE IF NOT EXISTS _imports (source VARCHAR, file_no INTEGER, file VARCHAR,
+                            sha256 VARCHAR, size BIGINT, format VARCHAR, rows BIGINT, loaded BIGINT,
+                            rejected BIGINT, lines BIGINT, swallowed BIGINT, declaration VARCHAR,
+                            imported_at TIMESTAMPTZ)""")
+    except BaseException:
+        conn.close()
+        raise
+    return warehouse
