@@ -95,7 +95,7 @@ def validate(
     """Check definitions: schema, names, formulas, weights, targets, policies and lints."""
     from engine.pipeline import validate as run_validate
 
-    results = run_validate(paths or [Path(".")])
+    results = run_validate(paths or [Path(".")], data=not no_data)
     diagnostics = [d.as_error() if strict and d.severity == Severity.WARNING else d
                    for result in results for d in result.diagnostics]
     errors = sum(d.severity == Severity.ERROR for d in diagnostics)
@@ -126,6 +126,396 @@ def schema(
     from engine.config.schema import load_schema
 
     emit(json.dumps(load_schema(), indent=2, ensure_ascii=False), out)
+
+
+class Level(StrEnum):
+    person = "person"
+    unit = "unit"
+    organization = "organization"
+
+
+class GrainOption(StrEnum):
+    year = "year"
+    quarter = "quarter"
+    month = "month"
+    week = "week"
+    day = "day"
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Dialect(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    snowflake = "snowflake"
+    bigquery = "bigquery"
+    spark = "spark"
+    trino = "trino"
+
+
+Workspace = Annotated[Path, typer.Argument(help="Workspace folder or file.")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write the output to this file (or folder for CSV).")]
+
+
+def load(path: Path):  # type: ignore[no-untyped-def]
+    """Load a workspace or exit 1 with its diagnostics."""
+    from engine.pipeline import load_workspace
+
+    with boundary():
+        return load_workspace(path)
+
+
+def command_line(command: str, workspace: Path, options: dict[str, object]) -> list[str]:
+    """The command as it could be typed again, for the ledger."""
+    words = [command, str(workspace)]
+    for name, value in options.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                words += [f"--{name.rstrip('s') if isinstance(value, list) else name}", str(item)]
+    return words
+
+
+def warn(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
+    """Print warnings (data notes) to stderr; they never change the exit code."""
+    for d in diagnostics:
+        sys.stderr.write(render(d) + "\n")
+
+
+@app.command("import")
+def import_(
+    workspace: Workspace = Path("."),
+    source: Annotated[list[str] | None, typer.Option("--source", help="Import only these sources.")] = None,
+    max_rejects: Annotated[int | None, typer.Option("--max-rejects", min=0,
+                                                    help="Load nothing for a source with more rejects.")] = None,
+    format: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+    out: OutOption = None,
+) -> None:
+    """Load the sources into the workspace database (.kpi/warehouse.duckdb); rejected rows are kept."""
+    from engine.data.report import ImportFailed
+    from engine.data.warehouse import import_sources, open_warehouse
+    from engine.report.imports import import_csv, import_json, import_table
+
+    ws = load(workspace)
+    with boundary():
+        unknown = [s for s in source or [] if s not in ws.sources]
+        if unknown:
+            from engine.config.build import unknown as unknown_message
+            from engine.errors import Code, error
+
+            raise KpiError([error(Code.UNKNOWN_REFERENCE, *unknown_message("source", unknown[0], list(ws.sources)))])
+        with open_warehouse(ws.root, ws.organization.timezone) as wh, _progress() as progress:
+            try:
+                report = import_sources(wh, ws.sources, only=source or None, max_rejects=max_rejects,
+                                        progress=progress)
+            except ImportFailed as failed:
+                emit(import_table(failed.report), out)
+                raise
+    warn(report.diagnostics)
+    text = {TableFormat.json: import_json, TableFormat.csv: import_csv}.get(format, import_table)(report)
+    emit(text, out)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress() -> Iterator[object]:
+    """A progress bar on a terminal; nothing when output is captured."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+        task = bar.add_task("importing", total=None)
+
+        def update(event: object) -> None:
+            bar.update(task, description=f"{getattr(event, 'source', '')}: {getattr(event, 'step', '')} "
+                                         f"{getattr(event, 'file', '') or ''} {getattr(event, 'rows', '') or ''}")
+
+        yield update
+
+
+@app.command()
+def evaluate(
+    workspace: Workspace = Path("."),
+    period: Annotated[str, typer.Option("--period", help="2025, 2025-Q1, 2025-03, 2025-W05 or a..b")] = ...,  # type: ignore[assignment]
+    grain: Annotated[GrainOption | None, typer.Option("--grain", help="Split the period.")] = None,
+    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="Only these KPIs (repeatable).")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="Only this person or unit.")] = None,
+    by: Annotated[list[str] | None, typer.Option("--by", help="Break KPIs down by a column.")] = None,
+    at: Annotated[Level | None, typer.Option("--at", help="Only this subject level.")] = None,
+    format: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+    out: OutOption = None,
+) -> None:
+    """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
+    from engine.audit.runs import record_evaluation
+    from engine.evaluation import evaluate as run_evaluate
+    from engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
+
+    ws = load(workspace)
+    with boundary():
+        options = {"period": period, "grain": grain.value if grain else None, "kpis": kpi or [],
+                   "subject": subject, "by": by or [], "at": at.value if at else None}
+        result = run_evaluate(ws, period, grain=options["grain"], kpis=kpi or (), subject=subject, by=by or (),
+                              at=options["at"])
+        run = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
+    warn(result.diagnostics)
+    if format == TableFormat.json:
+        emit(evaluation_json(result, run), out)
+    elif format == TableFormat.csv:
+        if out is not None and (out.is_dir() or not out.suffix):  # a folder: kpis.csv and scorecards.csv
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "kpis.csv").write_text(kpis_csv(result), encoding="utf-8")
+            (out / "scorecards.csv").write_text(scorecards_csv(result), encoding="utf-8")
+        else:
+            emit(kpis_csv(result), out)
+    else:
+        units = {k.id: k.unit or "" for k in ws.kpis.values()}
+        emit(evaluation_table(result, units) + f"run {run['id']}", out)
+
+
+@app.command("compile")
+def compile_(
+    workspace: Workspace = Path("."),
+    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="Only these KPIs.")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Period to compile for (default: this year).")] = None,
+    dialect: Annotated[Dialect, typer.Option("--dialect")] = Dialect.duckdb,
+    explain: Annotated[bool, typer.Option("--explain", help="Show which KPIs share a scan and why.")] = False,
+    out: OutOption = None,
+) -> None:
+    """Print the SQL that evaluation runs, each KPI commented with its id and definition."""
+    from engine.compile import compile_workspace
+
+    ws = load(workspace)
+    with boundary():
+        text = compile_workspace(ws, kpi or (), period, dialect.value, explain)
+    emit(text, out)
+
+
+class BonusFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@app.command()
+def bonus(
+    workspace: Workspace = Path("."),
+    plan: Annotated[str | None, typer.Option("--plan", help="Bonus plan id (default: the only plan).")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Period to pay (default: the plan's).")] = None,
+    format: Annotated[BonusFormat, typer.Option("--format")] = BonusFormat.table,
+    out: OutOption = None,
+) -> None:
+    """Payouts per person, bonus shares and the total, exact to the cent."""
+    from engine.audit.adjustments import adjustments, approved_run
+    from engine.audit.runs import record
+    from engine.bonus import compute_bonus
+    from engine.report.bonus import bonus_csv, bonus_document, bonus_json, bonus_table, write_xlsx
+
+    ws = load(workspace)
+    currency = ws.organization.currency
+    with boundary():
+        if format == BonusFormat.xlsx and out is None:
+            from engine.errors import Code, error
+
+            raise KpiError([error(Code.MISSING_KEY, "--format xlsx writes a file; name it with --out", None,
+                                  "e.g. --out payouts.xlsx")])
+        run = compute_bonus(ws, plan, period)
+        document = bonus_document(run, {}, currency)
+        document.pop("run")
+        approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
+        changes = adjustments(approved, document) if approved else []
+        options = {"plan": run.plan.id, "period": run.period.label}
+        header = record(ws, "bonus", run.period.label, command_line("bonus", workspace, options), document,
+                        options, run.evaluation.plan.explain())
+    warn(run.evaluation.diagnostics)
+    if approved is not None and changes:
+        sys.stderr.write(f"this run differs from run {approved.id}, approved by {approved.approved_by}; "
+                         "it does not replace it. Adjustments:\n")
+        for c in changes:
+            sys.stderr.write(f"  {c.person:<12} approved {c.approved:>12}  now {c.now:>12}  "
+                             f"adjustment {c.delta:+}\n")
+    if format == BonusFormat.json:
+        emit(bonus_json(run, header.block(), currency), out)
+    elif format == BonusFormat.csv:
+        emit(bonus_csv(run), out)
+    elif format == BonusFormat.xlsx:
+        assert out is not None
+        write_xlsx(run, currency, out)
+        sys.stdout.write(f"wrote {out} (run {header.id})\n")
+    else:
+        emit(bonus_table(run, currency) + f"run {header.id}", out)
+
+
+@app.command()
+def explain(
+    workspace: Workspace = Path("."),
+    person: Annotated[str, typer.Option("--person", help="Roster id of the person.")] = ...,  # type: ignore[assignment]
+    plan: Annotated[str | None, typer.Option("--plan", help="Bonus plan (default: the only plan).")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Period (default: the plan's).")] = None,
+    out: OutOption = None,
+) -> None:
+    """A statement: every number behind a person's score and payout."""
+    from engine.bonus import compute_bonus
+    from engine.errors import Code, error
+    from engine.evaluation import evaluate as run_evaluate
+    from engine.report.statement import bonus_statement, scorecard_statement
+
+    ws = load(workspace)
+    with boundary():
+        run = None
+        if plan is not None or len(ws.bonus_plans) == 1:
+            run = compute_bonus(ws, plan, period)
+            evaluation = run.evaluation
+        elif period is not None:
+            evaluation = run_evaluate(ws, period)
+        else:
+            raise KpiError([error(Code.MISSING_KEY, "name a --plan or a --period", None,
+                                  "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
+        who = evaluation.org.people.get(person)
+        if who is None:
+            from engine.config.build import unknown
+
+            message, hint = unknown("person", person, list(evaluation.org.people))
+            raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
+        card = next((s for s in evaluation.scorecards if s.person == person), None)
+        if card is None:
+            raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no scorecard applies to {who.name} ({person})", None,
+                                  "check `applies_to` of the scorecards (roles, units, unit tags)")])
+        lines = scorecard_statement(ws, who, card)
+        if run is not None:
+            lines += bonus_statement(ws, run, person)
+    emit("\n".join(lines), out)
+
+
+runs_app = typer.Typer(help="The audit ledger: list, show, verify and approve runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+class RunsFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@runs_app.command("list")
+def runs_list(
+    workspace: Workspace = Path("."),
+    approved: Annotated[bool, typer.Option("--approved", help="Only approved bonus runs.")] = False,
+    format: Annotated[RunsFormat, typer.Option("--format")] = RunsFormat.table,
+    out: OutOption = None,
+) -> None:
+    """Every recorded run, newest first."""
+    from engine.data.ledger import list_runs
+    from engine.report.runs import runs_json, runs_table
+
+    ws = load(workspace)
+    with boundary():
+        runs = [r for r in list_runs(ws.root, ws.organization.timezone) if not approved or r.approved_by]
+    emit(runs_json(runs) if format == RunsFormat.json else runs_table(runs), out)
+
+
+@runs_app.command("show")
+def runs_show(
+    workspace: Workspace,
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+    format: Annotated[RunsFormat, typer.Option("--format")] = RunsFormat.table,
+    out: OutOption = None,
+) -> None:
+    """One run: what was computed, from which definitions, data and engine."""
+    from engine.data.ledger import get_run
+    from engine.report.runs import run_json, run_text
+
+    ws = load(workspace)
+    with boundary():
+        run = get_run(ws.root, ws.organization.timezone, run_id)
+    emit(run_json(run) if format == RunsFormat.json else run_text(run), out)
+
+
+@runs_app.command("verify")
+def runs_verify(
+    workspace: Workspace,
+    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+    out: OutOption = None,
+) -> None:
+    """Recompute a run with the definitions it stored, on the current data; exit 1 if anything differs."""
+    from engine.audit.verify import verify
+    from engine.data.ledger import get_run
+    from engine.report.runs import verification_text
+
+    ws = load(workspace)
+    with boundary():
+        found = verify(get_run(ws.root, ws.organization.timezone, run_id), ws)
+    emit(verification_text(found), out)
+    if not found.identical:
+        raise typer.Exit(1)
+
+
+@runs_app.command("approve")
+def runs_approve(
+    workspace: Workspace,
+    run_id: Annotated[str, typer.Argument(help="The bonus run to approve.")],
+    by: Annotated[str, typer.Option("--by", help="Who approves.")] = ...,  # type: ignore[assignment]
+    note: Annotated[str | None, typer.Option("--note", help="Why, or a reference.")] = None,
+) -> None:
+    """Mark a bonus run approved (once; approvals are append-only)."""
+    from datetime import UTC, datetime
+
+    from engine.data.ledger import approve_run
+
+    ws = load(workspace)
+    with boundary():
+        now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        run = approve_run(ws.root, ws.organization.timezone, run_id, by, now, note)
+    emit(f"run {run.id} approved by {run.approved_by} at {run.approved_at}", None)
+
+
+class TestsFormat(StrEnum):
+    text = "text"
+    junit = "junit"
+
+
+@app.command("test")
+def test_command(
+    workspace: Workspace = Path("."),
+    name: Annotated[str | None, typer.Option("--name", help="Only tests whose id matches (fnmatch: * ?).")] = None,
+    format: Annotated[TestsFormat, typer.Option("--format", help="text, or JUnit XML for CI.")] = TestsFormat.text,
+    out: OutOption = None,
+) -> None:
+    """Run the workspace's tests: fixture rows in, expected values, scores and payouts out; exit 1 if any fails."""
+    from engine.report.tests import tests_junit, tests_text
+    from engine.testing import run_tests
+
+    ws = load(workspace)
+    with boundary():
+        report = run_tests(ws, name)
+    emit(tests_junit(report) if format == TestsFormat.junit else tests_text(report), out)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path | None, typer.Argument(help="New workspace folder.")] = None,
+    template: Annotated[str, typer.Option("--template", help="Library template to start from.")] = "support",
+    list_: Annotated[bool, typer.Option("--list", help="List the templates.")] = False,
+) -> None:
+    """A new workspace from a library template, with sample data."""
+    from engine.templates import init_workspace, templates
+
+    if list_:
+        emit("\n".join(f"{t.name:<18} {t.title}" for t in templates()) or "no templates installed", None)
+        return
+    if folder is None:
+        raise typer.BadParameter("name the new workspace folder", param_hint="FOLDER")
+    with boundary():
+        chosen = init_workspace(folder, template)
+    emit(f"created {folder} from template `{chosen.name}`\nnext: kpi validate {folder} && "
+         f"kpi test {folder}", None)
 
 
 def main() -> None:

@@ -26,8 +26,12 @@ class Checked:
         return not any(d.severity == Severity.ERROR for d in self.diagnostics)
 
 
-def check_unit(unit: Unit) -> Checked:
-    """Run every static stage on one workspace (or fragment), collecting all diagnostics."""
+def check_unit(unit: Unit, data: bool = False) -> Checked:
+    """Run every static stage on one workspace (or fragment), collecting all diagnostics.
+
+    With ``data``, a valid workspace's roster file (when it exists) is checked against the units and
+    the scorecards too.
+    """
     defs = load_definitions(unit)
     found = list(defs.diagnostics)
     if not unit.fragment and "organization" not in defs.data and not _has_errors(found):
@@ -42,11 +46,15 @@ def check_unit(unit: Unit) -> Checked:
 
         found += check_formulas(workspace, fragment=unit.fragment)
     found += check_rules(workspace, fragment=unit.fragment)
+    if data and not unit.fragment and not _has_errors(found):
+        from engine.evaluation.roster import check_roster
+
+        found += check_roster(workspace)
     return Checked(unit, workspace, _sorted(found))
 
 
-def validate(paths: list[Path]) -> list[Checked]:
-    """Check every workspace and fragment found at the given paths."""
+def validate(paths: list[Path], data: bool = False) -> list[Checked]:
+    """Check every workspace and fragment found at the given paths (with ``data``: their rosters too)."""
     results = []
     for path in paths:
         if not path.exists():
@@ -58,7 +66,7 @@ def validate(paths: list[Path]) -> list[Checked]:
             diag = error(Code.NO_WORKSPACE, f"no YAML definitions found in `{path}`", None,
                          "definitions are *.yaml or *.yml files")
             results.append(Checked(Unit(path, (), True), None, (diag,)))
-        results.extend(check_unit(u) for u in units)
+        results.extend(check_unit(u, data) for u in units)
     return results
 
 

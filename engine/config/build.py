@@ -107,7 +107,8 @@ class _Builder:
                 csv_raw["nulls"] = tuple(csv_raw["nulls"])
             out[ident] = m.Source(
                 ident, self.base_dir("sources", ident), raw.get("path"), raw.get("table"), raw.get("key"),
-                raw.get("time"), columns, relations, m.CsvOptions(**csv_raw), raw.get("sheet"), ("sources", ident))
+                raw.get("time"), columns, relations, m.CsvOptions(**csv_raw), raw.get("sheet"), ("sources", ident),
+                self.map.value(("sources", ident, "path")) or self.map.key(("sources", ident)))
         return out
 
     def params(self, raw: Mapping[str, Any], path: DataPath) -> dict[str, m.ParamValue]:

@@ -157,9 +157,9 @@ def load_file(path: Path, prefix: DataPath = ()) -> LoadedFile:
     except OSError as exc:
         diag = error(Code.FILE_NOT_FOUND, f"cannot read {shown}: {exc.strerror or exc}", Span(shown, 1, 1))
         return LoadedFile(path, shown, None, source_map, [diag])
-    text, diag = _decode(raw, shown)
-    if diag is not None:
-        return LoadedFile(path, shown, None, source_map, [diag])
+    text, problem = _decode(raw, shown)
+    if problem is not None:
+        return LoadedFile(path, shown, None, source_map, [problem])
     TEXTS.remember(shown, text)
     too_deep = _prescan_depth(text, shown)
     if too_deep is not None:
@@ -167,8 +167,8 @@ def load_file(path: Path, prefix: DataPath = ()) -> LoadedFile:
     builder = _Builder(shown, text.splitlines(), source_map, prefix)
     try:
         data = builder.build(yaml.parse(text, Loader=_EventParser))
-    except _Abort as abort:
-        return LoadedFile(path, shown, None, source_map, [abort.diagnostic])
+    except _Abort as abort:  # keep what was found before the abort (an anchor before its alias)
+        return LoadedFile(path, shown, None, source_map, [*builder.diagnostics, abort.diagnostic])
     except yaml.MarkedYAMLError as exc:
         return LoadedFile(path, shown, None, source_map, [_syntax_error(exc, shown, text.splitlines())])
     except yaml.YAMLError as exc:
@@ -234,6 +234,13 @@ def _syntax_error(exc: yaml.MarkedYAMLError, shown: str, lines: list[str]) -> Di
     if "expected a single document" in problem or "but found another document" in problem:
         return error(Code.YAML_MULTI_DOCUMENT, "a definitions file holds one YAML document", span,
                      "remove the `---` separator (a merge-conflict leftover?) or split the file")
+    opened = exc.context_mark
+    if exc.context and exc.context.startswith("while parsing a flow") and opened and opened.line + 1 < line:
+        # the parser stops where the next line begins; the mistake is the bracket left open above it
+        opener, closer = ("{", "}") if "mapping" in exc.context else ("[", "]")
+        return error(Code.YAML_SYNTAX, f"invalid YAML: this `{opener}` is not closed before line {line}, column {col}",
+                     Span(shown, opened.line + 1, opened.column + 1, opened.line + 1, opened.column + 2),
+                     f"close it with `{closer}`, or put the missing `,` between its items")
     hint = "check the indentation and the quoting around this position"
     if exc.context:
         hint = f"{exc.context}; {hint}"
@@ -272,15 +279,15 @@ class _Builder:
             raise _Abort(error(Code.YAML_DEPTH, f"nesting deeper than {MAX_DEPTH} levels", self.span(event),
                                "flatten the structure"))
         if isinstance(event, yaml.AliasEvent):
-            raise _Abort(error(Code.YAML_ALIAS, "aliases (`*name`) are not allowed", self.span(event),
+            raise _Abort(error(Code.YAML_ALIAS, f"aliases (`*{event.anchor}`) are not allowed", self.span(event),
                                "write the value out: what an auditor reads must be exactly what is computed"))
         if getattr(event, "anchor", None):
             self.diagnostics.append(error(Code.YAML_ALIAS, f"anchors (`&{event.anchor}`) are not allowed",
                                           self.span(event), "write each value out in full"))
         tag = getattr(event, "tag", None)
         if tag is not None and tag != "!":
-            self.diagnostics.append(error(Code.YAML_TAG, f"explicit tag `{tag}` is not allowed", self.span(event),
-                                          "remove the tag; values are typed by the schema"))
+            self.diagnostics.append(error(Code.YAML_TAG, f"explicit tag `{_as_written(tag)}` is not allowed",
+                                          self.span(event), "remove the tag; values are typed by the schema"))
         span = self.span(event)
         self.map.values[path] = span
         if isinstance(event, yaml.ScalarEvent):
@@ -307,7 +314,7 @@ class _Builder:
                 raise _Abort(error(Code.YAML_KEY_TYPE, "a mapping key must be a plain name", key_span,
                                    "write the key as a simple word"))
             if event.tag not in (None, "!"):
-                self.diagnostics.append(error(Code.YAML_TAG, f"explicit tag `{event.tag}` is not allowed",
+                self.diagnostics.append(error(Code.YAML_TAG, f"explicit tag `{_as_written(event.tag)}` is not allowed",
                                               key_span, "remove the tag"))
             key = event.value
             if key == "<<" and not event.style:
@@ -358,6 +365,11 @@ class _Builder:
             self.diagnostics.append(error(Code.YAML_BAD_NUMBER, f"`{value}` is not a finite number", span,
                                           "write a finite number such as 0 or 1.5"))
         return value
+
+
+def _as_written(tag: str) -> str:
+    """A tag as the user wrote it: ``tag:yaml.org,2002:python/name`` was ``!!python/name``."""
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def looks_numeric(text: str) -> bool:

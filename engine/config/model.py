@@ -15,6 +15,7 @@ from typing import Literal
 
 from engine.config.loader import DataPath, SourceMap
 from engine.config.values import Duration
+from engine.source import Span
 
 Quantity = Decimal | Duration
 ParamValue = Decimal | str | bool | Duration
@@ -122,6 +123,7 @@ class Source:
     csv: CsvOptions = field(default_factory=CsvOptions)
     sheet: str | None = None
     data_path: DataPath = ()
+    span: Span | None = None  # where `path:` (or the source) is written, for data errors
 
 
 @dataclass(frozen=True)

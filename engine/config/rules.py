@@ -109,8 +109,8 @@ def check_kpi_references(ws: m.Workspace) -> Iterator[Diagnostic]:
         if kpi.variant is not None:
             vpath = kpi.variant_path or path
             if kpi.variant not in ws.segments:
-                yield _err(ws, Code.UNKNOWN_REFERENCE, *unknown("segment", kpi.variant, list(ws.segments)),
-                           vpath, key=True)
+                message, hint = unknown("segment", kpi.variant, list(ws.segments))
+                yield _err(ws, Code.UNKNOWN_REFERENCE, message, vpath, hint, key=True)
                 continue
         elif kpi.segment is not None and kpi.segment not in ws.segments:
             yield _ref(ws, "segment", kpi.segment, ws.segments, (*path, "segment"))
@@ -142,7 +142,7 @@ def check_kpi_references(ws: m.Workspace) -> Iterator[Diagnostic]:
         time = kpi.time or source.time
         if kpi.time is not None and kpi.time not in source.columns:
             message, hint = unknown("column", kpi.time, list(source.columns))
-            yield _err(ws, Code.UNKNOWN_REFERENCE, message, (*path, "time"), hint)
+            yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`", (*path, "time"), hint)
         elif time is None:
             yield _err(ws, Code.MISSING_KEY, f"KPI `{kpi.id}` has no time column to place rows in a period", path,
                        f"set `time:` on the KPI or on source `{source.id}`", key=True)
@@ -355,11 +355,14 @@ def check_target(ws: m.Workspace, target: m.Target, direction: str, owner: str) 
         yield _err(ws, Code.TARGET_INCONSISTENT, f"target of {owner} has no `target` point", path,
                    "add `target:`; threshold and stretch are optional", key=True)
     points = _points(target)
+    durations = [name for name, value in points if isinstance(value, Duration)]
+    if 0 < len(durations) < len(points):  # report the odd one out once, not every pair it is in
+        odd = [name for name, _ in points if name not in durations] if len(durations) * 2 > len(points) else durations
+        kinds = ("a duration", "numbers") if odd[0] in durations else ("a number", "durations")
+        yield _err(ws, Code.TARGET_INCONSISTENT, f"the {odd[0]} is {kinds[0]}, but the other points are {kinds[1]}",
+                   (*path, odd[0]), "write every point as a duration (4h) or every point as a number")
+        return
     for (n1, v1), (n2, v2) in zip(points, points[1:], strict=False):
-        if not _comparable(v1, v2):
-            yield _err(ws, Code.TARGET_INCONSISTENT, f"{n1} and {n2} mix a duration and a number", (*path, n2),
-                       "write every point as a duration (4h) or every point as a number")
-            continue
         better = _key(v2) > _key(v1) if direction == "higher" else _key(v2) < _key(v1)
         if not better:
             word = "above" if direction == "higher" else "below"
@@ -402,9 +405,10 @@ def check_targets(ws: m.Workspace) -> Iterator[Diagnostic]:
             yield from check_bands(ws, kpi.scoring, kpi.direction)
     for card in ws.scorecards.values():
         for entry in card.entries:
-            kpi = ws.kpis.get(entry.kpi)
-            if kpi is None:
+            entry_kpi = ws.kpis.get(entry.kpi)
+            if entry_kpi is None:
                 continue
+            kpi = entry_kpi
             if entry.target is not None:
                 yield from check_target(ws, entry.target, kpi.direction, f"`{entry.kpi}` in `{card.id}`")
             if entry.scoring is not None:
@@ -431,7 +435,8 @@ def check_policies(ws: m.Workspace) -> Iterator[Diagnostic]:
         for card in ws.scorecards.values():
             if not _covered(policy, card):
                 continue
-            if policy.kpi is not None and policy.weight is not None:
+            known = policy.kpi in ws.kpis or any(k.startswith(f"{policy.kpi}.") for k in ws.kpis)
+            if policy.kpi is not None and policy.weight is not None and known:  # an unknown KPI is reported once
                 entries = [e for e in card.entries if e.kpi == policy.kpi or e.kpi.startswith(policy.kpi + ".")]
                 total = sum((e.weight for e in entries), Decimal(0))
                 lo, hi = policy.weight.min, policy.weight.max
@@ -468,8 +473,8 @@ def check_lints(ws: m.Workspace) -> Iterator[Diagnostic]:
                           "or satisfaction KPI", ws.source_map.key((*card.path, "kpis")),
                           "add a quality or satisfaction KPI so speed is not bought with sloppiness")
         for entry in card.entries:
-            kpi = ws.kpis.get(entry.kpi)
-            if kpi is not None and kpi.category == "activity" and entry.weight > 0:
+            weighted = ws.kpis.get(entry.kpi)
+            if weighted is not None and weighted.category == "activity" and entry.weight > 0:
                 yield warning(Code.LINT_ACTIVITY_WEIGHTED, f"`{entry.kpi}` is an activity KPI weighted "
                               f"{_pct(entry.weight)} in `{card.id}`", ws.source_map.value((*entry.path, "weight")),
                               "pay for results, not activity: track it without weight or replace it")

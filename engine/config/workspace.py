@@ -122,7 +122,9 @@ def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Pat
         merged.diagnostics.append(error(Code.SCHEMA, "a definitions file must be a mapping of sections", span,
                                         "start with a section such as `kpis:` or `organization:`"))
         return
-    merged.diagnostics.extend(check_shape(data, loaded.source_map))
+    # a value the loader already refused (`.nan`, a tagged node) is not explained a second time
+    refused = {d.span for d in loaded.diagnostics}
+    merged.diagnostics.extend(d for d in check_shape(data, loaded.source_map) if d.span not in refused)
     _follow_includes(path, data, loaded, merged, cache, seen, (*stack, key))
     _merge(data, loaded, merged)
 

@@ -30,12 +30,12 @@ def source_files(source: Source) -> list[DataFile]:
     if glob.has_magic(source.path):
         paths = [Path(p) for p in glob.glob(str(pattern), recursive=True) if os.path.isfile(p)]
         if not paths:
-            raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: no file matches `{source.path}`", None,
+            raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: no file matches `{source.path}`", source.span,
                                   f"patterns are relative to {source.base_dir}")])
     elif pattern.is_file():
         paths = [pattern]
     else:
-        raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: file `{source.path}` not found", None,
+        raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: file `{source.path}` not found", source.span,
                               f"paths are relative to the file that declares the source ({source.base_dir})")])
     labelled = sorted((Path(os.path.relpath(p, source.base_dir)).as_posix(), p) for p in paths)
     files = []
@@ -43,7 +43,7 @@ def source_files(source: Source) -> list[DataFile]:
         fmt = FORMATS.get(path.suffix.lower())
         if fmt is None:
             raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: `{label}` is not a supported file type",
-                                  None, "use .csv, .parquet, .json, .ndjson or .xlsx")])
+                                  source.span, "use .csv, .parquet, .json, .ndjson or .xlsx")])
         files.append(DataFile(path, label, number, fmt))
     return files
 

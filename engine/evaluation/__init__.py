@@ -170,11 +170,9 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
     kpis = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
     assignment = assign_scorecards(ws.scorecards.values(), person_index(org), org.units)  # type: ignore[arg-type]
     if assignment.conflicts:
-        span = ws.source_map.key(("scorecards",))
-        raise KpiError([error(Code.PERSON_TWO_SCORECARDS, f"person `{c.person}` is matched by scorecards "
-                              + ", ".join(f"`{s}`" for s in c.scorecards), span,
-                              "narrow `applies_to` so each person has one scorecard")
-                        for c in assignment.conflicts])
+        from engine.evaluation.roster import conflict_diagnostics
+
+        raise KpiError(conflict_diagnostics(ws, assignment.conflicts))
     cards = scorecard_results(ws, org, assignment.by_person, rows, by_period, prev_values, prev_label)
     goals = goal_results(ws, kpis)
     return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)

@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from engine.config import model as m
 from engine.data.warehouse import Warehouse
-from engine.errors import Code, Diagnostic, error, warning
+from engine.errors import Code, Diagnostic, did_you_mean, error, warning
 from engine.sql.render import to_sql
 
 
@@ -116,8 +116,9 @@ def load_units(ws: m.Workspace, wh: Warehouse, people: dict[str, Person]) -> tup
     span = ws.source_map.key(("organization", "people")) if ws.organization.people else None
     for person in sorted(people.values(), key=lambda p: p.id):
         if person.unit not in units:
+            hint = did_you_mean(person.unit, units) or "add the unit under `units:` or fix the roster"
             found.append(error(Code.UNKNOWN_UNIT, f"person `{person.id}` belongs to unit `{person.unit}`, which is "
-                               "not in the unit tree", span, "add the unit under `units:` or fix the roster"))
+                               "not in the unit tree", span, hint))
     for unit in sorted(units.values(), key=lambda u: u.id):
         if unit.parent is not None and unit.parent not in units:
             found.append(warning(Code.UNKNOWN_UNIT, f"unit `{unit.id}` has parent `{unit.parent}`, which does not "

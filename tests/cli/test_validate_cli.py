@@ -1,0 +1,118 @@
+"""`kpi validate` and `kpi schema` through the real Typer app, plus the installed entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "kpi_definitions" / "examples" / "support"
+
+BROKEN = """\
+organization:
+  name: Broken
+  version: "1"
+kpis:
+  speed:
+    source: tickets
+    formula: count()
+    directon: lower
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "defs.yaml").write_text(text, encoding="utf-8")
+    return ws
+
+
+def test_example_is_valid() -> None:
+    result = runner.invoke(app, ["validate", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("0 errors, 0 warnings")
+
+
+def test_text_output_points_at_the_key(tmp_path: Path) -> None:
+    ws = _write(tmp_path, BROKEN)
+    result = runner.invoke(app, ["validate", str(ws)])
+    assert result.exit_code == 1
+    assert "defs.yaml:8:5: error[E120]: unknown key `directon`" in result.output
+    assert "did you mean `direction`" in result.output
+    assert "^^^^^^^^" in result.output
+
+
+def test_json_output(tmp_path: Path) -> None:
+    ws = _write(tmp_path, BROKEN)
+    result = runner.invoke(app, ["validate", str(ws), "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["valid"] is False
+    first = report["diagnostics"][0]
+    assert set(first) == {"file", "line", "column", "severity", "code", "message", "hint"}
+    assert (first["line"], first["column"], first["code"], first["severity"]) == (8, 5, "E120", "error")
+
+
+def test_github_annotations(tmp_path: Path) -> None:
+    ws = _write(tmp_path, BROKEN)
+    result = runner.invoke(app, ["validate", str(ws), "--format", "github"])
+    assert result.exit_code == 1
+    assert result.output.startswith("::error file=")
+    assert ",line=8,col=5," in result.output and "title=E120::" in result.output
+
+
+def test_strict_turns_lints_into_errors(tmp_path: Path) -> None:
+    ws = _write(tmp_path, """\
+organization: {name: Lint, version: "1"}
+sources:
+  t: {path: t.csv, time: at, columns: {at: timestamp, who: string}}
+kpis:
+  rows: {source: t, formula: count()}
+""")
+    relaxed = runner.invoke(app, ["validate", str(ws)])
+    assert relaxed.exit_code == 0, relaxed.output
+    assert "warning[W401]" in relaxed.output
+    strict = runner.invoke(app, ["validate", str(ws), "--strict"])
+    assert strict.exit_code == 1
+    assert "error[W401]" in strict.output
+
+
+def test_out_writes_the_report(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = runner.invoke(app, ["validate", str(EXAMPLE), "--format", "json", "--out", str(report)])
+    assert result.exit_code == 0
+    assert json.loads(report.read_text())["valid"] is True
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["validate", "--format", "xml"]).exit_code == 2
+    assert runner.invoke(app, ["validate", "--no-such-flag"]).exit_code == 2
+
+
+def test_missing_path_is_a_diagnostic(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "E100" in result.output
+
+
+def test_schema_prints_json_schema() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert "kpis" in schema["properties"]
+
+
+def test_installed_entry_point_never_shows_a_traceback(tmp_path: Path) -> None:
+    ws = _write(tmp_path, "organization: [\n")
+    kpi = Path(sys.executable).parent / "kpi"
+    proc = subprocess.run([str(kpi), "validate", str(ws)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "error[E103]" in proc.stdout
