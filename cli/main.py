@@ -518,6 +518,55 @@ def init(
          f"kpi test {folder}", None)
 
 
+class CatalogFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+@app.command()
+def catalog(
+    workspace: Workspace = Path("."),
+    format: Annotated[CatalogFormat, typer.Option("--format", help="Markdown or a standalone HTML page.")] = (
+        CatalogFormat.md),
+    out: OutOption = None,
+) -> None:
+    """A human catalog of goals, KPIs, formulas, targets, weights, policies and bonus plans."""
+    from engine.report.catalog import catalog as render_catalog
+
+    ws = load(workspace)
+    emit(render_catalog(ws, format.value), out)
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="Old definitions: a workspace path or git:REV[:PATH].")],
+    new: Annotated[str, typer.Argument(help="New definitions: a workspace path or git:REV[:PATH].")] = ".",
+    data: Annotated[Path | None, typer.Option("--data", help="Pay the plan under both sides on this "
+                                                            "workspace's data files.")] = None,
+    plan: Annotated[str | None, typer.Option("--plan", help="Bonus plan (default: the only plan).")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Period to pay (default: the plan's).")] = None,
+    format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.text,
+    out: OutOption = None,
+) -> None:
+    """What changed between two definition sets, and each person's payout change on the same data."""
+    from engine.audit.diff import diff as run_diff
+    from engine.report.diff import diff_json, diff_markdown, diff_text
+
+    if data is None and (plan is not None or period is not None):
+        raise typer.BadParameter("--plan and --period price the change on data; add --data WS", param_hint="--data")
+    with boundary():
+        result = run_diff(old, new, data, plan, period)
+    warn(result.notes)
+    render = {DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}.get(format, diff_text)
+    emit(render(result), out)
+
+
 def main() -> None:
     """Entry point: run the app; an unexpected internal error never shows a traceback to users."""
     try:
