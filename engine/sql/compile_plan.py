@@ -171,7 +171,10 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
         row_filter = _row_filter(spec, ctx)
         value = compile_expr(spec.formula, ctx, row_filter=row_filter).as_(f"v:{spec.id}", quoted=True)
         value.add_comments([f"KPI {spec.id} ({spec.location})"])
-        n = exp.func("count_if", row_filter.copy()) if row_filter is not None else exp.Count(this=exp.Star())
+        # count(*) FILTER, not count_if: a filter that is null on every row of a group must count 0, not null
+        n: exp.Expression = exp.Count(this=exp.Star())
+        if row_filter is not None:
+            n = exp.Filter(this=n, expression=exp.Where(this=row_filter.copy()))
         columns += [value, n.as_(f"n:{spec.id}", quoted=True)]
         if spec.valid_if is not None:
             valid = compile_expr(spec.valid_if, ctx, row_filter=row_filter)
