@@ -94,7 +94,7 @@ def _span_in_plain(scalar: Scalar, offset: int, length: int) -> Span:
     start = scalar.span
     pos = 0
     for index, raw in enumerate(scalar.raw_lines):
-        content = raw.strip() if index else raw.rstrip()
+        content = raw.strip() if index else raw[start.col - 1:].rstrip()  # the first line starts at the value
         lead = (len(raw) - len(raw.lstrip())) if index else 0
         if offset <= pos + len(content) or index == len(scalar.raw_lines) - 1:
             base_col = start.col if index == 0 else lead + 1

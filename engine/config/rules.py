@@ -14,6 +14,7 @@ from engine.config.build import unknown
 from engine.config.loader import DataPath
 from engine.config.values import Duration
 from engine.errors import Code, Diagnostic, Severity, error, warning
+from engine.source import Span
 
 Rule = Callable[[m.Workspace], Iterable[Diagnostic]]
 SPEED_PARTNERS = ("quality", "satisfaction")
@@ -151,6 +152,30 @@ def check_kpi_references(ws: m.Workspace) -> Iterator[Diagnostic]:
 def _is_relation_path(source: m.Source, column: str) -> bool:
     head, _, _ = column.partition(".")
     return "." in column and head in source.relations
+
+
+def check_formula_syntax_without_source(ws: m.Workspace) -> Iterator[Diagnostic]:
+    """Formulas on a source defined elsewhere (a library fragment) still have their syntax checked.
+
+    The formulas stage type-checks only formulas whose source resolves; these are parsed here.
+    """
+    from engine.config.formulas import field_path
+    from engine.errors import KpiError
+    from engine.expr.parser import parse
+
+    owners = [(seg.where, (*seg.path, "where")) for seg in ws.segments.values() if seg.source not in ws.sources]
+    for kpi in ws.kpis.values():
+        if kpi.source is not None and kpi.source not in ws.sources:
+            owners += [(text, field_path(ws, kpi, name)) for name in ("formula", "where", "valid_if")
+                       if (text := getattr(kpi, name)) is not None]
+    for path, text in {where: text for text, where in owners}.items():  # variants share their KPI's formula
+        def locate(offset: int, length: int, path: DataPath = path) -> Span:
+            return ws.source_map.span_in_value(path, offset, length) or Span("<formula>", 1, offset + 1)
+
+        try:
+            parse(text, locate)
+        except KpiError as problem:
+            yield from problem.diagnostics
 
 
 def check_scorecard_references(ws: m.Workspace) -> Iterator[Diagnostic]:
@@ -344,7 +369,8 @@ def check_target(ws: m.Workspace, target: m.Target, direction: str, owner: str) 
                  if (v := getattr(target, n)) is not None]
         for (n1, v1), (n2, v2) in zip(chain, chain[1:], strict=False):
             if not _comparable(v1, v2) or _key(v1) > _key(v2) or (n1 != "min" and _key(v1) == _key(v2)):
-                yield _err(ws, Code.RANGE_TARGET, f"range target needs {n1} ≤ {n2}, found {v1} and {v2}",
+                found = f"{_shown(ws, (*path, n1), v1)} and {_shown(ws, (*path, n2), v2)}"
+                yield _err(ws, Code.RANGE_TARGET, f"range target needs {n1} ≤ {n2}, found {found}",
                            (*path, n2), "order the points threshold_min ≤ min ≤ max ≤ threshold_max")
         return
     if target.is_range:
@@ -367,7 +393,8 @@ def check_target(ws: m.Workspace, target: m.Target, direction: str, owner: str) 
         if not better:
             word = "above" if direction == "higher" else "below"
             yield _err(ws, Code.TARGET_INCONSISTENT,
-                       f"for a `{direction}` KPI the {n2} ({v2}) must be {word} the {n1} ({v1})", (*path, n2),
+                       f"for a `{direction}` KPI the {n2} ({_shown(ws, (*path, n2), v2)}) must be {word} the {n1} "
+                       f"({_shown(ws, (*path, n1), v1)})", (*path, n2),
                        "order the points threshold < target < stretch" if direction == "higher"
                        else "for lower-is-better: threshold > target > stretch")
     changes = [(n, v) for n in ("threshold_change", "change", "stretch_change")
@@ -377,6 +404,24 @@ def check_target(ws: m.Workspace, target: m.Target, direction: str, owner: str) 
         if not better:
             yield _err(ws, Code.TARGET_INCONSISTENT, f"{n2} ({_pct(v2)}) must be better than {n1} ({_pct(v1)})",
                        (*path, n2), "order threshold_change, change, stretch_change in the KPI's direction")
+
+
+def _shown(ws: m.Workspace, path: DataPath, value: object) -> str:
+    """A value as the user wrote it (`80%`, `4h`), falling back to the parsed value."""
+    raw: object = ws.data
+    for part in path:
+        if isinstance(raw, dict) and part in raw:
+            raw = raw[part]
+        elif isinstance(raw, list) and isinstance(part, int) and part < len(raw):
+            raw = raw[part]
+        else:
+            return str(value)
+    return str(raw) if isinstance(raw, (str, int, Decimal)) and not isinstance(raw, bool) else str(value)
+
+
+def _edge_path(ws: m.Workspace, scoring: m.Scoring, index: int) -> DataPath:
+    band = ws.source_map.values.get((*scoring.path, "bands", index, "to"))
+    return (*scoring.path, "bands", index, "to" if band is not None else "from")
 
 
 def check_bands(ws: m.Workspace, scoring: m.Scoring, direction: str) -> Iterator[Diagnostic]:
@@ -389,7 +434,8 @@ def check_bands(ws: m.Workspace, scoring: m.Scoring, direction: str) -> Iterator
         ok = _comparable(a, b) and (_key(b) > _key(a) if direction != "lower" else _key(b) < _key(a))
         if not ok:
             order = "increase" if direction != "lower" else "decrease (lower is better: use `to:`)"
-            yield _err(ws, Code.BANDS, f"band edges must {order}: {a} then {b}", (*scoring.path, "bands", i + 1),
+            yield _err(ws, Code.BANDS, f"band edges must {order}: {_shown(ws, _edge_path(ws, scoring, i), a)} then "
+                       f"{_shown(ws, _edge_path(ws, scoring, i + 1), b)}", (*scoring.path, "bands", i + 1),
                        "list the bands from the worst to the best")
 
 
@@ -492,6 +538,7 @@ RULES: tuple[Rule, ...] = (
     check_source_references,
     check_segment_references,
     check_kpi_references,
+    check_formula_syntax_without_source,
     check_scorecard_references,
     check_policy_references,
     check_plan_references,

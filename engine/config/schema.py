@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -66,6 +67,7 @@ _NEEDS_HINTS = {
 _NUMBER_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _DURATION_LIKE = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?\s*([A-Za-z]+)")
 _DATE_LIKE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+_CLOCK = re.compile(r"([0-9]+):([0-5][0-9])")
 
 
 def _numeric(value: object) -> bool:
@@ -301,6 +303,8 @@ def _type_hint(expected: set[str], value: object, path: DataPath) -> str | None:
         shown = str(value).lower() if isinstance(value, bool) else str(value)
         key = path[-1] if path and isinstance(path[-1], str) else None
         return f'quote it: {key}: "{shown}"' if key else f'quote it: "{shown}"'
+    if expected & {"number", "integer"} and isinstance(value, str) and value.lower() in _BOOL_WORDS:
+        return f"`{value}` is text here, not a number: write a number such as 30, or remove the key"
     if "integer" in expected and isinstance(value, (Decimal, float)):
         return "write a whole number, e.g. 30"
     if "boolean" in expected and isinstance(value, str) and value.lower() in _BOOL_WORDS:
@@ -364,7 +368,14 @@ def _loose_string(value: str, span: Span | None, expected: str) -> Diagnostic:
     duration = _duration_problem(value, span)
     if duration is not None:
         return duration
-    return error(Code.BAD_VALUE, f"expected {expected}, found {_found(value)}", span)
+    clock = _CLOCK.fullmatch(value)
+    if clock:  # YAML 1.1 would read 1:30 as the base-60 number 90
+        minutes = int(clock[1]) * 60 + int(clock[2])
+        hours = f"{round(Decimal(minutes) / 60, 2).normalize():f}"
+        return error(Code.BAD_VALUE, f"expected {expected}, found {_found(value)}", span,
+                     f"hours:minutes is not read as a time: write {hours} (a number) or {minutes}min (a duration)")
+    return error(Code.BAD_VALUE, f"expected {expected}, found {_found(value)}", span,
+                 "write a number (8), a percentage (80%) or a duration (4h)")
 
 
 def _target_point(ctx: _Context, err: ValidationError) -> Diagnostic | None:
@@ -449,7 +460,13 @@ def _bad_id(value: str, span: Span | None, dotted: bool = False) -> Diagnostic:
     if fixed and fixed != value:
         hint += f", e.g. `{fixed}`"
     what = "KPI id" if dotted else "id"
-    return error(Code.BAD_ID, f"`{value}` is not a valid {what}", span, hint)
+    return error(Code.BAD_ID, f"`{value}` is not a valid {what}{_invisible(value)}", span, hint)
+
+
+def _invisible(text: str) -> str:
+    """Names a no-break or zero-width space that makes a name differ from the one it looks like."""
+    hidden = [ch for ch in text if ch != " " and unicodedata.category(ch)[0] in "ZC"]
+    return f" (it contains the invisible character U+{ord(hidden[0]):04X})" if hidden else ""
 
 
 def _id_from(text: str) -> str:
@@ -511,7 +528,7 @@ def _unknown_keys(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
             continue
         where = f"in `{_dotted(path)}`" if path else "at the top level"
         hint = did_you_mean(key, allowed) or "allowed keys: " + ", ".join(allowed)
-        yield error(Code.UNKNOWN_KEY, f"unknown key `{key}` {where}", ctx.key((*path, key)), hint)
+        yield error(Code.UNKNOWN_KEY, f"unknown key `{key}` {where}{_invisible(key)}", ctx.key((*path, key)), hint)
 
 
 def _misspelled(instance: dict[str, Any], schema: object, key: str) -> bool:
@@ -545,12 +562,14 @@ def _target_family(instance: dict[str, Any], key: str) -> tuple[int, int]:
 
 def _dependent_required(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
     path = ctx.path(err)
+    said: set[str] = set()  # `threshold` and `stretch` both need `target`: say it once
     for key, needs in err.validator_value.items():
         own, first = _target_family(err.instance, key)
         if own > first >= 0 and _anchor(err.schema) == "target":
             continue  # the key cannot be there at all; that error says it
         for other in needs:
-            if key in err.instance and other not in err.instance:
+            if key in err.instance and other not in err.instance and other not in said:
+                said.add(other)
                 yield error(Code.MISSING_KEY, f"`{key}` needs `{other}` beside it", ctx.key((*path, key)),
                             _NEEDS_HINTS.get((key, other), f"add `{other}:`"))
 
