@@ -80,13 +80,15 @@ def scorecards_csv(ev: Evaluation) -> str:
 
 
 def _fmt(value: float | int | None, percent: bool = False) -> str:
+    """A number for people: percentages with one decimal, large numbers with thousands separators."""
     if value is None:
         return "—"
     if percent:
         return f"{value * 100:.1f}%"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return f"{value:,.0f}" if isinstance(value, float) else str(value)
+    if abs(value) >= 100:
+        text = f"{value:,.1f}"
+        return text[:-2] if text.endswith(".0") else text
+    return f"{value:.4g}"
 
 
 STATUS_STYLE = {"green": "green", "yellow": "yellow", "red": "red"}

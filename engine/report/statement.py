@@ -51,6 +51,10 @@ def _why(item: ItemResult, kpi: m.Kpi) -> str:
     return f"{item.status}, scored {method}ly" if method != "range" else f"{item.status}, scored on the range"
 
 
+def _better(direction: str) -> str:
+    return "inside the range is best" if direction == "range" else f"{direction} is better"
+
+
 def _item_lines(ws: m.Workspace, item: ItemResult) -> list[str]:
     kpi = ws.kpis[item.kpi]
     where = {"person": "your own", "unit": f"unit {item.subject}", "organization": "whole organization"}[item.at]
@@ -60,7 +64,7 @@ def _item_lines(ws: m.Workspace, item: ItemResult) -> list[str]:
     return [
         f"  {kpi.name} ({item.kpi}, {where})",
         f"    formula      {kpi.formula.strip()}",
-        f"    value        {_num(item.value, kpi.unit)} from {item.n} rows ({kpi.direction} is better)",
+        f"    value        {_num(item.value, kpi.unit)} from {item.n} rows ({_better(kpi.direction)})",
         f"    target       {_points(item.target, kpi.unit)}",
         f"    status       {_why(item, kpi)}",
         f"    score        {_pct(item.score)} × weight {weight} = contribution {_pct(item.contribution)}",
