@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from engine.data.report import Progress
 from engine.errors import Diagnostic, KpiError, Severity
 from engine.source import render
 
@@ -169,7 +170,7 @@ def load(path: Path):  # type: ignore[no-untyped-def]
         return load_workspace(path)
 
 
-def command_line(command: str, workspace: Path, options: dict[str, object]) -> list[str]:
+def command_line(command: str, workspace: Path, options: Mapping[str, object]) -> list[str]:
     """The command as it could be typed again, for the ledger."""
     words = [command, str(workspace)]
     for name, value in options.items():
@@ -201,12 +202,6 @@ def import_(
 
     ws = load(workspace)
     with boundary():
-        unknown = [s for s in source or [] if s not in ws.sources]
-        if unknown:
-            from engine.config.build import unknown as unknown_message
-            from engine.errors import Code, error
-
-            raise KpiError([error(Code.UNKNOWN_REFERENCE, *unknown_message("source", unknown[0], list(ws.sources)))])
         with open_warehouse(ws.root, ws.organization.timezone) as wh, _progress() as progress:
             try:
                 report = import_sources(wh, ws.sources, only=source or None, max_rejects=max_rejects,
@@ -222,19 +217,19 @@ def import_(
 
 
 @contextmanager
-def _progress() -> Iterator[object]:
+def _progress() -> Iterator[Callable[[Progress], None] | None]:
     """A progress bar on a terminal; nothing when output is captured."""
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from rich.progress import Progress as Bar
+    from rich.progress import SpinnerColumn, TextColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+    with Bar(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
         task = bar.add_task("importing", total=None)
 
-        def update(event: object) -> None:
-            bar.update(task, description=f"{getattr(event, 'source', '')}: {getattr(event, 'step', '')} "
-                                         f"{getattr(event, 'file', '') or ''} {getattr(event, 'rows', '') or ''}")
+        def update(event: Progress) -> None:
+            bar.update(task, description=f"{event.source}: {event.step} {event.file or ''} {event.rows or ''}")
 
         yield update
 
@@ -258,10 +253,10 @@ def evaluate(
 
     ws = load(workspace)
     with boundary():
+        result = run_evaluate(ws, period, grain=grain.value if grain else None, kpis=kpi or (), subject=subject,
+                              by=by or (), at=at.value if at else None)
         options = {"period": period, "grain": grain.value if grain else None, "kpis": kpi or [],
                    "subject": subject, "by": by or [], "at": at.value if at else None}
-        result = run_evaluate(ws, period, grain=options["grain"], kpis=kpi or (), subject=subject, by=by or (),
-                              at=options["at"])
         run = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
     warn(result.diagnostics)
     if format == TableFormat.json:

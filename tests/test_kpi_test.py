@@ -6,7 +6,6 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from cli.main import app

@@ -48,7 +48,7 @@ def stored_workspace(run: RunRecord, root: Path) -> m.Workspace:
     """The workspace as the run saw it: its stored definitions, with sources read from `root`."""
     stored = json.loads(run.definitions)
     data = _decode(stored["definitions"])
-    origins = {("sources", sid): (root / rel / "definitions.yaml")
+    origins: dict[tuple[str, ...], Path] = {("sources", sid): (root / rel / "definitions.yaml")
                for sid, rel in stored.get("source_dirs", {}).items()}
     defs = Definitions(root, [], data, SourceMap(), [], origins)
     workspace, problems = build_model(defs)
@@ -64,15 +64,15 @@ def recompute(run: RunRecord, ws: m.Workspace) -> Any:
         from engine.bonus import compute_bonus
         from engine.report.bonus import bonus_document
 
-        result = compute_bonus(ws, options.get("plan"), options.get("period"))
-        document = bonus_document(result, {}, ws.organization.currency)
+        paid = compute_bonus(ws, options.get("plan"), options.get("period"))
+        document = bonus_document(paid, {}, ws.organization.currency)
     elif run.kind == "evaluate":
         from engine.evaluation import evaluate
         from engine.report.evaluation import evaluation_document
 
-        result = evaluate(ws, options["period"], grain=options.get("grain"), kpis=options.get("kpis") or (),
-                          subject=options.get("subject"), by=options.get("by") or (), at=options.get("at"))
-        document = evaluation_document(result, {})
+        evaluated = evaluate(ws, options["period"], grain=options.get("grain"), kpis=options.get("kpis") or (),
+                             subject=options.get("subject"), by=options.get("by") or (), at=options.get("at"))
+        document = evaluation_document(evaluated, {})
     else:
         raise KpiError([error(Code.BAD_VALUE, f"run `{run.id}` is of unknown kind `{run.kind}`")])
     document.pop("run")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from engine.config import model as m
 from engine.config.loader import DataPath, SourceMap
@@ -288,7 +288,7 @@ class _Builder:
         for ident, raw in self.section("policies").items():
             path: DataPath = ("policies", ident)
             sel = raw.get("scorecards", "all")
-            tags: m.Literal["all"] | tuple[str, ...] = "all"
+            tags: Literal["all"] | tuple[str, ...] = "all"
             ids: tuple[str, ...] = ()
             if isinstance(sel, dict):
                 tags = tuple(sel.get("tags") or ()) if "tags" in sel else "all"

@@ -79,7 +79,8 @@ def _params(values: Mapping[str, m.ParamValue]) -> dict[str, sc.ParamValue]:
 def field_path(ws: m.Workspace, kpi: m.Kpi, name: str) -> DataPath:
     """Where a KPI's field was written: in its segment variant when the variant sets it."""
     if kpi.variant is not None and kpi.variant_path is not None:
-        raw: Any = ws.data.get("kpis", {}).get(kpi.base_id, {}).get("segments", {}).get(kpi.variant) or {}
+        kpis: Any = ws.data.get("kpis", {})
+        raw = kpis.get(kpi.base_id, {}).get("segments", {}).get(kpi.variant) or {}
         if isinstance(raw, dict) and name in raw:
             return (*kpi.variant_path, name)
     return (*kpi.path, name)

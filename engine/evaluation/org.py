@@ -98,7 +98,8 @@ def load_people(ws: m.Workspace, wh: Warehouse) -> dict[str, Person]:
     return out
 
 
-def load_units(ws: m.Workspace, wh: Warehouse, people: dict[str, Person]) -> tuple[dict[str, OrgUnit], list[Diagnostic]]:
+def load_units(ws: m.Workspace, wh: Warehouse,
+               people: dict[str, Person]) -> tuple[dict[str, OrgUnit], list[Diagnostic]]:
     """Units from YAML, from the units source, or else every unit named in the roster."""
     found: list[Diagnostic] = []
     units = {u.id: OrgUnit(u.id, u.name, u.parent, u.tags) for u in ws.units.values()}

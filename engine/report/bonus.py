@@ -37,7 +37,8 @@ def bonus_document(run: BonusRun, run_block: Mapping[str, Any], currency: str) -
     """The whole `bonus --format json` document."""
     return {"run": dict(run_block), "plan": run.plan.id, "currency": currency,
             "pool": money(run.result.pool, run.plan.rounding_to) if run.result.pool is not None else None,
-            "total": money(run.result.total, run.plan.rounding_to), "payouts": [payout_row(run, p) for p in run.result.payouts]}
+            "total": money(run.result.total, run.plan.rounding_to),
+            "payouts": [payout_row(run, p) for p in run.result.payouts]}
 
 
 def bonus_json(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlglot import exp
 
@@ -132,7 +133,7 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     cals = calendars(ws)
     depth = max((len(p) for p in unit_paths.values()), default=0)
     joins: dict[tuple[str, ...], str] = {}
-    columns: list[exp.Expression] = []
+    columns: list[exp.Expr] = []
 
     time_col = _col(T, key.time)
     period = _period_label(time_col, slices, source.columns.get(key.time))
@@ -152,7 +153,7 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     person = exp.cast(attribution, "VARCHAR") if person_level and attribution is not None else None
     ancestors = [_col(UP, f"a{i}") for i in range(depth)] if unit_expr is not None else []
     by_exprs = [ctx0.column(tuple(col.split("."))) for col in by]
-    group_cols: list[exp.Expression] = [c for c in [person, *ancestors] if c is not None]
+    group_cols: list[exp.Expr] = [c for c in [person, *ancestors] if c is not None]
     columns += [(person if person is not None else exp.null()).as_("__subject", quoted=True)]
     columns += [a.as_(f"__a{i}", quoted=True) for i, a in enumerate(ancestors)]
     columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(by_exprs)]
@@ -216,7 +217,7 @@ def _row_filter(spec: KpiSpec, ctx: PlanContext) -> exp.Expression | None:
         parts.append(exp.paren(compile_expr(spec.where, ctx)))
     if not parts:
         return None
-    return exp.and_(*parts) if len(parts) > 1 else parts[0]
+    return cast(exp.Expression, exp.and_(*parts)) if len(parts) > 1 else parts[0]
 
 
 def _relation_join(ws: m.Workspace, source_id: str, chain: tuple[str, ...]) -> tuple[exp.Table, exp.Expression]:
@@ -255,7 +256,7 @@ def _bound(moment: datetime) -> exp.Expression:
     return exp.cast(exp.Literal.string(moment.strftime("%Y-%m-%d %H:%M:%S+00")), "TIMESTAMPTZ")
 
 
-def _in_slice(time_col: exp.Expression, s: Slice, column: m.Column | None) -> exp.Expression:
+def _in_slice(time_col: exp.Expression, s: Slice, column: m.Column | None) -> exp.Expr:
     if _is_date(column):
         return exp.Between(this=time_col.copy(), low=exp.cast(exp.Literal.string(s.first_day), "DATE"),
                            high=exp.cast(exp.Literal.string(s.last_day), "DATE"))
@@ -263,7 +264,7 @@ def _in_slice(time_col: exp.Expression, s: Slice, column: m.Column | None) -> ex
                     exp.LT(this=time_col.copy(), expression=_bound(s.end)))
 
 
-def _in_slices(time_col: exp.Expression, slices: Sequence[Slice], column: m.Column | None) -> exp.Expression:
+def _in_slices(time_col: exp.Expression, slices: Sequence[Slice], column: m.Column | None) -> exp.Expr:
     first, last = slices[0], slices[-1]
     whole = Slice("", first.start, last.end, first.first_day, last.last_day)
     return _in_slice(time_col, whole, column)
