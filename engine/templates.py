@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config.build import unknown
+from engine.config.loader import load_file
 from engine.errors import Code, KpiError, error
 
 LIBRARY = Path(__file__).resolve().parents[1] / "kpi_definitions" / "library"
@@ -24,13 +25,12 @@ def templates(library: Path = LIBRARY) -> list[Template]:
     """Every library domain that is a workspace (holds an organization), sorted by name."""
     found = []
     for folder in sorted(p for p in library.iterdir() if p.is_dir()) if library.is_dir() else []:
-        title = ""
-        readme = folder / "README.md"
-        if readme.is_file():
-            title = next((ln.lstrip("# ").strip() for ln in readme.read_text(encoding="utf-8").splitlines()
-                          if ln.strip()), "")
-        if any("organization:" in f.read_text(encoding="utf-8") for f in folder.glob("*.yaml")):
-            found.append(Template(folder.name, folder, title or folder.name))
+        for path in sorted(folder.glob("*.yaml")):
+            data = load_file(path).data
+            organization = data.get("organization") if isinstance(data, dict) else None
+            if isinstance(organization, dict):
+                found.append(Template(folder.name, folder, str(organization.get("name", folder.name))))
+                break
     return found
 
 
