@@ -1,0 +1,44 @@
+"""Which SQL dialects a formula can be compiled for, and what each one cannot express.
+
+DuckDB is the engine that runs formulas (and the one every semantic test executes). For the
+other dialects the compiler emits what sqlglot generates where that output keeps the meaning
+of SPEC §3, works around sqlglot where a rewrite is exact, and refuses the rest here, with a
+reason, rather than emit SQL that means something else. Findings behind the table (sqlglot
+30.30): see ``tests/expr/goldens/dialects.json`` for the SQL generated per dialect.
+"""
+
+from __future__ import annotations
+
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "trino")
+
+_OTHERS = tuple(d for d in DIALECTS if d != "duckdb")
+
+#: (feature, dialect) → why it is refused. Features are function names or the keys below.
+REFUSED: dict[tuple[str, str], str] = {
+    ("median", "bigquery"): "BigQuery has no exact median aggregate (PERCENTILE_CONT is a window function there)",
+    ("median", "trino"): "Trino has only approx_percentile, an approximate median",
+    ("percentile", "bigquery"): "BigQuery's PERCENTILE_CONT is a window function, not an aggregate",
+    ("percentile", "trino"): "Trino has only approx_percentile, an approximate percentile",
+    # Timestamps read as instants; their dates and times of day need a session time zone.
+    ("local_time", "bigquery"): "BigQuery has no session time zone: dates and times of day would be taken in UTC",
+    # timestamp ± duration needs seconds → timestamp with sub-second precision.
+    ("shift_timestamp", "snowflake"): "Snowflake's TO_TIMESTAMP(seconds) gives a timestamp without time zone",
+    ("shift_timestamp", "bigquery"): "BigQuery's TIMESTAMP_SECONDS takes whole seconds only",
+    ("shift_timestamp", "spark"): "Spark's FROM_UNIXTIME drops fractions of a second",
+}
+for _dialect in _OTHERS:
+    for _fn in ("business_hours", "business_days"):
+        REFUSED[(_fn, _dialect)] = (
+            f"{_fn} is computed with DuckDB time zone functions; it is not verified for {_dialect}"
+        )
+
+#: Dialects whose GREATEST/LEAST return null when any argument is null: rewritten with COALESCE.
+NULL_SENSITIVE_GREATEST = frozenset({"bigquery", "trino"})
+
+#: Dialects where integer / integer is not a true division even after sqlglot's rewrite.
+CAST_DIVIDEND = frozenset({"snowflake"})
+
+
+def refusal(feature: str, dialect: str) -> str | None:
+    """Why ``feature`` cannot be compiled for ``dialect``, or None when it can."""
+    return REFUSED.get((feature, dialect))
