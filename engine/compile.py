@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from engine.config import model as m
-from engine.evaluation import formulas_of, period_of, slices_of
+from engine.evaluation import check_kpi_ids, formulas_of, period_of, slices_of
 from engine.evaluation.org import OrgUnit, unit_paths
 from engine.plan.planner import plan as make_plan
 from engine.sql.compile_plan import compile_scan
@@ -17,6 +17,7 @@ def compile_workspace(ws: m.Workspace, kpis: Sequence[str], period: str | None, 
                       explain: bool) -> str:
     """The SQL of every scan for the period (default: the current fiscal year), in a dialect."""
     formulas = formulas_of(ws)
+    check_kpi_ids(ws, kpis)
     label = period or str(_current_fiscal_year(ws))
     whole = period_of(ws, label)
     slices = slices_of(ws, [whole])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from engine.config import model as m
 from engine.config.formulas import Formulas, analyze
@@ -30,7 +29,6 @@ from engine.plan.planner import plan as make_plan
 from engine.scoring.scorecard import assign_scorecards
 from engine.sql.compile_plan import Slice
 
-LEVELS = ("person", "unit", "organization")
 
 
 @dataclass
@@ -71,6 +69,15 @@ def slices_of(ws: m.Workspace, periods: Sequence[Period]) -> list[Slice]:
         start, end = bounds_utc(p, ws.organization.timezone)
         out.append(Slice(p.label, start, end, p.start.isoformat(), p.end.isoformat()))
     return out
+
+
+def check_kpi_ids(ws: m.Workspace, kpis: Sequence[str]) -> None:
+    """Refuse --kpi ids that name no KPI (with a did-you-mean, or the variants of a segmented KPI)."""
+    from engine.config.rules import kpi_reference_problem
+
+    problems = [p for k in kpis if k not in ws.kpis and (p := kpi_reference_problem(ws, k))]
+    if problems:
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint) for message, hint in problems])
 
 
 @contextmanager
@@ -118,12 +125,7 @@ def evaluate(ws: m.Workspace, period: str, *, grain: Grain | None = None, kpis: 
     whole = period_of(ws, period)
     fys = ws.organization.fiscal_year_start
     periods = split(whole, grain, fys) if grain else [whole]
-    unknown = [k for k in kpis if k not in ws.kpis]
-    if unknown:
-        from engine.config.rules import kpi_reference_problem
-
-        problems = [kpi_reference_problem(ws, k) for k in unknown]
-        raise KpiError([error(Code.UNKNOWN_REFERENCE, p[0], None, p[1]) for p in problems if p])
+    check_kpi_ids(ws, kpis)
     plan = make_plan(ws, formulas, kpis or list(ws.kpis))
     if wh is None:
         with open_data(ws) as (opened, report, notes):
@@ -178,4 +180,4 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
     return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
 
 
-__all__ = ["Evaluation", "evaluate", "open_data", "period_of", "slices_of", "formulas_of", "LEVELS", "Path"]
+__all__ = ["Evaluation", "check_kpi_ids", "evaluate", "formulas_of", "open_data", "period_of", "slices_of"]

@@ -22,7 +22,7 @@ from engine.plan.ir import DerivedSpec, Plan, ScanGroup
 from engine.scoring.exact import to_decimal12
 from engine.scoring.score import seconds_per_unit
 from engine.sql.compile_expr import compile_expr
-from engine.sql.compile_plan import PlanContext, Slice, calendars, compile_scan, kpi_params
+from engine.sql.compile_plan import PlanContext, Slice, calendars, compile_empty, compile_scan, kpi_params
 from engine.sql.render import to_sql
 
 Key = tuple[str, str, str | None, str, tuple[str | None, ...]]  # kpi, level, subject, period, by values
@@ -123,15 +123,7 @@ def _level(grouping: int, count: int, person_level: bool, subject: object,
 
 def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup) -> dict[str, Decimal | None]:
     """Each KPI's value over no rows (0 for the count family, null for the rest)."""
-    cals = calendars(ws)
-    columns = []
-    for spec in group.kpis:
-        ctx = PlanContext(ws, formulas, group.key.source, kpi_params(ws, ws.kpis[spec.id]), "duckdb", cals)
-        columns.append(compile_expr(spec.formula, ctx).as_(spec.id, quoted=True))
-    query = exp.select(*columns).from_(exp.Table(this=exp.to_identifier(group.key.source, quoted=True),
-                                                 alias=exp.TableAlias(this=exp.to_identifier("t", quoted=True))))
-    query = query.where(exp.false())
-    (row,) = wh.fetch(to_sql(query)) or [(None,) * len(columns)]
+    (row,) = wh.fetch(to_sql(compile_empty(ws, formulas, group))) or [(None,) * len(group.kpis)]
     return {spec.id: _number(v, ws.kpis[spec.id], spec.result_type) for spec, v in zip(group.kpis, row, strict=True)}
 
 

@@ -4,6 +4,8 @@ every name's ``ref`` resolved) plus diagnostics; never raises for user mistakes.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
@@ -44,8 +46,23 @@ def check(text: str, kind: FormulaKind, scope: Scope, locate: Locate | None = No
     try:
         expr = parse(text, locate)
     except KpiError as exc:
-        return Checked(None, None, list(exc.diagnostics))
-    return check_expr(expr, kind, scope)
+        return Checked(None, None, _with_hints(exc.diagnostics))
+    checked = check_expr(expr, kind, scope)
+    return Checked(checked.expr, checked.type, _with_hints(checked.diagnostics))
+
+
+_FALLBACK_HINTS = {
+    Code.FORMULA_SYNTAX: "check the formula at this position; the syntax is in docs/reference/formulas.md",
+    Code.UNKNOWN_NAME: "names are columns, relation paths (agent.unit), segments, $params or, in derived KPIs, "
+                       "KPI ids",
+}
+
+
+def _with_hints(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Every formula diagnostic carries a hint: the specific one, or where the rules are written down."""
+    return [d if d.hint else dataclasses.replace(
+        d, hint=_FALLBACK_HINTS.get(d.code, "argument and result types are in docs/reference/formulas.md"))
+        for d in diagnostics]
 
 
 def check_expr(expr: Expr, kind: FormulaKind, scope: Scope) -> Checked:

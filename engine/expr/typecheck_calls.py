@@ -45,7 +45,7 @@ class CallChecks:
                 Code.UNKNOWN_FUNCTION,
                 f"unknown function `{expr.name}`",
                 expr.span,
-                did_you_mean(expr.name, FUNCTIONS) or "see the function list in SPEC §3",
+                did_you_mean(expr.name, FUNCTIONS) or "functions are listed in docs/reference/formulas.md",
             )
             args = tuple(self.visit(a, True) for a in expr.args)  # unknown: no follow-on placement errors
             return with_type(expr, None, args=args)

@@ -205,6 +205,22 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     return ScanQuery(select, len(ancestors), tuple(s.id for s in group.kpis), tuple(by), person_level)
 
 
+def compile_empty(ws: m.Workspace, formulas: Formulas, group: ScanGroup, dialect: str = "duckdb") -> exp.Select:
+    """Each KPI of a group computed over no rows (0 for the count family, null for the rest)."""
+    cals = calendars(ws)
+    columns = []
+    joins: dict[tuple[str, ...], str] = {}
+    for spec in group.kpis:
+        ctx = PlanContext(ws, formulas, group.key.source, kpi_params(ws, ws.kpis[spec.id]), dialect, cals)
+        columns.append(compile_expr(spec.formula, ctx).as_(spec.id, quoted=True))
+        joins.update(ctx.joins)
+    select = exp.select(*columns).from_(exp.Table(this=_q(group.key.source), alias=exp.TableAlias(this=_q(T))))
+    for chain in sorted(joins, key=lambda c: (len(c), c)):
+        table, on = _relation_join(ws, group.key.source, chain)
+        select = select.join(table, on=on, join_type="left")
+    return select.where(exp.false())
+
+
 def _any_kpi(ws: m.Workspace, group: ScanGroup) -> m.Kpi:
     return ws.kpis[group.kpis[0].id]
 
@@ -279,4 +295,4 @@ def _period_label(time_col: exp.Expression, slices: Sequence[Slice], column: m.C
     return case
 
 
-__all__ = ["PlanContext", "ScanQuery", "Slice", "compile_scan"]
+__all__ = ["PlanContext", "ScanQuery", "Slice", "compile_empty", "compile_scan"]

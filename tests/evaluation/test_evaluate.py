@@ -75,6 +75,11 @@ kpis:
   reopen_rate:
     goal: g
     formula: reopened / volume
+  handled_by_roster_agents:
+    goal: g
+    source: tickets
+    by: {person: agent}
+    formula: share(owner.role = 'agent')
 """
 
 
@@ -212,6 +217,13 @@ def test_unit_attribution_through_a_relation(march: dict) -> None:
     north = [r for r in ROWS if _march(r) and UNIT_OF.get(str(r["agent"])) == "north"]
     assert march[("by_owner_unit", "unit", "north")].value == len(north)
     assert ("by_owner_unit", "person", "a1") not in march
+
+
+def test_relation_path_inside_a_formula(march: dict) -> None:
+    rows = [r for r in ROWS if _march(r)]
+    expected = sum(1 for r in rows if r["agent"] in ("a1", "a2", "b1")) / len(rows)  # zz is not on the roster
+    assert float(march[("handled_by_roster_agents", "organization", None)].value) == pytest.approx(expected)
+    assert march[("handled_by_roster_agents", "person", "a1")].value == 1
 
 
 def test_derived_kpi_at_the_levels_of_its_inputs(march: dict) -> None:
