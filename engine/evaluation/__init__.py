@@ -30,7 +30,6 @@ from engine.scoring.scorecard import assign_scorecards
 from engine.sql.compile_plan import Slice
 
 
-
 @dataclass
 class Evaluation:
     """Everything `kpi evaluate` reports, before rendering."""
