@@ -30,6 +30,7 @@ from engine.data.warehouse import Warehouse, import_sources, lock_down, open_mem
 from engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
 from engine.evaluation import Evaluation, evaluate
 from engine.evaluation.results import KpiResult
+from engine.report.formats import written as as_written
 from engine.scoring.exact import to_decimal12
 from engine.scoring.score import seconds_per_unit
 from engine.source import Span
@@ -327,15 +328,16 @@ def _kpi_checks(results: Results, index: int, expect: Mapping[str, object]) -> t
     if "value" in expect:
         checks.append(_value_check(results, index, kpi, expect["value"], value))
     if "status" in expect:
-        checks.append(Check("status", _text(expect["status"]), _text(status), expect["status"] == status))
+        checks.append(Check("status", as_written(expect["status"]), as_written(status), expect["status"] == status))
     if "n" in expect:
-        checks.append(Check("n", _text(expect["n"]), str(n), _int(expect["n"]) == n))
+        checks.append(Check("n", as_written(expect["n"]), str(n), _int(expect["n"]) == n))
     if "score" in expect:
         checks.append(_fraction_check(results, index, "score", expect["score"], score))
     who = "the organization" if subject is None else f"{at} {subject}"
     shown_value = _shown(value, "percent" if kpi.unit == "percent" else "number", kpi.unit)
-    context = (f"actual `{kpi_id}` for {who} in {results.label}: value {shown_value}, n {n}, status {_text(status)}, "
-               f"score {_shown(score, 'percent')}" + ("" if row is not None else " (no rows for this subject)"))
+    context = (f"actual `{kpi_id}` for {who} in {results.label}: value {shown_value}, n {n}, "
+               f"status {as_written(status)}, score {_shown(score, 'percent')}"
+               + ("" if row is not None else " (no rows for this subject)"))
     return checks, context
 
 
@@ -402,7 +404,7 @@ def _plan_checks(results: Results, index: int, expect: Mapping[str, object]) -> 
         return checks, f"plan `{plan_id}` pays the people of scorecards {scorecards}; {person} is not on one of them"
     if "payout" in expect:
         expected = _money(results, index, expect["payout"])
-        checks.append(Check("payout", _text(expect["payout"]), format(paid.payout, "f"), expected == paid.payout))
+        checks.append(Check("payout", as_written(expect["payout"]), format(paid.payout, "f"), expected == paid.payout))
     if "total_score" in expect:
         checks.append(_fraction_check(results, index, "total_score", expect["total_score"], paid.total_score))
     context = (f"actual `{plan_id}` for {person} in {run.period.label}: payout {format(paid.payout, 'f')} "
@@ -429,7 +431,7 @@ def _value_check(results: Results, index: int, kpi: m.Kpi, written: object, actu
         expected = quantity
         percent = isinstance(written, str) and written.strip().endswith("%")
         shown = _shown(actual, "percent" if percent else "number")
-    return Check("value", _text(written), shown, actual is not None and close(expected, actual))
+    return Check("value", as_written(written), shown, actual is not None and close(expected, actual))
 
 
 def _fraction_check(results: Results, index: int, name: str, written: object, actual: Decimal | None) -> Check:
@@ -438,7 +440,7 @@ def _fraction_check(results: Results, index: int, name: str, written: object, ac
     except ValueProblem as exc:
         _fail(results, results.path(index, name), str(exc), exc.hint, code=Code.BAD_PERCENT)
     style = "percent" if isinstance(written, str) else "number"
-    return Check(name.replace("_", " "), _text(written), _shown(actual, style), actual is not None
+    return Check(name.replace("_", " "), as_written(written), _shown(actual, style), actual is not None
                  and close(expected, actual))
 
 
@@ -476,16 +478,6 @@ def _duration(value: Decimal | None, unit: str | None, suffix: str) -> str:
 def _plain(value: Decimal) -> str:
     text = format(to_decimal12(value).normalize(), "f")
     return "0" if text in ("-0", "0") else text
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
 
 
 def _int(value: object) -> int | None:

@@ -19,9 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from engine.audit.diff import diff_definitions, dotted, same, written
+from engine.audit.diff import diff_definitions, dotted, same
 from engine.bonus import compute_bonus
 from engine.pipeline import load_workspace
+from engine.report.formats import written
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parent.parent / "kpi_definitions" / "examples" / "support"

@@ -30,6 +30,7 @@ from engine.config import model as m
 from engine.config.loader import DataPath
 from engine.config.workspace import TOP_KEYS, YAML_SUFFIXES, discover
 from engine.errors import Code, Diagnostic, KpiError, error
+from engine.report.formats import written
 from engine.source import TEXTS, Span
 
 if TYPE_CHECKING:
@@ -303,27 +304,7 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.%/+-][A-Za-z0-9_.%/+ -]*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-def written(value: Any, nested: bool = False) -> str:
-    """A value as the user wrote it: scalars as text, mappings and lists in YAML flow style."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {written(v, True)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(written(v, True) for v in value) + "]"
-    text = str(value)
-    if nested and not isinstance(value, int) and (not _PLAIN.fullmatch(text) or text.strip() != text
-                                                   or text in ("true", "false", "null", "~")):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
 
 
 def dotted(path: DataPath) -> str:

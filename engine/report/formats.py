@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from engine.scoring.exact import to_decimal12
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN = re.compile(r"[A-Za-z0-9_.%/+-][A-Za-z0-9_.%/+ -]*")
 
 
 def number(value: Decimal | int | None) -> float | int | None:
@@ -71,3 +73,22 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, float):
         return json.dumps(value)
     return safe_cell(value)
+
+
+def written(value: Any, nested: bool = False) -> str:
+    """A value as the user wrote it: scalars as text, mappings and lists in YAML flow style."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {written(v, True)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(written(v, True) for v in value) + "]"
+    text = str(value)
+    if nested and not isinstance(value, int) and (not _PLAIN.fullmatch(text) or text.strip() != text
+                                                   or text in ("true", "false", "null", "~")):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
