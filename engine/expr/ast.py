@@ -8,7 +8,7 @@ A :class:`Name` also carries what it resolved to (``ref``), filled in by the typ
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -214,6 +214,19 @@ Expr = (
     | Call
 )
 LITERALS = (Number, DurationLit, String, Boolean, Null, DateLit, TimestampLit)
+
+
+def constant_number(expr: Expr, param: Callable[[str], object]) -> Decimal | None:
+    """The value of a constant argument: a number, a negated number, or a numeric `$param`."""
+    match expr:
+        case Number(value=value):
+            return value
+        case Neg(operand=Number(value=value)):
+            return -value
+        case Param(name=name):
+            given = param(name)
+            return given if isinstance(given, Decimal) else None
+    return None
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

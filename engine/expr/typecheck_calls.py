@@ -189,15 +189,7 @@ class CallChecks:
         return True
 
     def constant_value(self, arg: Expr) -> Decimal | None:
-        match arg:
-            case ast.Number(value=value):
-                return value
-            case ast.Neg(operand=ast.Number(value=value)):
-                return -value
-            case ast.Param(name=name):
-                param = self.scope.params.get(name)
-                return param if isinstance(param, Decimal) else None
-        return None
+        return ast.constant_number(arg, self.scope.params.get)
 
     def default_calendar(self, expr: ast.Call) -> bool:
         count = len(self.scope.calendars)

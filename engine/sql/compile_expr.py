@@ -298,16 +298,10 @@ def _param_literal(value: ParamValue) -> exp.Expression:
 
 
 def _const_number(c: _Compiler, arg: Expr) -> Decimal:
-    match arg:
-        case ast.Number(value=value):
-            return value
-        case ast.Neg(operand=ast.Number(value=value)):
-            return -value
-        case ast.Param(name=name):
-            param = c.ctx.param(name)
-            assert isinstance(param, Decimal)
-            return param
-    raise ValueError("a constant argument must be a number or a $param")
+    value = ast.constant_number(arg, c.ctx.param)
+    if value is None:
+        raise ValueError("a constant argument must be a number or a $param")
+    return value
 
 
 # --- one builder per `lower` name of the function table ----------------------------------
