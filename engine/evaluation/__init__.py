@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from engine.config import model as m
 from engine.config.formulas import Formulas, analyze
@@ -161,22 +162,46 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
         prev = evaluate_values(ws, formulas, wh, plan, slices_of(ws, prev_periods), org.paths, org.people, by)
         prev_values = prev.rows
     values = evaluate_values(ws, formulas, wh, plan, slices, org.paths, org.people, by, prev_values, prev_label)
-    rows = dict(values.rows)
-    for kid in plan.kpi_ids:
-        for s in slices:
-            key: Key = (kid, "organization", None, s.label, ())
-            if not by and key not in rows:
-                rows[key] = KpiValue(kid, "organization", None, s.label, values.empty.get(kid), 0)
-    by_period = {p.label: p for p in periods}
-    kpis = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
     assignment = assign_scorecards(ws.scorecards.values(), person_index(org), org.units)  # type: ignore[arg-type]
     if assignment.conflicts:
         from engine.evaluation.roster import conflict_diagnostics
 
         raise KpiError(conflict_diagnostics(ws, assignment.conflicts))
+    needed = set() if by else _needed_by_scorecards(ws, org, assignment.by_person, set(plan.kpi_ids), slices)
+    rows = _subject_rows(values.rows, values.empty, needed, plan.kpi_ids, slices, by)
+    by_period = {p.label: p for p in periods}
+    kpis = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
     cards = scorecard_results(ws, org, assignment.by_person, rows, by_period, prev_values, prev_label)
     goals = goal_results(ws, kpis)
     return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
+
+
+def _needed_by_scorecards(ws: m.Workspace, org: OrgData, assignment: Mapping[str, str], kpis: set[str],
+                          slices: Sequence[Slice]) -> set[Key]:
+    """The (KPI, level, subject, period) rows scorecards look at."""
+    needed: set[Key] = set()
+    for person_id, card_id in assignment.items():
+        unit = org.people[person_id].unit
+        for entry in ws.scorecards[card_id].entries:
+            if entry.kpi not in kpis:
+                continue
+            subject = {"person": person_id, "unit": unit, "organization": None}[entry.at]
+            needed.update((entry.kpi, entry.at, subject, s.label, ()) for s in slices)
+    return needed
+
+
+def _subject_rows(found: Mapping[Key, KpiValue], empty: Mapping[str, Decimal | None], needed: set[Key],
+                  kpi_ids: Sequence[str], slices: Sequence[Slice], by: Sequence[str]) -> dict[Key, KpiValue]:
+    """SPEC §6: subjects without rows for a KPI appear (as no_data) only where a scorecard needs them;
+    the organization always appears."""
+    rows = {k: v for k, v in found.items() if v.n > 0 or v.level == "organization" or k in needed}
+    wanted = set(needed)
+    if not by:
+        wanted.update((kid, "organization", None, s.label, ()) for kid in kpi_ids for s in slices)
+    for key in sorted(wanted - set(rows), key=lambda k: (k[0], k[1], k[2] or "", k[3])):
+        kid, level, subject, label, _ = key
+        rows[key] = KpiValue(kid, level, subject, label, empty.get(kid), 0)
+    return rows
 
 
 __all__ = ["Evaluation", "check_kpi_ids", "evaluate", "formulas_of", "open_data", "period_of", "slices_of"]

@@ -301,3 +301,27 @@ def test_bad_period_is_a_diagnostic(ws_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", str(ws_path), "--period", "2025-13"])
     assert result.exit_code == 1
     assert "E417" in result.output
+
+
+def test_subjects_without_rows_appear_only_where_a_scorecard_needs_them(tmp_path: Path) -> None:
+    tickets = [[r["id"], r["created"].strftime("%Y-%m-%d %H:%M"),  # type: ignore[union-attr]
+                r["resolved"].strftime("%Y-%m-%d %H:%M") if r["resolved"] else None,  # type: ignore[union-attr]
+                r["priority"], r["agent"], r["csat"], "true" if r["reopened"] else "false"] for r in ROWS]
+    card = """\
+scorecards:
+  lead:
+    applies_to: {roles: [lead]}
+    kpis:
+      - {kpi: median_hours, weight: 50%}
+      - {kpi: sla.critical, weight: 25%, at: unit}
+      - {kpi: csat_avg, weight: 25%, at: unit}
+"""
+    ws = load_workspace(workspace(tmp_path / "ws", KPIS, PEOPLE, tickets, extra=card))
+    result = evaluate(ws, "2025-03")
+    rows = {(r.kpi, r.subject_type, r.subject): r for r in result.kpis}
+    assert rows[("median_hours", "person", "n1")].status == "no_data"  # the lead has no tickets of his own
+    assert rows[("median_hours", "person", "n1")].n == 0
+    assert ("volume", "person", "n1") not in rows  # no scorecard needs it
+    (card_result,) = result.scorecards
+    assert card_result.person == "n1"
+    assert [i.status for i in card_result.items][0] == "no_data"
