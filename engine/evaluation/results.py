@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from engine.config import model as m
+from engine.config.rules import derived_inputs
 from engine.evaluation.org import OrgData
 from engine.evaluation.values import Key, KpiValue
 from engine.periods import Period
@@ -68,8 +69,36 @@ def kpi_in_force(kpi: m.Kpi, period: Period) -> bool:
     return sc.in_force(kpi.effective_from, kpi.effective_to, period.start, period.end)
 
 
+def inherited_problem(ws: m.Workspace, kpi: m.Kpi, key: Key, values: Mapping[Key, KpiValue],
+                      seen: frozenset[str] = frozenset()) -> str | None:
+    """A derived KPI is `invalid` (or `insufficient`) when one of its inputs is, for the same subject and period:
+    a number built from data that failed its own checks must not be paid for."""
+    if kpi.source is not None:
+        return None
+    found: str | None = None
+    for name in derived_inputs(ws, kpi):
+        other = ws.kpis[name]
+        value = values.get((name, *key[1:]))
+        problem: str | None = None
+        if other.source is None and name not in seen:
+            problem = inherited_problem(ws, other, key, values, seen | {kpi.id})
+        elif value is not None and value.valid is False:
+            problem = "invalid"
+        elif value is not None and other.min_sample is not None and 0 < value.n < other.min_sample:
+            problem = "insufficient"
+        if problem == "invalid" or (problem and found is None):
+            found = problem
+    return found
+
+
 def _assess(ws: m.Workspace, kpi: m.Kpi, value: KpiValue | None, period: Period, target: m.Target | None,
-            scoring: m.Scoring | None, previous: KpiValue | None, in_force: bool = True) -> Assessment:
+            scoring: m.Scoring | None, previous: KpiValue | None, in_force: bool = True,
+            values: Mapping[Key, KpiValue] | None = None) -> Assessment:
+    if value is not None and values is not None and in_force and kpi_in_force(kpi, period):
+        key: Key = (kpi.id, value.level, value.subject, value.period, value.by)
+        problem = inherited_problem(ws, kpi, key, values)
+        if problem is not None:
+            return Assessment(problem, None, None)  # type: ignore[arg-type]
     return assess(
         None if value is None else value.value, 0 if value is None else value.n, target, kpi.direction, scoring,
         ws.organization.score_points, previous_value=None if previous is None else previous.value, unit=kpi.unit,
@@ -85,7 +114,7 @@ def kpi_results(ws: m.Workspace, values: Mapping[Key, KpiValue], periods: Mappin
     for key, value in values.items():
         kpi = ws.kpis[value.kpi]
         prev = previous.get((key[0], key[1], key[2], previous_label.get(key[3], ""), key[4]))
-        a = _assess(ws, kpi, value, periods[value.period], kpi.target, kpi.scoring, prev)
+        a = _assess(ws, kpi, value, periods[value.period], kpi.target, kpi.scoring, prev, values=values)
         out.append(KpiResult(value.kpi, value.level, value.subject, value.period, value.value, value.n,
                              a.status, a.score, None, tuple(zip(by_names, value.by, strict=True)), a.target))
     ranked = _with_ranks(ws, out)
@@ -146,7 +175,7 @@ def _item(ws: m.Workspace, entry: m.ScorecardEntry, person: str, unit: str, labe
     prev = previous.get((kpi.id, entry.at, subject, previous_label.get(label, ""), ()))
     entry_in_force = sc.in_force(entry.effective_from, entry.effective_to, period.start, period.end)
     a = _assess(ws, kpi, value, period, entry.target or kpi.target, entry.scoring or kpi.scoring, prev,
-                entry_in_force)
+                entry_in_force, values)
     return ItemResult(kpi.id, entry.at, subject, entry.weight, None if value is None else value.value,
                       0 if value is None else value.n, a.status, a.score, None, Decimal(0), a.target)
 

@@ -75,6 +75,12 @@ kpis:
   reopen_rate:
     goal: g
     formula: reopened / volume
+  rating_per_ticket:
+    goal: g
+    formula: csat_avg / volume
+  double_median:
+    goal: g
+    formula: median_hours * 2
   handled_by_roster_agents:
     goal: g
     source: tickets
@@ -217,6 +223,14 @@ def test_unit_attribution_through_a_relation(march: dict) -> None:
     north = [r for r in ROWS if _march(r) and UNIT_OF.get(str(r["agent"])) == "north"]
     assert march[("by_owner_unit", "unit", "north")].value == len(north)
     assert ("by_owner_unit", "person", "a1") not in march
+
+
+def test_derived_kpi_inherits_invalid_and_insufficient_inputs(march: dict) -> None:
+    assert march[("rating_per_ticket", "person", "b1")].status == "invalid"  # csat_avg of b1 is invalid
+    assert march[("rating_per_ticket", "person", "b1")].score is None
+    assert march[("rating_per_ticket", "person", "a1")].status is None  # valid inputs, no target
+    assert march[("double_median", "person", "b1")].status == "insufficient"
+    assert march[("double_median", "person", "a1")].value == 2 * march[("median_hours", "person", "a1")].value
 
 
 def test_relation_path_inside_a_formula(march: dict) -> None:
