@@ -171,7 +171,7 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
     rows = _subject_rows(values.rows, values.empty, needed, plan.kpi_ids, slices, by)
     by_period = {p.label: p for p in periods}
     kpis = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
-    cards = scorecard_results(ws, org, assignment.by_person, rows, by_period, prev_values, prev_label)
+    cards = scorecard_results(ws, org, assignment.by_person, rows, by_period, prev_values, prev_label, kpis)
     goals = goal_results(ws, kpis)
     return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
 

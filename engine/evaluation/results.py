@@ -141,15 +141,20 @@ def _with_ranks(ws: m.Workspace, rows: list[KpiResult]) -> list[KpiResult]:
 
 def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, str],
                       values: Mapping[Key, KpiValue], periods: Mapping[str, Period],
-                      previous: Mapping[Key, KpiValue], previous_label: Mapping[str, str]) -> list[ScorecardResult]:
-    """Each scored person's scorecard per period: items at their levels, weights and the total."""
+                      previous: Mapping[Key, KpiValue], previous_label: Mapping[str, str],
+                      known: Sequence[KpiResult] = ()) -> list[ScorecardResult]:
+    """Each scored person's scorecard per period: items at their levels, weights and the total.
+
+    An entry without its own target or scoring reuses the KPI row's assessment (`known`).
+    """
+    assessed = {(r.kpi, r.subject_type, r.subject, r.period): r for r in known if not r.by}
     out = []
     for person_id in sorted(assignment):
         card = ws.scorecards[assignment[person_id]]
         person = org.people[person_id]
         for label, period in periods.items():
-            items = [_item(ws, entry, person.id, person.unit, label, period, values, previous, previous_label)
-                     for entry in card.entries]
+            items = [_item(ws, entry, person.id, person.unit, label, period, values, previous, previous_label,
+                           assessed) for entry in card.entries]
             total, contributions = sc.total_score(
                 [sc.EntryScore(i.kpi, i.weight, i.score, i.at, i.status) for i in items  # type: ignore[arg-type]
                  if i.status != "not_in_force"], card.on_insufficient)
@@ -167,17 +172,22 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
 
 
 def _item(ws: m.Workspace, entry: m.ScorecardEntry, person: str, unit: str, label: str, period: Period,
-          values: Mapping[Key, KpiValue], previous: Mapping[Key, KpiValue],
-          previous_label: Mapping[str, str]) -> ItemResult:
+          values: Mapping[Key, KpiValue], previous: Mapping[Key, KpiValue], previous_label: Mapping[str, str],
+          assessed: Mapping[tuple[str, str, str | None, str], KpiResult]) -> ItemResult:
     kpi = ws.kpis[entry.kpi]
     subject = {"person": person, "unit": unit, "organization": None}[entry.at]
     value = values.get((kpi.id, entry.at, subject, label, ()))
-    prev = previous.get((kpi.id, entry.at, subject, previous_label.get(label, ""), ()))
     entry_in_force = sc.in_force(entry.effective_from, entry.effective_to, period.start, period.end)
-    a = _assess(ws, kpi, value, period, entry.target or kpi.target, entry.scoring or kpi.scoring, prev,
-                entry_in_force, values)
+    same = assessed.get((kpi.id, entry.at, subject, label))
+    if same is not None and entry_in_force and entry.target is None and entry.scoring is None:
+        status, score, target = same.status, same.score, same.target
+    else:
+        prev = previous.get((kpi.id, entry.at, subject, previous_label.get(label, ""), ()))
+        a = _assess(ws, kpi, value, period, entry.target or kpi.target, entry.scoring or kpi.scoring, prev,
+                    entry_in_force, values)
+        status, score, target = a.status, a.score, a.target
     return ItemResult(kpi.id, entry.at, subject, entry.weight, None if value is None else value.value,
-                      0 if value is None else value.n, a.status, a.score, None, Decimal(0), a.target)
+                      0 if value is None else value.n, status, score, None, Decimal(0), target)
 
 
 def goal_results(ws: m.Workspace, rows: Sequence[KpiResult]) -> list[GoalResult]:

@@ -8,6 +8,7 @@ resolved target points are rounded the same way, so a value that prints like its
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -276,6 +277,12 @@ def _range_status(v: Decimal, t: ResolvedTarget) -> Status:
     return "yellow" if t.threshold_max is not None and v <= t.threshold_max else "red"
 
 
+@functools.lru_cache(maxsize=4096)
+def _absolute_points(target: Target, unit_seconds: Decimal, direction: Direction) -> ResolvedTarget | None:
+    """Points that do not depend on the previous period are resolved once per target, not once per row."""
+    return resolve_points(target, None, unit_seconds, direction)
+
+
 @in_context
 def assess(
     value: float | Decimal | int | None,
@@ -298,7 +305,12 @@ def assess(
     """
     number = None if value is None else to_decimal12(value)
     unit_seconds = seconds_per_unit(unit)
-    resolved = None if target is None else resolve_points(target, previous_value, unit_seconds, direction)
+    if target is None:
+        resolved = None
+    elif target.vs is None:
+        resolved = _absolute_points(target, unit_seconds, direction)
+    else:
+        resolved = resolve_points(target, previous_value, unit_seconds, direction)
     found = status(
         number,
         n,
