@@ -67,6 +67,10 @@ def in_context(fn: Callable[P, R]) -> Callable[P, R]:
 
 def as_decimal(x: Decimal | int, name: str = "value") -> Decimal:
     """``x`` as a finite Decimal; a float raises ``decimal.FloatOperation``, other types ``TypeError``."""
+    if type(x) is Decimal:  # the common case, checked first: scoring calls this for every row
+        if not x.is_finite():
+            raise ValueError(f"{name} must be finite, not {x}")
+        return x
     if isinstance(x, bool) or not isinstance(x, (Decimal, int, float)):
         raise TypeError(f"{name} must be a Decimal or an int, not {type(x).__name__}")
     with localcontext(CONTEXT):
@@ -89,7 +93,10 @@ def to_decimal12(x: float | Decimal | int) -> Decimal:
     if isinstance(x, float):
         if not math.isfinite(x):
             raise ValueError(f"value must be finite, not {x}")
-        rounded = Decimal(format(x, ".12g"))
+        text = format(x, ".12g")
+        if "e" not in text and text != "-0":
+            return Decimal(text)  # "g" already drops trailing zeros: nothing for tidy() to do
+        rounded = Decimal(text)
     else:
         rounded = _TWELVE.plus(as_decimal(x))
     return tidy(rounded)  # 0.60 → 0.6, and never a "-0"
@@ -144,21 +151,29 @@ def largest_remainder(total: Decimal, weights: Mapping[K, Decimal], unit: Decima
     units = Fraction(total) / Fraction(unit)
     if units.denominator != 1:
         raise ValueError(f"{total} is not a whole number of {unit}")
-    exact = {key: Fraction(as_decimal(w, f"weight of {key}")) for key, w in weights.items()}
+    exact = {key: as_decimal(w, f"weight of {key}") for key, w in weights.items()}
     if any(w < 0 for w in exact.values()):
         raise ValueError("weights must not be negative")
-    whole = sum(exact.values(), Fraction(0))
+    # Integer arithmetic on the weights scaled to a common number of decimals: the quotas are
+    # units × Wᵢ / ΣW, so floors and remainders (all over the same ΣW) are exact and fast.
+    places = max((max(0, -int(w.as_tuple().exponent)) for w in exact.values()), default=0)
+    scaled = {key: int(w.scaleb(places, context=EXACT)) for key, w in exact.items()}
+    whole = sum(scaled.values())
     if whole == 0:
         return {key: _times(0, unit) for key in weights}
-    quotas = {key: units * w / whole for key, w in exact.items()}
-    counts = {key: math.floor(q) for key, q in quotas.items()}
+    counts: dict[K, int] = {}
+    remainders: dict[K, int] = {}
+    for key, w in scaled.items():
+        counts[key], remainders[key] = divmod(int(units) * w, whole)
     left = int(units) - sum(counts.values())
-    by_remainder = sorted(quotas, key=lambda key: (-(quotas[key] - counts[key]), key))
-    for key in by_remainder[:left]:
+    for key in sorted(scaled, key=lambda key: (-remainders[key], key))[:left]:
         counts[key] += 1
     return {key: _times(counts[key], unit) for key in weights}
 
 
 def _times(count: int, unit: Decimal) -> Decimal:
+    digits = unit.as_tuple()
+    if digits.digits == (1,) and isinstance(digits.exponent, int):  # a power of ten: shift, don't multiply
+        return Decimal((0 if count >= 0 else 1, tuple(int(c) for c in str(abs(count))), digits.exponent))
     with localcontext(EXACT):
         return Decimal(count) * unit

@@ -90,7 +90,10 @@ def total_score(
         for i, item in enumerate(items)
         if item.status != "not_in_force" and (scores[i] is not None or on_insufficient == "zero")
     }
-    effective = largest_remainder(Decimal(1), counted, WEIGHT_UNIT) if counted else {}
+    # Weights that already sum to 100% are their own effective weights (the validated, usual case);
+    # only a renormalized remainder needs the largest-remainder split.
+    effective = counted if exact_sum(counted.values()) == 1 else (
+        largest_remainder(Decimal(1), counted, WEIGHT_UNIT) if counted else {})
     out = []
     for i, item in enumerate(items):
         share = effective.get(i)

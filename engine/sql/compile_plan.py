@@ -5,11 +5,10 @@ Shape of the query (DuckDB by default, any sqlglot dialect on request)::
     WITH "__units"(unit, a0, a1, …) AS (VALUES …)          -- each unit with its ancestors by depth
     SELECT <period label>, <person>, a0, a1, …, GROUPING(…),
            <kpi value> /* id file:line */, count(*) FILTER (WHERE <kpi rows>), <valid_if>, …
-    FROM <source> AS t
+    FROM (SELECT *, <period label> AS __period FROM <source> WHERE <time in period>) AS t
     LEFT JOIN <roster> AS "__person" ON …                   -- attribution to people and their unit
     LEFT JOIN "__units" AS "__up" ON …                       -- the unit and all its ancestors
     LEFT JOIN <related source> AS "agent" ON …               -- relations the formulas use
-    WHERE <time in period>
     GROUP BY GROUPING SETS ((period, person), (period, a0), (period, a1), …, (period))
 
 Grouping by the ancestor at each depth computes every unit from its raw rows (a department's
@@ -135,8 +134,12 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     joins: dict[tuple[str, ...], str] = {}
     columns: list[exp.Expr] = []
 
-    time_col = _col(T, key.time)
-    period = _period_label(time_col, slices, source.columns.get(key.time))
+    # The rows of the period, each labelled with its sub-period once (not once per grouping set).
+    raw_time = exp.column(key.time, quoted=True)
+    rows = exp.select(exp.Star(), _period_label(raw_time, slices, source.columns.get(key.time)).as_(
+        "__period", quoted=True)).from_(exp.Table(this=_q(key.source))).where(
+        _in_slices(raw_time, slices, source.columns.get(key.time)))
+    period = _col(T, "__period")
     columns.append(period.as_("__period", quoted=True))
 
     attribution: exp.Expression | None = None
@@ -183,7 +186,7 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
         joins.update(ctx.joins)
     joins.update(ctx0.joins)
 
-    select = exp.select(*columns).from_(exp.Table(this=_q(key.source), alias=exp.TableAlias(this=_q(T))))
+    select = exp.select(*columns).from_(rows.subquery(_q(T)))
     if unit_expr is not None:
         select = select.with_(exp.to_identifier(UNITS, quoted=True), _unit_values(unit_paths, depth))
     for chain in sorted(joins, key=lambda c: (len(c), c)):
@@ -197,7 +200,6 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
         select = select.join(exp.Table(this=_q(UNITS), alias=exp.TableAlias(this=_q(UP))),
                              on=exp.EQ(this=_col(UP, "unit"), expression=exp.cast(unit_expr.copy(), "VARCHAR")),
                              join_type="left")
-    select = select.where(_in_slices(time_col, slices, source.columns.get(key.time)))
     period_col = period.copy()
     sets = [exp.Tuple(expressions=[period_col.copy(), *(e.copy() for e in by_exprs), c.copy()]) for c in group_cols]
     sets.append(exp.Tuple(expressions=[period_col.copy(), *(e.copy() for e in by_exprs)]))
