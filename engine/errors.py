@@ -99,7 +99,6 @@ class Code(StrEnum):
     LINT_KPI_COUNT = "W402"
     LINT_SPEED_WITHOUT_QUALITY = "W403"
     LINT_ACTIVITY_WEIGHTED = "W404"
-    LINT_UNUSED = "W405"
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,6 @@ def parse_duration(value: object) -> Duration:
     raise ValueProblem(f"`{value}` is not a duration", "write a duration such as 30s, 15min, 4h, 3d or 2w")
 
 
-def is_duration_text(value: object) -> bool:
-    """True for a string written like a duration."""
-    return isinstance(value, str) and bool(_DURATION.fullmatch(value.strip()))
-
-
 def parse_date(value: object) -> date:
     """A calendar date from ``YYYY-MM-DD``."""
     if isinstance(value, str) and _DATE.fullmatch(value.strip()):

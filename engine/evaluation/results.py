@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from engine.config import model as m
@@ -206,8 +205,3 @@ def goal_results(ws: m.Workspace, rows: Sequence[KpiResult]) -> list[GoalResult]
 def person_index(org: OrgData) -> list[sc.Person]:
     """The roster in the form scorecard matching takes."""
     return [sc.Person(p.id, p.role, p.unit) for p in org.people.values()]
-
-
-def today() -> date:
-    """Today's date (kept in one place so tests can reason about effective dates)."""
-    return date.today()

@@ -6,7 +6,6 @@ the KPI's unit (minutes, hours or days; seconds otherwise).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -189,11 +188,3 @@ def evaluate_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Pl
         rows.update(run_derived(ws, formulas, wh, spec, rows, previous or {}, previous_label or {}))
         empty[spec.id] = None
     return Values(rows, empty, found)
-
-
-def by_subject(values: Mapping[Key, KpiValue]) -> dict[tuple[str, str, str | None], list[KpiValue]]:
-    """Values grouped by (kpi, level, subject)."""
-    grouped: dict[tuple[str, str, str | None], list[KpiValue]] = defaultdict(list)
-    for v in values.values():
-        grouped[(v.kpi, v.level, v.subject)].append(v)
-    return grouped

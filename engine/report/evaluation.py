@@ -91,9 +91,6 @@ def _fmt(value: float | int | None, percent: bool = False) -> str:
     return f"{value:.4g}"
 
 
-STATUS_STYLE = {"green": "green", "yellow": "yellow", "red": "red"}
-
-
 def evaluation_table(ev: Evaluation, units: Mapping[str, str], width: int = 120) -> str:
     """Human tables: KPI values by subject, then scorecard totals, then goals."""
     console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
