@@ -9,8 +9,10 @@ from decimal import Decimal, InvalidOperation
 from sqlglot import exp
 
 from engine.config import model as m
+from engine.config.loader import display_path
 from engine.data.warehouse import Warehouse
 from engine.errors import Code, Diagnostic, did_you_mean, error, warning
+from engine.source import Span
 from engine.sql.render import to_sql
 
 
@@ -25,6 +27,7 @@ class Person:
     hired: date | None = None
     left: date | None = None
     columns: tuple[tuple[str, str | None], ...] = ()
+    row: Span | None = None  # the roster row, for diagnostics
 
     def column(self, name: str) -> str | None:
         """A roster column's value as text (for `target_bonus: column …`)."""
@@ -85,16 +88,22 @@ def load_people(ws: m.Workspace, wh: Warehouse) -> dict[str, Person]:
     mapped = [people.id, people.name, people.unit, people.role, people.base_salary, people.fte, people.hired,
               people.left]
     extra = sorted(c for c in source.columns if c not in mapped)
-    query = exp.select(*(_text(c) for c in [*mapped, *extra])).from_(exp.to_identifier(source.id, quoted=True))
+    # Imported files carry each row's file and line (a `table:` source has neither).
+    place = [_text("_file"), _text("_line")] if source.path is not None else [exp.null(), exp.null()]
+    query = exp.select(*(_text(c) for c in [*mapped, *extra]), *place).from_(
+        exp.to_identifier(source.id, quoted=True))
     out = {}
     for row in wh.fetch(to_sql(query)):
         values = [None if v is None else str(v) for v in row]
         pid = values[0]
         if pid is None:
             continue
+        file, line = values[-2:]
+        where = Span(display_path(source.base_dir / file), int(line), 1) if file and line else None
         out[pid] = Person(pid, values[1] or pid, values[2] or "", values[3] or "", _decimal(values[4]),
                           _decimal(values[5]), _date(values[6]), _date(values[7]),
-                          tuple((c, v) for c, v in zip([*mapped, *extra], values, strict=True) if c is not None))
+                          tuple((c, v) for c, v in zip([*mapped, *extra], values[:-2], strict=True) if c is not None),
+                          where)
     return out
 
 
@@ -119,7 +128,7 @@ def load_units(ws: m.Workspace, wh: Warehouse,
         if person.unit not in units:
             hint = did_you_mean(person.unit, units) or "add the unit under `units:` or fix the roster"
             found.append(error(Code.UNKNOWN_UNIT, f"person `{person.id}` belongs to unit `{person.unit}`, which is "
-                               "not in the unit tree", span, hint))
+                               "not in the unit tree", person.row or span, hint))
     for unit in sorted(units.values(), key=lambda u: u.id):
         if unit.parent is not None and unit.parent not in units:
             found.append(warning(Code.UNKNOWN_UNIT, f"unit `{unit.id}` has parent `{unit.parent}`, which does not "

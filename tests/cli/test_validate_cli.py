@@ -116,3 +116,21 @@ def test_installed_entry_point_never_shows_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "error[E103]" in proc.stdout
+
+
+def test_roster_is_checked_against_units_and_scorecards(tmp_path: Path) -> None:
+    import shutil
+
+    ws = tmp_path / "support"
+    shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns(".kpi"))
+    roster = ws / "data" / "employees.csv"
+    roster.write_text(roster.read_text().replace("e07,Dace Krumina,frontline,", "e07,Dace Krumina,frontlne,"))
+    cards = ws / "scorecards.yaml"
+    cards.write_text(cards.read_text().replace("applies_to: {roles: [lead]}", "applies_to: {roles: [lead, agent]}"))
+    result = runner.invoke(app, ["validate", str(ws), "--format", "json"])
+    assert result.exit_code == 1
+    found = {(Path(d["file"]).name, d["line"], d["code"]) for d in json.loads(result.output)["diagnostics"]}
+    line = next(i for i, text in enumerate(roster.read_text().splitlines(), 1) if text.startswith("e07,"))
+    assert ("employees.csv", line, "E415") in found  # at the roster row, with "did you mean `frontline`?"
+    assert ("scorecards.yaml", 15, "E414") in found  # at the applies_to of the second matching scorecard
+    assert runner.invoke(app, ["validate", str(ws), "--no-data"]).exit_code == 0
