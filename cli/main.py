@@ -456,17 +456,24 @@ def runs_approve(
     run_id: Annotated[str, typer.Argument(help="The bonus run to approve.")],
     by: Annotated[str, typer.Option("--by", help="Who approves.")] = ...,  # type: ignore[assignment]
     note: Annotated[str | None, typer.Option("--note", help="Why, or a reference.")] = None,
+    format: Annotated[RunsFormat, typer.Option("--format")] = RunsFormat.table,
+    out: OutOption = None,
 ) -> None:
     """Mark a bonus run approved (once; approvals are append-only)."""
     from datetime import UTC, datetime
 
     from engine.data.ledger import approve_run
+    from engine.report.formats import to_json
 
     ws = load(workspace)
     with boundary():
         now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         run = approve_run(ws.root, ws.organization.timezone, run_id, by, now, note)
-    emit(f"run {run.id} approved by {run.approved_by} at {run.approved_at}", None)
+    if format == RunsFormat.json:
+        emit(to_json({"id": run.id, "approved_by": run.approved_by, "approved_at": run.approved_at,
+                      "note": run.approval_note}), out)
+    else:
+        emit(f"run {run.id} approved by {run.approved_by} at {run.approved_at}", out)
 
 
 class TestsFormat(StrEnum):
