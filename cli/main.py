@@ -249,14 +249,17 @@ def evaluate(
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
     from engine.audit.runs import record_evaluation
     from engine.evaluation import evaluate as run_evaluate
+    from engine.periods import Grain
     from engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
 
     ws = load(workspace)
     with boundary():
-        result = run_evaluate(ws, period, grain=grain.value if grain else None, kpis=kpi or (), subject=subject,
-                              by=by or (), at=at.value if at else None)
-        options = {"period": period, "grain": grain.value if grain else None, "kpis": kpi or [],
-                   "subject": subject, "by": by or [], "at": at.value if at else None}
+        grain_value: Grain | None = grain.value if grain else None  # type: ignore[assignment]
+        at_value = at.value if at else None
+        result = run_evaluate(ws, period, grain=grain_value, kpis=kpi or (), subject=subject, by=by or (),
+                              at=at_value)
+        options = {"period": period, "grain": grain_value, "kpis": kpi or [], "subject": subject, "by": by or [],
+                   "at": at_value}
         run = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
     warn(result.diagnostics)
     if format == TableFormat.json:
@@ -462,13 +465,13 @@ def runs_approve(
     """Mark a bonus run approved (once; approvals are append-only)."""
     from datetime import UTC, datetime
 
+    from engine.audit.runs import utc_timestamp
     from engine.data.ledger import approve_run
     from engine.report.formats import to_json
 
     ws = load(workspace)
     with boundary():
-        now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        run = approve_run(ws.root, ws.organization.timezone, run_id, by, now, note)
+        run = approve_run(ws.root, ws.organization.timezone, run_id, by, utc_timestamp(datetime.now(UTC)), note)
     if format == RunsFormat.json:
         emit(to_json({"id": run.id, "approved_by": run.approved_by, "approved_at": run.approved_at,
                       "note": run.approval_note}), out)

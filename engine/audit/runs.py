@@ -52,11 +52,16 @@ def stored_definitions(ws: m.Workspace) -> str:
     return json.dumps({"definitions": json.loads(canonical_definitions(ws)), "source_dirs": dirs}, sort_keys=True)
 
 
+def utc_timestamp(now: datetime) -> str:
+    """How the ledger writes a time: UTC to the second, ISO 8601 with a Z."""
+    return now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def record(ws: m.Workspace, kind: str, period: str | None, arguments: Sequence[str], results: Any,
            options: Mapping[str, Any], plan: str | None = None) -> RunHeader:
     """Append a run to the workspace ledger and return its header."""
     now = datetime.now(UTC).replace(microsecond=0)
-    header = RunHeader(new_run_id(now), now.isoformat().replace("+00:00", "Z"), definitions_hash(ws),
+    header = RunHeader(new_run_id(now), utc_timestamp(now), definitions_hash(ws),
                        ws.organization.version, period)
     data_hashes: Mapping[str, str] = source_hashes(ws.sources)
     append_run(ws.root, ws.organization.timezone, RunRecord(
