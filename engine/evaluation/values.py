@@ -21,7 +21,16 @@ from engine.plan.ir import DerivedSpec, Plan, ScanGroup
 from engine.scoring.exact import to_decimal12
 from engine.scoring.score import seconds_per_unit
 from engine.sql.compile_expr import compile_expr
-from engine.sql.compile_plan import PlanContext, Slice, calendars, compile_empty, compile_scan, kpi_params
+from engine.sql.compile_plan import (
+    PlanContext,
+    RootSet,
+    ScanQuery,
+    Slice,
+    calendars,
+    compile_empty,
+    compile_scan,
+    kpi_params,
+)
 from engine.sql.render import to_sql
 
 Key = tuple[str, str, str | None, str, tuple[str | None, ...]]  # kpi, level, subject, period, by values
@@ -66,58 +75,79 @@ def _by_text(raw: object) -> str | None:
 
 
 def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup, slices: Sequence[Slice],
-             paths: Mapping[str, tuple[str, ...]], people: Mapping[str, object], by: Sequence[str]) -> Values:
-    """Evaluate one scan group; every subject level in one query."""
-    query = compile_scan(ws, formulas, group, slices, paths, by)
-    rows = wh.fetch(to_sql(query.select))
+             paths: Mapping[str, tuple[str, ...]], people: Mapping[str, object], by: Sequence[str],
+             root_set: RootSet = "skip") -> Values:
+    """Evaluate one scan group; every subject level in one query.
+
+    A single root unit's values are the organization's when every row belongs to a unit; otherwise
+    a second query computes the root alone (see :mod:`engine.sql.compile_plan`). ``root_set="keep"``
+    groups by the root in the first query instead (the slower way, kept to test the shortcut).
+    """
+    query = compile_scan(ws, formulas, group, slices, paths, by, root_set=root_set)
+    out, found, unattached = _read_scan(ws, group, query, wh.fetch(to_sql(query.select)), people)
+    if query.root is not None:
+        if unattached:
+            root_query = compile_scan(ws, formulas, group, slices, paths, by, root_set="only")
+            out.update(_read_scan(ws, group, root_query, wh.fetch(to_sql(root_query.select)), people)[0])
+        else:
+            for v in list(out.values()):
+                if v.level == "organization":
+                    out[(v.kpi, "unit", query.root, v.period, v.by)] = KpiValue(
+                        v.kpi, "unit", query.root, v.period, v.value, v.n, v.valid, v.by)
+    return Values(out, _empty_values(ws, formulas, wh, group), found)
+
+
+def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequence[tuple[object, ...]],
+               people: Mapping[str, object]) -> tuple[dict[Key, KpiValue], list[Diagnostic], bool]:
+    """The values of a scan's result rows; and whether any organization row has rows without a unit."""
     out: dict[Key, KpiValue] = {}
     found: list[Diagnostic] = []
     d, nb = query.depth, len(query.by)
-    group_count = (1 if query.person_level else 0) + d
     specs = {s.id: s for s in group.kpis}
+    columns = [(kid, ws.kpis[kid], specs[kid].result_type, specs[kid].valid_if is not None) for kid in query.kpis]
+    first = 4 + d + nb + (1 if query.root is not None else 0)
+    any_unattached = False
     for row in rows:
         period, subject = str(row[0]), row[1]
         ancestors = row[2:2 + d]
         by_values = tuple(_by_text(v) for v in row[2 + d:2 + d + nb])
         grouping = int(row[2 + d + nb])  # type: ignore[call-overload]
         unknown = int(row[3 + d + nb])  # type: ignore[call-overload]
-        level, who = _level(grouping, group_count, query.person_level, subject, ancestors)
+        level, who = _level(grouping, query.grouped, subject, ancestors)
         if level is None:
             continue
         if level == "person" and people and who not in people:
             continue
-        if level == "organization" and unknown and not by_values:
-            found.append(warning(Code.DATA_COLUMN, f"{unknown} row(s) of `{group.key.source}` in {period} are "
-                                 f"attributed to people missing from the roster; they count for the organization "
-                                 "only", ws.source_map.key(ws.sources[group.key.source].data_path),
-                                 "add the people to the roster, or fix the attribution column"))
-        pos = 4 + d + nb
-        for kid in query.kpis:
-            kpi = ws.kpis[kid]
+        if level == "organization":
+            any_unattached = any_unattached or (query.root is not None and bool(row[first - 1]))
+            if unknown and not by_values:
+                found.append(warning(
+                    Code.DATA_COLUMN, f"{unknown} row(s) of `{group.key.source}` in {period} are attributed to "
+                    "people missing from the roster; they count for the organization only",
+                    ws.source_map.key(ws.sources[group.key.source].data_path),
+                    "add the people to the roster, or fix the attribution column"))
+        pos = first
+        for kid, kpi, result_type, has_valid in columns:
             raw, n = row[pos], row[pos + 1]
             pos += 2
             valid = None
-            if specs[kid].valid_if is not None:
+            if has_valid:
                 valid = bool(row[pos]) if row[pos] is not None else False
                 pos += 1
-            key = (kid, level, who, period, by_values)
-            out[key] = KpiValue(kid, level, who, period, _number(raw, kpi, specs[kid].result_type),
-                                int(n), valid, by_values)  # type: ignore[call-overload]
-    return Values(out, _empty_values(ws, formulas, wh, group), found)
+            out[(kid, level, who, period, by_values)] = KpiValue(
+                kid, level, who, period, _number(raw, kpi, result_type), int(n), valid, by_values)  # type: ignore[call-overload]
+    return out, found, any_unattached
 
 
-def _level(grouping: int, count: int, person_level: bool, subject: object,
+def _level(grouping: int, grouped: Sequence[int], subject: object,
            ancestors: Sequence[object]) -> tuple[str | None, str | None]:
     """Which grouping set a result row comes from: bit i (from the left) is 1 when column i is rolled up."""
-    if count == 0 or grouping == (1 << count) - 1:
-        return "organization", None
-    for i in range(count):
+    count = len(grouped)
+    for i, column in enumerate(grouped):
         if not grouping & (1 << (count - 1 - i)):
-            if person_level and i == 0:
-                return ("person", str(subject)) if subject is not None else (None, None)
-            value = ancestors[i - (1 if person_level else 0)]
-            return ("unit", str(value)) if value is not None else (None, None)
-    return None, None
+            value = subject if column < 0 else ancestors[column]
+            return ("person" if column < 0 else "unit", str(value)) if value is not None else (None, None)
+    return "organization", None
 
 
 def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup) -> dict[str, Decimal | None]:
@@ -174,13 +204,13 @@ def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: Derive
 def evaluate_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, slices: Sequence[Slice],
                     paths: Mapping[str, tuple[str, ...]], people: Mapping[str, object], by: Sequence[str] = (),
                     previous: Mapping[Key, KpiValue] | None = None,
-                    previous_label: Mapping[str, str] | None = None) -> Values:
+                    previous_label: Mapping[str, str] | None = None, root_set: RootSet = "skip") -> Values:
     """Every KPI of the plan for the given period slices."""
     rows: dict[Key, KpiValue] = {}
     empty: dict[str, Decimal | None] = {}
     found: list[Diagnostic] = []
     for group in plan.scans:
-        result = run_scan(ws, formulas, wh, group, slices, paths, people, by)
+        result = run_scan(ws, formulas, wh, group, slices, paths, people, by, root_set)
         rows.update(result.rows)
         empty.update(result.empty)
         found += result.diagnostics

@@ -13,6 +13,13 @@ Shape of the query (DuckDB by default, any sqlglot dialect on request)::
 
 Grouping by the ancestor at each depth computes every unit from its raw rows (a department's
 median is the median of its rows) without duplicating any row.
+
+One root. When every unit descends from the same root, the root's grouping set holds the same rows
+as the organization's except those that belong to no unit (no attribution, or a person or unit
+missing from the roster). DuckDB makes one pass over the rows per grouping set, so that set is left
+out (``root_set="skip"``) and the query counts the organization's rows without a unit instead
+(``__unattached``): where that count is 0 the root's values are the organization's; otherwise the
+caller runs the query again with the root's set alone (``root_set="only"``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Literal, cast
 
 from sqlglot import exp
 
@@ -56,7 +63,14 @@ class ScanQuery:
     depth: int
     kpis: tuple[str, ...]
     by: tuple[str, ...]
-    person_level: bool
+    grouped: tuple[int, ...]
+    """The columns of ``GROUPING(…)``, left to right: -1 the person, i ≥ 0 the ancestor at depth i."""
+    root: str | None = None
+    """The single root unit whose grouping set was left out (``root_set="skip"``); its rows then come
+    from the organization's, which carry the ``__unattached`` count column after ``__unknown``."""
+
+
+RootSet = Literal["keep", "skip", "only"]
 
 
 def _q(name: str) -> exp.Identifier:
@@ -125,8 +139,12 @@ def calendars(ws: m.Workspace) -> dict[str, Calendar]:
 
 def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: Sequence[Slice],
                  unit_paths: Mapping[str, tuple[str, ...]], by: Sequence[str] = (),
-                 dialect: str = "duckdb") -> ScanQuery:
-    """The single SELECT that evaluates a scan group for the given period slices."""
+                 dialect: str = "duckdb", root_set: RootSet = "skip") -> ScanQuery:
+    """The single SELECT that evaluates a scan group for the given period slices.
+
+    ``root_set``: "skip" leaves out the grouping set of a single root unit (see the module
+    docstring), "keep" keeps it, "only" groups by that root alone.
+    """
     key = group.key
     source = ws.sources[key.source]
     cals = calendars(ws)
@@ -156,11 +174,20 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     person = exp.cast(attribution, "VARCHAR") if person_level and attribution is not None else None
     ancestors = [_col(UP, f"a{i}") for i in range(depth)] if unit_expr is not None else []
     by_exprs = [ctx0.column(tuple(col.split("."))) for col in by]
-    group_cols: list[exp.Expr] = [c for c in [person, *ancestors] if c is not None]
-    columns += [(person if person is not None else exp.null()).as_("__subject", quoted=True)]
-    columns += [a.as_(f"__a{i}", quoted=True) for i, a in enumerate(ancestors)]
+    roots = {path[0] for path in unit_paths.values() if path}
+    root = roots.pop() if ancestors and len(roots) == 1 and root_set != "keep" else None
+    # The subject columns, each with its grouping set: -1 is the person, i ≥ 0 the ancestor at depth i.
+    subject_cols: list[tuple[int, exp.Expr]] = [(-1, person)] if person is not None else []
+    subject_cols += list(enumerate(ancestors))
+    set_cols: list[tuple[int, exp.Expr] | None] = [*subject_cols, None]  # None: the organization's set
+    if root is not None:
+        set_cols = [(0, ancestors[0])] if root_set == "only" else [c for c in set_cols if c is None or c[0] != 0]
+    grouped = [c for c in set_cols if c is not None]
+    in_sets = {level for level, _ in grouped}
+    columns += [(person if person is not None and -1 in in_sets else exp.null()).as_("__subject", quoted=True)]
+    columns += [(a if i in in_sets else exp.null()).as_(f"__a{i}", quoted=True) for i, a in enumerate(ancestors)]
     columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(by_exprs)]
-    grouping = exp.Grouping(expressions=[c.copy() for c in group_cols]) if group_cols else exp.Literal.number(0)
+    grouping = exp.Grouping(expressions=[c.copy() for _, c in grouped]) if grouped else exp.Literal.number(0)
     columns.append(grouping.as_("__grouping", quoted=True))
     if person_level and people is not None and attribution is not None:
         unknown = exp.and_(exp.Not(this=exp.Is(this=attribution.copy(), expression=exp.null())),
@@ -168,6 +195,9 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
         columns.append(exp.func("count_if", unknown).as_("__unknown", quoted=True))
     else:
         columns.append(exp.Literal.number(0).as_("__unknown", quoted=True))
+    if root is not None:
+        unattached = exp.Is(this=ancestors[0].copy(), expression=exp.null())
+        columns.append(exp.func("count_if", unattached).as_("__unattached", quoted=True))
 
     for spec in group.kpis:
         kpi = ws.kpis[spec.id]
@@ -200,11 +230,11 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
         select = select.join(exp.Table(this=_q(UNITS), alias=exp.TableAlias(this=_q(UP))),
                              on=exp.EQ(this=_col(UP, "unit"), expression=exp.cast(unit_expr.copy(), "VARCHAR")),
                              join_type="left")
-    period_col = period.copy()
-    sets = [exp.Tuple(expressions=[period_col.copy(), *(e.copy() for e in by_exprs), c.copy()]) for c in group_cols]
-    sets.append(exp.Tuple(expressions=[period_col.copy(), *(e.copy() for e in by_exprs)]))
+    sets = [exp.Tuple(expressions=[period.copy(), *(e.copy() for e in by_exprs), *([c[1].copy()] if c else [])])
+            for c in set_cols]
     select = select.group_by(exp.GroupingSets(expressions=sets))
-    return ScanQuery(select, len(ancestors), tuple(s.id for s in group.kpis), tuple(by), person_level)
+    return ScanQuery(select, len(ancestors), tuple(s.id for s in group.kpis), tuple(by),
+                     tuple(level for level, _ in grouped), root)
 
 
 def compile_empty(ws: m.Workspace, formulas: Formulas, group: ScanGroup, dialect: str = "duckdb") -> exp.Select:

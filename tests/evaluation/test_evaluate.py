@@ -339,3 +339,41 @@ scorecards:
     (card_result,) = result.scorecards
     assert card_result.person == "n1"
     assert [i.status for i in card_result.items][0] == "no_data"
+
+
+def _values(root: Path, period: str, grain: str | None, root_set: str) -> dict[tuple[object, ...], tuple[object, ...]]:
+    from engine.evaluation import formulas_of, open_data, period_of, slices_of
+    from engine.evaluation.org import load_org
+    from engine.evaluation.values import evaluate_values
+    from engine.periods import split
+    from engine.plan.planner import plan
+
+    ws = load_workspace(root)
+    formulas = formulas_of(ws)
+    whole = period_of(ws, period)
+    periods = split(whole, grain, ws.organization.fiscal_year_start) if grain else [whole]  # type: ignore[arg-type]
+    with open_data(ws) as (wh, _, _):
+        org = load_org(ws, wh)
+        values = evaluate_values(ws, formulas, wh, plan(ws, formulas, list(ws.kpis)), slices_of(ws, periods),
+                                 org.paths, org.people, root_set=root_set)  # type: ignore[arg-type]
+    return {k: (v.value, v.n, v.valid) for k, v in values.rows.items()}
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "kpi_definitions" / "examples"
+
+
+@pytest.mark.parametrize(("which", "period", "grain"), [
+    ("tiny", "2025-03", None),          # a row of someone not on the roster: the root is queried on its own
+    ("tiny", "2025-02", None),          # every row belongs to a unit: the root's values are the organization's
+    ("tiny", "2025", "month"),
+    ("support", "2026", "month"),
+    ("field_service", "2026", "quarter"),
+    ("bank_internal_service", "2026", None),
+])
+def test_root_unit_shortcut_gives_the_values_of_its_own_grouping_set(ws_path: Path, which: str, period: str,
+                                                                    grain: str | None) -> None:
+    root = ws_path if which == "tiny" else EXAMPLES / which
+    skipped = _values(root, period, grain, "skip")
+    kept = _values(root, period, grain, "keep")
+    assert skipped == kept
+    assert any(k[1] == "unit" for k in kept)
