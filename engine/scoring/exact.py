@@ -46,7 +46,8 @@ CONTEXT = Context(prec=PRECISION, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=
 EXACT = Context(prec=200, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, traps=[*_TRAPS, Inexact])
 """For sums and products that must not round: any rounding raises ``decimal.Inexact``."""
 
-_TWELVE = Context(prec=SIGNIFICANT_DIGITS, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, traps=_TRAPS)
+TWELVE = Context(prec=SIGNIFICANT_DIGITS, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, traps=_TRAPS)
+"""Rounds to the 12 significant digits values are compared and reported at (``TWELVE.plus(x)``)."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -98,7 +99,7 @@ def to_decimal12(x: float | Decimal | int) -> Decimal:
             return Decimal(text)  # "g" already drops trailing zeros: nothing for tidy() to do
         rounded = Decimal(text)
     else:
-        rounded = _TWELVE.plus(as_decimal(x))
+        rounded = TWELVE.plus(as_decimal(x))
     return tidy(rounded)  # 0.60 → 0.6, and never a "-0"
 
 
@@ -122,6 +123,8 @@ def tidy(x: Decimal) -> Decimal:
     if x.is_zero():
         return Decimal(0)
     reduced = x.normalize(context=EXACT)
+    if reduced.adjusted() <= 0:  # |x| < 10: a normalized exponent cannot be positive (the usual case)
+        return reduced
     exponent = reduced.as_tuple().exponent
     return reduced.quantize(Decimal(1), context=EXACT) if isinstance(exponent, int) and exponent > 0 else reduced
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Literal
 
 from engine.config.model import Level, Scorecard, Unit
-from engine.scoring.exact import as_decimal, exact_product, exact_sum, in_context, largest_remainder, tidy
+from engine.scoring.exact import EXACT, as_decimal, in_context, largest_remainder, tidy
 from engine.scoring.score import Status
 
 __all__ = [
@@ -36,9 +36,11 @@ __all__ = [
     "in_force",
     "total_score",
     "unit_lineage",
+    "Weighing",
 ]
 
 WEIGHT_UNIT = Decimal("1e-28")
+_ZERO, _ONE = Decimal(0), Decimal(1)
 OnInsufficient = Literal["renormalize", "zero"]
 
 
@@ -79,40 +81,62 @@ def total_score(
     Entries not in force are left out under both policies (they are not part of the scorecard in
     that period). The total is None when no entry has a score.
     """
-    if on_insufficient not in ("renormalize", "zero"):
-        raise ValueError(f"unknown on_insufficient `{on_insufficient}`; use renormalize or zero")
-    weights = [as_decimal(item.weight, f"weight of {item.kpi}") for item in items]
-    if any(w < 0 for w in weights):
-        raise ValueError("scorecard weights must not be negative")
     scores = [None if item.score is None else as_decimal(item.score, f"score of {item.kpi}") for item in items]
-    counted = {
-        i: weights[i]
-        for i, item in enumerate(items)
-        if item.status != "not_in_force" and (scores[i] is not None or on_insufficient == "zero")
-    }
-    # Weights that already sum to 100% are their own effective weights (the validated, usual case);
-    # only a renormalized remainder needs the largest-remainder split.
-    effective = counted if exact_sum(counted.values()) == 1 else (
-        largest_remainder(Decimal(1), counted, WEIGHT_UNIT) if counted else {})
-    out = []
-    for i, item in enumerate(items):
-        share = effective.get(i)
-        s = scores[i]
-        contribution = None if share is None else exact_product(share, s if s is not None else Decimal(0))
-        out.append(
-            EntryContribution(
-                item.kpi,
-                item.at,
-                weights[i],
-                s,
-                item.status,
-                tidy(share) if share is not None else Decimal(0),
-                None if contribution is None else tidy(contribution),
-            )
-        )
-    if not any(scores[i] is not None for i in counted):
-        return None, tuple(out)
-    return tidy(exact_sum(c.contribution for c in out if c.contribution is not None)), tuple(out)
+    weighing = Weighing([as_decimal(item.weight, f"weight of {item.kpi}") for item in items], on_insufficient)
+    scores = [None if item.score is None else as_decimal(item.score, f"score of {item.kpi}") for item in items]
+    total, effective, contributions = weighing.total(scores, [item.status != "not_in_force" for item in items])
+    return total, tuple(
+        EntryContribution(item.kpi, item.at, weighing.weights[i], scores[i], item.status, effective[i],
+                          contributions[i])
+        for i, item in enumerate(items))
+
+
+class Weighing:
+    """A scorecard's weights and policy, checked once; :meth:`total` weighs any set of entry scores.
+
+    Evaluation prepares one per scorecard and weighs every person and period with it.
+    """
+
+    def __init__(self, weights: Sequence[Decimal], on_insufficient: OnInsufficient) -> None:
+        if on_insufficient not in ("renormalize", "zero"):
+            raise ValueError(f"unknown on_insufficient `{on_insufficient}`; use renormalize or zero")
+        if any(w < 0 for w in weights):
+            raise ValueError("scorecard weights must not be negative")
+        self.weights = tuple(weights)
+        self.zero = on_insufficient == "zero"
+        with localcontext(EXACT):
+            # Weights that already sum to 100% are their own effective weights (the validated, usual
+            # case) whenever every entry counts; otherwise the counted ones are split again.
+            self._whole = sum(self.weights, _ZERO) == 1
+            self._shares = [tidy(w) for w in self.weights]
+
+    def total(self, scores: Sequence[Decimal | None], counts: Sequence[bool]
+              ) -> tuple[Decimal | None, list[Decimal], list[Decimal | None]]:
+        """The total (None when no counted entry has a score), each effective weight and each contribution.
+
+        ``counts`` is False for an entry not in force; ``renormalize`` also leaves out entries
+        without a score, ``zero`` counts them as 0 with their full weight.
+        """
+        zero = self.zero
+        with localcontext(EXACT):
+            if self._whole and all(counts) and (zero or None not in scores):
+                shares = list(self._shares)
+                contributions: list[Decimal | None] = [
+                    tidy(w * s) if s is not None else _ZERO for w, s in zip(self.weights, scores, strict=True)]
+                scored = any(s is not None for s in scores)
+            else:
+                counted = {i: w for i, w in enumerate(self.weights) if counts[i] and (zero or scores[i] is not None)}
+                effective = counted if sum(counted.values(), _ZERO) == 1 else (
+                    largest_remainder(_ONE, counted, WEIGHT_UNIT) if counted else {})
+                shares, contributions = [], []
+                for i, s in enumerate(scores):
+                    share = effective.get(i)
+                    shares.append(_ZERO if share is None else tidy(share))
+                    contributions.append(None if share is None else tidy(share * (_ZERO if s is None else s)))
+                scored = any(scores[i] is not None for i in counted)
+            if not scored:
+                return None, shares, contributions
+            return tidy(sum((c for c in contributions if c is not None), _ZERO)), shares, contributions
 
 
 def in_force(effective_from: date | None, effective_to: date | None, period_start: date, period_end: date) -> bool:
