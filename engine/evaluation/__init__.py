@@ -191,8 +191,7 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
     needed = {} if by else _needed_by_scorecards(ws, org, assignment.by_person, set(plan.kpi_ids))
     rows = _subject_rows(values.rows, values.empty, needed, plan.kpi_ids, slices, by)
     by_period = {p.label: p for p in periods}
-    found = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
-    kpis = list(found.values())
+    kpis, found = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
     cards = scorecard_results(ws, org, assignment.by_person, rows, by_period, prev_values, prev_label, found)
     goals = goal_results(ws, kpis)
     return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
@@ -218,11 +217,13 @@ def _subject_rows(found: Mapping[Key, KpiValue], empty: Mapping[str, Decimal | N
     none: set[str | None] = set()
     rows = {k: v for k, v in found.items()
             if v.n > 0 or v.level == "organization" or k[2] in needed.get((k[0], k[1]), none)}
-    wanted = [(kid, level, subject, s.label, ()) for (kid, level), subjects in needed.items()
-              for subject in subjects for s in slices]
+    wanted = [((kid, level), subjects) for (kid, level), subjects in needed.items()]
     if not by:
-        wanted += [(kid, "organization", None, s.label, ()) for kid in kpi_ids for s in slices]
-    for key in sorted({k for k in wanted if k not in rows}, key=lambda k: (k[0], k[1], k[2] or "", k[3])):
+        wanted += [((kid, "organization"), {None}) for kid in kpi_ids]
+    labels = [s.label for s in slices]
+    missing = {(kid, level, subject, label, ()) for (kid, level), subjects in wanted for subject in subjects
+               for label in labels if (kid, level, subject, label, ()) not in rows}
+    for key in sorted(missing, key=lambda k: (k[0], k[1], k[2] or "", k[3])):
         kid, level, subject, label, _ = key
         rows[key] = KpiValue(kid, level, subject, label, empty.get(kid), 0)
     return rows

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from engine.config import model as m
 from engine.config.rules import derived_inputs
@@ -114,8 +114,8 @@ def _in_force(what: m.Kpi | m.ScorecardEntry, periods: Mapping[str, Period]) -> 
 
 def kpi_results(ws: m.Workspace, values: Mapping[Key, KpiValue], periods: Mapping[str, Period],
                 previous: Mapping[Key, KpiValue], previous_label: Mapping[str, str],
-                by_names: Sequence[str]) -> dict[Key, KpiResult]:
-    """Status, score and rank of every evaluated row, by key, in the order SPEC §7.2 reports them.
+                by_names: Sequence[str]) -> tuple[list[KpiResult], dict[Key, KpiResult]]:
+    """Status, score and rank of every evaluated row: in the order SPEC §7.2 reports them, and by key.
 
     Rows are assessed KPI by KPI, each KPI's target and scoring prepared once (:class:`Assessor`).
     """
@@ -146,7 +146,8 @@ def kpi_results(ws: m.Workspace, values: Mapping[Key, KpiValue], periods: Mappin
         for i, v, a, rank in zip(members, mine, assessed, ranks, strict=True):
             results[i] = KpiResult(v.kpi, v.level, v.subject, v.period, v.value, v.n, a.status, a.score, rank,
                                    pairs[v.by], a.target)
-    return {keys[i]: results[i] for i in _report_order(rows)}  # type: ignore[misc]
+    done = cast("list[KpiResult]", results)
+    return [done[i] for i in _report_order(rows)], dict(zip(keys, done, strict=True))
 
 
 def _report_order(rows: Sequence[KpiValue]) -> list[int]:

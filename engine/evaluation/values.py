@@ -107,8 +107,10 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
     found: list[Diagnostic] = []
     d, nb = query.depth, len(query.by)
     specs = {s.id: s for s in group.kpis}
-    columns = [(kid, ws.kpis[kid], specs[kid].result_type, specs[kid].valid_if is not None) for kid in query.kpis]
-    first = 4 + d + nb + (1 if query.root is not None else 0)
+    at = {name: i for i, name in enumerate(query.select.named_selects)}
+    columns = [(kid, ws.kpis[kid], specs[kid].result_type, at[f"v:{kid}"], at[query.n_of[kid]], at.get(f"ok:{kid}"))
+               for kid in query.kpis]
+    unattached = at.get("__unattached")
     any_unattached = False
     for row in rows:
         period, subject = str(row[0]), row[1]
@@ -122,21 +124,18 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
         if level == "person" and people and who not in people:
             continue
         if level == "organization":
-            any_unattached = any_unattached or (query.root is not None and bool(row[first - 1]))
+            any_unattached = any_unattached or (unattached is not None and bool(row[unattached]))
             if unknown and not by_values:
                 found.append(warning(
                     Code.DATA_COLUMN, f"{unknown} row(s) of `{group.key.source}` in {period} are attributed to "
                     "people missing from the roster; they count for the organization only",
                     ws.source_map.key(ws.sources[group.key.source].data_path),
                     "add the people to the roster, or fix the attribution column"))
-        pos = first
-        for kid, kpi, result_type, has_valid in columns:
-            raw, n = row[pos], row[pos + 1]
-            pos += 2
+        for kid, kpi, result_type, v_at, n_at, ok_at in columns:
+            raw, n = row[v_at], row[n_at]
             valid = None
-            if has_valid:
-                valid = bool(row[pos]) if row[pos] is not None else False
-                pos += 1
+            if ok_at is not None:
+                valid = bool(row[ok_at]) if row[ok_at] is not None else False
             value: Decimal | None
             if type(raw) is float and result_type != Type.DURATION:  # the usual case, converted directly
                 value = to_decimal12(raw)  # type: ignore[arg-type]

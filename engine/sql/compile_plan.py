@@ -5,6 +5,7 @@ Shape of the query (DuckDB by default, any sqlglot dialect on request)::
     WITH "__units"(unit, a0, a1, …) AS (VALUES …)          -- each unit with its ancestors by depth
     SELECT <period label>, <person>, a0, a1, …, GROUPING(…),
            <kpi value> /* id file:line */, count(*) FILTER (WHERE <kpi rows>), <valid_if>, …
+           -- (one count column per distinct set of rows: KPIs over the same rows share it)
     FROM (SELECT *, <period label> AS __period FROM <source> WHERE <time in period>) AS t
     LEFT JOIN <roster> AS "__person" ON …                   -- attribution to people and their unit
     LEFT JOIN "__units" AS "__up" ON …                       -- the unit and all its ancestors
@@ -65,6 +66,9 @@ class ScanQuery:
     by: tuple[str, ...]
     grouped: tuple[int, ...]
     """The columns of ``GROUPING(…)``, left to right: -1 the person, i ≥ 0 the ancestor at depth i."""
+    n_of: Mapping[str, str]
+    """Each KPI's row-count column (``n:<kpi>``, shared by KPIs counting the same rows); its value is
+    ``v:<kpi>`` and its ``valid_if`` result ``ok:<kpi>``."""
     root: str | None = None
     """The single root unit whose grouping set was left out (``root_set="skip"``); its rows then come
     from the organization's, which carry the ``__unattached`` count column after ``__unknown``."""
@@ -199,6 +203,8 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
         unattached = exp.Is(this=ancestors[0].copy(), expression=exp.null())
         columns.append(exp.func("count_if", unattached).as_("__unattached", quoted=True))
 
+    n_columns: dict[str, str] = {}
+    n_of: dict[str, str] = {}
     for spec in group.kpis:
         kpi = ws.kpis[spec.id]
         ctx = PlanContext(ws, formulas, key.source, kpi_params(ws, kpi), dialect, cals)
@@ -209,7 +215,12 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
         n: exp.Expression = exp.Count(this=exp.Star())
         if row_filter is not None:
             n = exp.Filter(this=n, expression=exp.Where(this=row_filter.copy()))
-        columns += [value, n.as_(f"n:{spec.id}", quoted=True)]
+        columns.append(value)
+        # KPIs over the same rows share one count column (each extra column costs time in every grouping set)
+        shared = n_columns.setdefault(n.sql(dialect), f"n:{spec.id}")
+        n_of[spec.id] = shared
+        if shared == f"n:{spec.id}":
+            columns.append(n.as_(shared, quoted=True))
         if spec.valid_if is not None:
             valid = compile_expr(spec.valid_if, ctx, row_filter=row_filter)
             columns.append(valid.as_(f"ok:{spec.id}", quoted=True))
@@ -234,7 +245,7 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
             for c in set_cols]
     select = select.group_by(exp.GroupingSets(expressions=sets))
     return ScanQuery(select, len(ancestors), tuple(s.id for s in group.kpis), tuple(by),
-                     tuple(level for level, _ in grouped), root)
+                     tuple(level for level, _ in grouped), n_of, root)
 
 
 def compile_empty(ws: m.Workspace, formulas: Formulas, group: ScanGroup, dialect: str = "duckdb") -> exp.Select:
