@@ -88,6 +88,8 @@ def read_source(conn: duckdb.DuckDBPyConnection, source: Source, timezone: str,
         for file, *_ in staged:
             if file.format == "csv":
                 _fill_raw(conn, file, source.csv.encoding, Path(tmp))
+            elif file.format == "parquet":
+                _fill_raw_parquet(conn, source, file)
     return SourceLoad(source, _reconcile(conn, staged))
 
 
@@ -194,13 +196,12 @@ def _stage_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFi
                               + "; ".join(wrong), file.span(),
                               "money must arrive as DECIMAL or text, never floating point; dates as DATE or text")])
     cells = [exp.column(name, quoted=True) for name in source.columns]
-    raw = exp.cast(exp.Anonymous(this="json_object", expressions=[
-        part for name, cell in zip(source.columns, cells, strict=True) for part in (exp.Literal.string(name), cell)]),
-        "VARCHAR")
     row_number = exp.Add(this=exp.column("file_row_number"), expression=exp.Literal.number(1))
+    # No `_raw` text here: a JSON copy of every row would double the import's memory. Rejected rows
+    # get theirs from the file afterwards (`_fill_raw_parquet`), as CSV rows do.
     select = exp.select(
         row_number.as_("_record"), row_number.copy().as_("_line"),
-        exp.Literal.number(1).as_("_lines"), raw.as_("_raw"),
+        exp.Literal.number(1).as_("_lines"), exp.cast(exp.null(), "VARCHAR").as_("_raw"),
         exp.cast(exp.null(), "VARCHAR").as_("_error"), exp.cast(exp.null(), "VARCHAR").as_("_error_column"),
         *[cell.copy().as_(f"c{i}") for i, cell in enumerate(cells)])
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {select.sql(dialect='duckdb')} "
@@ -286,6 +287,20 @@ def _fill_raw(conn: duckdb.DuckDBPyConnection, file: DataFile, encoding: str, tm
                      delim = ',', quote = '"', escape = '"', new_line = '\\n', encoding = 'utf-8', strict_mode = true,
                      max_line_size = {_MAX_LINE_BYTES}, columns = {{'line': 'BIGINT', 'raw': 'VARCHAR'}}) t
                      WHERE {REJECTS}._file_no = ? AND {REJECTS}._line = t.line""", [str(path), file.number])
+
+
+def _fill_raw_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFile) -> None:
+    """Give a Parquet file's rejects their row as JSON text, re-read from the file by row number."""
+    (missing,) = _one(conn, f"SELECT count(*) FROM {REJECTS} WHERE _file_no = ? AND raw IS NULL", [file.number])
+    if not missing:
+        return
+    raw = exp.cast(exp.Anonymous(this="json_object", expressions=[
+        part for name in source.columns for part in (exp.Literal.string(name), exp.column(name, table="t",
+                                                                                          quoted=True))]), "VARCHAR")
+    conn.execute(f"""UPDATE {REJECTS} SET raw = {raw.sql(dialect="duckdb")}
+                     FROM read_parquet(?, file_row_number = true) t
+                     WHERE {REJECTS}._file_no = ? AND {REJECTS}.raw IS NULL
+                       AND {REJECTS}._record = t.file_row_number + 1""", [str(file.path), file.number])
 
 
 def _reconcile(conn: duckdb.DuckDBPyConnection, staged: list[tuple[DataFile, str, int, Tally]]) -> tuple[FileLoad, ...]:
