@@ -15,7 +15,7 @@ from engine.evaluation.values import Key, KpiValue
 from engine.periods import Period
 from engine.scoring import scorecard as sc
 from engine.scoring.exact import TWELVE
-from engine.scoring.score import Assessment, Assessor, goal_attainment, goal_status, ranks_in_order
+from engine.scoring.score import Assessment, Assessor, AssessRow, goal_attainment, goal_status, ranks_in_order
 
 
 class KpiResult(NamedTuple):
@@ -131,14 +131,11 @@ def kpi_results(ws: m.Workspace, values: Mapping[Key, KpiValue], periods: Mappin
         kpi = ws.kpis[kid]
         in_force = _in_force(kpi, periods)
         mine = [rows[i] for i in members]
+        before: list[KpiValue | None] = [None] * len(mine)
         if previous:
             before = [previous.get((kid, v.level, v.subject, previous_label.get(v.period, ""), v.by)) for v in mine]
-            bases = [None if b is None else b.value for b in before]
-        else:
-            bases = [None] * len(mine)
         assessed = _assessor(ws, kpi, kpi.target, kpi.scoring).assess_many(
-            [(v.value, v.n, True if v.valid is None else v.valid, in_force[v.period], base)
-             for v, base in zip(mine, bases, strict=True)])
+            [_row(v, in_force[v.period], b) for v, b in zip(mine, before, strict=True)])
         if kpi.source is None:
             assessed = [_inherited(ws, kpi, v, in_force[v.period], values) or a
                         for v, a in zip(mine, assessed, strict=True)]
@@ -232,8 +229,8 @@ class _Card:
     def __init__(self, ws: m.Workspace, card: m.Scorecard, periods: Mapping[str, Period]) -> None:
         self.id = card.id
         self.entries = [(ws.kpis[e.kpi], e, e.target is None and e.scoring is None) for e in card.entries]
-        self.in_force = {label: [sc.in_force(e.effective_from, e.effective_to, p.start, p.end) for e in card.entries]
-                         for label, p in periods.items()}
+        by_entry = [_in_force(e, periods) for e in card.entries]
+        self.in_force = {label: [entry[label] for entry in by_entry] for label in periods}
         self.kpi_in_force = {kpi.id: _in_force(kpi, periods) for kpi, _, _ in self.entries}
         self.weighing = sc.Weighing([e.weight for e in card.entries], card.on_insufficient)
 
@@ -248,10 +245,15 @@ def _assess_entry(ws: m.Workspace, kpi: m.Kpi, entry: m.ScorecardEntry, value: K
     rule = own.get(id(entry))
     if rule is None:
         rule = own[id(entry)] = _assessor(ws, kpi, entry.target or kpi.target, entry.scoring or kpi.scoring)
+    return rule.assess_many([_row(value, in_force, previous)])[0]
+
+
+def _row(value: KpiValue | None, in_force: bool, previous: KpiValue | None) -> AssessRow:
+    """What :class:`Assessor` needs of a value (a missing one is no rows at all)."""
     base = None if previous is None else previous.value
     if value is None:
-        return rule.assess_many([(None, 0, True, in_force, base)])[0]
-    return rule.assess_many([(value.value, value.n, True if value.valid is None else value.valid, in_force, base)])[0]
+        return None, 0, True, in_force, base
+    return value.value, value.n, True if value.valid is None else value.valid, in_force, base
 
 
 def goal_results(ws: m.Workspace, rows: Sequence[KpiResult]) -> list[GoalResult]:
