@@ -238,3 +238,15 @@ def test_minified_json_records_share_a_line_but_are_counted_one_by_one(tmp_path:
         (5, 1, "'true' is not a valid decimal (expected -1234.5)"),
         (7, 1, "duplicate key '2.0000000000' (first at s.json:1)"),
     ]
+
+
+def test_parquet_duplicate_key_rejects_carry_their_row_as_json(tmp_path: Path) -> None:
+    # Staging keeps no JSON copy of the rows; a rejected row's text is read back from the file.
+    parquet(tmp_path / "d.parquet", """
+        SELECT * FROM (VALUES ('t1', 5::BIGINT), ('t2', 6::BIGINT), ('t1', 7::BIGINT), ('t3', NULL::BIGINT))
+        t(id, score)""")
+    got = load(tmp_path, "d.parquet", columns(id="string", score="integer"), key="id")
+    file = got.report.files[0]
+    assert (file.rows, file.loaded, file.rejected) == (4, 3, 1)
+    assert [(line, column) for line, column, _ in got.reasons()] == [(3, "id")]
+    assert got.rejects[0][4] == '{"id":"t1","score":7}'
