@@ -217,7 +217,7 @@ def _subject_rows(found: Mapping[Key, KpiValue], empty: Mapping[str, Decimal | N
     none: set[str | None] = set()
     rows = {k: v for k, v in found.items()
             if v.n > 0 or v.level == "organization" or k[2] in needed.get((k[0], k[1]), none)}
-    wanted = [((kid, level), subjects) for (kid, level), subjects in needed.items()]
+    wanted = list(needed.items())
     if not by:
         wanted += [((kid, "organization"), {None}) for kid in kpi_ids]
     labels = [s.label for s in slices]

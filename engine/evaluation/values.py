@@ -136,13 +136,8 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
             valid = None
             if ok_at is not None:
                 valid = bool(row[ok_at]) if row[ok_at] is not None else False
-            value: Decimal | None
-            if type(raw) is float and result_type != Type.DURATION:  # the usual case, converted directly
-                value = to_decimal12(raw)  # type: ignore[arg-type]
-            else:
-                value = _number(raw, kpi, result_type)
             out[(kid, level, who, period, by_values)] = KpiValue(
-                kid, level, who, period, value, n, valid, by_values)  # type: ignore[arg-type]
+                kid, level, who, period, _number(raw, kpi, result_type), n, valid, by_values)  # type: ignore[arg-type]
     return out, found, any_unattached
 
 

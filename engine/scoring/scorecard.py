@@ -31,12 +31,12 @@ __all__ = [
     "EntryScore",
     "Person",
     "ScorecardAssignment",
+    "Weighing",
     "applies",
     "assign_scorecards",
     "in_force",
     "total_score",
     "unit_lineage",
-    "Weighing",
 ]
 
 WEIGHT_UNIT = Decimal("1e-28")
