@@ -372,7 +372,7 @@ class Assessor:
         found = _status(value, n, resolved, direction, self.min_sample, valid, in_force, target is not None)
         if value is None or not (found in SCORED_STATUSES or (found is None and self.bands_only)):
             return Assessment(found, None, resolved)
-        if self._linear is not None and resolved is self.fixed:
+        if self._linear is not None:  # set only for an absolute target, so `resolved` is `self.fixed`
             return Assessment(found, tidy(_linear_at(value, self._linear)), resolved)
         points = _score(value, resolved, direction, self.scoring, self.points, self.unit_seconds)
         return Assessment(found, tidy(points), resolved)
