@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from engine.config import model as m
 from engine.config.formulas import Formulas, analyze
@@ -25,7 +24,7 @@ from engine.evaluation.results import (
     person_index,
     scorecard_results,
 )
-from engine.evaluation.values import Key, KpiValue, evaluate_values
+from engine.evaluation.values import Values, evaluate_values
 from engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from engine.plan.ir import Plan
 from engine.plan.planner import plan as make_plan
@@ -175,13 +174,12 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
     if errors:
         raise KpiError(errors)
     slices = slices_of(ws, periods)
-    prev_values: dict[Key, KpiValue] = {}
+    prev_values = Values()
     prev_label: dict[str, str] = {}
     if _needs_previous(ws, plan):
         prev_periods = [previous(p, fys) for p in periods]
         prev_label = {p.label: q.label for p, q in zip(periods, prev_periods, strict=True)}
-        prev = evaluate_values(ws, formulas, wh, plan, slices_of(ws, prev_periods), org.paths, org.people, by)
-        prev_values = prev.rows
+        prev_values = evaluate_values(ws, formulas, wh, plan, slices_of(ws, prev_periods), org.paths, org.people, by)
     values = evaluate_values(ws, formulas, wh, plan, slices, org.paths, org.people, by, prev_values, prev_label)
     assignment = assign_scorecards(ws.scorecards.values(), person_index(org), org.units)  # type: ignore[arg-type]
     if assignment.conflicts:
@@ -189,10 +187,10 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
 
         raise KpiError(conflict_diagnostics(ws, assignment.conflicts))
     needed = {} if by else _needed_by_scorecards(ws, org, assignment.by_person, set(plan.kpi_ids))
-    rows = _subject_rows(values.rows, values.empty, needed, plan.kpi_ids, slices, by)
+    values.select(needed, plan.kpi_ids, [s.label for s in slices], by)
     by_period = {p.label: p for p in periods}
-    kpis, found = kpi_results(ws, rows, by_period, prev_values, prev_label, by)
-    cards = scorecard_results(ws, org, assignment.by_person, rows, by_period, prev_values, prev_label, found)
+    kpis, found = kpi_results(ws, values, by_period, prev_values, prev_label, by)
+    cards = scorecard_results(ws, org, assignment.by_person, values, by_period, prev_values, prev_label, found)
     goals = goal_results(ws, kpis)
     return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
 
@@ -207,26 +205,6 @@ def _needed_by_scorecards(ws: m.Workspace, org: OrgData, assignment: Mapping[str
             if entry.kpi in kpis:
                 needed[(entry.kpi, entry.at)].add({"person": person_id, "unit": unit, "organization": None}[entry.at])
     return needed
-
-
-def _subject_rows(found: Mapping[Key, KpiValue], empty: Mapping[str, Decimal | None],
-                  needed: Mapping[tuple[str, str], set[str | None]], kpi_ids: Sequence[str],
-                  slices: Sequence[Slice], by: Sequence[str]) -> dict[Key, KpiValue]:
-    """SPEC §6: subjects without rows for a KPI appear (as no_data) only where a scorecard needs them;
-    the organization always appears."""
-    none: set[str | None] = set()
-    rows = {k: v for k, v in found.items()
-            if v.n > 0 or v.level == "organization" or k[2] in needed.get((k[0], k[1]), none)}
-    wanted = list(needed.items())
-    if not by:
-        wanted += [((kid, "organization"), {None}) for kid in kpi_ids]
-    labels = [s.label for s in slices]
-    missing = {(kid, level, subject, label, ()) for (kid, level), subjects in wanted for subject in subjects
-               for label in labels if (kid, level, subject, label, ()) not in rows}
-    for key in sorted(missing, key=lambda k: (k[0], k[1], k[2] or "", k[3])):
-        kid, level, subject, label, _ = key
-        rows[key] = KpiValue(kid, level, subject, label, empty.get(kid), 0)
-    return rows
 
 
 __all__ = ["Evaluation", "check_kpi_ids", "evaluate", "formulas_of", "open_data", "period_of", "slices_of"]

@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from engine.config import model as m
 from engine.config.rules import derived_inputs
 from engine.evaluation.org import OrgData
-from engine.evaluation.values import Key, KpiValue
+from engine.evaluation.values import Key, KpiValue, RowKey, Values
 from engine.periods import Period
 from engine.scoring import scorecard as sc
 from engine.scoring.exact import TWELVE
@@ -71,7 +71,7 @@ class GoalResult:
     attainment: Decimal | None
 
 
-def inherited_problem(ws: m.Workspace, kpi: m.Kpi, key: Key, values: Mapping[Key, KpiValue],
+def inherited_problem(ws: m.Workspace, kpi: m.Kpi, key: Key, values: Values,
                       seen: frozenset[str] = frozenset()) -> str | None:
     """A derived KPI is `invalid` (or `insufficient`) when one of its inputs is, for the same subject and period:
     a number built from data that failed its own checks must not be paid for."""
@@ -99,7 +99,7 @@ def _assessor(ws: m.Workspace, kpi: m.Kpi, target: m.Target | None, scoring: m.S
 
 
 def _inherited(ws: m.Workspace, kpi: m.Kpi, value: KpiValue | None, in_force: bool,
-               values: Mapping[Key, KpiValue]) -> Assessment | None:
+               values: Values) -> Assessment | None:
     """A derived KPI's row takes `invalid`/`insufficient` from its inputs (see :func:`inherited_problem`)."""
     if kpi.source is not None or value is None or not in_force:
         return None
@@ -112,81 +112,109 @@ def _in_force(what: m.Kpi | m.ScorecardEntry, periods: Mapping[str, Period]) -> 
     return {label: sc.in_force(what.effective_from, what.effective_to, p.start, p.end) for label, p in periods.items()}
 
 
-def kpi_results(ws: m.Workspace, values: Mapping[Key, KpiValue], periods: Mapping[str, Period],
-                previous: Mapping[Key, KpiValue], previous_label: Mapping[str, str],
-                by_names: Sequence[str]) -> tuple[list[KpiResult], dict[Key, KpiResult]]:
-    """Status, score and rank of every evaluated row: in the order SPEC §7.2 reports them, and by key.
+class Found:
+    """The KPI results of :func:`kpi_results` by key: each KPI's results lie on its block's rows."""
 
-    Rows are assessed KPI by KPI, each KPI's target and scoring prepared once (:class:`Assessor`).
+    def __init__(self, values: Values, results: Mapping[str, list[KpiResult | None]]) -> None:
+        self.values, self.results = values, results
+
+    def get(self, key: Key) -> KpiResult | None:
+        i = self.values.position(key)
+        return None if i is None else self.results[key[0]][i]
+
+
+def kpi_results(ws: m.Workspace, values: Values, periods: Mapping[str, Period], previous: Values,
+                previous_label: Mapping[str, str], by_names: Sequence[str]) -> tuple[list[KpiResult], Found]:
+    """Status, score and rank of every value shown: in the order SPEC §7.2 reports them, and by key.
+
+    A block's rows are grouped for ranking and put in report order once for all its KPIs; each KPI
+    is assessed in one batch, its target and scoring prepared once (:class:`Assessor`).
     """
-    keys = list(values)
-    rows = list(values.values())
-    by_kpi: dict[str, list[int]] = defaultdict(list)
-    for i, value in enumerate(rows):
-        by_kpi[value.kpi].append(i)
-    pairs: dict[tuple[str | None, ...], tuple[tuple[str, str | None], ...]] = {
-        by: tuple(zip(by_names, by, strict=True)) for by in {v.by for v in rows}}
-    results: list[KpiResult | None] = [None] * len(rows)
-    for kid, members in by_kpi.items():
-        kpi = ws.kpis[kid]
-        in_force = _in_force(kpi, periods)
-        mine = [rows[i] for i in members]
-        before: list[KpiValue | None] = [None] * len(mine)
-        if previous:
-            before = [previous.get((kid, v.level, v.subject, previous_label.get(v.period, ""), v.by)) for v in mine]
-        assessed = _assessor(ws, kpi, kpi.target, kpi.scoring).assess_many(
-            [_row(v, in_force[v.period], b) for v, b in zip(mine, before, strict=True)])
-        if kpi.source is None:
-            assessed = [_inherited(ws, kpi, v, in_force[v.period], values) or a
-                        for v, a in zip(mine, assessed, strict=True)]
-        ranks = _ranks(kpi.direction, mine, assessed)
-        for i, v, a, rank in zip(members, mine, assessed, ranks, strict=True):
-            results[i] = KpiResult(v.kpi, v.level, v.subject, v.period, v.value, v.n, a.status, a.score, rank,
-                                   pairs[v.by], a.target)
-    done = cast("list[KpiResult]", results)
-    return [done[i] for i in _report_order(rows)], dict(zip(keys, done, strict=True))
+    results: dict[str, list[KpiResult | None]] = {}
+    order: dict[str, list[int]] = {}
+    for block in values.blocks:
+        keys = block.keys
+        pairs = {by: tuple(zip(by_names, by, strict=True)) for by in {key[3] for key in keys}}
+        levels, subjects, labels = [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
+        by_pairs = [pairs[k[3]] for k in keys]
+        groups = _rank_groups(keys)
+        in_order = _report_order(keys)
+        for kid, (numbers, ns, valid) in block.columns.items():
+            kpi = ws.kpis[kid]
+            hidden = block.hidden.get(kid, set())
+            shown = [i for i in range(len(keys)) if i not in hidden] if hidden else range(len(keys))
+            in_force = _in_force(kpi, periods)
+            before: list[Decimal | None] = [None] * len(keys)
+            if previous.blocks:
+                for i in shown:
+                    level, subject, label, by = keys[i]
+                    found = previous.get((kid, level, subject, previous_label.get(label, ""), by))
+                    before[i] = None if found is None else found.value
+            assessed: list[Assessment | None] = [None] * len(keys)
+            rows: list[AssessRow] = [
+                (numbers[i], ns[i], True if valid is None or valid[i] is None else valid[i], in_force[labels[i]],
+                 before[i]) for i in shown]
+            for i, a in zip(shown, _assessor(ws, kpi, kpi.target, kpi.scoring).assess_many(rows), strict=True):
+                assessed[i] = a
+            if kpi.source is None:
+                for i in shown:
+                    assessed[i] = _inherited(ws, kpi, values.get((kid, *keys[i])), in_force[labels[i]],
+                                             values) or assessed[i]
+            ranks = _ranks(kpi.direction, groups, hidden, numbers, assessed)
+            results[kid] = [
+                None if a is None else
+                KpiResult(kid, level, subject, label, value, n, a.status, a.score, rank, by, a.target)
+                for level, subject, label, by, value, n, a, rank
+                in zip(levels, subjects, labels, by_pairs, numbers, ns, assessed, ranks, strict=True)]
+            order[kid] = in_order
+    ordered = [result for kid in sorted(results) for i in order[kid] if (result := results[kid][i]) is not None]
+    return ordered, Found(values, results)
 
 
-def _report_order(rows: Sequence[KpiValue]) -> list[int]:
-    """The rows' indices in report order: KPI, subject type, subject, period, breakdown values (SPEC §7.2).
+def _report_order(keys: Sequence[RowKey]) -> list[int]:
+    """A block's rows in report order: subject type, subject, period, breakdown values (SPEC §7.2).
 
     Each part is ranked among its few distinct values first, so the sort compares integers.
     """
     def ranked(values: set[Any], key: Callable[[Any], Any] | None = None) -> dict[Any, int]:
         return {value: i for i, value in enumerate(sorted(values, key=key))}
 
-    kpis = ranked({v.kpi for v in rows})
-    subjects = ranked({(v.level, v.subject) for v in rows}, lambda s: (s[0], s[1] or ""))
-    periods = ranked({v.period for v in rows})
-    bys = ranked({v.by for v in rows}, lambda by: tuple((x is not None, x or "") for x in by))
-    ns, np_, nb = len(subjects), len(periods), len(bys)
-    keys = [((kpis[v.kpi] * ns + subjects[(v.level, v.subject)]) * np_ + periods[v.period]) * nb + bys[v.by]
-            for v in rows]
-    return sorted(range(len(rows)), key=keys.__getitem__)
+    subjects = ranked({(k[0], k[1]) for k in keys}, lambda s: (s[0], s[1] or ""))
+    periods = ranked({k[2] for k in keys})
+    bys = ranked({k[3] for k in keys}, lambda by: tuple((x is not None, x or "") for x in by))
+    np_, nb = len(periods), len(bys)
+    sort_keys = [(subjects[(k[0], k[1])] * np_ + periods[k[2]]) * nb + bys[k[3]] for k in keys]
+    return sorted(range(len(keys)), key=sort_keys.__getitem__)
 
 
-def _ranks(direction: m.Direction, rows: Sequence[KpiValue], assessed: Sequence[Assessment]) -> list[int | None]:
-    """Competition ranks of one KPI's rows among the subjects of a level, per period and breakdown."""
+def _rank_groups(keys: Sequence[RowKey]) -> list[list[int]]:
+    """A block's rows that are ranked together: the subjects of a level, per period and breakdown."""
     groups: dict[tuple[str, str, tuple[str | None, ...]], list[int]] = defaultdict(list)
-    for i, v in enumerate(rows):
-        if v.level != "organization":
-            groups[(v.period, v.level, v.by)].append(i)
-    ranks: list[int | None] = [None] * len(rows)
-    for group in groups.values():
-        if direction == "range":
-            scores = [assessed[i].score for i in group]  # compared at 12 digits, like values
+    for i, (level, _, label, by) in enumerate(keys):
+        if level != "organization":
+            groups[(label, level, by)].append(i)
+    return list(groups.values())
+
+
+def _ranks(direction: m.Direction, groups: Sequence[list[int]], hidden: set[int], values: Sequence[Decimal | None],
+           assessed: Sequence[Assessment | None]) -> list[int | None]:
+    """Competition ranks of one KPI's shown rows within each group."""
+    ranks: list[int | None] = [None] * len(values)
+    for group in groups:
+        members = [i for i in group if i not in hidden] if hidden else group
+        if direction == "range":  # scores, compared at 12 digits like values
+            scores = [a.score if (a := assessed[i]) is not None else None for i in members]
             ranked = ranks_in_order([None if s is None else TWELVE.plus(s) for s in scores], "higher")
         else:
-            ranked = ranks_in_order([rows[i].value for i in group], direction)
-        for i, rank in zip(group, ranked, strict=True):
+            ranked = ranks_in_order([values[i] for i in members], direction)
+        for i, rank in zip(members, ranked, strict=True):
             ranks[i] = rank
     return ranks
 
 
-def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, str],
-                      values: Mapping[Key, KpiValue], periods: Mapping[str, Period],
-                      previous: Mapping[Key, KpiValue], previous_label: Mapping[str, str],
-                      known: Mapping[Key, KpiResult]) -> list[ScorecardResult]:
+def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, str], values: Values,
+                      periods: Mapping[str, Period], previous: Values, previous_label: Mapping[str, str],
+                      known: Found) -> list[ScorecardResult]:
     """Each scored person's scorecard per period: items at their levels, weights and the total.
 
     An entry without its own target or scoring reuses the KPI row's assessment (``known``, from
@@ -209,7 +237,7 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
                                   same.target))
                     continue
                 value = values.get(key)
-                prev = previous.get((*key[:3], previous_label.get(label, ""), ())) if previous else None
+                prev = previous.get((*key[:3], previous_label.get(label, ""), ())) if previous.blocks else None
                 a = _assess_entry(ws, kpi, entry, value, prev, entry_in_force and card.kpi_in_force[kpi.id][label],
                                   values, own)
                 items.append((kpi.id, entry.at, key[2], entry.weight, None if value is None else value.value,
@@ -236,7 +264,7 @@ class _Card:
 
 
 def _assess_entry(ws: m.Workspace, kpi: m.Kpi, entry: m.ScorecardEntry, value: KpiValue | None,
-                  previous: KpiValue | None, in_force: bool, values: Mapping[Key, KpiValue],
+                  previous: KpiValue | None, in_force: bool, values: Values,
                   own: dict[int, Assessor]) -> Assessment:
     """An entry's own assessment: its target and scoring (or the KPI's), and whether both are in force."""
     inherited = _inherited(ws, kpi, value, in_force, values)

@@ -2,12 +2,16 @@
 
 Values come back as exact decimals rounded to 12 significant digits; a duration is reported in
 the KPI's unit (minutes, hours or days; seconds otherwise).
+
+Values are kept column by column, in :class:`Block`s: a scan gives every KPI of its group a value
+on each of its result rows (one per subject and period), so a block holds one key per row and one
+list per KPI. Evaluation reads, assesses and ranks a few hundred thousand values this way without
+making a record and a key for each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -35,13 +39,12 @@ from engine.sql.compile_plan import (
 from engine.sql.render import to_sql
 
 Key = tuple[str, str, str | None, str, tuple[str | None, ...]]  # kpi, level, subject, period, by values
+RowKey = tuple[str, str | None, str, tuple[str | None, ...]]  # a Key without its KPI: level, subject, period, by
+Cell = tuple["Decimal | None", int, "bool | None"]  # one KPI's value, n and valid_if result on a row
 
 
 class KpiValue(NamedTuple):
-    """A KPI's value for one subject and period (and --by breakdown).
-
-    A NamedTuple rather than a frozen dataclass: one is made per KPI row, and it builds faster.
-    """
+    """A KPI's value for one subject and period (and --by breakdown), as :meth:`Values.get` gives it."""
 
     kpi: str
     level: str
@@ -53,11 +56,134 @@ class KpiValue(NamedTuple):
     by: tuple[str | None, ...] = ()
 
 
-@dataclass
+class Column(NamedTuple):
+    """One KPI's values over a block's rows: the value, the rows it counts, the ``valid_if`` result."""
+
+    values: list[Decimal | None]
+    ns: list[int]
+    valid: list[bool | None] | None  # None: the KPI has no valid_if
+
+
+class Block:
+    """The values of some KPIs over shared rows: row ``i`` of every column belongs to ``keys[i]``.
+
+    ``hidden`` holds, per KPI, the rows it leaves out of the report (:meth:`Values.select`).
+    """
+
+    def __init__(self, keys: list[RowKey], columns: dict[str, Column]) -> None:
+        self.keys = keys
+        self.columns = columns
+        self.index = {key: i for i, key in enumerate(keys)}
+        self.hidden: dict[str, set[int]] = {}
+
+    def append(self, key: RowKey, cells: Mapping[str, Cell]) -> None:
+        """Add a row with each KPI's cell."""
+        self.index[key] = len(self.keys)
+        self.keys.append(key)
+        for kid, column in self.columns.items():
+            value, n, valid = cells[kid]
+            column.values.append(value)
+            column.ns.append(n)
+            if column.valid is not None:
+                column.valid.append(valid)
+
+    def cells(self, i: int) -> dict[str, Cell]:
+        """Each KPI's cell on row ``i``."""
+        return {kid: (c.values[i], c.ns[i], None if c.valid is None else c.valid[i]) for kid, c in self.columns.items()}
+
+    def extend(self, other: Block) -> None:
+        """Add another block's rows (of the same KPIs)."""
+        for i, key in enumerate(other.keys):
+            self.append(key, other.cells(i))
+
+
 class Values:
-    rows: dict[Key, KpiValue]
-    empty: dict[str, Decimal | None]
-    diagnostics: list[Diagnostic]
+    """Every KPI's values for a set of periods, block by block; one value is looked up by :data:`Key`."""
+
+    def __init__(self, blocks: Sequence[Block] = (), empty: Mapping[str, Decimal | None] | None = None,
+                 diagnostics: Sequence[Diagnostic] = ()) -> None:
+        self.blocks: list[Block] = []
+        self.home: dict[str, Block] = {}
+        self.empty: dict[str, Decimal | None] = dict(empty or {})
+        self.diagnostics = list(diagnostics)
+        for block in blocks:
+            self.add(block)
+
+    def add(self, block: Block) -> None:
+        self.blocks.append(block)
+        for kid in block.columns:
+            self.home[kid] = block
+
+    def merge(self, other: Values) -> None:
+        for block in other.blocks:
+            self.add(block)
+        self.empty.update(other.empty)
+        self.diagnostics += other.diagnostics
+
+    def position(self, key: Key) -> int | None:
+        """The row of a KPI's value in its block; None when it has none (or a hidden one) there."""
+        block = self.home.get(key[0])
+        if block is None:
+            return None
+        i = block.index.get(key[1:])  # type: ignore[arg-type]
+        if i is None or (key[0] in block.hidden and i in block.hidden[key[0]]):
+            return None
+        return i
+
+    def get(self, key: Key) -> KpiValue | None:
+        i = self.position(key)
+        if i is None:
+            return None
+        column = self.home[key[0]].columns[key[0]]
+        valid = None if column.valid is None else column.valid[i]
+        return KpiValue(key[0], key[1], key[2], key[3], column.values[i], column.ns[i], valid, key[4])
+
+    def records(self) -> Iterator[KpiValue]:
+        """Every value shown, block by block and KPI by KPI."""
+        for block in self.blocks:
+            for kid in block.columns:
+                for key in block.keys:
+                    found = self.get((kid, *key))
+                    if found is not None:
+                        yield found
+
+    def select(self, needed: Mapping[tuple[str, str], set[str | None]], kpi_ids: Sequence[str],
+               labels: Sequence[str], by: Sequence[str]) -> None:
+        """SPEC §6: subjects without rows for a KPI appear (as no_data) only where a scorecard needs
+        them; the organization always appears.
+
+        ``needed`` holds the subjects scorecards need per (KPI, level). A needed subject the data
+        lacks gets a row with each KPI's value over no rows; a row without data for a KPI that no
+        scorecard needs is hidden from that KPI.
+        """
+        wanted = list(needed.items())
+        if not by:
+            wanted += [((kid, "organization"), {None}) for kid in kpi_ids]
+        missing: dict[int, set[RowKey]] = {}
+        seen: dict[tuple[int, str, frozenset[str | None]], set[RowKey]] = {}
+        for (kid, level), subjects in wanted:
+            block = self.home.get(kid)
+            if block is None:  # a derived KPI none of whose inputs has a value
+                block = Block([], {kid: Column([], [], None)})
+                self.add(block)
+            # KPIs of a scorecard share their subjects: look for each set of them once per block.
+            lookup = (id(block), level, frozenset(subjects))
+            if lookup not in seen:
+                keys: set[RowKey] = {(level, subject, label, ()) for subject in subjects for label in labels}
+                seen[lookup] = keys - block.index.keys()
+            missing.setdefault(id(block), set()).update(seen[lookup])
+        none: set[str | None] = set()
+        for block in self.blocks:
+            absent = {kid: (self.empty.get(kid), 0, None) for kid in block.columns}
+            for key in sorted(missing.get(id(block), ()), key=lambda k: (k[0], k[1] or "", k[2])):
+                block.append(key, absent)
+            for kid, column in block.columns.items():
+                shown = {"person": needed.get((kid, "person"), none), "unit": needed.get((kid, "unit"), none)}
+                hidden = {i for i, n in enumerate(column.ns) if n <= 0
+                          for level, subject, _, _ in (block.keys[i],)
+                          if level != "organization" and subject not in shown[level]}
+                if hidden:
+                    block.hidden[kid] = hidden
 
 
 def _number(raw: object, kpi: m.Kpi, result_type: Type) -> Decimal | None:
@@ -87,58 +213,57 @@ def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGrou
     groups by the root in the first query instead (the slower way, kept to test the shortcut).
     """
     query = compile_scan(ws, formulas, group, slices, paths, by, root_set=root_set)
-    out, found, unattached = _read_scan(ws, group, query, wh.fetch(to_sql(query.select)), people)
+    block, found, unattached = _read_scan(ws, group, query, wh.fetch(to_sql(query.select)), people)
     if query.root is not None:
         if unattached:
             root_query = compile_scan(ws, formulas, group, slices, paths, by, root_set="only")
-            out.update(_read_scan(ws, group, root_query, wh.fetch(to_sql(root_query.select)), people)[0])
+            block.extend(_read_scan(ws, group, root_query, wh.fetch(to_sql(root_query.select)), people)[0])
         else:
-            for v in list(out.values()):
-                if v.level == "organization":
-                    out[(v.kpi, "unit", query.root, v.period, v.by)] = KpiValue(
-                        v.kpi, "unit", query.root, v.period, v.value, v.n, v.valid, v.by)
-    return Values(out, _empty_values(ws, formulas, wh, group), found)
+            for i in [i for i, key in enumerate(block.keys) if key[0] == "organization"]:
+                _, _, period, by_values = block.keys[i]
+                block.append(("unit", query.root, period, by_values), block.cells(i))
+    return Values([block], _empty_values(ws, formulas, wh, group), found)
 
 
 def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequence[tuple[object, ...]],
-               people: Mapping[str, object]) -> tuple[dict[Key, KpiValue], list[Diagnostic], bool]:
+               people: Mapping[str, object]) -> tuple[Block, list[Diagnostic], bool]:
     """The values of a scan's result rows; and whether any organization row has rows without a unit."""
-    out: dict[Key, KpiValue] = {}
     found: list[Diagnostic] = []
     d, nb = query.depth, len(query.by)
     specs = {s.id: s for s in group.kpis}
     at = {name: i for i, name in enumerate(query.select.named_selects)}
-    columns = [(kid, ws.kpis[kid], specs[kid].result_type, at[f"v:{kid}"], at[query.n_of[kid]], at.get(f"ok:{kid}"))
-               for kid in query.kpis]
     unattached = at.get("__unattached")
     any_unattached = False
+    keys: list[RowKey] = []
+    kept: list[tuple[object, ...]] = []
     for row in rows:
         period, subject = str(row[0]), row[1]
-        ancestors = row[2:2 + d]
         by_values = tuple(_by_text(v) for v in row[2 + d:2 + d + nb])
-        grouping = int(row[2 + d + nb])  # type: ignore[call-overload]
-        unknown = int(row[3 + d + nb])  # type: ignore[call-overload]
-        level, who = _level(grouping, query.grouped, subject, ancestors)
+        level, who = _level(int(row[2 + d + nb]), query.grouped, subject, row[2:2 + d])  # type: ignore[call-overload]
         if level is None:
             continue
         if level == "person" and people and who not in people:
             continue
         if level == "organization":
             any_unattached = any_unattached or (unattached is not None and bool(row[unattached]))
+            unknown = int(row[3 + d + nb])  # type: ignore[call-overload]
             if unknown and not by_values:
                 found.append(warning(
                     Code.DATA_COLUMN, f"{unknown} row(s) of `{group.key.source}` in {period} are attributed to "
                     "people missing from the roster; they count for the organization only",
                     ws.source_map.key(ws.sources[group.key.source].data_path),
                     "add the people to the roster, or fix the attribution column"))
-        for kid, kpi, result_type, v_at, n_at, ok_at in columns:
-            raw, n = row[v_at], row[n_at]
-            valid = None
-            if ok_at is not None:
-                valid = bool(row[ok_at]) if row[ok_at] is not None else False
-            out[(kid, level, who, period, by_values)] = KpiValue(
-                kid, level, who, period, _number(raw, kpi, result_type), n, valid, by_values)  # type: ignore[arg-type]
-    return out, found, any_unattached
+        keys.append((level, who, period, by_values))
+        kept.append(row)
+    columns = {}
+    for kid in query.kpis:
+        kpi, result_type = ws.kpis[kid], specs[kid].result_type
+        v_at, n_at, ok_at = at[f"v:{kid}"], at[query.n_of[kid]], at.get(f"ok:{kid}")
+        columns[kid] = Column(
+            [_number(row[v_at], kpi, result_type) for row in kept],
+            [row[n_at] for row in kept],  # type: ignore[misc]
+            None if ok_at is None else [bool(row[ok_at]) if row[ok_at] is not None else False for row in kept])
+    return Block(keys, columns), found, any_unattached
 
 
 def _level(grouping: int, grouped: Sequence[int], subject: object,
@@ -159,23 +284,25 @@ def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: Sca
 
 
 def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: DerivedSpec,
-                current: Mapping[Key, KpiValue], previous: Mapping[Key, KpiValue],
-                previous_label: Mapping[str, str]) -> dict[Key, KpiValue]:
+                current: Values, previous: Values, previous_label: Mapping[str, str]) -> Block | None:
     """A derived KPI for every subject and period where any of its inputs has a value."""
     from engine.config.rules import kpi_levels
 
     levels = kpi_levels(ws, ws.kpis[spec.id])
-    keys = sorted({(k[1], k[2], k[3], k[4]) for k in current if k[0] in spec.inputs and k[1] in levels},
-                  key=lambda k: (k[0], k[1] or "", k[2], tuple(v or "" for v in k[3])))
+    found = {key for kid in spec.inputs if (block := current.home.get(kid)) is not None
+             for key in block.keys if key[0] in levels}
+    keys = sorted(found, key=lambda k: (k[0], k[1] or "", k[2], tuple(v or "" for v in k[3])))
     if not keys:
-        return {}
+        return None
     inputs = list(spec.inputs)
     prevs = list(spec.uses_previous)
     rows = []
+    counts = []
     for level, subject, period, by in keys:
         vals = [current.get((kid, level, subject, period, by)) for kid in inputs]
         pvals = [previous.get((kid, level, subject, previous_label.get(period, ""), by)) for kid in prevs]
         rows.append(tuple(str(v.value) if v is not None and v.value is not None else None for v in vals + pvals))
+        counts.append(min((v.n for v in vals if v is not None), default=0))
     names = [f"k{i}" for i in range(len(inputs))] + [f"p{i}" for i in range(len(prevs))]
     index = {kid: i for i, kid in enumerate(inputs)}
     pindex = {kid: i for i, kid in enumerate(prevs)}
@@ -192,31 +319,22 @@ def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: Derive
     value = compile_expr(spec.formula, ctx)
     rows_sql = rows if rows and names else [(None,)]
     query = exp.select(value.as_("v")).from_(exp.values(rows_sql, alias="v", columns=names or ["k0"]))
-    results = wh.fetch(to_sql(query))
-    out = {}
-    for (level, subject, period, by), (raw,) in zip(keys, results, strict=True):
-        ns = [current[(kid, level, subject, period, by)].n for kid in inputs
-              if (kid, level, subject, period, by) in current]
-        n = min(ns) if ns else 0
-        out[(spec.id, level, subject, period, by)] = KpiValue(
-            spec.id, level, subject, period, _number(raw, kpi, formulas.types.get(spec.id, Type.NUMBER)), n, None, by)
-    return out
+    result_type = formulas.types.get(spec.id, Type.NUMBER)
+    results = [_number(raw, kpi, result_type) for (raw,) in wh.fetch(to_sql(query))]
+    return Block(keys, {spec.id: Column(results, counts, None)})
 
 
 def evaluate_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, slices: Sequence[Slice],
                     paths: Mapping[str, tuple[str, ...]], people: Mapping[str, object], by: Sequence[str] = (),
-                    previous: Mapping[Key, KpiValue] | None = None,
-                    previous_label: Mapping[str, str] | None = None, root_set: RootSet = "skip") -> Values:
+                    previous: Values | None = None, previous_label: Mapping[str, str] | None = None,
+                    root_set: RootSet = "skip") -> Values:
     """Every KPI of the plan for the given period slices."""
-    rows: dict[Key, KpiValue] = {}
-    empty: dict[str, Decimal | None] = {}
-    found: list[Diagnostic] = []
+    values = Values()
     for group in plan.scans:
-        result = run_scan(ws, formulas, wh, group, slices, paths, people, by, root_set)
-        rows.update(result.rows)
-        empty.update(result.empty)
-        found += result.diagnostics
+        values.merge(run_scan(ws, formulas, wh, group, slices, paths, people, by, root_set))
     for spec in plan.derived:
-        rows.update(run_derived(ws, formulas, wh, spec, rows, previous or {}, previous_label or {}))
-        empty[spec.id] = None
-    return Values(rows, empty, found)
+        block = run_derived(ws, formulas, wh, spec, values, previous or Values(), previous_label or {})
+        if block is not None:
+            values.add(block)
+        values.empty[spec.id] = None
+    return values

@@ -356,7 +356,7 @@ def _values(root: Path, period: str, grain: str | None, root_set: str) -> dict[t
         org = load_org(ws, wh)
         values = evaluate_values(ws, formulas, wh, plan(ws, formulas, list(ws.kpis)), slices_of(ws, periods),
                                  org.paths, org.people, root_set=root_set)  # type: ignore[arg-type]
-    return {k: (v.value, v.n, v.valid) for k, v in values.rows.items()}
+    return {(v.kpi, v.level, v.subject, v.period, v.by): (v.value, v.n, v.valid) for v in values.records()}
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "kpi_definitions" / "examples"
