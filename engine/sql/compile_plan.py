@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Literal, cast
 
 from sqlglot import exp
@@ -323,6 +324,12 @@ def _in_slice(time_col: exp.Expression, s: Slice, column: m.Column | None) -> ex
                     exp.LT(this=time_col.copy(), expression=_bound(s.end)))
 
 
+def _before_end(time_col: exp.Expression, s: Slice, column: m.Column | None) -> exp.Expr:
+    if _is_date(column):
+        return exp.LTE(this=time_col.copy(), expression=exp.cast(exp.Literal.string(s.last_day), "DATE"))
+    return exp.LT(this=time_col.copy(), expression=_bound(s.end))
+
+
 def _in_slices(time_col: exp.Expression, slices: Sequence[Slice], column: m.Column | None) -> exp.Expr:
     first, last = slices[0], slices[-1]
     whole = Slice("", first.start, last.end, first.first_day, last.last_day)
@@ -330,9 +337,19 @@ def _in_slices(time_col: exp.Expression, slices: Sequence[Slice], column: m.Colu
 
 
 def _period_label(time_col: exp.Expression, slices: Sequence[Slice], column: m.Column | None) -> exp.Expression:
+    """Each row's sub-period label.
+
+    The scan keeps only rows inside the slices (:func:`_in_slices`); when the slices follow one
+    another without gaps (as ``--grain`` splits a period), a row's slice is the first whose end
+    lies after it, one comparison per slice instead of two.
+    """
     if len(slices) == 1:
         return exp.Literal.string(slices[0].label)
     case = exp.Case()
+    if all(a.end == b.start for a, b in pairwise(slices)):
+        for s in slices[:-1]:
+            case = case.when(_before_end(time_col, s, column), exp.Literal.string(s.label))
+        return case.else_(exp.Literal.string(slices[-1].label))
     for s in slices:
         case = case.when(_in_slice(time_col, s, column), exp.Literal.string(s.label))
     return case
