@@ -218,9 +218,11 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
     """Each scored person's scorecard per period: items at their levels, weights and the total.
 
     An entry without its own target or scoring reuses the KPI row's assessment (``known``, from
-    :func:`kpi_results`); each scorecard's weights are checked once (:class:`Weighing`).
+    :func:`kpi_results`), found by the person's row in the KPI's block (looked up once per block
+    and level); each scorecard's weights are checked once (:class:`Weighing`).
     """
-    cards = {card_id: _Card(ws, ws.scorecards[card_id], periods) for card_id in sorted(set(assignment.values()))}
+    cards = {card_id: _Card(ws, ws.scorecards[card_id], periods, known)
+             for card_id in sorted(set(assignment.values()))}
     own: dict[int, Assessor] = {}
     out = []
     for person_id in sorted(assignment):
@@ -229,13 +231,20 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
         subjects = {"person": person.id, "unit": person.unit, "organization": None}
         for label in periods:
             items: list[tuple[Any, ...]] = []  # an ItemResult's fields but the weighing's two
-            for (kpi, entry, reuse), entry_in_force in zip(card.entries, card.in_force[label], strict=True):
-                key = (kpi.id, entry.at, subjects[entry.at], label, ())
-                same = known.get(key) if reuse and entry_in_force else None
-                if same is not None:
-                    items.append((kpi.id, entry.at, key[2], entry.weight, same.value, same.n, same.status, same.score,
-                                  same.target))
-                    continue
+            rows: dict[tuple[int, str], int | None] = {}  # (block, level) → the subject's row
+            for (kpi, entry, reuse, block, mine), entry_in_force in zip(card.entries, card.in_force[label],
+                                                                        strict=True):
+                subject = subjects[entry.at]
+                if reuse and entry_in_force and block is not None:
+                    slot = (id(block), entry.at)
+                    i = rows[slot] if slot in rows else rows.setdefault(
+                        slot, block.index.get((entry.at, subject, label, ())))
+                    same = None if i is None else mine[i]
+                    if same is not None:
+                        items.append((kpi.id, entry.at, subject, entry.weight, same.value, same.n, same.status,
+                                      same.score, same.target))
+                        continue
+                key = (kpi.id, entry.at, subject, label, ())
                 value = values.get(key)
                 prev = previous.get((*key[:3], previous_label.get(label, ""), ())) if previous.blocks else None
                 a = _assess_entry(ws, kpi, entry, value, prev, entry_in_force and card.kpi_in_force[kpi.id][label],
@@ -254,12 +263,14 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
 class _Card:
     """A scorecard prepared for evaluation: its entries' KPIs, which periods they are in force, its weights."""
 
-    def __init__(self, ws: m.Workspace, card: m.Scorecard, periods: Mapping[str, Period]) -> None:
+    def __init__(self, ws: m.Workspace, card: m.Scorecard, periods: Mapping[str, Period], known: Found) -> None:
         self.id = card.id
-        self.entries = [(ws.kpis[e.kpi], e, e.target is None and e.scoring is None) for e in card.entries]
+        # Each entry: its KPI, itself, whether it reuses the KPI's assessment, the KPI's block and results.
+        self.entries = [(ws.kpis[e.kpi], e, e.target is None and e.scoring is None, known.values.home.get(e.kpi),
+                         known.results.get(e.kpi, [])) for e in card.entries]
         by_entry = [_in_force(e, periods) for e in card.entries]
         self.in_force = {label: [entry[label] for entry in by_entry] for label in periods}
-        self.kpi_in_force = {kpi.id: _in_force(kpi, periods) for kpi, _, _ in self.entries}
+        self.kpi_in_force = {e.kpi: _in_force(ws.kpis[e.kpi], periods) for e in card.entries}
         self.weighing = sc.Weighing([e.weight for e in card.entries], card.on_insufficient)
 
 
