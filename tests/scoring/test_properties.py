@@ -11,10 +11,19 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.config.model import Band, BonusPlan, ScorePoints, Scoring, TargetBonus
+from engine.config.model import Band, BonusPlan, ScorePoints, Scoring, Target, TargetBonus
 from engine.scoring.bonus import PersonInput, allocate_pool, payout, proration_detail, round_money
 from engine.scoring.exact import exact_sum, to_decimal12
-from engine.scoring.score import ResolvedTarget, competition_ranks, score
+from engine.scoring.score import (
+    SCORED_STATUSES,
+    Assessment,
+    Assessor,
+    AssessRow,
+    ResolvedTarget,
+    competition_ranks,
+    score,
+    status,
+)
 from engine.scoring.scorecard import EntryScore, total_score
 
 values = st.decimals(min_value=-1000, max_value=1000, places=4, allow_nan=False, allow_infinity=False)
@@ -259,3 +268,30 @@ def test_to_decimal12_is_the_one_door_for_floats(x: float) -> None:
     assert to_decimal12(got) == got
     assume(x != 0)
     assert len(got.as_tuple().digits) <= 12 or got == got.to_integral_value()
+
+
+assess_rows = st.lists(st.tuples(
+    st.none() | values,                    # value
+    st.integers(0, 12),                    # n
+    st.sampled_from([True, False, None]),  # valid_if result
+    st.booleans(),                         # in force
+    st.none(),                             # previous value (absolute targets ignore it)
+), max_size=25)
+
+
+@pytest.mark.parametrize("direction", ["higher", "lower"])
+@given(data=st.data(), rows=assess_rows, min_sample=st.none() | st.integers(1, 8))
+def test_batch_assessment_agrees_with_status_and_score_one_by_one(
+        direction: str, data: st.DataObject, rows: list[AssessRow], min_sample: int | None) -> None:
+    """Assessor's unrolled loop for linear scoring against the one-value functions it stands for."""
+    resolved = data.draw(targets(direction))
+    target = Target(threshold=resolved.threshold, target=resolved.target, stretch=resolved.stretch)
+    points = data.draw(score_points())
+    rule = Assessor(target, direction, None, points, min_sample=min_sample)  # type: ignore[arg-type]
+    expected = []
+    for value, n, valid, in_force, _ in rows:
+        found = status(value, n, rule.fixed, direction, min_sample=min_sample, valid=valid,  # type: ignore[arg-type]
+                       in_force=in_force)
+        points_ = score(value, rule.fixed, direction, None, points) if found in SCORED_STATUSES else None  # type: ignore[arg-type]
+        expected.append(Assessment(found, points_, rule.fixed))
+    assert rule.assess_many(rows) == expected
