@@ -13,7 +13,7 @@ from engine.config.formulas import Formulas, analyze
 from engine.data.report import ImportReport
 from engine.data.state import imported_files, stale_sources
 from engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
-from engine.errors import Code, Diagnostic, KpiError, Severity, error, warning
+from engine.errors import Code, Diagnostic, KpiError, Severity, did_you_mean, error, warning
 from engine.evaluation.org import OrgData, load_org
 from engine.evaluation.results import (
     GoalResult,
@@ -81,6 +81,49 @@ def check_kpi_ids(ws: m.Workspace, kpis: Sequence[str]) -> None:
         raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint) for message, hint in problems])
 
 
+def check_by(ws: m.Workspace, plan: Plan, by: Sequence[str]) -> None:
+    """Refuse a --by column that a source of the KPIs being evaluated does not have.
+
+    A breakdown applies to every KPI evaluated; a KPI whose source lacks the column cannot be broken
+    down, and is not silently left out: the message names those KPIs and the ones that could be.
+    """
+    problems = []
+    for path in by:
+        lacking: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+        able: list[str] = []
+        for group in plan.scans:
+            kpis = [spec.id for spec in group.kpis]
+            problem = _column_problem(ws, group.key.source, path)
+            if problem is None:
+                able += kpis
+            else:
+                lacking[problem] += kpis
+        for (message, hint), kpis in lacking.items():
+            narrow = (f"break down only the KPIs that have it: {' '.join(f'--kpi {k}' for k in sorted(able))}"
+                      if able else None)
+            problems.append(error(Code.UNKNOWN_REFERENCE, f"--by `{path}`: {message}, so KPI(s) "
+                                  f"{', '.join(f'`{k}`' for k in sorted(kpis))} cannot be broken down by it",
+                                  None, "; ".join(h for h in (hint, narrow) if h) or None))
+    if problems:
+        raise KpiError(problems)
+
+
+def _column_problem(ws: m.Workspace, source_id: str, path: str) -> tuple[str, str | None] | None:
+    """Why a column path (``agent.unit``) does not resolve in a source, with a did-you-mean; None if it does."""
+    from engine.config.formulas import roster_aliases
+
+    *relations, name = path.split(".")
+    for relation in relations:
+        known = ws.sources[source_id].relations
+        if relation not in known:
+            return f"source `{source_id}` has no relation `{relation}`", did_you_mean(relation, known)
+        source_id = known[relation].source
+    columns = set(ws.sources[source_id].columns) | set(roster_aliases(ws, source_id))
+    if name not in columns:
+        return f"source `{source_id}` has no column `{name}`", did_you_mean(name, columns)
+    return None
+
+
 @contextmanager
 def open_data(ws: m.Workspace) -> Iterator[tuple[Warehouse, ImportReport | None, list[Diagnostic]]]:
     """The workspace database when it has been imported, else the files read into memory; locked down."""
@@ -146,6 +189,7 @@ def evaluate(ws: m.Workspace, period: str, *, grain: Grain | None = None, kpis: 
     periods = split(whole, grain, fys) if grain else [whole]
     check_kpi_ids(ws, kpis)
     plan = make_plan(ws, formulas, kpis or list(ws.kpis))
+    check_by(ws, plan, by)
     if wh is None:
         with open_data(ws) as (opened, report, notes), _collector_paused():
             result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
@@ -207,4 +251,4 @@ def _needed_by_scorecards(ws: m.Workspace, org: OrgData, assignment: Mapping[str
     return needed
 
 
-__all__ = ["Evaluation", "check_kpi_ids", "evaluate", "formulas_of", "open_data", "period_of", "slices_of"]
+__all__ = ["Evaluation", "check_by", "check_kpi_ids", "evaluate", "formulas_of", "open_data", "period_of", "slices_of"]

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from engine.errors import KpiError
 from engine.evaluation import evaluate
 from engine.evaluation.results import KpiResult
 from engine.pipeline import load_workspace
@@ -282,6 +283,33 @@ def test_by_breaks_down_by_a_column(ws_path: Path) -> None:
     march_rows = [r for r in ROWS if _march(r)]
     assert got == {p: sum(1 for r in march_rows if r["priority"] == p) for p in ("critical", "normal")}
     assert result.scorecards == []
+
+
+def test_by_a_column_some_kpis_lack_is_refused_naming_them() -> None:
+    ws = load_workspace(EXAMPLES / "field_service")  # requests have a priority, timesheets do not
+    with pytest.raises(KpiError) as refused:
+        evaluate(ws, "2026-03", by=["priority"])
+    (problem,) = refused.value.diagnostics
+    assert problem.code == "E401"
+    assert problem.message == ("--by `priority`: source `timesheets` has no column `priority`, so KPI(s) "
+                               "`available_hours`, `productive_hours` cannot be broken down by it")
+    assert problem.hint is not None and "--kpi first_time_fix" in problem.hint
+    assert "--kpi available_hours" not in problem.hint
+    assert evaluate(ws, "2026-03", kpis=["first_time_fix"], by=["priority"], at="organization").kpis
+
+
+@pytest.mark.parametrize(("by", "message", "hint"), [
+    ("priorty", "source `requests` has no column `priorty`", "did you mean `priority`?"),
+    ("engineer.unti", "source `employees` has no column `unti`", "did you mean `unit`?"),
+    ("enginer.unit", "source `requests` has no relation `enginer`", "did you mean `engineer`?"),
+])
+def test_by_a_misspelt_column_or_relation_gets_a_did_you_mean(by: str, message: str, hint: str) -> None:
+    ws = load_workspace(EXAMPLES / "field_service")
+    with pytest.raises(KpiError) as refused:
+        evaluate(ws, "2026-03", kpis=["first_time_fix"], by=[by])
+    (problem,) = refused.value.diagnostics
+    assert problem.message.startswith(f"--by `{by}`: {message}, so KPI(s) `first_time_fix`")
+    assert problem.hint == hint
 
 
 def test_json_output_is_deterministic_and_sorted(ws_path: Path) -> None:
