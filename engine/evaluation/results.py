@@ -112,15 +112,12 @@ def _in_force(what: m.Kpi | m.ScorecardEntry, periods: Mapping[str, Period]) -> 
     return {label: sc.in_force(what.effective_from, what.effective_to, p.start, p.end) for label, p in periods.items()}
 
 
-class Found:
-    """The KPI results of :func:`kpi_results` by key: each KPI's results lie on its block's rows."""
+class Found(NamedTuple):
+    """The KPI results of :func:`kpi_results` on their values' rows: ``results[kpi][i]`` is the result
+    of row ``i`` of the KPI's block in ``values`` (None where the row is hidden from the KPI)."""
 
-    def __init__(self, values: Values, results: Mapping[str, list[KpiResult | None]]) -> None:
-        self.values, self.results = values, results
-
-    def get(self, key: Key) -> KpiResult | None:
-        i = self.values.position(key)
-        return None if i is None else self.results[key[0]][i]
+    values: Values
+    results: Mapping[str, list[KpiResult | None]]
 
 
 def kpi_results(ws: m.Workspace, values: Values, periods: Mapping[str, Period], previous: Values,

@@ -11,6 +11,7 @@ making a record and a key for each.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple
@@ -21,6 +22,7 @@ from engine.config import model as m
 from engine.config.formulas import Formulas
 from engine.data.warehouse import Warehouse
 from engine.errors import Code, Diagnostic, warning
+from engine.evaluation.org import Person
 from engine.expr.types import Type
 from engine.plan.ir import DerivedSpec, Plan, ScanGroup
 from engine.scoring.exact import to_decimal12
@@ -204,7 +206,7 @@ def _by_text(raw: object) -> str | None:
 
 
 def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup, slices: Sequence[Slice],
-             paths: Mapping[str, tuple[str, ...]], people: Mapping[str, object], by: Sequence[str],
+             paths: Mapping[str, tuple[str, ...]], people: Mapping[str, Person], by: Sequence[str],
              root_set: RootSet = "skip") -> Values:
     """Evaluate one scan group; every subject level in one query.
 
@@ -213,11 +215,11 @@ def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGrou
     groups by the root in the first query instead (the slower way, kept to test the shortcut).
     """
     query = compile_scan(ws, formulas, group, slices, paths, by, root_set=root_set)
-    block, found, unattached = _read_scan(ws, group, query, wh.fetch(to_sql(query.select)), people)
+    block, found, unattached = _read_scan(ws, group, query, wh.fetch(to_sql(query.select)), people, paths)
     if query.root is not None:
         if unattached:
             root_query = compile_scan(ws, formulas, group, slices, paths, by, root_set="only")
-            block.extend(_read_scan(ws, group, root_query, wh.fetch(to_sql(root_query.select)), people)[0])
+            block.extend(_read_scan(ws, group, root_query, wh.fetch(to_sql(root_query.select)), people, paths)[0])
         else:
             for i in [i for i, key in enumerate(block.keys) if key[0] == "organization"]:
                 _, _, period, by_values = block.keys[i]
@@ -226,35 +228,47 @@ def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGrou
 
 
 def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequence[tuple[object, ...]],
-               people: Mapping[str, object]) -> tuple[Block, list[Diagnostic], bool]:
-    """The values of a scan's result rows; and whether any organization row has rows without a unit."""
-    found: list[Diagnostic] = []
+               people: Mapping[str, Person], paths: Mapping[str, tuple[str, ...]],
+               ) -> tuple[Block, list[Diagnostic], bool]:
+    """The values of a scan's result rows; and whether any of the rows scanned belongs to no unit.
+
+    Also warns, per period, of rows attributed to people missing from the roster: counted by the
+    query, or summed here from the person grouping set (see :mod:`engine.sql.compile_plan`).
+    """
     d, nb = query.depth, len(query.by)
     specs = {s.id: s for s in group.kpis}
     at = {name: i for i, name in enumerate(query.select.named_selects)}
-    unattached = at.get("__unattached")
+    unknown_at, unattached_at, rows_at = at.get("__unknown"), at.get("__unattached"), at.get("__rows")
+    unknown: dict[tuple[str, tuple[str | None, ...]], int] = defaultdict(int)
     any_unattached = False
     keys: list[RowKey] = []
     kept: list[tuple[object, ...]] = []
     for row in rows:
         period, subject = str(row[0]), row[1]
         by_values = tuple(_by_text(v) for v in row[2 + d:2 + d + nb])
-        level, who = _level(int(row[2 + d + nb]), query.grouped, subject, row[2:2 + d])  # type: ignore[call-overload]
-        if level is None:
-            continue
-        if level == "person" and people and who not in people:
-            continue
-        if level == "organization":
-            any_unattached = any_unattached or (unattached is not None and bool(row[unattached]))
-            unknown = int(row[3 + d + nb])  # type: ignore[call-overload]
-            if unknown and not by_values:
-                found.append(warning(
-                    Code.DATA_COLUMN, f"{unknown} row(s) of `{group.key.source}` in {period} are attributed to "
-                    "people missing from the roster; they count for the organization only",
-                    ws.source_map.key(ws.sources[group.key.source].data_path),
-                    "add the people to the roster, or fix the attribution column"))
+        column = _grouping_set(int(row[2 + d + nb]), query.grouped)  # type: ignore[call-overload]
+        if column is None:
+            level, who = "organization", None
+            if unknown_at is not None:
+                unknown[(period, by_values)] += int(row[unknown_at])  # type: ignore[call-overload]
+            any_unattached = any_unattached or (unattached_at is not None and bool(row[unattached_at]))
+        else:
+            value = subject if column < 0 else row[2 + column]
+            level, who = "person" if column < 0 else "unit", None if value is None else str(value)
+            if column < 0 and rows_at is not None:
+                person = None if who is None else people.get(who)
+                if who is not None and person is None:
+                    unknown[(period, by_values)] += int(row[rows_at])  # type: ignore[call-overload]
+                any_unattached = any_unattached or person is None or person.unit not in paths
+            if who is None or (level == "person" and people and who not in people):
+                continue
         keys.append((level, who, period, by_values))
         kept.append(row)
+    found = [warning(Code.DATA_COLUMN, f"{count} row(s) of `{group.key.source}` in {period} are attributed to "
+                     "people missing from the roster; they count for the organization only",
+                     ws.source_map.key(ws.sources[group.key.source].data_path),
+                     "add the people to the roster, or fix the attribution column")
+             for (period, by_values), count in sorted(unknown.items()) if count and not by_values]
     columns = {}
     for kid in query.kpis:
         kpi, result_type = ws.kpis[kid], specs[kid].result_type
@@ -266,15 +280,14 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
     return Block(keys, columns), found, any_unattached
 
 
-def _level(grouping: int, grouped: Sequence[int], subject: object,
-           ancestors: Sequence[object]) -> tuple[str | None, str | None]:
-    """Which grouping set a result row comes from: bit i (from the left) is 1 when column i is rolled up."""
+def _grouping_set(grouping: int, grouped: Sequence[int]) -> int | None:
+    """Which grouping set a result row comes from, as its subject column (-1 the person, i ≥ 0 the
+    ancestor at depth i), None for the organization: bit i (from the left) is 1 when column i is rolled up."""
     count = len(grouped)
     for i, column in enumerate(grouped):
         if not grouping & (1 << (count - 1 - i)):
-            value = subject if column < 0 else ancestors[column]
-            return ("person" if column < 0 else "unit", str(value)) if value is not None else (None, None)
-    return "organization", None
+            return column
+    return None
 
 
 def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup) -> dict[str, Decimal | None]:
@@ -325,7 +338,7 @@ def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: Derive
 
 
 def evaluate_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, slices: Sequence[Slice],
-                    paths: Mapping[str, tuple[str, ...]], people: Mapping[str, object], by: Sequence[str] = (),
+                    paths: Mapping[str, tuple[str, ...]], people: Mapping[str, Person], by: Sequence[str] = (),
                     previous: Values | None = None, previous_label: Mapping[str, str] | None = None,
                     root_set: RootSet = "skip") -> Values:
     """Every KPI of the plan for the given period slices."""

@@ -18,9 +18,16 @@ median is the median of its rows) without duplicating any row.
 One root. When every unit descends from the same root, the root's grouping set holds the same rows
 as the organization's except those that belong to no unit (no attribution, or a person or unit
 missing from the roster). DuckDB makes one pass over the rows per grouping set, so that set is left
-out (``root_set="skip"``) and the query counts the organization's rows without a unit instead
-(``__unattached``): where that count is 0 the root's values are the organization's; otherwise the
-caller runs the query again with the root's set alone (``root_set="only"``).
+out (``root_set="skip"``) and the organization's rows without a unit are counted instead: where
+there are none the root's values are the organization's; otherwise the caller runs the query again
+with the root's set alone (``root_set="only"``).
+
+Bookkeeping counts. The reader needs, per period, the rows attributed to people missing from the
+roster (reported as a warning) and the rows in no unit (for the root). With a person grouping set
+the query only adds ``count(*)`` (``__rows``, shared with any KPI counting every row) and the reader
+sums the person rows: an unknown person's rows are the first count, and those with no person, an
+unknown one or one whose unit is not in the tree are the second. Without a person set the query
+counts them itself (``__unknown``, ``__unattached``).
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ class ScanQuery:
     ``v:<kpi>`` and its ``valid_if`` result ``ok:<kpi>``."""
     root: str | None = None
     """The single root unit whose grouping set was left out (``root_set="skip"``); its rows then come
-    from the organization's, which carry the ``__unattached`` count column after ``__unknown``."""
+    from the organization's (see the module docstring for the rows in no unit)."""
 
 
 RootSet = Literal["keep", "skip", "only"]
@@ -194,17 +201,23 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(by_exprs)]
     grouping = exp.Grouping(expressions=[c.copy() for _, c in grouped]) if grouped else exp.Literal.number(0)
     columns.append(grouping.as_("__grouping", quoted=True))
-    if person_level and people is not None and attribution is not None:
-        unknown = exp.and_(exp.Not(this=exp.Is(this=attribution.copy(), expression=exp.null())),
-                           exp.Is(this=_col(PERSON, people.id), expression=exp.null()))
-        columns.append(exp.func("count_if", unknown).as_("__unknown", quoted=True))
-    else:
-        columns.append(exp.Literal.number(0).as_("__unknown", quoted=True))
-    if root is not None:
-        unattached = exp.Is(this=ancestors[0].copy(), expression=exp.null())
-        columns.append(exp.func("count_if", unattached).as_("__unattached", quoted=True))
-
     n_columns: dict[str, str] = {}
+    if person_level and people is not None and attribution is not None and -1 in in_sets:
+        # Rows of people missing from the roster, and rows in no unit, are summed from the person
+        # set's row counts when the values are read: two more aggregates here would be computed in
+        # every grouping set's pass, and carry the roster's id and the unit columns through the joins.
+        rows_n = exp.Count(this=exp.Star())
+        n_columns[rows_n.sql(dialect)] = "__rows"
+        columns.append(rows_n.as_("__rows", quoted=True))
+    else:
+        if person_level and people is not None and attribution is not None:
+            unknown = exp.and_(exp.Not(this=exp.Is(this=attribution.copy(), expression=exp.null())),
+                               exp.Is(this=_col(PERSON, people.id), expression=exp.null()))
+            columns.append(exp.func("count_if", unknown).as_("__unknown", quoted=True))
+        if root is not None:
+            unattached = exp.Is(this=ancestors[0].copy(), expression=exp.null())
+            columns.append(exp.func("count_if", unattached).as_("__unattached", quoted=True))
+
     n_of: dict[str, str] = {}
     for spec in group.kpis:
         kpi = ws.kpis[spec.id]

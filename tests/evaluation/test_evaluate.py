@@ -220,6 +220,17 @@ def test_unknown_roster_person_counts_for_the_organization_only(march: dict) -> 
     assert march[("volume", "unit", "org")].value == len([r for r in march_rows if r["agent"] != "zz"])
 
 
+def test_rows_of_people_missing_from_the_roster_are_reported_per_period(ws_path: Path) -> None:
+    ws = load_workspace(ws_path)
+    result = evaluate(ws, "2025-Q1", grain="month")
+    warned = [d.message for d in result.diagnostics if "missing from the roster" in d.message]
+    expected = {f"2025-{m:02d}": sum(1 for r in ROWS if r["agent"] == "zz" and r["created"].month == m  # type: ignore[union-attr]
+                                     and r["created"].year == 2025) for m in (1, 2, 3)}  # type: ignore[union-attr]
+    assert warned == [f"{n} row(s) of `tickets` in {label} are attributed to people missing from the roster; "
+                      "they count for the organization only" for label, n in expected.items() if n]
+    assert warned
+
+
 def test_unit_attribution_through_a_relation(march: dict) -> None:
     north = [r for r in ROWS if _march(r) and UNIT_OF.get(str(r["agent"])) == "north"]
     assert march[("by_owner_unit", "unit", "north")].value == len(north)
@@ -274,6 +285,8 @@ def test_no_rows_gives_no_data(ws_path: Path) -> None:
     rows = {r.kpi: r for r in evaluate(ws, "2024", at="organization").kpis}
     assert rows["volume"].value == 0 and rows["volume"].n == 0
     assert rows["median_hours"].value is None and rows["median_hours"].status == "no_data"
+    # A derived KPI none of whose inputs has a row still reports the organization, as no_data.
+    assert (rows["reopen_rate"].value, rows["reopen_rate"].n, rows["reopen_rate"].status) == (None, 0, "no_data")
 
 
 def test_by_breaks_down_by_a_column(ws_path: Path) -> None:
