@@ -228,28 +228,34 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
         subjects = {"person": person.id, "unit": person.unit, "organization": None}
         for label in periods:
             items: list[tuple[Any, ...]] = []  # an ItemResult's fields but the weighing's two
+            scores: list[Decimal | None] = []
+            counts: list[bool] = []
             rows: dict[tuple[int, str], int | None] = {}  # (block, level) → the subject's row
-            for (kpi, entry, reuse, block, mine), entry_in_force in zip(card.entries, card.in_force[label],
-                                                                        strict=True):
-                subject = subjects[entry.at]
+            for (kpi, entry, reuse, block, mine, slot), entry_in_force in zip(card.entries, card.in_force[label],
+                                                                              strict=True):
+                at = entry.at
+                subject = subjects[at]
                 if reuse and entry_in_force and block is not None:
-                    slot = (id(block), entry.at)
-                    i = rows[slot] if slot in rows else rows.setdefault(
-                        slot, block.index.get((entry.at, subject, label, ())))
+                    i = rows.get(slot, -1)
+                    if i == -1:
+                        i = rows[slot] = block.index.get((at, subject, label, ()))
                     same = None if i is None else mine[i]
                     if same is not None:
-                        items.append((kpi.id, entry.at, subject, entry.weight, same.value, same.n, same.status,
-                                      same.score, same.target))
+                        _, _, _, _, value, n, status, score, _, _, target = same
+                        items.append((kpi.id, at, subject, entry.weight, value, n, status, score, target))
+                        scores.append(score)
+                        counts.append(status != "not_in_force")
                         continue
-                key = (kpi.id, entry.at, subject, label, ())
-                value = values.get(key)
+                key = (kpi.id, at, subject, label, ())
+                found = values.get(key)
                 prev = previous.get((*key[:3], previous_label.get(label, ""), ())) if previous.blocks else None
-                a = _assess_entry(ws, kpi, entry, value, prev, entry_in_force and card.kpi_in_force[kpi.id][label],
+                a = _assess_entry(ws, kpi, entry, found, prev, entry_in_force and card.kpi_in_force[kpi.id][label],
                                   values, own)
-                items.append((kpi.id, entry.at, key[2], entry.weight, None if value is None else value.value,
-                              0 if value is None else value.n, a.status, a.score, a.target))
-            total, shares, contributions = card.weighing.total(
-                [item[7] for item in items], [item[6] != "not_in_force" for item in items])
+                items.append((kpi.id, at, subject, entry.weight, None if found is None else found.value,
+                              0 if found is None else found.n, a.status, a.score, a.target))
+                scores.append(a.score)
+                counts.append(a.status != "not_in_force")
+            total, shares, contributions = card.weighing.total(scores, counts)
             out.append(ScorecardResult(card.id, person.id, label, total, tuple(
                 ItemResult(kid, at, subject, weight, value, n, status, score, contribution, share, target)
                 for (kid, at, subject, weight, value, n, status, score, target), share, contribution
@@ -262,9 +268,13 @@ class _Card:
 
     def __init__(self, ws: m.Workspace, card: m.Scorecard, periods: Mapping[str, Period], known: Found) -> None:
         self.id = card.id
-        # Each entry: its KPI, itself, whether it reuses the KPI's assessment, the KPI's block and results.
-        self.entries = [(ws.kpis[e.kpi], e, e.target is None and e.scoring is None, known.values.home.get(e.kpi),
-                         known.results.get(e.kpi, [])) for e in card.entries]
+        # Each entry: its KPI, itself, whether it reuses the KPI's assessment, the KPI's block and
+        # results, and the (block, level) its subject's row is looked up by.
+        self.entries = []
+        for e in card.entries:
+            block = known.values.home.get(e.kpi)
+            self.entries.append((ws.kpis[e.kpi], e, e.target is None and e.scoring is None, block,
+                                 known.results.get(e.kpi, []), (id(block), e.at)))
         by_entry = [_in_force(e, periods) for e in card.entries]
         self.in_force = {label: [entry[label] for entry in by_entry] for label in periods}
         self.kpi_in_force = {e.kpi: _in_force(ws.kpis[e.kpi], periods) for e in card.entries}

@@ -375,6 +375,10 @@ class Assessor:
         green, yellow = fixed.target, fixed.threshold
         min_sample = 1 if self.min_sample is None else self.min_sample  # n ≥ 1 by then: no check
         unscored = {status: Assessment(status, None, fixed) for status in _UNSCORED}
+        sign, points = prepared
+        (first, _), (last, best) = points[0], points[-1]
+        # _linear_at's segments with their differences: the same operations, in the same order.
+        segments = [(p0, s0, s1 - s0, p1, p1 - p0) for (p0, s0), (p1, s1) in pairwise(points)]
         out: list[Assessment] = []
         for value, n, valid, in_force, _ in rows:
             if not in_force:
@@ -394,7 +398,14 @@ class Assessor:
                     status = "yellow"
                 else:
                     status = "red"
-                out.append(Assessment(status, tidy(_linear_at(value, prepared)), fixed))
+                x = value if sign == 1 else -value
+                if x < first:
+                    points_ = _ZERO
+                elif x >= last:
+                    points_ = best
+                else:  # the first segment ending after x also starts at or before it
+                    points_ = next(s0 + rise * (x - p0) / run for p0, s0, rise, p1, run in segments if x < p1)
+                out.append(Assessment(status, tidy(points_), fixed))
         return out
 
     def _assess(self, value: Decimal | None, n: int, valid: bool | None, in_force: bool,
