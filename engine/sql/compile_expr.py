@@ -326,9 +326,28 @@ def _count_if(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
 def _share(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
     condition = c.compile(node.args[0])
     among = c.compile(node.args[1]) if len(node.args) > 1 else None
-    numerator = c.count_star(b.and_(condition, among))
+    numerator = c.count_star(condition if _implies(condition, among) else b.and_(condition, among))
     denominator = c.count_star(among.copy() if among is not None else None)
     return c.divide(numerator, denominator)
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def _implies(condition: exp.Expression, among: exp.Expression | None) -> bool:
+    """Whether rows where ``condition`` is true all pass ``among``: ``share(csat >= 4, csat is not null)``.
+
+    A comparison with a null operand is null, never true, so when ``among`` is ``x is not null`` and
+    the condition compares ``x`` itself, the numerator needs no second test (each costs a little on
+    every row the scan reads).
+    """
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if not (isinstance(among, exp.Not) and isinstance(among.this, exp.Is)
+            and isinstance(among.this.expression, exp.Null) and isinstance(condition, _COMPARISONS)):
+        return False
+    operand = among.this.this
+    return operand == condition.this or operand == condition.expression
 
 
 def _sum(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:

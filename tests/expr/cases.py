@@ -119,6 +119,12 @@ FORMULAS = _cases(
         ("share_sla_literal", "share(resolved_at - created_at <= 4h)", 2 / 6),
         ("share_among_email", "share(amount > 0, channel = 'email')", 1 / 3),
         ("share_among_nothing", "share(true, false)", N),
+        # an `among` of `x is not null` that a comparison of x implies (the numerator skips it)
+        ("share_among_compared_not_null", "share(csat >= 4, csat is not null)", 3 / 5),
+        ("share_among_compared_not_null_right", "share(0 < amount, amount is not null)", 3 / 5),
+        ("share_among_not_null_coalesced", "share(coalesce(csat, 5) >= 4, csat is not null)", 3 / 5),
+        ("share_among_not_null_or", "share(csat is null or csat >= 4, csat is not null)", 3 / 5),
+        ("share_among_other_not_null", "share(amount > 0, csat is not null)", 3 / 5),
         ("share_null", "share(null)", 0),
         ("share_among_null_rows", "share(down, down is null)", 0),
         ("share_nested_segment", "share(routine)", 0.5),
