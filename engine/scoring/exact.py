@@ -48,6 +48,7 @@ EXACT = Context(prec=200, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999,
 
 TWELVE = Context(prec=SIGNIFICANT_DIGITS, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999, traps=_TRAPS)
 """Rounds to the 12 significant digits values are compared and reported at (``TWELVE.plus(x)``)."""
+_ZERO = Decimal(0)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -120,11 +121,9 @@ def exact_product(*values: Decimal) -> Decimal:
 
 def tidy(x: Decimal) -> Decimal:
     """The same number without trailing zeros after the point: 0.250000 → 0.25, 0E-30 → 0, 100 stays 100."""
-    if x.is_zero():
-        return Decimal(0)
     reduced = x.normalize(context=EXACT)
-    if reduced.adjusted() <= 0:  # |x| < 10: a normalized exponent cannot be positive (the usual case)
-        return reduced
+    if reduced.adjusted() <= 0:  # |x| < 10 or zero: the exponent is not positive (the usual case)
+        return reduced if reduced else _ZERO  # never a "-0"
     exponent = reduced.as_tuple().exponent
     return reduced.quantize(Decimal(1), context=EXACT) if isinstance(exponent, int) and exponent > 0 else reduced
 

@@ -377,6 +377,7 @@ class Assessor:
         unscored = {status: Assessment(status, None, fixed) for status in _UNSCORED}
         sign, points = prepared
         (first, _), (last, best) = points[0], points[-1]
+        best = tidy(best)
         # _linear_at's segments with their differences: the same operations, in the same order.
         segments = [(p0, s0, s1 - s0, p1, p1 - p0) for (p0, s0), (p1, s1) in pairwise(points)]
         out: list[Assessment] = []
@@ -404,8 +405,8 @@ class Assessor:
                 elif x >= last:
                     points_ = best
                 else:  # the first segment ending after x also starts at or before it
-                    points_ = next(s0 + rise * (x - p0) / run for p0, s0, rise, p1, run in segments if x < p1)
-                out.append(Assessment(status, tidy(points_), fixed))
+                    points_ = tidy(next(s0 + rise * (x - p0) / run for p0, s0, rise, p1, run in segments if x < p1))
+                out.append(Assessment(status, points_, fixed))
         return out
 
     def _assess(self, value: Decimal | None, n: int, valid: bool | None, in_force: bool,
