@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from engine.config import model as m
-from engine.config.formulas import Formulas, analyze
+from engine.config.formulas import Formulas, analyze, source_scope
 from engine.data.report import ImportReport
 from engine.data.state import imported_files, stale_sources
 from engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
@@ -109,18 +109,16 @@ def check_by(ws: m.Workspace, plan: Plan, by: Sequence[str]) -> None:
 
 
 def _column_problem(ws: m.Workspace, source_id: str, path: str) -> tuple[str, str | None] | None:
-    """Why a column path (``agent.unit``) does not resolve in a source, with a did-you-mean; None if it does."""
-    from engine.config.formulas import roster_aliases
-
+    """Why a column path (``agent.unit``) names nothing a formula on the source could use, with a
+    did-you-mean; None when it names a column."""
+    scope, where = source_scope(ws, source_id), source_id
     *relations, name = path.split(".")
     for relation in relations:
-        known = ws.sources[source_id].relations
-        if relation not in known:
-            return f"source `{source_id}` has no relation `{relation}`", did_you_mean(relation, known)
-        source_id = known[relation].source
-    columns = set(ws.sources[source_id].columns) | set(roster_aliases(ws, source_id))
-    if name not in columns:
-        return f"source `{source_id}` has no column `{name}`", did_you_mean(name, columns)
+        if relation not in scope.relations:
+            return f"source `{where}` has no relation `{relation}`", did_you_mean(relation, scope.relations)
+        scope, where = scope.relations[relation], ws.sources[where].relations[relation].source
+    if name not in scope.columns:
+        return f"source `{where}` has no column `{name}`", did_you_mean(name, scope.columns)
     return None
 
 
