@@ -232,13 +232,13 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
                ) -> tuple[Block, list[Diagnostic], bool]:
     """The values of a scan's result rows; and whether any of the rows scanned belongs to no unit.
 
-    Also warns, per period, of rows attributed to people missing from the roster: counted by the
-    query, or summed here from the person grouping set (see :mod:`engine.sql.compile_plan`).
+    Also warns, per period, of rows attributed to people missing from the roster, summed from the
+    person grouping set (see :mod:`engine.sql.compile_plan`).
     """
     d, nb = query.depth, len(query.by)
     specs = {s.id: s for s in group.kpis}
     at = {name: i for i, name in enumerate(query.select.named_selects)}
-    unknown_at, unattached_at, rows_at = at.get("__unknown"), at.get("__unattached"), at.get("__rows")
+    unattached_at, rows_at = at.get("__unattached"), at.get("__rows")
     unknown: dict[tuple[str, tuple[str | None, ...]], int] = defaultdict(int)
     any_unattached = False
     keys: list[RowKey] = []
@@ -249,8 +249,6 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
         column = _grouping_set(int(row[2 + d + nb]), query.grouped)  # type: ignore[call-overload]
         if column is None:
             level, who = "organization", None
-            if unknown_at is not None:
-                unknown[(period, by_values)] += int(row[unknown_at])  # type: ignore[call-overload]
             any_unattached = any_unattached or (unattached_at is not None and bool(row[unattached_at]))
         else:
             value = subject if column < 0 else row[2 + column]

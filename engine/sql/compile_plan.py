@@ -26,8 +26,8 @@ Bookkeeping counts. The reader needs, per period, the rows attributed to people 
 roster (reported as a warning) and the rows in no unit (for the root). With a person grouping set
 the query only adds ``count(*)`` (``__rows``, shared with any KPI counting every row) and the reader
 sums the person rows: an unknown person's rows are the first count, and those with no person, an
-unknown one or one whose unit is not in the tree are the second. Without a person set the query
-counts them itself (``__unknown``, ``__unattached``).
+unknown one or one whose unit is not in the tree are the second. A scan attributed to units has no
+roster to miss, and counts its rows in no unit itself (``__unattached``).
 """
 
 from __future__ import annotations
@@ -202,21 +202,16 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     grouping = exp.Grouping(expressions=[c.copy() for _, c in grouped]) if grouped else exp.Literal.number(0)
     columns.append(grouping.as_("__grouping", quoted=True))
     n_columns: dict[str, str] = {}
-    if person_level and people is not None and attribution is not None and -1 in in_sets:
+    if -1 in in_sets and people is not None:
         # Rows of people missing from the roster, and rows in no unit, are summed from the person
         # set's row counts when the values are read: two more aggregates here would be computed in
         # every grouping set's pass, and carry the roster's id and the unit columns through the joins.
         rows_n = exp.Count(this=exp.Star())
         n_columns[rows_n.sql(dialect)] = "__rows"
         columns.append(rows_n.as_("__rows", quoted=True))
-    else:
-        if person_level and people is not None and attribution is not None:
-            unknown = exp.and_(exp.Not(this=exp.Is(this=attribution.copy(), expression=exp.null())),
-                               exp.Is(this=_col(PERSON, people.id), expression=exp.null()))
-            columns.append(exp.func("count_if", unknown).as_("__unknown", quoted=True))
-        if root is not None:
-            unattached = exp.Is(this=ancestors[0].copy(), expression=exp.null())
-            columns.append(exp.func("count_if", unattached).as_("__unattached", quoted=True))
+    elif root is not None and root_set == "skip":  # units attributed directly: count the rows in none
+        unattached = exp.Is(this=ancestors[0].copy(), expression=exp.null())
+        columns.append(exp.func("count_if", unattached).as_("__unattached", quoted=True))
 
     n_of: dict[str, str] = {}
     for spec in group.kpis:
