@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlglot  # noqa: E402
 
-from engine.expr.scope import Calendar, Duration, KpiInfo, Scope, Type  # noqa: E402
-from engine.expr.typecheck import FormulaKind, check  # noqa: E402
-from engine.sql.compile_expr import TableContext, compile_expr, to_sql  # noqa: E402
+from kpi_engine.expr.scope import Calendar, Duration, KpiInfo, Scope, Type  # noqa: E402
+from kpi_engine.expr.typecheck import FormulaKind, check  # noqa: E402
+from kpi_engine.sql.compile_expr import TableContext, compile_expr, to_sql  # noqa: E402
 
 NUMBERS = ("amount", "qty", "csat", "`First Response (min)`")
 WINDOWS = ((540, 1080),)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.config.model import Column, Source  # noqa: E402
-from engine.data import import_sources, open_memory, open_warehouse  # noqa: E402
+from kpi_engine.config.model import Column, Source  # noqa: E402
+from kpi_engine.data import import_sources, open_memory, open_warehouse  # noqa: E402
 
 PRIORITIES = ("critical", "high", "normal", "low")
 CHANNELS = ("email", "chat", "phone")

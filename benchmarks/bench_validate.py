@@ -65,7 +65,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kpi-bench-"))
     try:
         generate(tmp / "ws", args.kpis, args.files)
-        from engine.pipeline import validate
+        from kpi_engine.pipeline import validate
 
         start = time.perf_counter()
         results = validate([tmp / "ws"])

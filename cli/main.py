@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 
-from engine.data.report import Progress
-from engine.errors import Diagnostic, KpiError, Severity
-from engine.source import render
+from kpi_engine.data.report import Progress
+from kpi_engine.errors import Diagnostic, KpiError, Severity
+from kpi_engine.source import render
 
 app = typer.Typer(
     name="kpi",
@@ -94,7 +94,7 @@ def validate(
     out: Annotated[Path | None, typer.Option("--out", help="Write the report to this file.")] = None,
 ) -> None:
     """Check definitions: schema, names, formulas, weights, targets, policies and lints."""
-    from engine.pipeline import validate as run_validate
+    from kpi_engine.pipeline import validate as run_validate
 
     results = run_validate(paths or [Path(".")], data=not no_data)
     diagnostics = [d.as_error() if strict and d.severity == Severity.WARNING else d
@@ -124,7 +124,7 @@ def schema(
     out: Annotated[Path | None, typer.Option("--out", help="Write the schema to this file.")] = None,
 ) -> None:
     """Print the JSON Schema of the definitions YAML."""
-    from engine.config.schema import load_schema
+    from kpi_engine.config.schema import load_schema
 
     emit(json.dumps(load_schema(), indent=2, ensure_ascii=False), out)
 
@@ -164,7 +164,7 @@ OutOption = Annotated[Path | None, typer.Option("--out", help="Write the output 
 
 def load(path: Path):  # type: ignore[no-untyped-def]
     """Load a workspace or exit 1 with its diagnostics."""
-    from engine.pipeline import load_workspace
+    from kpi_engine.pipeline import load_workspace
 
     with boundary():
         return load_workspace(path)
@@ -196,9 +196,9 @@ def import_(
     out: OutOption = None,
 ) -> None:
     """Load the sources into the workspace database (.kpi/warehouse.duckdb); rejected rows are kept."""
-    from engine.data.report import ImportFailed
-    from engine.data.warehouse import import_sources, open_warehouse
-    from engine.report.imports import import_csv, import_json, import_table
+    from kpi_engine.data.report import ImportFailed
+    from kpi_engine.data.warehouse import import_sources, open_warehouse
+    from kpi_engine.report.imports import import_csv, import_json, import_table
 
     ws = load(workspace)
     with boundary():
@@ -247,10 +247,10 @@ def evaluate(
     out: OutOption = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
-    from engine.audit.runs import record_evaluation
-    from engine.evaluation import evaluate as run_evaluate
-    from engine.periods import Grain
-    from engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
+    from kpi_engine.audit.runs import record_evaluation
+    from kpi_engine.evaluation import evaluate as run_evaluate
+    from kpi_engine.periods import Grain
+    from kpi_engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
 
     ws = load(workspace)
     with boundary():
@@ -286,7 +286,7 @@ def compile_(
     out: OutOption = None,
 ) -> None:
     """Print the SQL that evaluation runs, each KPI commented with its id and definition."""
-    from engine.compile import compile_workspace
+    from kpi_engine.compile import compile_workspace
 
     ws = load(workspace)
     with boundary():
@@ -310,16 +310,16 @@ def bonus(
     out: OutOption = None,
 ) -> None:
     """Payouts per person, bonus shares and the total, exact to the cent."""
-    from engine.audit.adjustments import adjustments, approved_run
-    from engine.audit.runs import record
-    from engine.bonus import compute_bonus
-    from engine.report.bonus import bonus_csv, bonus_document, bonus_json, bonus_table, write_xlsx
+    from kpi_engine.audit.adjustments import adjustments, approved_run
+    from kpi_engine.audit.runs import record
+    from kpi_engine.bonus import compute_bonus
+    from kpi_engine.report.bonus import bonus_csv, bonus_document, bonus_json, bonus_table, write_xlsx
 
     ws = load(workspace)
     currency = ws.organization.currency
     with boundary():
         if format == BonusFormat.xlsx and out is None:
-            from engine.errors import Code, error
+            from kpi_engine.errors import Code, error
 
             raise KpiError([error(Code.MISSING_KEY, "--format xlsx writes a file; name it with --out", None,
                                   "e.g. --out payouts.xlsx")])
@@ -359,10 +359,10 @@ def explain(
     out: OutOption = None,
 ) -> None:
     """A statement: every number behind a person's score and payout."""
-    from engine.bonus import compute_bonus
-    from engine.errors import Code, error
-    from engine.evaluation import evaluate as run_evaluate
-    from engine.report.statement import bonus_statement, scorecard_statement
+    from kpi_engine.bonus import compute_bonus
+    from kpi_engine.errors import Code, error
+    from kpi_engine.evaluation import evaluate as run_evaluate
+    from kpi_engine.report.statement import bonus_statement, scorecard_statement
 
     ws = load(workspace)
     with boundary():
@@ -377,7 +377,7 @@ def explain(
                                   "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
         who = evaluation.org.people.get(person)
         if who is None:
-            from engine.config.build import unknown
+            from kpi_engine.config.build import unknown
 
             message, hint = unknown("person", person, list(evaluation.org.people))
             raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
@@ -408,8 +408,8 @@ def runs_list(
     out: OutOption = None,
 ) -> None:
     """Every recorded run, newest first."""
-    from engine.data.ledger import list_runs
-    from engine.report.runs import runs_json, runs_table
+    from kpi_engine.data.ledger import list_runs
+    from kpi_engine.report.runs import runs_json, runs_table
 
     ws = load(workspace)
     with boundary():
@@ -425,8 +425,8 @@ def runs_show(
     out: OutOption = None,
 ) -> None:
     """One run: what was computed, from which definitions, data and engine."""
-    from engine.data.ledger import get_run
-    from engine.report.runs import run_json, run_text
+    from kpi_engine.data.ledger import get_run
+    from kpi_engine.report.runs import run_json, run_text
 
     ws = load(workspace)
     with boundary():
@@ -441,9 +441,9 @@ def runs_verify(
     out: OutOption = None,
 ) -> None:
     """Recompute a run with the definitions it stored, on the current data; exit 1 if anything differs."""
-    from engine.audit.verify import verify
-    from engine.data.ledger import get_run
-    from engine.report.runs import verification_text
+    from kpi_engine.audit.verify import verify
+    from kpi_engine.data.ledger import get_run
+    from kpi_engine.report.runs import verification_text
 
     ws = load(workspace)
     with boundary():
@@ -465,9 +465,9 @@ def runs_approve(
     """Mark a bonus run approved (once; approvals are append-only)."""
     from datetime import UTC, datetime
 
-    from engine.audit.runs import utc_timestamp
-    from engine.data.ledger import approve_run
-    from engine.report.formats import to_json
+    from kpi_engine.audit.runs import utc_timestamp
+    from kpi_engine.data.ledger import approve_run
+    from kpi_engine.report.formats import to_json
 
     ws = load(workspace)
     with boundary():
@@ -492,8 +492,8 @@ def test_command(
     out: OutOption = None,
 ) -> None:
     """Run the workspace's tests: fixture rows in, expected values, scores and payouts out; exit 1 if any fails."""
-    from engine.report.tests import tests_junit, tests_text
-    from engine.testing import run_tests
+    from kpi_engine.report.tests import tests_junit, tests_text
+    from kpi_engine.testing import run_tests
 
     ws = load(workspace)
     with boundary():
@@ -510,7 +510,7 @@ def init(
     list_: Annotated[bool, typer.Option("--list", help="List the templates.")] = False,
 ) -> None:
     """A new workspace from a library template, with sample data."""
-    from engine.templates import init_workspace, templates
+    from kpi_engine.templates import init_workspace, templates
 
     if list_:
         emit("\n".join(f"{t.name:<18} {t.title}" for t in templates()) or "no templates installed", None)
@@ -536,7 +536,7 @@ def catalog(
     out: OutOption = None,
 ) -> None:
     """A human catalog of goals, KPIs, formulas, targets, weights, policies and bonus plans."""
-    from engine.report.catalog import catalog as render_catalog
+    from kpi_engine.report.catalog import catalog as render_catalog
 
     ws = load(workspace)
     emit(render_catalog(ws, format.value), out)
@@ -560,8 +560,8 @@ def diff(
     out: OutOption = None,
 ) -> None:
     """What changed between two definition sets, and each person's payout change on the same data."""
-    from engine.audit.diff import diff as run_diff
-    from engine.report.diff import diff_json, diff_markdown, diff_text
+    from kpi_engine.audit.diff import diff as run_diff
+    from kpi_engine.report.diff import diff_json, diff_markdown, diff_text
 
     if data is None and (plan is not None or period is not None):
         raise typer.BadParameter("--plan and --period price the change on data; add --data WS", param_hint="--data")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine.config import model as m
-from engine.config.build import unknown
-from engine.data.warehouse import Warehouse
-from engine.errors import Code, KpiError, error
-from engine.evaluation import Evaluation, evaluate, period_of
-from engine.evaluation.org import Person
-from engine.evaluation.results import ScorecardResult
-from engine.periods import GRAINS, Period
-from engine.scoring.bonus import PersonInput, PlanResult, plan_result
+from kpi_engine.config import model as m
+from kpi_engine.config.build import unknown
+from kpi_engine.data.warehouse import Warehouse
+from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.evaluation import Evaluation, evaluate, period_of
+from kpi_engine.evaluation.org import Person
+from kpi_engine.evaluation.results import ScorecardResult
+from kpi_engine.periods import GRAINS, Period
+from kpi_engine.scoring.bonus import PersonInput, PlanResult, plan_result
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from engine.config import model as m
-from engine.evaluation import check_kpi_ids, formulas_of, period_of, slices_of
-from engine.evaluation.org import OrgUnit, unit_paths
-from engine.plan.planner import plan as make_plan
-from engine.sql.compile_plan import compile_scan
-from engine.sql.render import to_sql
+from kpi_engine.config import model as m
+from kpi_engine.evaluation import check_kpi_ids, formulas_of, period_of, slices_of
+from kpi_engine.evaluation.org import OrgUnit, unit_paths
+from kpi_engine.plan.planner import plan as make_plan
+from kpi_engine.sql.compile_plan import compile_scan
+from kpi_engine.sql.render import to_sql
 
 
 def compile_workspace(ws: m.Workspace, kpis: Sequence[str], period: str | None, dialect: str,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from engine.source import Span
+from kpi_engine.source import Span
 
 
 class Severity(StrEnum):

@@ -52,8 +52,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.errors import Code, Diagnostic, error
-from engine.source import Span
+from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.source import Span
 
 Kind = Literal["year", "quarter", "month", "week", "day", "range"]
 Grain = Literal["year", "quarter", "month", "week", "day"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config import model as m
-from engine.config.build import build_model
-from engine.config.rules import check_rules
-from engine.config.workspace import Unit, discover, load_definitions
-from engine.errors import Code, Diagnostic, KpiError, Severity, error
-from engine.source import Span
+from kpi_engine.config import model as m
+from kpi_engine.config.build import build_model
+from kpi_engine.config.rules import check_rules
+from kpi_engine.config.workspace import Unit, discover, load_definitions
+from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
+from kpi_engine.source import Span
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,12 @@ def check_unit(unit: Unit, data: bool = False) -> Checked:
     workspace, problems = build_model(defs)
     found += problems
     if not _has_errors(found):
-        from engine.config.formulas import check_formulas
+        from kpi_engine.config.formulas import check_formulas
 
         found += check_formulas(workspace, fragment=unit.fragment)
     found += check_rules(workspace, fragment=unit.fragment)
     if data and not unit.fragment and not _has_errors(found):
-        from engine.evaluation.roster import check_roster
+        from kpi_engine.evaluation.roster import check_roster
 
         found += check_roster(workspace)
     return Checked(unit, workspace, _sorted(found))

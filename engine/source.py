@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.errors import Diagnostic
+    from kpi_engine.errors import Diagnostic
 
 
 @dataclass(frozen=True, order=True)

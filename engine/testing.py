@@ -19,21 +19,21 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal, NoReturn
 
-from engine.bonus import BonusRun, compute_bonus
-from engine.config import model as m
-from engine.config.build import unknown
-from engine.config.loader import DataPath
-from engine.config.rules import kpi_levels, kpi_reference_problem
-from engine.config.values import SECONDS, Duration, ValueProblem, parse_percent, parse_quantity
-from engine.data.report import ImportReport
-from engine.data.warehouse import Warehouse, import_sources, lock_down, open_memory
-from engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
-from engine.evaluation import Evaluation, evaluate
-from engine.evaluation.results import KpiResult
-from engine.report.formats import written as as_written
-from engine.scoring.exact import to_decimal12
-from engine.scoring.score import seconds_per_unit
-from engine.source import Span
+from kpi_engine.bonus import BonusRun, compute_bonus
+from kpi_engine.config import model as m
+from kpi_engine.config.build import unknown
+from kpi_engine.config.loader import DataPath
+from kpi_engine.config.rules import kpi_levels, kpi_reference_problem
+from kpi_engine.config.values import SECONDS, Duration, ValueProblem, parse_percent, parse_quantity
+from kpi_engine.data.report import ImportReport
+from kpi_engine.data.warehouse import Warehouse, import_sources, lock_down, open_memory
+from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
+from kpi_engine.evaluation import Evaluation, evaluate
+from kpi_engine.evaluation.results import KpiResult
+from kpi_engine.report.formats import written as as_written
+from kpi_engine.scoring.exact import to_decimal12
+from kpi_engine.scoring.score import seconds_per_unit
+from kpi_engine.source import Span
 
 __all__ = ["Check", "ExpectationResult", "TestReport", "TestResult", "run_tests"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from engine.pipeline import load_workspace
-from engine.report.catalog import anchor, catalog
+from kpi_engine.cli.main import app
+from kpi_engine.pipeline import load_workspace
+from kpi_engine.report.catalog import anchor, catalog
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parent.parent / "kpi_definitions" / "examples" / "support"

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from engine.audit.diff import diff_definitions, dotted, same
-from engine.bonus import compute_bonus
-from engine.pipeline import load_workspace
-from engine.report.formats import written
+from kpi_engine.audit.diff import diff_definitions, dotted, same
+from kpi_engine.bonus import compute_bonus
+from kpi_engine.cli.main import app
+from kpi_engine.pipeline import load_workspace
+from kpi_engine.report.formats import written
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parent.parent / "kpi_definitions" / "examples" / "support"

@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from typer.main import get_command
 
-from cli.main import app
-from engine.config.loader import load_file
-from engine.config.schema import check_shape, load_schema
-from engine.errors import KpiError
-from engine.expr import ast
-from engine.expr.functions import FUNCTIONS
-from engine.expr.parser import parse
+from kpi_engine.cli.main import app
+from kpi_engine.config.loader import load_file
+from kpi_engine.config.schema import check_shape, load_schema
+from kpi_engine.errors import KpiError
+from kpi_engine.expr import ast
+from kpi_engine.expr.functions import FUNCTIONS
+from kpi_engine.expr.parser import parse
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Severity
-from engine.pipeline import validate
+from kpi_engine.errors import Severity
+from kpi_engine.pipeline import validate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INVALID = sorted(p for p in (FIXTURES / "invalid").iterdir() if p.is_dir())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.main import app
-from engine.templates import templates
+from kpi_engine.cli.main import app
+from kpi_engine.templates import templates
 
 runner = CliRunner()
 

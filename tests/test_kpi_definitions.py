@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from kpi_engine.cli.main import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1] / "kpi_definitions"

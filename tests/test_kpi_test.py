@@ -8,10 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.main import app
-from engine.config.loader import display_path
-from engine.pipeline import load_workspace
-from engine.testing import close, run_tests
+from kpi_engine.cli.main import app
+from kpi_engine.config.loader import display_path
+from kpi_engine.pipeline import load_workspace
+from kpi_engine.testing import close, run_tests
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parent.parent

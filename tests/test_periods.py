@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import Code
-from engine.periods import (
+from kpi_engine.errors import Code
+from kpi_engine.periods import (
     Period,
     PeriodError,
     bounds_utc,

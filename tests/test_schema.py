@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 import time
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.config.loader import load_file
-from engine.config.schema import SCHEMA_PATH, check_shape, load_schema
-from engine.errors import Code, Diagnostic
+from kpi_engine.config.loader import load_file
+from kpi_engine.config.schema import check_shape, load_schema
+from kpi_engine.errors import Code, Diagnostic
 
 FULL_EXAMPLE = """\
 organization:
@@ -222,7 +223,8 @@ def where(diagnostics: list[Diagnostic]) -> list[tuple[Code, int, int]]:
 
 def test_schema_is_a_valid_draft_2020_12_schema() -> None:
     Draft202012Validator.check_schema(load_schema())
-    assert SCHEMA_PATH.name == "kpi.schema.json" and SCHEMA_PATH.parent.name == "schemas"
+    repository_copy = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "kpi.schema.json").read_text())
+    assert load_schema() == repository_copy  # the package data is the repository's schemas/ file
 
 
 def test_every_property_has_a_description() -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.data.ledger import RunRecord, list_runs
+from kpi_engine.data.ledger import RunRecord, list_runs
 
 
 @dataclass(frozen=True)

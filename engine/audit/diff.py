@@ -26,15 +26,15 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.config import model as m
-from engine.config.loader import DataPath
-from engine.config.workspace import TOP_KEYS, YAML_SUFFIXES, discover
-from engine.errors import Code, Diagnostic, KpiError, error
-from engine.report.formats import written
-from engine.source import TEXTS, Span
+from kpi_engine.config import model as m
+from kpi_engine.config.loader import DataPath
+from kpi_engine.config.workspace import TOP_KEYS, YAML_SUFFIXES, discover
+from kpi_engine.errors import Code, Diagnostic, KpiError, error
+from kpi_engine.report.formats import written
+from kpi_engine.source import TEXTS, Span
 
 if TYPE_CHECKING:
-    from engine.bonus import BonusRun
+    from kpi_engine.bonus import BonusRun
 
 Kind = Literal["added", "removed", "changed"]
 GIT_PREFIX = "git:"
@@ -117,7 +117,7 @@ def diff(old: str, new: str, data: Path | None = None, plan: str | None = None,
 
 def load_side(spec: str) -> Side:
     """A workspace path, or ``git:REV[:PATH]`` (PATH relative to the current directory, default ``.``)."""
-    from engine.pipeline import load_workspace
+    from kpi_engine.pipeline import load_workspace
 
     if not spec.startswith(GIT_PREFIX):
         return Side(spec, load_workspace(Path(spec)))
@@ -358,7 +358,7 @@ def rebase(ws: m.Workspace, root: Path) -> m.Workspace:
 def payout_impact(old: m.Workspace, new: m.Workspace, data: Path, plan: str | None,
                   period: str | None) -> tuple[PayoutImpact, tuple[Diagnostic, ...]]:
     """The plan's payout per person under both definition sets, on the data files of ``data``."""
-    from engine.bonus import find_plan
+    from kpi_engine.bonus import find_plan
 
     plan_id = plan or find_plan(new if new.bonus_plans else old, None).id
     if plan_id not in old.bonus_plans and plan_id not in new.bonus_plans:
@@ -385,8 +385,8 @@ def _exponent(unit: Decimal) -> int:
 
 def _pay(ws: m.Workspace, plan: str, period: str | None) -> tuple[BonusRun | None, tuple[Diagnostic, ...]]:
     """The plan paid under one side's definitions (None when that side has no such plan)."""
-    from engine.bonus import compute_bonus
-    from engine.data.warehouse import import_sources, lock_down, open_memory
+    from kpi_engine.bonus import compute_bonus
+    from kpi_engine.data.warehouse import import_sources, lock_down, open_memory
 
     if plan not in ws.bonus_plans:
         return None, ()

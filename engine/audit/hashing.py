@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from engine.config import model as m
+from kpi_engine.config import model as m
 
 
 def _canonical(value: Any) -> Any:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.audit.hashing import canonical_definitions, definitions_hash
-from engine.config import model as m
-from engine.data.files import source_hashes
-from engine.data.ledger import RunRecord, append_run, duckdb_version
+from kpi_engine import __version__
+from kpi_engine.audit.hashing import canonical_definitions, definitions_hash
+from kpi_engine.config import model as m
+from kpi_engine.data.files import source_hashes
+from kpi_engine.data.ledger import RunRecord, append_run, duckdb_version
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = __version__
 
 
 def new_run_id(now: datetime) -> str:
@@ -74,7 +75,7 @@ def record(ws: m.Workspace, kind: str, period: str | None, arguments: Sequence[s
 def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str],
                       options: Mapping[str, Any]) -> dict[str, Any]:
     """Record an evaluate run; the results stored are the JSON document without its run block."""
-    from engine.report.evaluation import evaluation_document
+    from kpi_engine.report.evaluation import evaluation_document
 
     document = evaluation_document(result, {})
     document.pop("run")

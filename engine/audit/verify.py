@@ -8,15 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.audit.hashing import definitions_hash
-from engine.audit.runs import ENGINE_VERSION, results_hash
-from engine.config import model as m
-from engine.config.build import build_model
-from engine.config.loader import SourceMap
-from engine.config.workspace import Definitions
-from engine.data.files import source_hashes
-from engine.data.ledger import RunRecord, duckdb_version
-from engine.errors import Code, KpiError, error
+from kpi_engine.audit.hashing import definitions_hash
+from kpi_engine.audit.runs import ENGINE_VERSION, results_hash
+from kpi_engine.config import model as m
+from kpi_engine.config.build import build_model
+from kpi_engine.config.loader import SourceMap
+from kpi_engine.config.workspace import Definitions
+from kpi_engine.data.files import source_hashes
+from kpi_engine.data.ledger import RunRecord, duckdb_version
+from kpi_engine.errors import Code, KpiError, error
 
 MAX_DIFFERENCES = 50
 
@@ -61,14 +61,14 @@ def recompute(run: RunRecord, ws: m.Workspace) -> Any:
     """The results document of a run, computed again (without its run block)."""
     options = dict(run.options)
     if run.kind == "bonus":
-        from engine.bonus import compute_bonus
-        from engine.report.bonus import bonus_document
+        from kpi_engine.bonus import compute_bonus
+        from kpi_engine.report.bonus import bonus_document
 
         paid = compute_bonus(ws, options.get("plan"), options.get("period"))
         document = bonus_document(paid, {}, ws.organization.currency)
     elif run.kind == "evaluate":
-        from engine.evaluation import evaluate
-        from engine.report.evaluation import evaluation_document
+        from kpi_engine.evaluation import evaluate
+        from kpi_engine.report.evaluation import evaluation_document
 
         evaluated = evaluate(ws, options["period"], grain=options.get("grain"), kpis=options.get("kpis") or (),
                              subject=options.get("subject"), by=options.get("by") or (), at=options.get("at"))

@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from engine.config import model as m
-from engine.config.loader import DataPath, SourceMap
-from engine.config.values import ValueProblem, parse_date, parse_percent, parse_quantity
-from engine.config.workspace import Definitions
-from engine.errors import Code, Diagnostic, did_you_mean, error
+from kpi_engine.config import model as m
+from kpi_engine.config.loader import DataPath, SourceMap
+from kpi_engine.config.values import ValueProblem, parse_date, parse_percent, parse_quantity
+from kpi_engine.config.workspace import Definitions
+from kpi_engine.errors import Code, Diagnostic, did_you_mean, error
 
 T = TypeVar("T")
 WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}

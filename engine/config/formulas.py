@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from engine.config import model as m
-from engine.config.loader import DataPath
-from engine.config.values import Duration
-from engine.errors import Code, Diagnostic, error
-from engine.expr import scope as sc
-from engine.expr.ast import Expr
-from engine.expr.typecheck import check
-from engine.source import Span
+from kpi_engine.config import model as m
+from kpi_engine.config.loader import DataPath
+from kpi_engine.config.values import Duration
+from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.expr import scope as sc
+from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.typecheck import check
+from kpi_engine.source import Span
 
 COLUMN_TYPES: Mapping[str, sc.Type] = {
     "string": sc.Type.STRING, "integer": sc.Type.NUMBER, "number": sc.Type.NUMBER, "decimal": sc.Type.NUMBER,

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from engine.errors import Code, Diagnostic, error
-from engine.source import TEXTS, Span
+from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.source import TEXTS, Span
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64

@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from engine.config.loader import DataPath, SourceMap
-from engine.config.values import Duration
-from engine.source import Span
+from kpi_engine.config.loader import DataPath, SourceMap
+from kpi_engine.config.values import Duration
+from kpi_engine.source import Span
 
 Quantity = Decimal | Duration
 ParamValue = Decimal | str | bool | Duration

@@ -9,12 +9,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
-from engine.config import model as m
-from engine.config.build import unknown
-from engine.config.loader import DataPath
-from engine.config.values import Duration
-from engine.errors import Code, Diagnostic, Severity, error, warning
-from engine.source import Span
+from kpi_engine.config import model as m
+from kpi_engine.config.build import unknown
+from kpi_engine.config.loader import DataPath
+from kpi_engine.config.values import Duration
+from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
+from kpi_engine.source import Span
 
 Rule = Callable[[m.Workspace], Iterable[Diagnostic]]
 SPEED_PARTNERS = ("quality", "satisfaction")
@@ -159,9 +159,9 @@ def check_formula_syntax_without_source(ws: m.Workspace) -> Iterator[Diagnostic]
 
     The formulas stage type-checks only formulas whose source resolves; these are parsed here.
     """
-    from engine.config.formulas import field_path
-    from engine.errors import KpiError
-    from engine.expr.parser import parse
+    from kpi_engine.config.formulas import field_path
+    from kpi_engine.errors import KpiError
+    from kpi_engine.expr.parser import parse
 
     owners = [(seg.where, (*seg.path, "where")) for seg in ws.segments.values() if seg.source not in ws.sources]
     for kpi in ws.kpis.values():

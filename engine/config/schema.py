@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -24,11 +24,12 @@ from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
-from engine.config.loader import DataPath, SourceMap, looks_numeric
-from engine.errors import Code, Diagnostic, did_you_mean, error
-from engine.source import Span
+from kpi_engine.config.loader import DataPath, SourceMap, looks_numeric
+from kpi_engine.errors import Code, Diagnostic, did_you_mean, error
+from kpi_engine.source import Span
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "kpi.schema.json"
+# Package data of the wheel (schemas/ in the repository): importlib.resources finds it installed or editable.
+SCHEMA_FILE = "kpi.schema.json"
 
 _DIGITS_HINT = "write numbers as digits with an optional decimal point, e.g. 1000"
 _BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
@@ -84,7 +85,8 @@ _ValidatorClass = extend(Draft202012Validator, type_checker=Draft202012Validator
 @cache
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of a definitions file (read once)."""
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    text = resources.files("kpi_engine.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
     return schema
 
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.config.loader import LoadedFile, SourceMap, load_file
-from engine.errors import Code, Diagnostic, error
-from engine.source import Span
+from kpi_engine.config.loader import LoadedFile, SourceMap, load_file
+from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.source import Span
 
 SECTIONS = ("units", "sources", "params", "calendars", "segments", "goals", "kpis", "scorecards",
             "policies", "bonus_plans", "tests")
@@ -114,7 +114,7 @@ def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Pat
     merged.diagnostics.extend(loaded.diagnostics)
     if loaded.data is None and loaded.diagnostics:
         return
-    from engine.config.schema import check_shape  # the schema module is heavy; import on first use
+    from kpi_engine.config.schema import check_shape  # the schema module is heavy; import on first use
 
     data = loaded.data
     if not isinstance(data, dict):

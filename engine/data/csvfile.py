@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.config.model import Column, CsvOptions
-from engine.data.records import DataFile, StageRow, Tally, bad, bad_bytes, match_header, safe_text
-from engine.errors import Code, KpiError, error
+from kpi_engine.config.model import Column, CsvOptions
+from kpi_engine.data.records import DataFile, StageRow, Tally, bad, bad_bytes, match_header, safe_text
+from kpi_engine.errors import Code, KpiError, error
 
 MAX_FIELD_CHARS = 16 * 1024 * 1024
 _CHUNK = 1 << 20

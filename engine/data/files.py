@@ -8,9 +8,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from engine.config.model import Source
-from engine.data.records import DataFile
-from engine.errors import Code, KpiError, error
+from kpi_engine.config.model import Source
+from kpi_engine.data.records import DataFile
+from kpi_engine.errors import Code, KpiError, error
 
 FORMATS: Mapping[str, str] = {
     ".csv": "csv",

@@ -10,10 +10,10 @@ import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
-from engine.config.model import Column, CsvOptions
-from engine.data.csvfile import text_codec
-from engine.data.records import DataFile, StageRow, Tally, bad, bad_bytes, good, native_text, safe_text
-from engine.errors import Code, KpiError, error
+from kpi_engine.config.model import Column, CsvOptions
+from kpi_engine.data.csvfile import text_codec
+from kpi_engine.data.records import DataFile, StageRow, Tally, bad, bad_bytes, good, native_text, safe_text
+from kpi_engine.errors import Code, KpiError, error
 
 _WHITESPACE = " \t\r\n"
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.data.warehouse import open_warehouse
-from engine.errors import Code, KpiError, error
+from kpi_engine.data.warehouse import open_warehouse
+from kpi_engine.errors import Code, KpiError, error
 
 _RUNS = """CREATE TABLE IF NOT EXISTS runs (
     id VARCHAR PRIMARY KEY, time VARCHAR NOT NULL, kind VARCHAR NOT NULL, command VARCHAR NOT NULL,

@@ -22,14 +22,14 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
-from engine.config.model import Column, Source
-from engine.data.csvfile import read_csv_records, record_texts
-from engine.data.jsonfile import read_json_records, read_ndjson_records
-from engine.data.records import DataFile, StageRow, Tally, check_declaration, match_header
-from engine.data.report import Progress, ProgressCallback, Reject
-from engine.data.types import DUCKDB_TYPES, TextFormat, compatible, null_cell, parse_column, reject_reason
-from engine.data.xlsxfile import read_xlsx_records
-from engine.errors import Code, KpiError, error
+from kpi_engine.config.model import Column, Source
+from kpi_engine.data.csvfile import read_csv_records, record_texts
+from kpi_engine.data.jsonfile import read_json_records, read_ndjson_records
+from kpi_engine.data.records import DataFile, StageRow, Tally, check_declaration, match_header
+from kpi_engine.data.report import Progress, ProgressCallback, Reject
+from kpi_engine.data.types import DUCKDB_TYPES, TextFormat, compatible, null_cell, parse_column, reject_reason
+from kpi_engine.data.xlsxfile import read_xlsx_records
+from kpi_engine.errors import Code, KpiError, error
 
 STAGE, TYPED, CANDIDATES, REJECTS, FILES, DUPLICATES = (
     "_kpi_stage", "_kpi_typed", "_kpi_candidates", "_kpi_rejects", "_kpi_files", "_kpi_duplicates")

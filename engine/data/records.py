@@ -14,9 +14,9 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-from engine.config.model import Column, CsvOptions
-from engine.errors import Code, KpiError, did_you_mean, error
-from engine.source import Span
+from kpi_engine.config.model import Column, CsvOptions
+from kpi_engine.errors import Code, KpiError, did_you_mean, error
+from kpi_engine.source import Span
 
 RESERVED_COLUMNS = ("_file", "_line")
 _UNSAFE = re.compile("[\ud800-\udfff\x00]")

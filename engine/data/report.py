@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from engine.errors import Diagnostic, KpiError, Severity
+from kpi_engine.errors import Diagnostic, KpiError, Severity
 
 SourceStatus = Literal["loaded", "unchanged", "over_limit", "table"]
 

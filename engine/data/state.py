@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.config.model import Source
-from engine.data.files import file_sha256, source_files
-from engine.data.warehouse import Warehouse
+from kpi_engine.config.model import Source
+from kpi_engine.data.files import file_sha256, source_files
+from kpi_engine.data.warehouse import Warehouse
 
 
 def imported_files(wh: Warehouse) -> dict[str, list[tuple[str, str]]]:

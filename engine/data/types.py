@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
-from engine.config.model import Column, CsvOptions
+from kpi_engine.config.model import Column, CsvOptions
 
 DUCKDB_TYPES: Mapping[str, str] = {
     "string": "VARCHAR",

@@ -20,11 +20,11 @@ from types import TracebackType
 import duckdb
 from sqlglot import exp
 
-from engine.config.model import Source
-from engine.data.files import file_sha256, source_files, source_hashes
-from engine.data.reader import FileLoad, drop_relation, drop_work_tables, publish, read_source, sample_rejects
-from engine.data.report import FileReport, ImportFailed, ImportReport, Progress, ProgressCallback, SourceReport
-from engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, warning
+from kpi_engine.config.model import Source
+from kpi_engine.data.files import file_sha256, source_files, source_hashes
+from kpi_engine.data.reader import FileLoad, drop_relation, drop_work_tables, publish, read_source, sample_rejects
+from kpi_engine.data.report import FileReport, ImportFailed, ImportReport, Progress, ProgressCallback, SourceReport
+from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, warning
 
 __all__ = ["Warehouse", "open_warehouse", "open_memory", "import_sources", "lock_down", "source_hashes"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-from engine.config.model import Column, CsvOptions
-from engine.data.records import DataFile, StageRow, Tally, bad, good, match_header, native_text, raw_json
-from engine.errors import Code, KpiError, error
+from kpi_engine.config.model import Column, CsvOptions
+from kpi_engine.data.records import DataFile, StageRow, Tally, bad, good, match_header, native_text, raw_json
+from kpi_engine.errors import Code, KpiError, error
 
 _SHOWN_CELLS = 5
 _EXACT = 2.0**53  # Excel stores numbers as doubles: beyond this, digits of an ID are already lost

@@ -8,14 +8,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from engine.config import model as m
-from engine.config.formulas import Formulas, analyze, source_scope
-from engine.data.report import ImportReport
-from engine.data.state import imported_files, stale_sources
-from engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
-from engine.errors import Code, Diagnostic, KpiError, Severity, did_you_mean, error, warning
-from engine.evaluation.org import OrgData, load_org
-from engine.evaluation.results import (
+from kpi_engine.config import model as m
+from kpi_engine.config.formulas import Formulas, analyze, source_scope
+from kpi_engine.data.report import ImportReport
+from kpi_engine.data.state import imported_files, stale_sources
+from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
+from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, did_you_mean, error, warning
+from kpi_engine.evaluation.org import OrgData, load_org
+from kpi_engine.evaluation.results import (
     GoalResult,
     KpiResult,
     ScorecardResult,
@@ -24,12 +24,12 @@ from engine.evaluation.results import (
     person_index,
     scorecard_results,
 )
-from engine.evaluation.values import Values, evaluate_values
-from engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
-from engine.plan.ir import Plan
-from engine.plan.planner import plan as make_plan
-from engine.scoring.scorecard import assign_scorecards
-from engine.sql.compile_plan import Slice
+from kpi_engine.evaluation.values import Values, evaluate_values
+from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
+from kpi_engine.plan.ir import Plan
+from kpi_engine.plan.planner import plan as make_plan
+from kpi_engine.scoring.scorecard import assign_scorecards
+from kpi_engine.sql.compile_plan import Slice
 
 
 @dataclass
@@ -74,7 +74,7 @@ def slices_of(ws: m.Workspace, periods: Sequence[Period]) -> list[Slice]:
 
 def check_kpi_ids(ws: m.Workspace, kpis: Sequence[str]) -> None:
     """Refuse --kpi ids that name no KPI (with a did-you-mean, or the variants of a segmented KPI)."""
-    from engine.config.rules import kpi_reference_problem
+    from kpi_engine.config.rules import kpi_reference_problem
 
     problems = [p for k in kpis if k not in ws.kpis and (p := kpi_reference_problem(ws, k))]
     if problems:
@@ -234,7 +234,7 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, wh
     values = evaluate_values(ws, formulas, wh, plan, slices, org.paths, org.people, by, prev_values, prev_label)
     assignment = assign_scorecards(ws.scorecards.values(), person_index(org), org.units)  # type: ignore[arg-type]
     if assignment.conflicts:
-        from engine.evaluation.roster import conflict_diagnostics
+        from kpi_engine.evaluation.roster import conflict_diagnostics
 
         raise KpiError(conflict_diagnostics(ws, assignment.conflicts))
     needed = {} if by else _needed_by_scorecards(ws, org, assignment.by_person, set(plan.kpi_ids))

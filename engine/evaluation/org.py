@@ -8,12 +8,12 @@ from decimal import Decimal, InvalidOperation
 
 from sqlglot import exp
 
-from engine.config import model as m
-from engine.config.loader import display_path
-from engine.data.warehouse import Warehouse
-from engine.errors import Code, Diagnostic, did_you_mean, error, warning
-from engine.source import Span
-from engine.sql.render import to_sql
+from kpi_engine.config import model as m
+from kpi_engine.config.loader import display_path
+from kpi_engine.data.warehouse import Warehouse
+from kpi_engine.errors import Code, Diagnostic, did_you_mean, error, warning
+from kpi_engine.source import Span
+from kpi_engine.sql.render import to_sql
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from engine.config import model as m
-from engine.config.rules import derived_inputs
-from engine.evaluation.org import OrgData
-from engine.evaluation.values import Key, KpiValue, RowKey, Values
-from engine.periods import Period
-from engine.scoring import scorecard as sc
-from engine.scoring.exact import TWELVE
-from engine.scoring.score import Assessment, Assessor, AssessRow, goal_attainment, goal_status, ranks_in_order
+from kpi_engine.config import model as m
+from kpi_engine.config.rules import derived_inputs
+from kpi_engine.evaluation.org import OrgData
+from kpi_engine.evaluation.values import Key, KpiValue, RowKey, Values
+from kpi_engine.periods import Period
+from kpi_engine.scoring import scorecard as sc
+from kpi_engine.scoring.exact import TWELVE
+from kpi_engine.scoring.score import Assessment, Assessor, AssessRow, goal_attainment, goal_status, ranks_in_order
 
 
 class KpiResult(NamedTuple):

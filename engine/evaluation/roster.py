@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.config import model as m
-from engine.data.files import source_files
-from engine.data.warehouse import import_sources, open_memory
-from engine.errors import Code, Diagnostic, KpiError, error
-from engine.evaluation.org import load_org
-from engine.evaluation.results import person_index
-from engine.scoring.scorecard import Conflict, assign_scorecards
+from kpi_engine.config import model as m
+from kpi_engine.data.files import source_files
+from kpi_engine.data.warehouse import import_sources, open_memory
+from kpi_engine.errors import Code, Diagnostic, KpiError, error
+from kpi_engine.evaluation.org import load_org
+from kpi_engine.evaluation.results import person_index
+from kpi_engine.scoring.scorecard import Conflict, assign_scorecards
 
 
 def check_roster(ws: m.Workspace) -> list[Diagnostic]:

@@ -18,17 +18,17 @@ from typing import NamedTuple
 
 from sqlglot import exp
 
-from engine.config import model as m
-from engine.config.formulas import Formulas
-from engine.data.warehouse import Warehouse
-from engine.errors import Code, Diagnostic, warning
-from engine.evaluation.org import Person
-from engine.expr.types import Type
-from engine.plan.ir import DerivedSpec, Plan, ScanGroup
-from engine.scoring.exact import to_decimal12
-from engine.scoring.score import seconds_per_unit
-from engine.sql.compile_expr import compile_expr
-from engine.sql.compile_plan import (
+from kpi_engine.config import model as m
+from kpi_engine.config.formulas import Formulas
+from kpi_engine.data.warehouse import Warehouse
+from kpi_engine.errors import Code, Diagnostic, warning
+from kpi_engine.evaluation.org import Person
+from kpi_engine.expr.types import Type
+from kpi_engine.plan.ir import DerivedSpec, Plan, ScanGroup
+from kpi_engine.scoring.exact import to_decimal12
+from kpi_engine.scoring.score import seconds_per_unit
+from kpi_engine.sql.compile_expr import compile_expr
+from kpi_engine.sql.compile_plan import (
     PlanContext,
     RootSet,
     ScanQuery,
@@ -38,7 +38,7 @@ from engine.sql.compile_plan import (
     compile_scan,
     kpi_params,
 )
-from engine.sql.render import to_sql
+from kpi_engine.sql.render import to_sql
 
 Key = tuple[str, str, str | None, str, tuple[str | None, ...]]  # kpi, level, subject, period, by values
 RowKey = tuple[str, str | None, str, tuple[str | None, ...]]  # a Key without its KPI: level, subject, period, by
@@ -211,7 +211,7 @@ def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGrou
     """Evaluate one scan group; every subject level in one query.
 
     A single root unit's values are the organization's when every row belongs to a unit; otherwise
-    a second query computes the root alone (see :mod:`engine.sql.compile_plan`). ``root_set="keep"``
+    a second query computes the root alone (see :mod:`kpi_engine.sql.compile_plan`). ``root_set="keep"``
     groups by the root in the first query instead (the slower way, kept to test the shortcut).
     """
     query = compile_scan(ws, formulas, group, slices, paths, by, root_set=root_set)
@@ -233,7 +233,7 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
     """The values of a scan's result rows; and whether any of the rows scanned belongs to no unit.
 
     Also warns, per period, of rows attributed to people missing from the roster, summed from the
-    person grouping set (see :mod:`engine.sql.compile_plan`).
+    person grouping set (see :mod:`kpi_engine.sql.compile_plan`).
     """
     d, nb = query.depth, len(query.by)
     specs = {s.id: s for s in group.kpis}
@@ -297,7 +297,7 @@ def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: Sca
 def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: DerivedSpec,
                 current: Values, previous: Values, previous_label: Mapping[str, str]) -> Block | None:
     """A derived KPI for every subject and period where any of its inputs has a value."""
-    from engine.config.rules import kpi_levels
+    from kpi_engine.config.rules import kpi_levels
 
     levels = kpi_levels(ws, ws.kpis[spec.id])
     found = {key for kid in spec.inputs if (block := current.home.get(kid)) is not None

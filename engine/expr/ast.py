@@ -14,8 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from engine.expr.types import Type
-from engine.source import Span
+from kpi_engine.expr.types import Type
+from kpi_engine.source import Span
 
 ArithOp = Literal["+", "-", "*", "/"]
 CompareOp = Literal["=", "<>", "<", "<=", ">", ">="]

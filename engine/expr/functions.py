@@ -1,7 +1,7 @@
 """The built-in functions of the formula language (SPEC §3): one table, one row per function.
 
 Each row says what the function accepts, what it returns, whether it aggregates rows, and
-how it lowers to SQL (``lower``: the name of its builder in :mod:`engine.sql.compile_expr`).
+how it lowers to SQL (``lower``: the name of its builder in :mod:`kpi_engine.sql.compile_expr`).
 The type checker and the compiler both read this table; nothing else lists functions.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.expr.types import ORDERED, TEMPORAL, Type, unify
+from kpi_engine.expr.types import ORDERED, TEMPORAL, Type, unify
 
 ResultRule = Callable[[Sequence[Type]], Type | None]
 

@@ -1,5 +1,5 @@
 """Formula text → AST (SPEC §3). Lark (LALR) builds a parse tree, a non-recursive Transformer
-turns it into :mod:`engine.expr.ast` nodes with spans. Every failure is a :class:`KpiError`
+turns it into :mod:`kpi_engine.expr.ast` nodes with spans. Every failure is a :class:`KpiError`
 with E2xx diagnostics; Lark's exceptions never escape.
 
 Limits are checked before anything can recurse: the length of the text, the bracket nesting
@@ -18,11 +18,11 @@ from typing import Any
 from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
 
-from engine.errors import Code, KpiError, error
-from engine.expr import ast
-from engine.expr.ast import Expr
-from engine.expr.syntax_errors import Locate, syntax_diagnostic
-from engine.source import Span
+from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.syntax_errors import Locate, syntax_diagnostic
+from kpi_engine.source import Span
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 32

@@ -7,8 +7,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import assert_never
 
-from engine.expr import ast
-from engine.expr.ast import Expr
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Expr
 
 # Binding strength, loosest first (SPEC §3): or, and, not, comparisons, + -, * /, unary -.
 OR, AND, NOT, COMPARE, SUM, PRODUCT, UNARY, ATOM = range(1, 9)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from engine.expr.types import Type
+from kpi_engine.expr.types import Type
 
 if TYPE_CHECKING:
-    from engine.expr.ast import Expr
+    from kpi_engine.expr.ast import Expr
 
 __all__ = ["Calendar", "Duration", "KpiInfo", "ParamValue", "Scope", "Type", "param_type"]
 

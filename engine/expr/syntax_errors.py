@@ -9,8 +9,8 @@ from collections.abc import Callable
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
-from engine.errors import Code, Diagnostic, error
-from engine.source import Span
+from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.source import Span
 
 Locate = Callable[[int, int], Span]
 

@@ -9,16 +9,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
-from engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
-from engine.expr import ast
-from engine.expr.ast import Expr, Ref
-from engine.expr.parser import Locate, parse
-from engine.expr.printer import to_text
-from engine.expr.scope import Scope, param_type
-from engine.expr.typecheck_calls import CallChecks
-from engine.expr.typecheck_calls import with_type as _typed
-from engine.expr.types import Type, arithmetic, article, comparable, unify
-from engine.source import Span
+from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Expr, Ref
+from kpi_engine.expr.parser import Locate, parse
+from kpi_engine.expr.printer import to_text
+from kpi_engine.expr.scope import Scope, param_type
+from kpi_engine.expr.typecheck_calls import CallChecks
+from kpi_engine.expr.typecheck_calls import with_type as _typed
+from kpi_engine.expr.types import Type, arithmetic, article, comparable, unify
+from kpi_engine.source import Span
 
 #: formula: a source KPI's aggregate; where: a row filter; valid_if: an aggregate condition;
 #: derived: a formula over KPI ids; row: a row-level value of any type (previews, tests).

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from engine.errors import Code, did_you_mean
-from engine.expr import ast
-from engine.expr.ast import Expr
-from engine.expr.functions import FUNCTIONS, Const, Function, lookup
-from engine.expr.scope import Scope
-from engine.expr.types import Type, article
-from engine.source import Span
+from kpi_engine.errors import Code, did_you_mean
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.functions import FUNCTIONS, Const, Function, lookup
+from kpi_engine.expr.scope import Scope
+from kpi_engine.expr.types import Type, article
+from kpi_engine.source import Span
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth")
 

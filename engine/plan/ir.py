@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.expr.ast import Expr
-from engine.expr.types import Type
+from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.types import Type
 
 
 @dataclass(frozen=True, order=True)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from engine.config import model as m
-from engine.config.formulas import Formulas, field_path
-from engine.errors import Code, KpiError, error
-from engine.expr import ast
-from engine.expr.types import Type
-from engine.plan.ir import DerivedSpec, KpiSpec, Plan, ScanGroup, ScanKey
+from kpi_engine.config import model as m
+from kpi_engine.config.formulas import Formulas, field_path
+from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.expr import ast
+from kpi_engine.expr.types import Type
+from kpi_engine.plan.ir import DerivedSpec, KpiSpec, Plan, ScanGroup, ScanKey
 
 
 def scan_key(ws: m.Workspace, kpi: m.Kpi) -> ScanKey:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.audit.hashing import definitions_hash
-from engine.config import model as m
-from engine.config.loader import DataPath
-from engine.report.formats import written
+from kpi_engine.audit.hashing import definitions_hash
+from kpi_engine.config import model as m
+from kpi_engine.config.loader import DataPath
+from kpi_engine.report.formats import written
 
 # --- the document ----------------------------------------------------------------------------
 

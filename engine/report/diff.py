@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from engine.audit.diff import Change, DefinitionsDiff, PayoutImpact
-from engine.report.formats import money, to_json
+from kpi_engine.audit.diff import Change, DefinitionsDiff, PayoutImpact
+from kpi_engine.report.formats import money, to_json
 
 SHOWN = 160  # longest value printed in text and Markdown (JSON carries every value whole)
 

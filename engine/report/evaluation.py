@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.evaluation import Evaluation
-from engine.evaluation.results import KpiResult, ScorecardResult
-from engine.report.formats import csv_text, number, to_json
+from kpi_engine.evaluation import Evaluation
+from kpi_engine.evaluation.results import KpiResult, ScorecardResult
+from kpi_engine.report.formats import csv_text, number, to_json
 
 KPI_FIELDS = ("kpi", "subject_type", "subject", "period", "value", "n", "status", "score", "rank")
 SCORECARD_FIELDS = ("scorecard", "person", "period", "total_score", "kpi", "at", "subject", "weight", "value",

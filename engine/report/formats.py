@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from engine.scoring.exact import to_decimal12
+from kpi_engine.scoring.exact import to_decimal12
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN = re.compile(r"[A-Za-z0-9_.%/+-][A-Za-z0-9_.%/+ -]*")

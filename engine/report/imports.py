@@ -8,8 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.data.report import ImportReport
-from engine.report.formats import csv_text, to_json
+from kpi_engine.data.report import ImportReport
+from kpi_engine.report.formats import csv_text, to_json
 
 FIELDS = ("source", "file", "status", "rows", "loaded", "rejected", "sha256")
 

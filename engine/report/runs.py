@@ -7,9 +7,9 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from engine.audit.verify import Verification
-from engine.data.ledger import RunRecord
-from engine.report.formats import to_json
+from kpi_engine.audit.verify import Verification
+from kpi_engine.data.ledger import RunRecord
+from kpi_engine.report.formats import to_json
 
 
 def runs_json(runs: list[RunRecord]) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from engine.bonus import BonusRun
-from engine.config import model as m
-from engine.evaluation.org import Person
-from engine.evaluation.results import ItemResult, ScorecardResult
-from engine.report.formats import money
-from engine.scoring.score import ResolvedTarget
+from kpi_engine.bonus import BonusRun
+from kpi_engine.config import model as m
+from kpi_engine.evaluation.org import Person
+from kpi_engine.evaluation.results import ItemResult, ScorecardResult
+from kpi_engine.report.formats import money
+from kpi_engine.scoring.score import ResolvedTarget
 
 
 def _num(value: Decimal | None, unit: str | None) -> str:

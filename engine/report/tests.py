@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from engine.source import render
-from engine.testing import TestReport, TestResult
+from kpi_engine.source import render
+from kpi_engine.testing import TestReport, TestResult
 
 _WORD = {"passed": "PASS", "failed": "FAIL", "error": "ERROR"}
 

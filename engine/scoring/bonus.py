@@ -16,8 +16,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from engine.config.model import BonusPlan, TargetBonus
-from engine.scoring.exact import (
+from kpi_engine.config.model import BonusPlan, TargetBonus
+from kpi_engine.scoring.exact import (
     CONTEXT,
     RoundingMode,
     as_decimal,

@@ -1,6 +1,6 @@
 """The decimal context of scoring and money, the conversions into it, and exact allocation.
 
-Every public function of ``engine.scoring`` runs inside :data:`CONTEXT` (see :func:`in_context`):
+Every public function of ``kpi_engine.scoring`` runs inside :data:`CONTEXT` (see :func:`in_context`):
 40 significant digits, half-even, and the traps that turn silent mistakes into exceptions —
 ``FloatOperation`` above all, so ``Decimal(0.1)`` or ``Decimal("1") < 1.5`` raise instead of
 letting a binary float into a score or a payout. Sums and products that must be exact (weights,

@@ -1,6 +1,6 @@
 """From a KPI value to a status and a score (SPEC §5), and ranks and goal roll-ups.
 
-Pure functions over ``Decimal`` in :data:`engine.scoring.exact.CONTEXT`. A value becomes a
+Pure functions over ``Decimal`` in :data:`kpi_engine.scoring.exact.CONTEXT`. A value becomes a
 Decimal through :func:`to_decimal12` (12 significant digits) before it is compared with a target;
 resolved target points are rounded the same way, so a value that prints like its target meets it.
 """
@@ -14,9 +14,9 @@ from decimal import Decimal, localcontext
 from itertools import pairwise
 from typing import Literal, NamedTuple, TypeVar, assert_never, cast
 
-from engine.config.model import Direction, Quantity, ScorePoints, Scoring, Target
-from engine.config.values import Duration
-from engine.scoring.exact import CONTEXT, TWELVE, as_decimal, in_context, tidy, to_decimal12
+from kpi_engine.config.model import Direction, Quantity, ScorePoints, Scoring, Target
+from kpi_engine.config.values import Duration
+from kpi_engine.scoring.exact import CONTEXT, TWELVE, as_decimal, in_context, tidy, to_decimal12
 
 __all__ = [
     "SCORED_STATUSES",

@@ -9,7 +9,7 @@ Each contribution is then ``effective weight × score`` and the total is ``Σ co
 computed exactly (``decimal.Inexact`` trapped): the total is the sum of the reported contributions
 with no rounding at all. The only rounding is that of the effective weights (less than 1e-28 each); at 28 places they
 sum to 1 even in Python's default 28-digit context. Sum contributions with
-:func:`engine.scoring.exact.exact_sum`: they can be longer than 28 digits.
+:func:`kpi_engine.scoring.exact.exact_sum`: they can be longer than 28 digits.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Literal
 
-from engine.config.model import Level, Scorecard, Unit
-from engine.scoring.exact import EXACT, as_decimal, in_context, largest_remainder, tidy
-from engine.scoring.score import Status
+from kpi_engine.config.model import Level, Scorecard, Unit
+from kpi_engine.scoring.exact import EXACT, as_decimal, in_context, largest_remainder, tidy
+from kpi_engine.scoring.score import Status
 
 __all__ = [
     "WEIGHT_UNIT",

@@ -15,9 +15,9 @@ import datetime
 
 from sqlglot import exp
 
-from engine.expr.scope import Calendar
-from engine.expr.types import Type
-from engine.sql import build as b
+from kpi_engine.expr.scope import Calendar
+from kpi_engine.expr.types import Type
+from kpi_engine.sql import build as b
 
 _EPOCH = datetime.date(1970, 1, 1)  # a Thursday: (D + 3) mod 7 = 0 on Mondays
 _DAY = 86400

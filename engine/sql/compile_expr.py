@@ -29,17 +29,17 @@ from typing import assert_never
 
 from sqlglot import exp
 
-from engine.errors import Code, Diagnostic, KpiError, error
-from engine.expr import ast
-from engine.expr.ast import Expr, Ref
-from engine.expr.functions import FUNCTIONS, Function
-from engine.expr.scope import Duration, ParamValue
-from engine.expr.types import Type
-from engine.sql import build as b
-from engine.sql import calendar_sql
-from engine.sql.context import CompileContext, TableContext
-from engine.sql.dialects import CAST_DIVIDEND, DIALECTS, NULL_SENSITIVE_GREATEST, refusal
-from engine.sql.render import to_sql
+from kpi_engine.errors import Code, Diagnostic, KpiError, error
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Expr, Ref
+from kpi_engine.expr.functions import FUNCTIONS, Function
+from kpi_engine.expr.scope import Duration, ParamValue
+from kpi_engine.expr.types import Type
+from kpi_engine.sql import build as b
+from kpi_engine.sql import calendar_sql
+from kpi_engine.sql.context import CompileContext, TableContext
+from kpi_engine.sql.dialects import CAST_DIVIDEND, DIALECTS, NULL_SENSITIVE_GREATEST, refusal
+from kpi_engine.sql.render import to_sql
 
 __all__ = ["CompileContext", "TableContext", "compile_expr", "to_sql"]
 

@@ -40,12 +40,12 @@ from typing import Literal, cast
 
 from sqlglot import exp
 
-from engine.config import model as m
-from engine.config.formulas import Formulas, roster_aliases
-from engine.errors import Code, KpiError, error
-from engine.expr.scope import Calendar, Duration, ParamValue
-from engine.plan.ir import KpiSpec, ScanGroup
-from engine.sql.compile_expr import compile_expr
+from kpi_engine.config import model as m
+from kpi_engine.config.formulas import Formulas, roster_aliases
+from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.expr.scope import Calendar, Duration, ParamValue
+from kpi_engine.plan.ir import KpiSpec, ScanGroup
+from kpi_engine.sql.compile_expr import compile_expr
 
 T = "t"
 PERSON = "__person"

@@ -9,11 +9,11 @@ from typing import Protocol
 
 from sqlglot import exp
 
-from engine.expr.scope import Calendar, ParamValue
+from kpi_engine.expr.scope import Calendar, ParamValue
 
 
 class CompileContext(Protocol):
-    """The caller's side of :func:`engine.sql.compile_expr.compile_expr`."""
+    """The caller's side of :func:`kpi_engine.sql.compile_expr.compile_expr`."""
 
     @property
     def dialect(self) -> str: ...

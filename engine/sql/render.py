@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlglot import ErrorLevel, exp
 from sqlglot.errors import SqlglotError
 
-from engine.errors import Code, KpiError, error
-from engine.sql.dialects import DIALECTS
+from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.sql.dialects import DIALECTS
 
 
 def to_sql(expression: exp.Expression, dialect: str = "duckdb", *, pretty: bool = False) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.main import app
+from kpi_engine.cli.main import app
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parents[2] / "kpi_definitions" / "examples" / "support"

@@ -8,8 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine.config.model import Column, CsvOptions, Source
-from engine.data import SourceReport, Warehouse, import_sources, open_memory
+from kpi_engine.config.model import Column, CsvOptions, Source
+from kpi_engine.data import SourceReport, Warehouse, import_sources, open_memory
 
 ColumnSpec = str | Column
 

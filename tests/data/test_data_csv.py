@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from datakit import col, columns, load, write
 
-from engine.config.model import CsvOptions
-from engine.data import ImportFailed
-from engine.errors import Code
+from kpi_engine.config.model import CsvOptions
+from kpi_engine.data import ImportFailed
+from kpi_engine.errors import Code
 
 
 def test_item54_sniffer_file_loads_what_is_valid_and_rejects_the_rest(tmp_path: Path) -> None:
@@ -256,8 +256,8 @@ def test_declarations_the_importer_cannot_honour(tmp_path: Path, options: CsvOpt
 
 
 def test_progress_reports_each_file_and_the_outcome(tmp_path: Path) -> None:
-    from engine.config.model import Source
-    from engine.data import Progress, import_sources, open_memory
+    from kpi_engine.config.model import Source
+    from kpi_engine.data import Progress, import_sources, open_memory
 
     write(tmp_path, "a.csv", "n\n1\n")
     write(tmp_path, "b.csv", "n\n2\nx\n")
@@ -270,7 +270,7 @@ def test_progress_reports_each_file_and_the_outcome(tmp_path: Path) -> None:
 
 
 def test_item67_a_3_mb_cell_loads_and_one_above_the_limit_is_a_reject(tmp_path: Path) -> None:
-    from engine.data.csvfile import MAX_FIELD_CHARS
+    from kpi_engine.data.csvfile import MAX_FIELD_CHARS
 
     big, huge = "x" * 3_000_000, "y" * (MAX_FIELD_CHARS + 1)
     write(tmp_path, "s.csv", f"rep,note\na,{big}\nb,{huge}\nc,\"{big}\"\nd,ok\n")

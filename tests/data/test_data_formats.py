@@ -11,9 +11,9 @@ import openpyxl
 import pytest
 from datakit import columns, load, write
 
-from engine.config.model import CsvOptions
-from engine.data import ImportFailed
-from engine.errors import Code
+from kpi_engine.config.model import CsvOptions
+from kpi_engine.data import ImportFailed
+from kpi_engine.errors import Code
 
 
 def parquet(path: Path, select: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from datakit import col, columns, load, write
 
-from engine.config.model import CsvOptions
+from kpi_engine.config.model import CsvOptions
 
 OK = "ok"
 EUROPEAN = CsvOptions(delimiter=";", decimal=",", thousands=".")

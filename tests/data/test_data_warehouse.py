@@ -14,8 +14,8 @@ import duckdb
 import pytest
 from datakit import columns, load, table, write
 
-from engine.config.model import Source
-from engine.data import (
+from kpi_engine.config.model import Source
+from kpi_engine.data import (
     ImportFailed,
     import_sources,
     lock_down,
@@ -23,7 +23,7 @@ from engine.data import (
     open_warehouse,
     source_hashes,
 )
-from engine.errors import Code, KpiError
+from kpi_engine.errors import Code, KpiError
 
 REPO = Path(__file__).resolve().parents[2]
 TICKETS = columns(id="string", amount="decimal")
@@ -191,8 +191,8 @@ def test_reserved_source_ids_are_refused(tmp_path: Path) -> None:
 def test_a_second_writer_process_gets_a_clean_in_use_error(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         from pathlib import Path
-        from engine.data import open_warehouse
-        from engine.errors import KpiError
+        from kpi_engine.data import open_warehouse
+        from kpi_engine.errors import KpiError
         for read_only in (False, True):
             try:
                 open_warehouse(Path({str(tmp_path)!r}), "UTC", read_only=read_only)

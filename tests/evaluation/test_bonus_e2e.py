@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from cli.main import app
+from kpi_engine.cli.main import app
 from tests.evaluation.wskit import workspace
 
 runner = CliRunner()

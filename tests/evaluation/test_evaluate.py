@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from engine.errors import KpiError
-from engine.evaluation import evaluate
-from engine.evaluation.results import KpiResult
-from engine.pipeline import load_workspace
+from kpi_engine.cli.main import app
+from kpi_engine.errors import KpiError
+from kpi_engine.evaluation import evaluate
+from kpi_engine.evaluation.results import KpiResult
+from kpi_engine.pipeline import load_workspace
 from tests.evaluation.wskit import workspace
 
 runner = CliRunner()
@@ -383,11 +383,11 @@ scorecards:
 
 
 def _values(root: Path, period: str, grain: str | None, root_set: str) -> dict[tuple[object, ...], tuple[object, ...]]:
-    from engine.evaluation import formulas_of, open_data, period_of, slices_of
-    from engine.evaluation.org import load_org
-    from engine.evaluation.values import evaluate_values
-    from engine.periods import split
-    from engine.plan.planner import plan
+    from kpi_engine.evaluation import formulas_of, open_data, period_of, slices_of
+    from kpi_engine.evaluation.org import load_org
+    from kpi_engine.evaluation.values import evaluate_values
+    from kpi_engine.periods import split
+    from kpi_engine.plan.planner import plan
 
     ws = load_workspace(root)
     formulas = formulas_of(ws)

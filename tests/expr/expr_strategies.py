@@ -11,9 +11,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine.expr import ast
-from engine.expr.ast import Expr
-from engine.expr.printer import KEYWORDS
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.printer import KEYWORDS
 
 SearchStrategy = st.SearchStrategy
 

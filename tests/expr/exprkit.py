@@ -15,11 +15,11 @@ import sqlglot
 from reference import Env, evaluate, evaluate_row
 from sqlglot import exp
 
-from engine.errors import KpiError
-from engine.expr.ast import Expr
-from engine.expr.scope import Calendar, Duration, KpiInfo, ParamValue, Scope, Type
-from engine.expr.typecheck import FormulaKind, check
-from engine.sql.compile_expr import TableContext, compile_expr, to_sql
+from kpi_engine.errors import KpiError
+from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.scope import Calendar, Duration, KpiInfo, ParamValue, Scope, Type
+from kpi_engine.expr.typecheck import FormulaKind, check
+from kpi_engine.sql.compile_expr import TableContext, compile_expr, to_sql
 
 TZ = "Europe/Riga"
 ZONE = ZoneInfo(TZ)

@@ -20,10 +20,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.expr import ast
-from engine.expr.ast import Expr, Ref
-from engine.expr.scope import Calendar, Duration, ParamValue
-from engine.expr.types import Type
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Expr, Ref
+from kpi_engine.expr.scope import Calendar, Duration, ParamValue
+from kpi_engine.expr.types import Type
 
 Row = Mapping[str, Any]
 Value = Any

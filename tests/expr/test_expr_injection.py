@@ -15,10 +15,10 @@ from exprkit import SCOPE, assert_single_expression, checked, context, load, run
 from hypothesis import HealthCheck, assume, given, settings
 from sqlglot import exp
 
-from engine.errors import Code, KpiError
-from engine.expr.scope import Scope, Type
-from engine.expr.typecheck import check, check_expr
-from engine.sql.compile_expr import TableContext, compile_expr, to_sql
+from kpi_engine.errors import Code, KpiError
+from kpi_engine.expr.scope import Scope, Type
+from kpi_engine.expr.typecheck import check, check_expr
+from kpi_engine.sql.compile_expr import TableContext, compile_expr, to_sql
 
 ALLOWED_NODES = {
     exp.Column,

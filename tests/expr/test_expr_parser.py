@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
-from engine.errors import Code, KpiError
-from engine.expr import ast
-from engine.expr.parser import MAX_DEPTH, MAX_LENGTH, MAX_NODES, _lark, parse
-from engine.expr.printer import to_text
-from engine.expr.typecheck import check
-from engine.source import Span
+from kpi_engine.errors import Code, KpiError
+from kpi_engine.expr import ast
+from kpi_engine.expr.parser import MAX_DEPTH, MAX_LENGTH, MAX_NODES, _lark, parse
+from kpi_engine.expr.printer import to_text
+from kpi_engine.expr.typecheck import check
+from kpi_engine.source import Span
 
 
 def _error(text: str, **limits: int | None) -> tuple[Code, int, str, str | None]:
@@ -255,8 +255,8 @@ def test_two_thousand_term_chain() -> None:
 def test_long_chain_checks_and_compiles_without_recursion() -> None:
     from exprkit import context
 
-    from engine.expr.typecheck import check_expr
-    from engine.sql.compile_expr import compile_expr, to_sql
+    from kpi_engine.expr.typecheck import check_expr
+    from kpi_engine.sql.compile_expr import compile_expr, to_sql
 
     text = " + ".join(["sum(amount)"] * 1500)
     with recursion_limit(600):

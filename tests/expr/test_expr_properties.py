@@ -13,12 +13,12 @@ from exprkit import SCOPE, load, oracle, run, same, scope
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import Code
-from engine.expr.ast import Expr
-from engine.expr.parser import parse
-from engine.expr.printer import to_text
-from engine.expr.scope import Calendar
-from engine.expr.typecheck import FormulaKind, check, check_expr
+from kpi_engine.errors import Code
+from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.parser import parse
+from kpi_engine.expr.printer import to_text
+from kpi_engine.expr.scope import Calendar
+from kpi_engine.expr.typecheck import FormulaKind, check, check_expr
 
 FORMULAS = Formulas(max_depth=3)
 # CI runs 1,000 examples in all; EXPR_EXAMPLES_SCALE=20 runs twenty times as many.

@@ -12,8 +12,8 @@ from cases import ALL, Case
 from conftest import GOLDENS
 from exprkit import ONE_CALENDAR, SCOPE, assert_single_expression, sql_of
 
-from engine.errors import Code, KpiError
-from engine.sql.dialects import DIALECTS
+from kpi_engine.errors import Code, KpiError
+from kpi_engine.sql.dialects import DIALECTS
 
 
 def _sql(case: Case, dialect: str = "duckdb") -> str:

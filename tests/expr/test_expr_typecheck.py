@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from exprkit import OFFICE, SCOPE, scope
 
-from engine.errors import Code
-from engine.expr import ast
-from engine.expr.ast import Ref
-from engine.expr.scope import Calendar, Scope, Type
-from engine.expr.typecheck import FormulaKind, check
+from kpi_engine.errors import Code
+from kpi_engine.expr import ast
+from kpi_engine.expr.ast import Ref
+from kpi_engine.expr.scope import Calendar, Scope, Type
+from kpi_engine.expr.typecheck import FormulaKind, check
 
 
 def _diagnostics(text: str, kind: FormulaKind = "formula", in_scope: Scope = SCOPE) -> list[tuple[Code, int]]:
@@ -201,7 +201,7 @@ def test_typed_tree_is_complete() -> None:
 
 
 def test_typed_tree_equals_parsed_tree() -> None:
-    from engine.expr.parser import parse
+    from kpi_engine.expr.parser import parse
 
     text = "sum(amount) / count()"
     checked = check(text, "formula", SCOPE)

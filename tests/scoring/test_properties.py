@@ -11,10 +11,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.config.model import Band, BonusPlan, ScorePoints, Scoring, Target, TargetBonus
-from engine.scoring.bonus import PersonInput, allocate_pool, payout, proration_detail, round_money
-from engine.scoring.exact import exact_sum, to_decimal12
-from engine.scoring.score import (
+from kpi_engine.config.model import Band, BonusPlan, ScorePoints, Scoring, Target, TargetBonus
+from kpi_engine.scoring.bonus import PersonInput, allocate_pool, payout, proration_detail, round_money
+from kpi_engine.scoring.exact import exact_sum, to_decimal12
+from kpi_engine.scoring.score import (
     SCORED_STATUSES,
     Assessment,
     Assessor,
@@ -24,7 +24,7 @@ from engine.scoring.score import (
     score,
     status,
 )
-from engine.scoring.scorecard import EntryScore, total_score
+from kpi_engine.scoring.scorecard import EntryScore, total_score
 
 values = st.decimals(min_value=-1000, max_value=1000, places=4, allow_nan=False, allow_infinity=False)
 fractions_ = st.decimals(min_value=0, max_value=1, places=4, allow_nan=False, allow_infinity=False)

@@ -7,9 +7,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from engine.config.model import Band, ScorePoints, Scoring, Target
-from engine.config.values import Duration
-from engine.scoring.score import (
+from kpi_engine.config.model import Band, ScorePoints, Scoring, Target
+from kpi_engine.config.values import Duration
+from kpi_engine.scoring.score import (
     ResolvedTarget,
     ScoringError,
     assess,

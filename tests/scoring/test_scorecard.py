@@ -7,9 +7,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from engine.config.model import AppliesTo, Scorecard, ScorecardEntry, Unit
-from engine.scoring.exact import exact_sum
-from engine.scoring.scorecard import (
+from kpi_engine.config.model import AppliesTo, Scorecard, ScorecardEntry, Unit
+from kpi_engine.scoring.exact import exact_sum
+from kpi_engine.scoring.scorecard import (
     Conflict,
     EntryScore,
     Person,

@@ -1,0 +1,1 @@
+"""Hashes, run recording, verification, diffs and approvals: the audit side of the ledger."""

@@ -1,0 +1,1 @@
+"""Renderers: tables, JSON, CSV, XLSX, statements and catalogs from the engine's results."""

@@ -1,0 +1,1 @@
+"""The KPI library and example organizations; library/ ships in the wheel as `kpi init` templates."""
