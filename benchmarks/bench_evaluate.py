@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO))
 
 import duckdb  # noqa: E402
 
-import kpi_engine.evaluation as evaluation  # noqa: E402
+import kpi_engine.evaluation.runner as evaluation  # noqa: E402
 from kpi_engine.data.warehouse import Warehouse, lock_down, open_warehouse  # noqa: E402
 from kpi_engine.pipeline import load_workspace  # noqa: E402
 
@@ -183,7 +183,7 @@ def _cpu() -> float:
 
 
 class PhaseTimer:
-    """Wraps the stage functions `kpi_engine.evaluation` calls (module globals) and the warehouse's fetch."""
+    """Wraps the stage functions `kpi_engine.evaluation.runner` calls (module globals) and the warehouse's fetch."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}

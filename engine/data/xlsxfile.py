@@ -11,9 +11,6 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-
 from kpi_engine.config.model import Column, CsvOptions
 from kpi_engine.data.records import DataFile, StageRow, Tally, bad, good, match_header, native_text, raw_json
 from kpi_engine.errors import Code, KpiError, error
@@ -88,6 +85,9 @@ def _uncached_error(file: DataFile, missing: list[str]) -> KpiError:
 
 
 def _open(file: DataFile, *, data_only: bool) -> Any:
+    import openpyxl  # only when a workbook is read: it costs 80 ms to import
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         return openpyxl.load_workbook(file.path, read_only=True, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -12,6 +12,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.loader import display_path
 from kpi_engine.data.warehouse import Warehouse
 from kpi_engine.errors import Code, Diagnostic, did_you_mean, error, warning
+from kpi_engine.scoring import scorecard as sc
 from kpi_engine.source import Span
 from kpi_engine.sql.render import to_sql
 
@@ -131,7 +132,7 @@ def load_units(ws: m.Workspace, wh: Warehouse,
                                "not in the unit tree", person.row or span, hint))
     for unit in sorted(units.values(), key=lambda u: u.id):
         if unit.parent is not None and unit.parent not in units:
-            found.append(warning(Code.UNKNOWN_UNIT, f"unit `{unit.id}` has parent `{unit.parent}`, which does not "
+            found.append(warning(Code.UNKNOWN_PARENT, f"unit `{unit.id}` has parent `{unit.parent}`, which does not "
                                  "exist; it is treated as a top unit", span, "fix the parent in the units data"))
     return units, found
 
@@ -160,3 +161,8 @@ def load_org(ws: m.Workspace, wh: Warehouse) -> OrgData:
     units, found = load_units(ws, wh, people)
     paths, cycles = unit_paths(units)
     return OrgData(people, units, paths, found + cycles)
+
+
+def person_index(org: OrgData) -> list[sc.Person]:
+    """The roster in the form scorecard matching takes."""
+    return [sc.Person(p.id, p.role, p.unit) for p in org.people.values()]

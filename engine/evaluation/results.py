@@ -313,8 +313,3 @@ def goal_results(ws: m.Workspace, rows: Sequence[KpiResult]) -> list[GoalResult]
     return [GoalResult(goal, period, goal_status(r.status for r in items),  # type: ignore[misc]
                        goal_attainment([r.score for r in items]))
             for (goal, period), items in sorted(org_rows.items())]
-
-
-def person_index(org: OrgData) -> list[sc.Person]:
-    """The roster in the form scorecard matching takes."""
-    return [sc.Person(p.id, p.role, p.unit) for p in org.people.values()]

@@ -8,8 +8,7 @@ from kpi_engine.config import model as m
 from kpi_engine.data.files import source_files
 from kpi_engine.data.warehouse import import_sources, open_memory
 from kpi_engine.errors import Code, Diagnostic, KpiError, error
-from kpi_engine.evaluation.org import load_org
-from kpi_engine.evaluation.results import person_index
+from kpi_engine.evaluation.org import load_org, person_index
 from kpi_engine.scoring.scorecard import Conflict, assign_scorecards
 
 
