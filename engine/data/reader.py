@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import duckdb
@@ -71,17 +72,20 @@ def read_source(conn: duckdb.DuckDBPyConnection, source: Source, timezone: str,
     _create_work_tables(conn, source)
     staged: list[tuple[DataFile, str, int, Tally]] = []
     with tempfile.TemporaryDirectory(prefix="kpi-import-") as tmp:
+        offset = 0  # bytes of the earlier files of this source, for progress
         for file, sha, size in files:
-            if progress:
-                progress(Progress(source.id, "reading", file.label))
-            conn.execute(f"INSERT INTO {FILES} VALUES (?, ?)", [file.number, file.label])
             tally = Tally(file.format)
+            tell = _teller(progress, source.id, file.label, tally, offset, size)
+            tell("reading", 0, 0, 0)
+            conn.execute(f"INSERT INTO {FILES} VALUES (?, ?)", [file.number, file.label])
             if file.format == "parquet":
                 physical = _stage_parquet(conn, source, file, tally)
             else:
-                _stage_text(conn, _records(file, source, tally), tally, Path(tmp), len(source.columns))
+                _stage_text(conn, _records(file, source, tally), tally, Path(tmp), len(source.columns), tell)
                 physical = ["VARCHAR"] * len(source.columns)
+            tell("typing", size * _READ_SHARE // 100, 0, 0)
             _type_file(conn, source, physical, timezone, file.number)
+            offset += size
             staged.append((file, sha, size, tally))
         if source.key is not None:
             _reject_duplicates(conn, source)
@@ -160,12 +164,16 @@ def _create_work_tables(conn: duckdb.DuckDBPyConnection, source: Source) -> None
 
 
 def _stage_text(conn: duckdb.DuckDBPyConnection, records: Iterator[StageRow], tally: Tally, tmp: Path,
-                width: int) -> None:
+                width: int, tell: Teller) -> None:
     """Write records to a canonical CSV and load it as the staging table; check none went missing."""
     path = tmp / "stage.csv"
     with path.open("w", encoding="utf-8", newline="") as out:
         # QUOTE_ALL: a lone CR inside a value must be quoted too. None and "" both stage as NULL.
-        csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(records)
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        while chunk := list(islice(records, _CHUNK_RECORDS)):
+            writer.writerows(chunk)
+            number, line, lines = chunk[-1][:3]
+            tell("reading", None, int(line) + int(lines) - 1, int(number))  # type: ignore[call-overload]
     columns = ", ".join([*(f"'{name}': '{kind}'" for name, kind in zip(
         _BASE, ("BIGINT", "BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR"), strict=True)),
         *(f"'c{i}': 'VARCHAR'" for i in range(width))])
@@ -177,6 +185,26 @@ def _stage_text(conn: duckdb.DuckDBPyConnection, records: Iterator[StageRow], ta
     if loaded != tally.records:
         raise KpiError([error(Code.DATA_RECONCILE, f"staging wrote {tally.records} records but DuckDB read {loaded}",
                               None, "this is a bug in the importer; please report it with the file")])
+
+
+Teller = Callable[[str, int | None, int, int], None]
+_CHUNK_RECORDS = 65_536  # records staged between two progress reports
+_READ_SHARE = 70  # per cent of a file's bytes shown as done once it is read, before typing
+
+
+def _teller(progress: ProgressCallback | None, source: str, label: str, tally: Tally, offset: int,
+            size: int) -> Teller:
+    """Report a file's step and bytes done; while reading, bytes follow the lines read (when counted)."""
+
+    def tell(step: str, done: int | None, line: int = 0, records: int = 0) -> None:
+        if progress is None:
+            return
+        if done is None:  # reading: the share of the file's lines read so far (CSV counts them first)
+            lines = tally.physical_lines
+            done = min(size, size * line // lines) * _READ_SHARE // 100 if lines else 0
+        progress(Progress(source, step, label, records or tally.records, offset + done, 0))
+
+    return tell
 
 
 def _stage_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFile, tally: Tally) -> list[str]:

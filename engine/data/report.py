@@ -108,12 +108,18 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class Progress:
-    """An event for a progress display: `step` is reading, typing, loaded or unchanged."""
+    """An event for a progress display: `step` is reading, typing, loaded, over_limit or unchanged.
+
+    `done` and `total` count bytes of the import's files (every selected source), so a display can
+    show a percentage and the time left; `rows` counts the records read of the current file.
+    """
 
     source: str
     step: str
     file: str | None = None
     rows: int | None = None
+    done: int = 0
+    total: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -108,22 +108,47 @@ def import_sources(target: Warehouse | duckdb.DuckDBPyConnection, sources: Mappi
     problems: list[Diagnostic] = []
     notes: list[Diagnostic] = []
     reports: list[SourceReport] = []
-    for source_id in _selected(sources, only):
+    selected = _selected(sources, only)
+    sizes = {s: _bytes(sources[s]) for s in selected} if progress else {}
+    offset = 0
+    for source_id in selected:
         source = sources[source_id]
         try:
             if source.path is None:
                 report = _attach_table(warehouse, source)
             else:
-                report = _import_source(warehouse, source, max_rejects, progress)
+                report = _import_source(warehouse, source, max_rejects,
+                                        _shifted(progress, offset, sum(sizes.values())))
         except KpiError as exc:
             problems += exc.diagnostics
             continue
+        finally:
+            offset += sizes.get(source_id, 0)
         notes += report.diagnostics
         reports.append(report)
     result = ImportReport(tuple(reports), max_rejects, tuple(notes + problems))
     if problems:
         raise ImportFailed(tuple(problems), result)
     return result
+
+
+def _bytes(source: Source) -> int:
+    """The size of a source's files, for progress (0 when they cannot be listed: the import says why)."""
+    try:
+        return sum(f.path.stat().st_size for f in source_files(source))
+    except (KpiError, OSError):
+        return 0
+
+
+def _shifted(progress: ProgressCallback | None, offset: int, total: int) -> ProgressCallback | None:
+    """A source's progress events counted in the bytes of the whole import."""
+    if progress is None:
+        return None
+
+    def shifted(event: Progress) -> None:
+        progress(replace(event, done=offset + event.done, total=total))
+
+    return shifted
 
 
 def lock_down(target: Warehouse | duckdb.DuckDBPyConnection) -> None:
@@ -154,7 +179,7 @@ def _import_source(warehouse: Warehouse, source: Source, max_rejects: int | None
     unchanged = _unchanged(conn, source.id, [(f.label, sha) for f, sha, _ in hashed], declaration)
     if unchanged is not None:
         if progress:
-            progress(Progress(source.id, "unchanged"))
+            progress(Progress(source.id, "unchanged", done=sum(size for *_, size in hashed)))
         return SourceReport(source.id, "unchanged", unchanged)
     conn.begin()
     try:
@@ -184,7 +209,8 @@ def _import_source(warehouse: Warehouse, source: Source, max_rejects: int | None
                         f"--max-rejects {max_rejects}; nothing was loaded for it", None,
                         "see the rejected rows, fix the files, and import again"),)
     if progress:
-        progress(Progress(source.id, "over_limit" if over else "loaded", rows=sum(f.loaded for f in load.files)))
+        progress(Progress(source.id, "over_limit" if over else "loaded", rows=sum(f.loaded for f in load.files),
+                          done=sum(size for *_, size in hashed)))
     return SourceReport(source.id, "over_limit" if over else "loaded", reports, sample, notes)
 
 

@@ -264,9 +264,29 @@ def test_progress_reports_each_file_and_the_outcome(tmp_path: Path) -> None:
     events: list[Progress] = []
     source = Source("src", tmp_path, "*.csv", columns=columns(n="integer"))
     report = import_sources(open_memory("UTC"), {"src": source}, progress=events.append)
-    assert events == [Progress("src", "reading", "a.csv"), Progress("src", "reading", "b.csv"),
-                      Progress("src", "loaded", rows=2)]
+    # Bytes of both files (4 + 6), done counted across the import: 70% of a file once read, all once typed.
+    assert [(e.step, e.file, e.rows, e.done, e.total) for e in events] == [
+        ("reading", "a.csv", 0, 0, 10), ("reading", "a.csv", 1, 2, 10), ("typing", "a.csv", 1, 2, 10),
+        ("reading", "b.csv", 0, 4, 10), ("reading", "b.csv", 2, 8, 10), ("typing", "b.csv", 2, 8, 10),
+        ("loaded", None, 2, 10, 10)]
+    assert {e.source for e in events} == {"src"} and all(isinstance(e, Progress) for e in events)
     assert (report.source("src").written, report.source("src").rejected) == (2, 1)
+
+
+def test_progress_counts_every_selected_source_and_unchanged_ones(tmp_path: Path) -> None:
+    from kpi_engine.config.model import Source
+    from kpi_engine.data import import_sources, open_memory
+
+    write(tmp_path, "a.csv", "n\n1\n")
+    write(tmp_path, "b.csv", "n\n22\n")
+    sources = {"a": Source("a", tmp_path, "a.csv", columns=columns(n="integer")),
+               "b": Source("b", tmp_path, "b.csv", columns=columns(n="integer"))}
+    wh = open_memory("UTC")
+    import_sources(wh, sources)
+    events: list = []
+    import_sources(wh, sources, progress=events.append)
+    assert [(e.source, e.step, e.done, e.total) for e in events] == [("a", "unchanged", 4, 9),
+                                                                     ("b", "unchanged", 9, 9)]
 
 
 def test_item67_a_3_mb_cell_loads_and_one_above_the_limit_is_a_reject(tmp_path: Path) -> None:
