@@ -1,132 +1,167 @@
-"""The `kpi` command line: parse options, call one engine function, render the result."""
+"""The `kpi` command line: parse options, call one engine function, render the result.
 
-from __future__ import annotations
+Exit codes (SPEC §9): 0 success, 1 wrong definitions or data, 2 usage. Every failure — wrong input,
+a usage error, an internal bug — goes through :class:`KpiGroup`, which prints it like a compiler
+and, under `--format json`, as a JSON document on stdout. Engine modules are imported inside the
+commands so that `kpi --help` and `kpi validate` load only what they use.
+"""
 
-import json
+
+import itertools
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from kpi_engine.data.report import Progress
-from kpi_engine.errors import Diagnostic, KpiError, Severity
-from kpi_engine.source import render
+from kpi_engine import __version__
+from kpi_engine.cli.console import (
+    diagnostic_json,
+    emit,
+    failure_json,
+    github_annotation,
+    import_progress,
+    interactive,
+    report,
+    report_usage,
+    wrote,
+)
+from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class KpiGroup(TyperGroup):
+    """The error boundary of every command: exit codes, diagnostics, JSON on failure, no traceback."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(argv, prog_name or "kpi", complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except typer.Abort:
+            sys.stderr.write("aborted\n")
+            code = 1
+        except typer.TyperException as exc:  # Click's usage errors: unknown option, bad value, missing argument
+            code = exc.exit_code  # type: ignore[attr-defined]
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `kpi` or `kpi runs`: the help is the answer
+                exc.show()  # type: ignore[attr-defined]
+            else:
+                diagnostic = _usage_diagnostic(exc)
+                report_usage(getattr(exc, "ctx", None), diagnostic)
+                _json_failure(argv, [diagnostic])
+        except KpiError as exc:
+            report(exc.diagnostics)
+            _json_failure(argv, exc.diagnostics, **_failure_extra(exc))
+            code = 1
+        except Exception as exc:  # noqa: BLE001 - the boundary: report, never dump a traceback
+            if os.environ.get("KPI_DEBUG"):
+                raise
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            hint = "this is a bug in kpi-engine; rerun with KPI_DEBUG=1 and report it"
+            sys.stderr.write(f"{message}\n  = help: {hint}\n")
+            _json_failure(argv, [error(Code.INTERNAL, message, None, hint)])
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+class UsageProblem(typer.BadParameter):
+    """An option value that cannot be used, with its diagnostic code and hint (exit 2)."""
+
+    def __init__(self, code: Code, message: str, hint: str | None = None, param_hint: str | None = None) -> None:
+        super().__init__(message, param_hint=param_hint)
+        self.code, self.hint = code, hint
+
+
+def _usage_diagnostic(exc: Exception) -> Diagnostic:
+    """A usage error as a diagnostic: our own code and hint, or E001 and a pointer to the command's help."""
+    message = exc.format_message()  # type: ignore[attr-defined]
+    if isinstance(exc, UsageProblem):
+        return error(exc.code, message, None, exc.hint)
+    ctx = getattr(exc, "ctx", None)
+    return error(Code.USAGE, message, None, f"see `{ctx.command_path if ctx else 'kpi'} -h`")
+
+
+def _json_failure(argv: list[str], diagnostics: Sequence[Diagnostic], **extra: object) -> None:
+    """Under `--format json`, a failure is a JSON document on stdout too (SPEC §9)."""
+    if not _wants_json(argv):
+        return
+    verdict = "valid" if argv and argv[0] == "validate" else "ok"
+    sys.stdout.write(failure_json(diagnostics, verdict, **extra) + "\n")
+
+
+def _wants_json(argv: list[str]) -> bool:
+    return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in itertools.pairwise(argv))
+
+
+def _failure_extra(exc: KpiError) -> dict[str, object]:
+    """What a failed command still has to say in JSON: an import's per-source report."""
+    from kpi_engine.data.report import ImportFailed
+
+    if isinstance(exc, ImportFailed):
+        import json
+
+        from kpi_engine.report.imports import import_json
+
+        return {"import": json.loads(import_json(exc.report))}
+    return {}
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"kpi-engine {__version__}\n")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="kpi",
+    cls=KpiGroup,
     help="KPI and bonus engine: validate definitions, evaluate scorecards, compute payouts.",
+    epilog="Start with `kpi init my_ws` and follow its next steps; `kpi COMMAND -h` for each command.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings=CONTEXT,
+    rich_markup_mode=None,  # plain help: no Rich import to print it, no `<bool>` type labels
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", help="Print the engine version and exit.",
+                                          callback=_version, is_eager=True)] = False,
+) -> None:
+    """KPI and bonus engine: validate definitions, evaluate scorecards, compute payouts."""
+
+
+def examples(*lines: str) -> str:
+    """A help epilog: the example commands, kept on their own lines."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def check_period(value: str | None) -> str | None:
+    """A malformed --period is a usage error (exit 2), found before any work starts."""
+    if value is None:
+        return None
+    from kpi_engine.periods import PeriodError, parse_period
+
+    try:
+        parse_period(value)
+    except PeriodError as exc:
+        raise UsageProblem(Code.BAD_PERIOD, exc.message, exc.hint) from None
+    return value
 
 
 class ValidateFormat(StrEnum):
     text = "text"
     json = "json"
     github = "github"
-
-
-def emit(text: str, out: Path | None) -> None:
-    """Write a command's output to --out or stdout."""
-    if out is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-
-
-def fail(error: KpiError) -> typer.Exit:
-    """Print a stage's diagnostics to stderr and return the exit that signals wrong input."""
-    for diagnostic in error.diagnostics:
-        sys.stderr.write(render(diagnostic) + "\n")
-    return typer.Exit(1)
-
-
-@contextmanager
-def boundary() -> Iterator[None]:
-    """Turn a stage's KpiError into printed diagnostics and exit code 1."""
-    try:
-        yield
-    except KpiError as exc:
-        raise fail(exc) from None
-
-
-def diagnostic_json(d: Diagnostic) -> dict[str, object]:
-    """The JSON form of a diagnostic (SPEC §7.2)."""
-    return {
-        "file": d.span.file if d.span else None,
-        "line": d.span.line if d.span else None,
-        "column": d.span.col if d.span else None,
-        "severity": d.severity.value,
-        "code": d.code.value,
-        "message": d.message,
-        "hint": d.hint,
-    }
-
-
-def _github(d: Diagnostic) -> str:
-    def esc(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    level = "error" if d.severity == Severity.ERROR else "warning"
-    where = ""
-    if d.span:
-        where = f" file={esc(d.span.file)},line={d.span.line},col={d.span.col}"
-        if d.span.end_line == d.span.line and d.span.end_col > d.span.col:
-            where += f",endColumn={d.span.end_col}"
-    sep = "," if where else " "
-    message = d.message + (f" (help: {d.hint})" if d.hint else "")
-    return f"::{level}{where}{sep}title={d.code.value}::{esc(message)}"
-
-
-@app.command()
-def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Workspaces, folders or files (default: .)")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Treat lint warnings as errors.")] = False,
-    format: Annotated[ValidateFormat, typer.Option("--format", help="Output format.")] = ValidateFormat.text,
-    no_data: Annotated[bool, typer.Option("--no-data", help="Do not read the roster data.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the report to this file.")] = None,
-) -> None:
-    """Check definitions: schema, names, formulas, weights, targets, policies and lints."""
-    from kpi_engine.pipeline import validate as run_validate
-
-    results = run_validate(paths or [Path(".")], data=not no_data)
-    diagnostics = [d.as_error() if strict and d.severity == Severity.WARNING else d
-                   for result in results for d in result.diagnostics]
-    errors = sum(d.severity == Severity.ERROR for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    if format == ValidateFormat.json:
-        body = json.dumps({"valid": errors == 0, "diagnostics": [diagnostic_json(d) for d in diagnostics]},
-                          indent=2, ensure_ascii=False)
-    elif format == ValidateFormat.github:
-        body = "\n".join(_github(d) for d in diagnostics)
-    else:
-        lines = [render(d) for d in diagnostics]
-        checked = len(results)
-        what = f"{checked} workspace{'s' if checked != 1 else ''}/fragment{'s' if checked != 1 else ''}"
-        verdict = "valid" if errors == 0 else "invalid"
-        lines.append(f"{verdict}: {what} checked, {errors} error{'s' if errors != 1 else ''}, "
-                     f"{warnings} warning{'s' if warnings != 1 else ''}")
-        body = "\n\n".join(lines)
-    emit(body, out)
-    if errors:
-        raise typer.Exit(1)
-
-
-@app.command()
-def schema(
-    out: Annotated[Path | None, typer.Option("--out", help="Write the schema to this file.")] = None,
-) -> None:
-    """Print the JSON Schema of the definitions YAML."""
-    from kpi_engine.config.schema import load_schema
-
-    emit(json.dumps(load_schema(), indent=2, ensure_ascii=False), out)
 
 
 class Level(StrEnum):
@@ -158,16 +193,50 @@ class Dialect(StrEnum):
     trino = "trino"
 
 
-Workspace = Annotated[Path, typer.Argument(help="Workspace folder or file.")]
-OutOption = Annotated[Path | None, typer.Option("--out", help="Write the output to this file (or folder for CSV).")]
+class BonusFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class RunsFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TestsFormat(StrEnum):
+    text = "text"
+    junit = "junit"
+
+
+class CatalogFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+Workspace = Annotated[Path, typer.Argument(help="Workspace folder or file.", metavar="WORKSPACE")]
+OutOption = Annotated[Path | None, typer.Option("--out", metavar="FILE",
+                                                help="Write the output to this file (or folder for CSV).")]
+PeriodOption = Annotated[str | None, typer.Option("--period", metavar="PERIOD", callback=check_period,
+                                                  help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b "
+                                                       "(default: the plan's).")]
+PlanOption = Annotated[str | None, typer.Option("--plan", metavar="ID",
+                                                help="Bonus plan id (default: the only plan).")]
+RunId = Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", metavar="RUN_ID")]
 
 
 def load(path: Path):  # type: ignore[no-untyped-def]
-    """Load a workspace or exit 1 with its diagnostics."""
+    """Load a workspace; its diagnostics reach the boundary as a KpiError."""
     from kpi_engine.pipeline import load_workspace
 
-    with boundary():
-        return load_workspace(path)
+    return load_workspace(path)
 
 
 def command_line(command: str, workspace: Path, options: Mapping[str, object]) -> list[str]:
@@ -180,19 +249,66 @@ def command_line(command: str, workspace: Path, options: Mapping[str, object]) -
     return words
 
 
-def warn(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
-    """Print warnings (data notes) to stderr; they never change the exit code."""
-    for d in diagnostics:
-        sys.stderr.write(render(d) + "\n")
+@app.command(epilog=examples("kpi validate kpi_definitions --strict",
+                             "kpi validate my_ws --format github   # annotations in a GitHub workflow"))
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Workspaces, folders or files (default: .)",
+                                                       metavar="PATHS...")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat lint warnings as errors.")] = False,
+    format: Annotated[ValidateFormat, typer.Option("--format", help="Output format.")] = ValidateFormat.text,
+    no_data: Annotated[bool, typer.Option("--no-data", help="Do not read the roster data.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the report to this file.")] = None,
+) -> None:
+    """Check definitions: schema, names, formulas, weights, targets, policies and lints."""
+    from kpi_engine.pipeline import validate as run_validate
+
+    results = run_validate(paths or [Path(".")], data=not no_data)
+    diagnostics = [d.as_error() if strict and d.severity == Severity.WARNING else d
+                   for result in results for d in result.diagnostics]
+    errors = sum(d.severity == Severity.ERROR for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if format == ValidateFormat.json:
+        import json
+
+        body = json.dumps({"valid": errors == 0, "diagnostics": [diagnostic_json(d) for d in diagnostics]},
+                          indent=2, ensure_ascii=False)
+    elif format == ValidateFormat.github:
+        body = "\n".join(github_annotation(d) for d in diagnostics)
+    else:
+        from kpi_engine.source import render
+
+        lines = [render(d) for d in diagnostics]
+        checked = len(results)
+        what = f"{checked} workspace{'s' if checked != 1 else ''}/fragment{'s' if checked != 1 else ''}"
+        verdict = "valid" if errors == 0 else "invalid"
+        lines.append(f"{verdict}: {what} checked, {errors} error{'s' if errors != 1 else ''}, "
+                     f"{warnings} warning{'s' if warnings != 1 else ''}")
+        body = "\n\n".join(lines)
+    emit(body, out)
+    if errors:
+        raise typer.Exit(1)
 
 
-@app.command("import")
+@app.command(epilog=examples("kpi schema --out kpi.schema.json"))
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the schema to this file.")] = None,
+) -> None:
+    """Print the JSON Schema of the definitions YAML (for editors and CI)."""
+    import json
+
+    from kpi_engine.config.schema import load_schema
+
+    emit(json.dumps(load_schema(), indent=2, ensure_ascii=False), out)
+
+
+@app.command("import", epilog=examples("kpi import my_ws", "kpi import my_ws --source requests --max-rejects 0"))
 def import_(
     workspace: Workspace = Path("."),
-    source: Annotated[list[str] | None, typer.Option("--source", help="Import only these sources.")] = None,
-    max_rejects: Annotated[int | None, typer.Option("--max-rejects", min=0,
+    source: Annotated[list[str] | None, typer.Option("--source", metavar="ID",
+                                                     help="Import only this source (repeatable).")] = None,
+    max_rejects: Annotated[int | None, typer.Option("--max-rejects", min=0, metavar="N",
                                                     help="Load nothing for a source with more rejects.")] = None,
-    format: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
     out: OutOption = None,
 ) -> None:
     """Load the sources into the workspace database (.kpi/warehouse.duckdb); rejected rows are kept."""
@@ -201,49 +317,36 @@ def import_(
     from kpi_engine.report.imports import import_csv, import_json, import_table
 
     ws = load(workspace)
-    with boundary():
-        with open_warehouse(ws.root, ws.organization.timezone) as wh, _progress() as progress:
-            try:
-                report = import_sources(wh, ws.sources, only=source or None, max_rejects=max_rejects,
-                                        progress=progress)
-            except ImportFailed as failed:
+    with open_warehouse(ws.root, ws.organization.timezone) as wh, \
+            import_progress(interactive() and format == TableFormat.table) as progress:
+        try:
+            result = import_sources(wh, ws.sources, only=source or None, max_rejects=max_rejects,
+                                    progress=progress)
+        except ImportFailed as failed:
+            if format != TableFormat.json:  # JSON: the boundary prints the report inside the failure document
                 emit(import_table(failed.report), out)
-                raise
-    warn(report.diagnostics)
-    text = {TableFormat.json: import_json, TableFormat.csv: import_csv}.get(format, import_table)(report)
+            raise
+    report(result.diagnostics)
+    text = {TableFormat.json: import_json, TableFormat.csv: import_csv}.get(format, import_table)(result)
     emit(text, out)
-    if not report.ok:
+    if not result.ok:
         raise typer.Exit(1)
 
 
-@contextmanager
-def _progress() -> Iterator[Callable[[Progress], None] | None]:
-    """A progress bar on a terminal; nothing when output is captured."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress as Bar
-    from rich.progress import SpinnerColumn, TextColumn
-
-    with Bar(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
-        task = bar.add_task("importing", total=None)
-
-        def update(event: Progress) -> None:
-            bar.update(task, description=f"{event.source}: {event.step} {event.file or ''} {event.rows or ''}")
-
-        yield update
-
-
-@app.command()
+@app.command(epilog=examples("kpi evaluate my_ws --period 2026-03",
+                             "kpi evaluate my_ws --period 2026 --grain quarter --at unit",
+                             "kpi evaluate my_ws --period 2026-Q1 --format csv --out results/"))
 def evaluate(
     workspace: Workspace = Path("."),
-    period: Annotated[str, typer.Option("--period", help="2025, 2025-Q1, 2025-03, 2025-W05 or a..b")] = ...,  # type: ignore[assignment]
+    period: Annotated[str, typer.Option("--period", metavar="PERIOD", callback=check_period,
+                                        help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b")] = ...,  # type: ignore[assignment]
     grain: Annotated[GrainOption | None, typer.Option("--grain", help="Split the period.")] = None,
-    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="Only these KPIs (repeatable).")] = None,
-    subject: Annotated[str | None, typer.Option("--subject", help="Only this person or unit.")] = None,
-    by: Annotated[list[str] | None, typer.Option("--by", help="Break KPIs down by a column.")] = None,
+    kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", metavar="ID", help="Only this person or unit.")] = None,
+    by: Annotated[list[str] | None, typer.Option("--by", metavar="COLUMN",
+                                                 help="Break KPIs down by a column (repeatable).")] = None,
     at: Annotated[Level | None, typer.Option("--at", help="Only this subject level.")] = None,
-    format: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
     out: OutOption = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
@@ -253,35 +356,39 @@ def evaluate(
     from kpi_engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
 
     ws = load(workspace)
-    with boundary():
-        grain_value: Grain | None = grain.value if grain else None  # type: ignore[assignment]
-        at_value = at.value if at else None
-        result = run_evaluate(ws, period, grain=grain_value, kpis=kpi or (), subject=subject, by=by or (),
-                              at=at_value)
-        options = {"period": period, "grain": grain_value, "kpis": kpi or [], "subject": subject, "by": by or [],
-                   "at": at_value}
-        run = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
-    warn(result.diagnostics)
+    grain_value: Grain | None = grain.value if grain else None  # type: ignore[assignment]
+    at_value = at.value if at else None
+    result = run_evaluate(ws, period, grain=grain_value, kpis=kpi or (), subject=subject, by=by or (), at=at_value)
+    options = {"period": period, "grain": grain_value, "kpis": kpi or [], "subject": subject, "by": by or [],
+               "at": at_value}
+    run = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
+    report(result.diagnostics)
+    written = [out] if out is not None else []
     if format == TableFormat.json:
         emit(evaluation_json(result, run), out)
     elif format == TableFormat.csv:
         if out is not None and (out.is_dir() or not out.suffix):  # a folder: kpis.csv and scorecards.csv
             out.mkdir(parents=True, exist_ok=True)
-            (out / "kpis.csv").write_text(kpis_csv(result), encoding="utf-8")
-            (out / "scorecards.csv").write_text(scorecards_csv(result), encoding="utf-8")
+            written = [out / "kpis.csv", out / "scorecards.csv"]
+            written[0].write_text(kpis_csv(result), encoding="utf-8")
+            written[1].write_text(scorecards_csv(result), encoding="utf-8")
         else:
             emit(kpis_csv(result), out)
     else:
         units = {k.id: k.unit or "" for k in ws.kpis.values()}
         emit(evaluation_table(result, units) + f"run {run['id']}", out)
+    if written:
+        wrote(written, run["id"])
 
 
-@app.command("compile")
+@app.command("compile", epilog=examples("kpi compile my_ws --kpi csat", "kpi compile my_ws --explain",
+                                        "kpi compile my_ws --dialect postgres --period 2026"))
 def compile_(
     workspace: Workspace = Path("."),
-    kpi: Annotated[list[str] | None, typer.Option("--kpi", help="Only these KPIs.")] = None,
-    period: Annotated[str | None, typer.Option("--period", help="Period to compile for (default: this year).")] = None,
-    dialect: Annotated[Dialect, typer.Option("--dialect")] = Dialect.duckdb,
+    kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
+    period: Annotated[str | None, typer.Option("--period", metavar="PERIOD", callback=check_period,
+                                               help="Period to compile for (default: this year).")] = None,
+    dialect: Annotated[Dialect, typer.Option("--dialect", help="SQL dialect to print.")] = Dialect.duckdb,
     explain: Annotated[bool, typer.Option("--explain", help="Show which KPIs share a scan and why.")] = False,
     out: OutOption = None,
 ) -> None:
@@ -289,27 +396,23 @@ def compile_(
     from kpi_engine.compile import compile_workspace
 
     ws = load(workspace)
-    with boundary():
-        text = compile_workspace(ws, kpi or (), period, dialect.value, explain)
-    emit(text, out)
+    emit(compile_workspace(ws, kpi or (), period, dialect.value, explain), out)
 
 
-class BonusFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    xlsx = "xlsx"
-
-
-@app.command()
+@app.command(epilog=examples("kpi bonus my_ws --plan support_monthly --period 2026-03",
+                             "kpi bonus my_ws --format xlsx --out payouts.xlsx"))
 def bonus(
     workspace: Workspace = Path("."),
-    plan: Annotated[str | None, typer.Option("--plan", help="Bonus plan id (default: the only plan).")] = None,
-    period: Annotated[str | None, typer.Option("--period", help="Period to pay (default: the plan's).")] = None,
-    format: Annotated[BonusFormat, typer.Option("--format")] = BonusFormat.table,
+    plan: PlanOption = None,
+    period: PeriodOption = None,
+    format: Annotated[BonusFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = (
+        BonusFormat.table),
     out: OutOption = None,
 ) -> None:
     """Payouts per person, bonus shares and the total, exact to the cent."""
+    if format == BonusFormat.xlsx and out is None:
+        raise UsageProblem(Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx",
+                           param_hint="'--format'")
     from kpi_engine.audit.adjustments import adjustments, approved_run
     from kpi_engine.audit.runs import record
     from kpi_engine.bonus import compute_bonus
@@ -317,21 +420,15 @@ def bonus(
 
     ws = load(workspace)
     currency = ws.organization.currency
-    with boundary():
-        if format == BonusFormat.xlsx and out is None:
-            from kpi_engine.errors import Code, error
-
-            raise KpiError([error(Code.MISSING_KEY, "--format xlsx writes a file; name it with --out", None,
-                                  "e.g. --out payouts.xlsx")])
-        run = compute_bonus(ws, plan, period)
-        document = bonus_document(run, {}, currency)
-        document.pop("run")
-        approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
-        changes = adjustments(approved, document) if approved else []
-        options = {"plan": run.plan.id, "period": run.period.label}
-        header = record(ws, "bonus", run.period.label, command_line("bonus", workspace, options), document,
-                        options, run.evaluation.plan.explain())
-    warn(run.evaluation.diagnostics)
+    run = compute_bonus(ws, plan, period)
+    document = bonus_document(run, {}, currency)
+    document.pop("run")
+    approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
+    changes = adjustments(approved, document) if approved else []
+    options = {"plan": run.plan.id, "period": run.period.label}
+    header = record(ws, "bonus", run.period.label, command_line("bonus", workspace, options), document,
+                    options, run.evaluation.plan.explain())
+    report(run.evaluation.diagnostics)
     if approved is not None and changes:
         sys.stderr.write(f"this run differs from run {approved.id}, approved by {approved.approved_by}; "
                          "it does not replace it. Adjustments:\n")
@@ -345,66 +442,61 @@ def bonus(
     elif format == BonusFormat.xlsx:
         assert out is not None
         write_xlsx(run, currency, out)
-        sys.stdout.write(f"wrote {out} (run {header.id})\n")
     else:
         emit(bonus_table(run, currency) + f"run {header.id}", out)
+    if out is not None:
+        wrote([out], header.id)
 
 
-@app.command()
+@app.command(epilog=examples("kpi explain my_ws --person e03 --plan support_monthly --period 2026-03"))
 def explain(
     workspace: Workspace = Path("."),
-    person: Annotated[str, typer.Option("--person", help="Roster id of the person.")] = ...,  # type: ignore[assignment]
-    plan: Annotated[str | None, typer.Option("--plan", help="Bonus plan (default: the only plan).")] = None,
-    period: Annotated[str | None, typer.Option("--period", help="Period (default: the plan's).")] = None,
+    person: Annotated[str, typer.Option("--person", metavar="ID", help="Roster id of the person.")] = ...,  # type: ignore[assignment]
+    plan: PlanOption = None,
+    period: PeriodOption = None,
     out: OutOption = None,
 ) -> None:
     """A statement: every number behind a person's score and payout."""
     from kpi_engine.bonus import compute_bonus
-    from kpi_engine.errors import Code, error
     from kpi_engine.evaluation import evaluate as run_evaluate
     from kpi_engine.report.statement import bonus_statement, scorecard_statement
 
     ws = load(workspace)
-    with boundary():
-        run = None
-        if plan is not None or len(ws.bonus_plans) == 1:
-            run = compute_bonus(ws, plan, period)
-            evaluation = run.evaluation
-        elif period is not None:
-            evaluation = run_evaluate(ws, period)
-        else:
-            raise KpiError([error(Code.MISSING_KEY, "name a --plan or a --period", None,
-                                  "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
-        who = evaluation.org.people.get(person)
-        if who is None:
-            from kpi_engine.config.build import unknown
+    run = None
+    if plan is not None or len(ws.bonus_plans) == 1:
+        run = compute_bonus(ws, plan, period)
+        evaluation = run.evaluation
+    elif period is not None:
+        evaluation = run_evaluate(ws, period)
+    else:
+        raise KpiError([error(Code.MISSING_KEY, "name a --plan or a --period", None,
+                              "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
+    who = evaluation.org.people.get(person)
+    if who is None:
+        from kpi_engine.config.build import unknown
 
-            message, hint = unknown("person", person, list(evaluation.org.people))
-            raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
-        card = next((s for s in evaluation.scorecards if s.person == person), None)
-        if card is None:
-            raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no scorecard applies to {who.name} ({person})", None,
-                                  "check `applies_to` of the scorecards (roles, units, unit tags)")])
-        lines = scorecard_statement(ws, who, card)
-        if run is not None:
-            lines += bonus_statement(ws, run, person)
+        message, hint = unknown("person", person, list(evaluation.org.people))
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
+    card = next((s for s in evaluation.scorecards if s.person == person), None)
+    if card is None:
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no scorecard applies to {who.name} ({person})", None,
+                              "check `applies_to` of the scorecards (roles, units, unit tags)")])
+    lines = scorecard_statement(ws, who, card)
+    if run is not None:
+        lines += bonus_statement(ws, run, person)
     emit("\n".join(lines), out)
 
 
-runs_app = typer.Typer(help="The audit ledger: list, show, verify and approve runs.", no_args_is_help=True)
+runs_app = typer.Typer(help="The audit ledger: list, show, verify and approve runs.", no_args_is_help=True,
+                       context_settings=CONTEXT, rich_markup_mode=None)
 app.add_typer(runs_app, name="runs")
 
 
-class RunsFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-@runs_app.command("list")
+@runs_app.command("list", epilog=examples("kpi runs list my_ws", "kpi runs list my_ws --approved --format json"))
 def runs_list(
     workspace: Workspace = Path("."),
     approved: Annotated[bool, typer.Option("--approved", help="Only approved bonus runs.")] = False,
-    format: Annotated[RunsFormat, typer.Option("--format")] = RunsFormat.table,
+    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = RunsFormat.table,
     out: OutOption = None,
 ) -> None:
     """Every recorded run, newest first."""
@@ -412,16 +504,15 @@ def runs_list(
     from kpi_engine.report.runs import runs_json, runs_table
 
     ws = load(workspace)
-    with boundary():
-        runs = [r for r in list_runs(ws.root, ws.organization.timezone) if not approved or r.approved_by]
+    runs = [r for r in list_runs(ws.root, ws.organization.timezone) if not approved or r.approved_by]
     emit(runs_json(runs) if format == RunsFormat.json else runs_table(runs), out)
 
 
-@runs_app.command("show")
+@runs_app.command("show", epilog=examples("kpi runs show my_ws 20260315"))
 def runs_show(
     workspace: Workspace,
-    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
-    format: Annotated[RunsFormat, typer.Option("--format")] = RunsFormat.table,
+    run_id: RunId,
+    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = RunsFormat.table,
     out: OutOption = None,
 ) -> None:
     """One run: what was computed, from which definitions, data and engine."""
@@ -429,15 +520,14 @@ def runs_show(
     from kpi_engine.report.runs import run_json, run_text
 
     ws = load(workspace)
-    with boundary():
-        run = get_run(ws.root, ws.organization.timezone, run_id)
+    run = get_run(ws.root, ws.organization.timezone, run_id)
     emit(run_json(run) if format == RunsFormat.json else run_text(run), out)
 
 
-@runs_app.command("verify")
+@runs_app.command("verify", epilog=examples("kpi runs verify my_ws 20260315"))
 def runs_verify(
     workspace: Workspace,
-    run_id: Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).")],
+    run_id: RunId,
     out: OutOption = None,
 ) -> None:
     """Recompute a run with the definitions it stored, on the current data; exit 1 if anything differs."""
@@ -446,20 +536,19 @@ def runs_verify(
     from kpi_engine.report.runs import verification_text
 
     ws = load(workspace)
-    with boundary():
-        found = verify(get_run(ws.root, ws.organization.timezone, run_id), ws)
+    found = verify(get_run(ws.root, ws.organization.timezone, run_id), ws)
     emit(verification_text(found), out)
     if not found.identical:
         raise typer.Exit(1)
 
 
-@runs_app.command("approve")
+@runs_app.command("approve", epilog=examples('kpi runs approve my_ws 20260315 --by "A. Auditor" --note "Q1 sign-off"'))
 def runs_approve(
     workspace: Workspace,
-    run_id: Annotated[str, typer.Argument(help="The bonus run to approve.")],
-    by: Annotated[str, typer.Option("--by", help="Who approves.")] = ...,  # type: ignore[assignment]
-    note: Annotated[str | None, typer.Option("--note", help="Why, or a reference.")] = None,
-    format: Annotated[RunsFormat, typer.Option("--format")] = RunsFormat.table,
+    run_id: Annotated[str, typer.Argument(help="The bonus run to approve.", metavar="RUN_ID")],
+    by: Annotated[str, typer.Option("--by", metavar="NAME", help="Who approves.")] = ...,  # type: ignore[assignment]
+    note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Why, or a reference.")] = None,
+    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = RunsFormat.table,
     out: OutOption = None,
 ) -> None:
     """Mark a bonus run approved (once; approvals are append-only)."""
@@ -470,8 +559,7 @@ def runs_approve(
     from kpi_engine.report.formats import to_json
 
     ws = load(workspace)
-    with boundary():
-        run = approve_run(ws.root, ws.organization.timezone, run_id, by, utc_timestamp(datetime.now(UTC)), note)
+    run = approve_run(ws.root, ws.organization.timezone, run_id, by, utc_timestamp(datetime.now(UTC)), note)
     if format == RunsFormat.json:
         emit(to_json({"id": run.id, "approved_by": run.approved_by, "approved_at": run.approved_at,
                       "note": run.approval_note}), out)
@@ -479,15 +567,11 @@ def runs_approve(
         emit(f"run {run.id} approved by {run.approved_by} at {run.approved_at}", out)
 
 
-class TestsFormat(StrEnum):
-    text = "text"
-    junit = "junit"
-
-
-@app.command("test")
+@app.command("test", epilog=examples("kpi test my_ws", "kpi test my_ws --format junit --out junit.xml"))
 def test_command(
     workspace: Workspace = Path("."),
-    name: Annotated[str | None, typer.Option("--name", help="Only tests whose id matches (fnmatch: * ?).")] = None,
+    name: Annotated[str | None, typer.Option("--name", metavar="PATTERN",
+                                             help="Only tests whose id matches (fnmatch: * ?).")] = None,
     format: Annotated[TestsFormat, typer.Option("--format", help="text, or JUnit XML for CI.")] = TestsFormat.text,
     out: OutOption = None,
 ) -> None:
@@ -496,39 +580,37 @@ def test_command(
     from kpi_engine.testing import run_tests
 
     ws = load(workspace)
-    with boundary():
-        report = run_tests(ws, name)
-    emit(tests_junit(report) if format == TestsFormat.junit else tests_text(report), out)
-    if not report.ok:
+    result = run_tests(ws, name)
+    emit(tests_junit(result) if format == TestsFormat.junit else tests_text(result), out)
+    if not result.ok:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog=examples("kpi init --list", "kpi init my_ws --template field_service"))
 def init(
-    folder: Annotated[Path | None, typer.Argument(help="New workspace folder.")] = None,
-    template: Annotated[str, typer.Option("--template", help="Library template to start from.")] = "support",
+    folder: Annotated[Path | None, typer.Argument(help="New workspace folder.", metavar="FOLDER")] = None,
+    template: Annotated[str, typer.Option("--template", metavar="NAME",
+                                          help="Library template to start from.")] = "support",
     list_: Annotated[bool, typer.Option("--list", help="List the templates.")] = False,
 ) -> None:
-    """A new workspace from a library template, with sample data."""
+    """A new workspace from a library template: definitions and sample data."""
     from kpi_engine.templates import init_workspace, templates
 
     if list_:
-        emit("\n".join(f"{t.name:<18} {t.title}" for t in templates()) or "no templates installed", None)
+        found = templates()
+        if not found:
+            raise KpiError([error(Code.FILE_NOT_FOUND, "no templates are installed with this kpi-engine", None,
+                                  "reinstall kpi-engine: its wheel ships the template library")])
+        emit("\n".join(f"{t.name:<18} {t.title}" for t in found), None)
         return
     if folder is None:
-        raise typer.BadParameter("name the new workspace folder", param_hint="FOLDER")
-    with boundary():
-        chosen = init_workspace(folder, template)
-    emit(f"created {folder} from template `{chosen.name}`\nnext: kpi validate {folder} && "
-         f"kpi test {folder}", None)
+        raise UsageProblem(Code.USAGE, "name the new workspace folder", "e.g. kpi init my_ws", param_hint="FOLDER")
+    chosen = init_workspace(folder, template)
+    steps = "\n".join(f"  {step}" for step in chosen.next_steps(folder))
+    emit(f"created {folder} from template `{chosen.name}`\nnext:\n{steps}", None)
 
 
-class CatalogFormat(StrEnum):
-    md = "md"
-    html = "html"
-
-
-@app.command()
+@app.command(epilog=examples("kpi catalog my_ws --format html --out catalog.html"))
 def catalog(
     workspace: Workspace = Path("."),
     format: Annotated[CatalogFormat, typer.Option("--format", help="Markdown or a standalone HTML page.")] = (
@@ -542,21 +624,18 @@ def catalog(
     emit(render_catalog(ws, format.value), out)
 
 
-class DiffFormat(StrEnum):
-    text = "text"
-    json = "json"
-    md = "md"
-
-
-@app.command()
+@app.command(epilog=examples("kpi diff git:HEAD~1:my_ws my_ws",
+                             "kpi diff old_ws new_ws --data new_ws --plan support_monthly --period 2026-03"))
 def diff(
-    old: Annotated[str, typer.Argument(help="Old definitions: a workspace path or git:REV[:PATH].")],
-    new: Annotated[str, typer.Argument(help="New definitions: a workspace path or git:REV[:PATH].")] = ".",
-    data: Annotated[Path | None, typer.Option("--data", help="Pay the plan under both sides on this "
-                                                            "workspace's data files.")] = None,
-    plan: Annotated[str | None, typer.Option("--plan", help="Bonus plan (default: the only plan).")] = None,
-    period: Annotated[str | None, typer.Option("--period", help="Period to pay (default: the plan's).")] = None,
-    format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.text,
+    old: Annotated[str, typer.Argument(help="Old definitions: a workspace path or git:REV[:PATH].", metavar="OLD")],
+    new: Annotated[str, typer.Argument(help="New definitions: a workspace path or git:REV[:PATH].",
+                                       metavar="NEW")] = ".",
+    data: Annotated[Path | None, typer.Option("--data", metavar="WORKSPACE",
+                                              help="Pay the plan under both sides on this workspace's data "
+                                                   "files.")] = None,
+    plan: PlanOption = None,
+    period: PeriodOption = None,
+    format: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = DiffFormat.text,
     out: OutOption = None,
 ) -> None:
     """What changed between two definition sets, and each person's payout change on the same data."""
@@ -564,26 +643,17 @@ def diff(
     from kpi_engine.report.diff import diff_json, diff_markdown, diff_text
 
     if data is None and (plan is not None or period is not None):
-        raise typer.BadParameter("--plan and --period price the change on data; add --data WS", param_hint="--data")
-    with boundary():
-        result = run_diff(old, new, data, plan, period)
-    warn(result.notes)
+        raise UsageProblem(Code.USAGE, "--plan and --period price the change on data", "add --data WORKSPACE",
+                           param_hint="'--data'")
+    result = run_diff(old, new, data, plan, period)
+    report(result.notes)
     render = {DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}.get(format, diff_text)
     emit(render(result), out)
 
 
 def main() -> None:
-    """Entry point: run the app; an unexpected internal error never shows a traceback to users."""
-    try:
-        app()
-    except KpiError as exc:
-        raise SystemExit(fail(exc).exit_code) from None
-    except Exception as exc:  # noqa: BLE001 - the boundary: report, never dump a traceback
-        if os.environ.get("KPI_DEBUG"):
-            raise
-        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n"
-                         "  = help: this is a bug in kpi-engine; rerun with KPI_DEBUG=1 and report it\n")
-        raise SystemExit(1) from None
+    """Entry point of the `kpi` console script."""
+    app()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,13 @@ class Severity(StrEnum):
 
 
 class Code(StrEnum):
-    """Stable diagnostic codes: E1xx YAML/schema, E2xx syntax, E3xx types, E4xx model/policy,
-    E5xx data, E6xx scoring. W-codes are lints (warnings unless --strict)."""
+    """Stable diagnostic codes: E0xx the command line, E1xx YAML/schema, E2xx syntax, E3xx types,
+    E4xx model/policy, E5xx data, E6xx scoring. Every warning has a W code (SPEC §9): W4xx lints
+    (errors under --strict), W5xx notes about the data."""
+
+    # E0xx: the command line and the engine itself
+    USAGE = "E001"
+    INTERNAL = "E002"
 
     # E1xx: files, YAML, schema
     FILE_NOT_FOUND = "E100"
@@ -92,6 +97,9 @@ class Code(StrEnum):
     DATA_RECONCILE = "E505"
     DATABASE = "E506"
     DATA_EMPTY = "W500"
+    DATA_CHANGED = "W501"
+    UNKNOWN_PERSON_ROWS = "W504"
+    UNKNOWN_PARENT = "W415"
     # E6xx: scoring, tests
     TEST_FAILED = "E600"
     # lints
@@ -111,6 +119,10 @@ class Diagnostic:
     hint: str | None = None
     severity: Severity = Severity.ERROR
     related: tuple[tuple[str, Span], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.severity == Severity.WARNING and not self.code.value.startswith("W"):
+            raise ValueError(f"a warning needs a W code, not {self.code.value}")
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         """Order diagnostics by file, line, column, then code for deterministic output."""

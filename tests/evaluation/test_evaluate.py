@@ -352,10 +352,10 @@ def test_csv_output(ws_path: Path, tmp_path: Path) -> None:
     assert (out / "kpis.csv").is_file() and (out / "scorecards.csv").is_file()
 
 
-def test_bad_period_is_a_diagnostic(ws_path: Path) -> None:
+def test_bad_period_is_a_usage_error_with_its_code(ws_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", str(ws_path), "--period", "2025-13"])
-    assert result.exit_code == 1
-    assert "E417" in result.output
+    assert result.exit_code == 2  # SPEC §9: a value that cannot be parsed is a usage error
+    assert "error[E417]: Invalid value for '--period': `2025-13`: month 13 does not exist" in result.output
 
 
 def test_subjects_without_rows_appear_only_where_a_scorecard_needs_them(tmp_path: Path) -> None:

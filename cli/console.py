@@ -1,0 +1,118 @@
+"""What the `kpi` command prints: outputs, diagnostics, failure documents and progress bars.
+
+Output goes to stdout or `--out`; diagnostics and progress go to stderr. Nothing here imports
+DuckDB, sqlglot or the engine's stages: `kpi --help` must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kpi_engine.errors import Diagnostic, Severity
+from kpi_engine.source import render
+
+if TYPE_CHECKING:
+    from kpi_engine.data.report import Progress
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Write a command's output to --out or stdout."""
+    text = text if text.endswith("\n") else text + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+
+
+def wrote(paths: Sequence[Path], run_id: str | None = None) -> None:
+    """Confirm on stdout what a command wrote (and the ledger run it recorded)."""
+    names = ", ".join(str(p) for p in paths)
+    sys.stdout.write(f"wrote {names}" + (f" (run {run_id})" if run_id else "") + "\n")
+
+
+def report(diagnostics: Sequence[Diagnostic]) -> None:
+    """Print diagnostics (a stage's errors, or data notes) to stderr, like a compiler."""
+    for d in diagnostics:
+        sys.stderr.write(render(d) + "\n")
+
+
+def report_usage(ctx: Any, diagnostic: Diagnostic) -> None:
+    """A usage error on stderr: the command's usage line, where to get help, and the coded diagnostic."""
+    if ctx is not None:
+        sys.stderr.write(f"{ctx.get_usage()}\nTry '{ctx.command_path} -h' for help.\n\n")
+    sys.stderr.write(render(diagnostic) + "\n")
+
+
+def diagnostic_json(d: Diagnostic) -> dict[str, object]:
+    """The JSON form of a diagnostic (SPEC §7.2)."""
+    return {
+        "file": d.span.file if d.span else None,
+        "line": d.span.line if d.span else None,
+        "column": d.span.col if d.span else None,
+        "severity": d.severity.value,
+        "code": d.code.value,
+        "message": d.message,
+        "hint": d.hint,
+    }
+
+
+def failure_json(diagnostics: Sequence[Diagnostic], verdict: str = "ok", **extra: object) -> str:
+    """`--format json` output of a command that failed (SPEC §9); `validate` says `valid`."""
+    document: dict[str, object] = {verdict: False, "diagnostics": [diagnostic_json(d) for d in diagnostics]}
+    document.update(extra)
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def github_annotation(d: Diagnostic) -> str:
+    """A diagnostic as a GitHub Actions workflow command (`kpi validate --format github`)."""
+
+    def esc(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    level = "error" if d.severity == Severity.ERROR else "warning"
+    where = ""
+    if d.span:
+        where = f" file={esc(d.span.file)},line={d.span.line},col={d.span.col}"
+        if d.span.end_line == d.span.line and d.span.end_col > d.span.col:
+            where += f",endColumn={d.span.end_col}"
+    sep = "," if where else " "
+    message = d.message + (f" (help: {d.hint})" if d.hint else "")
+    return f"::{level}{where}{sep}title={d.code.value}::{esc(message)}"
+
+
+def interactive() -> bool:
+    """Progress bars only for a person at a terminal: never when stdout or stderr is redirected."""
+    return sys.stderr.isatty() and sys.stdout.isatty()
+
+
+@contextmanager
+def import_progress(enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
+    """A bar of bytes imported, with a percentage and the time left, on a terminal; else nothing."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), DownloadColumn(),
+               TimeRemainingColumn())
+    with Bar(*columns, transient=True, console=_stderr_console(), refresh_per_second=4) as bar:
+        task = bar.add_task("importing", total=None)
+
+        def update(event: Progress) -> None:
+            label = f"{event.source}" + (f" · {event.file}" if event.file else "") + f" · {event.step}"
+            bar.update(task, description=label, completed=event.done, total=event.total or None, refresh=True)
+
+        yield update
+
+
+def _stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False)
