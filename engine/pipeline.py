@@ -56,6 +56,7 @@ def check_unit(unit: Unit, data: bool = False) -> Checked:
 def validate(paths: list[Path], data: bool = False) -> list[Checked]:
     """Check every workspace and fragment found at the given paths (with ``data``: their rosters too)."""
     results = []
+    seen: set[tuple[Path, ...]] = set()  # two files of one workspace check it once
     for path in paths:
         if not path.exists():
             diag = error(Code.FILE_NOT_FOUND, f"`{path}` does not exist", None, "check the path")
@@ -66,7 +67,11 @@ def validate(paths: list[Path], data: bool = False) -> list[Checked]:
             diag = error(Code.NO_WORKSPACE, f"no YAML definitions found in `{path}`", None,
                          "definitions are *.yaml or *.yml files")
             results.append(Checked(Unit(path, (), True), None, (diag,)))
-        results.extend(check_unit(u, data) for u in units)
+        for unit in units:
+            key = (unit.root.resolve(), *(f.resolve() for f in unit.files))
+            if key not in seen:
+                seen.add(key)
+                results.append(check_unit(unit, data))
     return results
 
 

@@ -65,7 +65,11 @@ def discover(path: Path, cache: _FileCache | None = None) -> list[Unit]:
     """The workspaces and fragments at ``path`` (a folder, or one file)."""
     cache = cache or _FileCache()
     if path.is_file():
-        return [Unit(path.parent, (path,), fragment=not _holds_organization(cache.get(path)))]
+        if _holds_organization(cache.get(path)):
+            return [Unit(path.parent, (path,), fragment=False)]
+        root = _enclosing_root(path, cache)
+        member = [u for u in discover(root, cache) if path.resolve() in {f.resolve() for f in u.files}] if root else []
+        return member or [Unit(path.parent, (path,), fragment=True)]
     files = scan_yaml(path)
     roots = sorted({f.parent for f in files if _holds_organization(cache.get(f))}, key=lambda p: p.as_posix())
     members: dict[Path, list[Path]] = {root: [] for root in roots}
@@ -79,6 +83,27 @@ def discover(path: Path, cache: _FileCache | None = None) -> list[Unit]:
     units = [Unit(root, tuple(members[root]), fragment=False) for root in roots]
     units += [Unit(f.parent, (f,), fragment=True) for f in fragments]
     return units
+
+
+def _enclosing_root(path: Path, cache: _FileCache) -> Path | None:
+    """The workspace a definitions file belongs to: the deepest folder above it whose YAML holds `organization`.
+
+    A file named on the command line (`kpi validate kpis.yaml`, as pre-commit does) is checked with its
+    whole workspace, so references to other files resolve. The search stays below the current folder
+    when the file is there, and in the file's own folder otherwise: no folder outside is read.
+    """
+    here = Path.cwd()
+    top = here if path.absolute().is_relative_to(here) else path.absolute().parent
+    folder = path.parent
+    while folder.absolute().is_relative_to(top):
+        yamls = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file()
+                       and not p.name.startswith("."))
+        if any(_holds_organization(cache.get(y)) for y in yamls):
+            return folder
+        if folder.absolute() == top or folder == folder.parent:
+            return None
+        folder = folder.parent if folder != Path(".") else Path("..")
+    return None
 
 
 def _deepest_root(path: Path, roots: list[Path]) -> Path | None:
