@@ -28,6 +28,9 @@ MANIFEST = "templates.json"
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 DATA_FOLDER = "data"
 DATA_SUFFIXES = (".csv", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
+# Editors find the schema through each file's first line; a new workspace gets its own copy of it.
+SCHEMA_FILE = "kpi.schema.json"
+MODELINE = b"# yaml-language-server: $schema="
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def _title(folder: Traversable, default: str) -> str:
 
 
 def init_workspace(target: Path, name: str = DEFAULT, root: Traversable | None = None) -> Template:
-    """Copy a template's definitions and sample data into a new or empty folder."""
+    """Copy a template's definitions and sample data into a new or empty folder, with the JSON Schema."""
     available = {t.name: t for t in templates(root)}
     if name not in available:
         message, hint = unknown("template", name, list(available))
@@ -88,9 +91,22 @@ def init_workspace(target: Path, name: str = DEFAULT, root: Traversable | None =
     for relative, item in _payload(template.folder):
         destination = target.joinpath(*relative)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_bytes(item.read_bytes())
+        content = item.read_bytes()
+        if item.name.endswith(DEFINITION_SUFFIXES):
+            content = _point_at_schema(content, len(relative) - 1)
+        destination.write_bytes(content)
     target.mkdir(parents=True, exist_ok=True)
+    schema = resources.files("kpi_engine.schemas").joinpath(SCHEMA_FILE)
+    (target / SCHEMA_FILE).write_bytes(schema.read_bytes())
     return template
+
+
+def _point_at_schema(content: bytes, depth: int) -> bytes:
+    """Repoint a file's editor modeline (`# yaml-language-server: $schema=…`) at the workspace's copy."""
+    first, newline, rest = content.partition(b"\n")
+    if not first.startswith(MODELINE):
+        return content
+    return MODELINE + ("../" * depth + SCHEMA_FILE).encode() + newline + rest
 
 
 def _payload(folder: Traversable, at: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Traversable]]:

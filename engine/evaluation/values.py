@@ -262,7 +262,7 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
                 continue
         keys.append((level, who, period, by_values))
         kept.append(row)
-    found = [warning(Code.DATA_COLUMN, f"{count} row(s) of `{group.key.source}` in {period} are attributed to "
+    found = [warning(Code.UNKNOWN_PERSON_ROWS, f"{count} row(s) of `{group.key.source}` in {period} are attributed to "
                      "people missing from the roster; they count for the organization only",
                      ws.source_map.key(ws.sources[group.key.source].data_path),
                      "add the people to the roster, or fix the attribution column")
