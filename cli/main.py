@@ -547,8 +547,13 @@ def runs_verify(
     from kpi_engine.data.ledger import entries, get_run
     from kpi_engine.report.runs import chain_text, verification_text
 
+    try:
+        wanted = check_head_option(head)
+    except KpiError as exc:
+        problem = exc.diagnostics[0]
+        raise UsageProblem(Code.USAGE, problem.message, problem.hint, param_hint="'--head'") from None
     ws = load(workspace)
-    chain = check_chain(entries(ws.root), check_head_option(head))
+    chain = check_chain(entries(ws.root), wanted)
     text = chain_text(chain)
     ok = chain.intact
     if run_id is not None:

@@ -136,7 +136,7 @@ def test_every_append_prints_the_new_head_and_keeps_stdout_clean(ws: Path) -> No
 def test_a_bad_head_option_is_refused(ws: Path) -> None:
     bonus(ws)
     result = verify(ws, "--head", "xyz")
-    assert result.exit_code == 1 and "E001" in result.stderr
+    assert result.exit_code == 2 and "E001" in result.stderr and "--head" in result.stderr
 
 
 # --- tampering --------------------------------------------------------------------------------------

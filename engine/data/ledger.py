@@ -203,19 +203,19 @@ def _entries(conn: duckdb.DuckDBPyConnection) -> list[Entry]:
     return out
 
 
-def head(root: Path) -> Head:
-    """The current head of the chain."""
-    found = entries(root)
-    return Head(len(found), found[-1].row["hash"] if found else GENESIS)
+_LAST = """SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM approvals), seq, hash
+           FROM (SELECT seq, hash FROM runs UNION ALL SELECT seq, hash FROM approvals)
+           ORDER BY seq DESC NULLS LAST LIMIT 1"""
 
 
 def _append(conn: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) -> Head:
-    """Append one entry after the current last one, in one transaction."""
+    """Append one entry after the current last one, in one transaction (reading only the last seq and hash)."""
     conn.begin()
     try:
-        last = _entries(conn)
-        row["seq"] = (max((e.row["seq"] or 0) for e in last) + 1) if last else 1
-        row["prev_hash"] = last[-1].row["hash"] if last else GENESIS
+        last = conn.execute(_LAST).fetchall()
+        count, seq, previous = last[0] if last else (0, 0, GENESIS)
+        row["seq"] = int(seq or 0) + 1
+        row["prev_hash"] = str(previous)
         row["hash"] = entry_hash(table, row)
         columns = _TABLES[table]
         conn.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})", [row[c] for c in columns])
@@ -223,7 +223,7 @@ def _append(conn: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) ->
     except BaseException:
         conn.rollback()
         raise
-    return Head(len(last) + 1, row["hash"])
+    return Head(int(count) + 1, row["hash"])
 
 
 def run_row(record: RunRecord) -> dict[str, Any]:
