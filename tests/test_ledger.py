@@ -87,6 +87,16 @@ def test_the_ledger_is_its_own_file_and_outlives_the_data_database(ws: Path) -> 
     assert verify(ws).exit_code == 0
 
 
+def test_a_damaged_ledger_is_a_clean_error_that_never_advises_deleting_it(ws: Path) -> None:
+    bonus(ws)
+    (ws / ".kpi" / "ledger.duckdb").write_bytes(b"\0" * 4096)
+    for args in (("bonus", ws), ("runs", "list", ws), ("runs", "verify", ws)):
+        result = kpi(*args)
+        assert result.exit_code == 1 and "E520" in result.stderr, result.output
+        assert "delete" not in result.stderr and "Traceback" not in result.output
+        assert "keep the file" in result.stderr
+
+
 def test_runs_in_an_old_warehouse_move_into_the_ledger_once(ws: Path) -> None:
     run_id = bonus(ws)
     stored = json.loads(kpi("runs", "show", ws, run_id, "--format", "json").stdout)
