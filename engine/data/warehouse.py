@@ -279,21 +279,24 @@ def _record(conn: duckdb.DuckDBPyConnection, source_id: str, files: Sequence[Fil
 
 
 def table_hash(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    """A content hash of a table, independent of row order: sha256 over the row count and the sums of
-    each row's sha256 (of its JSON form) in four 60-bit slices; None when there is no such table."""
+    """A content hash of a table, independent of row order; None when there is no such table.
+
+    sha256 over the row count and the sums of two 64-bit hashes of every row (DuckDB's `hash`, plain
+    and salted). It is a consistency check, 30 times faster than serialising every row for sha256:
+    it catches an edited, added or removed row, not a collision crafted on purpose, and it is tied
+    to the DuckDB version (which every run records). Files are hashed with sha256 themselves.
+    """
     ((exists,),) = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
                                 [table]).fetchall()
     if not exists:
         return None
-    row = exp.func("sha256", exp.cast(exp.func("to_json", exp.column("t")), "VARCHAR"))
-    slices = [exp.func("sum", exp.cast(exp.cast(exp.DPipe(this=exp.Literal.string("0x"), expression=exp.func(
-        "substr", row, exp.Literal.number(1 + 15 * i), exp.Literal.number(15))), "BIGINT"), "HUGEINT"))
-        for i in range(4)]
-    query = exp.select(exp.func("count", exp.Star()), *slices).from_(
+    row = exp.column("t")
+    sums = [exp.func("sum", exp.cast(exp.func("hash", *args), "HUGEINT"))
+            for args in ((row,), (row, exp.Literal.string("kpi-engine")))]
+    query = exp.select(exp.func("count", exp.Star()), *sums).from_(
         exp.Table(this=exp.to_identifier(table, quoted=True), alias=exp.TableAlias(this=exp.to_identifier("t"))))
     (found,) = conn.execute(query.sql(dialect="duckdb")).fetchall()
     return hashlib.sha256(":".join(str(v or 0) for v in found).encode()).hexdigest()
-
 
 
 def _declaration(source: Source, timezone: str) -> str:
