@@ -153,7 +153,12 @@ def _open(root: Path, write: bool) -> Iterator[duckdb.DuckDBPyConnection | None]
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
         _check_layout(conn, path)
         if fresh:
-            _migrate(root, conn)
+            try:
+                _migrate(root, conn)
+            except BaseException:
+                conn.close()
+                path.unlink()  # the file this call created, half filled: the next open migrates again
+                raise
         yield conn
     finally:
         conn.close()
@@ -325,6 +330,12 @@ def _old_runs(root: Path) -> bool:
     try:
         with duckdb.connect(str(path), read_only=True) as conn:
             found = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'runs'").fetchall()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():  # an import is running: the runs it may hold move over next time
+            raise KpiError([error(Code.WORKSPACE_LOCKED, "the workspace database is in use by another kpi "
+                                  "process, and its runs must move into the new ledger first", None,
+                                  "wait for it to finish, then retry")]) from None
+        return False
     except duckdb.Error:
         return False
     return bool(found[0][0])
