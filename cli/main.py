@@ -361,8 +361,10 @@ def evaluate(
     result = run_evaluate(ws, period, grain=grain_value, kpis=kpi or (), subject=subject, by=by or (), at=at_value)
     options = {"period": period, "grain": grain_value, "kpis": kpi or [], "subject": subject, "by": by or [],
                "at": at_value}
-    run = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
+    header = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
+    run = header.block()
     report(result.diagnostics)
+    _print_head(header.head)
     written = [out] if out is not None else []
     if format == TableFormat.json:
         emit(evaluation_json(result, run), out)
@@ -429,11 +431,14 @@ def bonus(
     header = record(ws, "bonus", run.period.label, command_line("bonus", workspace, options), document,
                     options, run.evaluation.plan.explain())
     report(run.evaluation.diagnostics)
+    _print_head(header.head)
     if approved is not None and changes:
-        sys.stderr.write(f"this run differs from run {approved.id}, approved by {approved.approved_by}; "
-                         "it does not replace it. Adjustments:\n")
+        from kpi_engine.literal import literal
+
+        sys.stderr.write(f"this run differs from run {literal(approved.id)}, approved by "
+                         f"{literal(approved.approved_by)}; it does not replace it. Adjustments:\n")
         for c in changes:
-            sys.stderr.write(f"  {c.person:<12} approved {c.approved:>12}  now {c.now:>12}  "
+            sys.stderr.write(f"  {literal(c.person):<12} approved {c.approved:>12}  now {c.now:>12}  "
                              f"adjustment {c.delta:+}\n")
     if format == BonusFormat.json:
         emit(bonus_json(run, header.block(), currency), out)
@@ -524,21 +529,43 @@ def runs_show(
     emit(run_json(run) if format == RunsFormat.json else run_text(run), out)
 
 
-@runs_app.command("verify", epilog=examples("kpi runs verify my_ws 20260315"))
+@runs_app.command("verify", epilog=examples("kpi runs verify my_ws", "kpi runs verify my_ws --head 3f9a0c1e",
+                                             "kpi runs verify my_ws 20260315"))
 def runs_verify(
     workspace: Workspace,
-    run_id: RunId,
+    run_id: Annotated[str | None, typer.Argument(help="Also check and recompute this run (a unique prefix is "
+                                                      "enough).", metavar="RUN_ID")] = None,
+    head: Annotated[str | None, typer.Option("--head", metavar="HASH",
+                                             help="Also check that the chain still holds this head (a hash "
+                                                  "printed by an earlier command).")] = None,
     out: OutOption = None,
 ) -> None:
-    """Recompute a run with the definitions it stored, on the current data; exit 1 if anything differs."""
+    """Check the ledger's hash chain; with RUN_ID, also its stored hashes, data files and a recomputation.
+    Exit 1 if anything differs."""
+    from kpi_engine.audit.chain import check_chain, check_head_option
     from kpi_engine.audit.verify import verify
-    from kpi_engine.data.ledger import get_run
-    from kpi_engine.report.runs import verification_text
+    from kpi_engine.data.ledger import entries, get_run
+    from kpi_engine.report.runs import chain_text, verification_text
 
+    try:
+        wanted = check_head_option(head)
+    except KpiError as exc:
+        problem = exc.diagnostics[0]
+        raise UsageProblem(Code.USAGE, problem.message, problem.hint, param_hint="'--head'") from None
     ws = load(workspace)
-    found = verify(get_run(ws.root, ws.organization.timezone, run_id), ws)
-    emit(verification_text(found), out)
-    if not found.identical:
+    chain = check_chain(entries(ws.root), wanted)
+    text = chain_text(chain)
+    ok = chain.intact
+    if run_id is not None:
+        try:
+            found = verify(get_run(ws.root, ws.organization.timezone, run_id), ws)
+        except KpiError:
+            emit(text, out)
+            raise
+        text += "\n" + verification_text(found)
+        ok = ok and found.ok
+    emit(text, out)
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -546,25 +573,31 @@ def runs_verify(
 def runs_approve(
     workspace: Workspace,
     run_id: Annotated[str, typer.Argument(help="The bonus run to approve.", metavar="RUN_ID")],
-    by: Annotated[str, typer.Option("--by", metavar="NAME", help="Who approves.")] = ...,  # type: ignore[assignment]
+    by: Annotated[str, typer.Option("--by", metavar="NAME", help="Who approves (printable text).")] = ...,  # type: ignore[assignment]
     note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Why, or a reference.")] = None,
     format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = RunsFormat.table,
     out: OutOption = None,
 ) -> None:
-    """Mark a bonus run approved (once; approvals are append-only)."""
-    from datetime import UTC, datetime
-
-    from kpi_engine.audit.runs import utc_timestamp
-    from kpi_engine.data.ledger import approve_run
+    """Approve a bonus run that still verifies: an append-only entry of the ledger (once per run)."""
+    from kpi_engine.audit.approvals import approve
+    from kpi_engine.literal import literal
     from kpi_engine.report.formats import to_json
 
     ws = load(workspace)
-    run = approve_run(ws.root, ws.organization.timezone, run_id, by, utc_timestamp(datetime.now(UTC)), note)
+    run, approval, new_head = approve(ws, run_id, by, note)
     if format == RunsFormat.json:
-        emit(to_json({"id": run.id, "approved_by": run.approved_by, "approved_at": run.approved_at,
-                      "note": run.approval_note}), out)
+        emit(to_json({"id": run.id, "approved_by": approval.approved_by, "approved_at": approval.time,
+                      "note": approval.note, "user": approval.user, "host": approval.host,
+                      "hash": new_head.hash, "ledger": {"entries": new_head.entries, "head": new_head.hash}}), out)
     else:
-        emit(f"run {run.id} approved by {run.approved_by} at {run.approved_at}", out)
+        emit(f"run {literal(run.id)} approved by {literal(approval.approved_by)} at {approval.time}\n"
+             f"{new_head.line()}", out)
+
+
+def _print_head(head: Any) -> None:
+    """The ledger's new head after an append, on stderr (stdout stays the command's JSON/CSV/table)."""
+    if head is not None:
+        sys.stderr.write(head.line() + "\n")
 
 
 @app.command("test", epilog=examples("kpi test my_ws", "kpi test my_ws --format junit --out junit.xml"))

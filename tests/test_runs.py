@@ -79,8 +79,11 @@ def test_approval_is_once_and_later_runs_show_adjustments(ws: Path) -> None:
     ok = runner.invoke(app, ["runs", "approve", str(ws), run_id, "--by", "HR Lead", "--note", "Q4 payroll",
                              "--format", "json"])
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout) | {"approved_at": None} == {"id": run_id, "approved_by": "HR Lead",
-                                                             "approved_at": None, "note": "Q4 payroll"}
+    approval = json.loads(ok.stdout)
+    assert {k: approval[k] for k in ("id", "approved_by", "note")} == {"id": run_id, "approved_by": "HR Lead",
+                                                                      "note": "Q4 payroll"}
+    assert approval["approved_at"] and approval["user"] and approval["host"]
+    assert approval["ledger"] == {"entries": 3, "head": approval["hash"]}
     again = runner.invoke(app, ["runs", "approve", str(ws), run_id, "--by", "Someone"])
     assert again.exit_code == 1 and "already approved by HR Lead" in again.output
     approved = json.loads(runner.invoke(app, ["runs", "list", str(ws), "--approved", "--format", "json"]).stdout)

@@ -6,15 +6,16 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from kpi_engine import __version__
 from kpi_engine.audit.hashing import canonical_definitions, definitions_hash
 from kpi_engine.config import model as m
-from kpi_engine.data.files import source_hashes
-from kpi_engine.data.ledger import RunRecord, append_run, duckdb_version
+from kpi_engine.data.files import file_sha256, source_files
+from kpi_engine.data.ledger import Head, RunRecord, append_run, duckdb_version
+from kpi_engine.data.state import read_table_hashes
 
 ENGINE_VERSION = __version__
 
@@ -38,6 +39,7 @@ class RunHeader:
     definitions_hash: str
     version: str
     period: str | None
+    head: Head | None = field(default=None, compare=False)
 
     def block(self) -> dict[str, Any]:
         return {"id": self.id, "time": self.time, "definitions_hash": self.definitions_hash,
@@ -58,26 +60,54 @@ def utc_timestamp(now: datetime) -> str:
     return now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def os_identity() -> tuple[str, str]:
+    """The operating-system user and host, recorded with every run and approval (`unknown` when unavailable)."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError, ImportError):
+        user = ""
+    try:
+        host = socket.gethostname()
+    except OSError:
+        host = ""
+    return user or "unknown", host or "unknown"
+
+
+def run_data(ws: m.Workspace, live: bool = False) -> list[dict[str, Any]]:
+    """Per file: {source, file, sha256 (as `sha256sum` prints it), table_hash (of the imported table the run
+    reads, null when it reads the files)}; a `table:` source is one row with no file."""
+    tables = read_table_hashes(ws.root, ws.organization.timezone, ws.sources, live)
+    out: list[dict[str, Any]] = []
+    for source_id, source in sorted(ws.sources.items()):
+        if source.path is None:
+            out.append({"source": source_id, "file": None, "sha256": None, "table_hash": tables.get(source_id)})
+            continue
+        out += [{"source": source_id, "file": f.label, "sha256": file_sha256(f.path)[0],
+                 "table_hash": tables.get(source_id)} for f in source_files(source)]
+    return out
+
+
 def record(ws: m.Workspace, kind: str, period: str | None, arguments: Sequence[str], results: Any,
            options: Mapping[str, Any], plan: str | None = None) -> RunHeader:
-    """Append a run to the workspace ledger and return its header."""
+    """Append a run to the workspace ledger and return its header (with the ledger's new head)."""
     now = datetime.now(UTC).replace(microsecond=0)
-    header = RunHeader(new_run_id(now), utc_timestamp(now), definitions_hash(ws),
-                       ws.organization.version, period)
-    data_hashes: Mapping[str, str] = source_hashes(ws.sources)
-    append_run(ws.root, ws.organization.timezone, RunRecord(
-        header.id, header.time, kind, "kpi " + kind, tuple(arguments), ENGINE_VERSION, duckdb_version(),
-        header.version, header.definitions_hash, stored_definitions(ws), data_hashes, period, options, plan,
-        results, results_hash(results)))
-    return header
+    run_id = new_run_id(now)
+    user, host = os_identity()
+    head = append_run(ws.root, RunRecord(
+        run_id, utc_timestamp(now), kind, "kpi " + kind, tuple(arguments), ENGINE_VERSION, duckdb_version(),
+        ws.organization.version, definitions_hash(ws), stored_definitions(ws), tuple(run_data(ws)), period,
+        options, plan, results, results_hash(results), user, host))
+    return RunHeader(run_id, utc_timestamp(now), definitions_hash(ws), ws.organization.version, period, head)
 
 
 def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str],
-                      options: Mapping[str, Any]) -> dict[str, Any]:
+                      options: Mapping[str, Any]) -> RunHeader:
     """Record an evaluate run; the results stored are the JSON document without its run block."""
     from kpi_engine.report.evaluation import evaluation_document
 
     document = evaluation_document(result, {})
     document.pop("run")
-    header = record(ws, "evaluate", result.period.label, arguments, document, options, result.plan.explain())
-    return header.block()
+    return record(ws, "evaluate", result.period.label, arguments, document, options, result.plan.explain())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -9,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine.audit.hashing import definitions_hash
-from kpi_engine.audit.runs import ENGINE_VERSION, results_hash
+from kpi_engine.audit.runs import ENGINE_VERSION, results_hash, run_data
 from kpi_engine.config import model as m
 from kpi_engine.config.build import build_model
 from kpi_engine.config.loader import SourceMap
 from kpi_engine.config.workspace import Definitions
-from kpi_engine.data.files import source_hashes
 from kpi_engine.data.ledger import RunRecord, duckdb_version
 from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.literal import literal
 
 MAX_DIFFERENCES = 50
 
@@ -31,6 +32,82 @@ class Verification:
     changed_sources: list[str] = field(default_factory=list)
     definitions_changed_since: bool = False
     engine_changed: list[str] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)
+    data_changed: list[str] = field(default_factory=list)
+    money: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0 of `runs verify WS ID`: stored hashes hold, same data, same engine, identical results."""
+        return self.identical and not (self.stored or self.data_changed or self.engine_changed
+                                       or self.changed_sources)
+
+
+def check_stored(run: RunRecord) -> list[str]:
+    """The run's stored definitions and results against the hashes stored beside them."""
+    found = []
+    try:
+        inner = json.loads(run.stored_definitions)["definitions"]
+        text = json.dumps(inner, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        definitions_ok = hashlib.sha256(text.encode("utf-8")).hexdigest() == run.definitions_hash
+    except (ValueError, KeyError, TypeError):
+        definitions_ok = False
+    if not definitions_ok:
+        found.append("the stored definitions do not match the run's definitions_hash")
+    try:
+        results_ok = results_hash(json.loads(run.stored_results)) == run.results_hash
+    except ValueError:
+        results_ok = False
+    if not results_ok:
+        found.append("the stored results do not match the run's results_hash")
+    return found
+
+
+def check_data(run: RunRecord, now: list[dict[str, Any]]) -> list[str]:
+    """Each file the run read against the file now, and each imported table against its hash then."""
+    from kpi_engine.data.files import combined_sha256
+
+    found = []
+    current = {(d["source"], d["file"]): d for d in now}
+    by_source: dict[str, list[tuple[str, str]]] = {}
+    for d in now:
+        if d["file"] is not None:
+            by_source.setdefault(d["source"], []).append((d["file"], d["sha256"]))
+    tables_then: dict[str, Any] = {}
+    for then in run.data:
+        source, name = str(then.get("source")), then.get("file")
+        if then.get("table_hash") is not None:
+            tables_then[source] = then["table_hash"]
+        if name is None:
+            if then.get("sha256") is not None and combined_sha256(by_source.get(source, [])) != then["sha256"]:
+                found.append(f"source `{literal(source)}`: its files changed since the run")
+            continue
+        here = current.get((source, name))
+        if here is None:
+            found.append(f"source `{literal(source)}`: file `{literal(name)}` is gone since the run")
+        elif here["sha256"] != then.get("sha256"):
+            found.append(f"source `{literal(source)}`: file `{literal(name)}` changed since the run "
+                         f"(sha256 {literal(then.get('sha256'))} then, {here['sha256']} now)")
+    names = {(str(d.get("source")), d.get("file")) for d in run.data}
+    found += [f"source `{literal(s)}`: file `{literal(f)}` is new since the run"
+              for (s, f) in sorted(current, key=str) if f is not None and (s, f) not in names
+              and any(str(d.get("source")) == s and d.get("file") is not None for d in run.data)]
+    tables_now = {d["source"]: d["table_hash"] for d in now}
+    for source, hashed in sorted(tables_then.items()):
+        if tables_now.get(source) != hashed:
+            found.append(f"source `{literal(source)}`: the imported table no longer matches what the run read "
+                         "(changed, re-imported or gone)")
+    return found
+
+
+def _money(run: RunRecord, recomputed: Any) -> list[str]:
+    """People whose payout differs between the stored run and the recomputation."""
+    if run.kind != "bonus" or not isinstance(run.results, dict):
+        return []
+    old = {str(p.get("person")): p.get("payout") for p in run.results.get("payouts", []) if isinstance(p, dict)}
+    new = {str(p.get("person")): p.get("payout") for p in recomputed.get("payouts", [])}
+    return [f"{literal(person)}: {literal(old.get(person))} → {literal(new.get(person))}"
+            for person in sorted(set(old) | set(new)) if old.get(person) != new.get(person)]
 
 
 def _decode(value: Any) -> Any:
@@ -116,16 +193,18 @@ def _label(item: Any, index: int) -> str:
 
 
 def verify(run: RunRecord, current: m.Workspace) -> Verification:
-    """Recompute `run` with its stored definitions on the current data of `current`'s workspace."""
+    """Check `run`'s stored hashes and data, and recompute it with its stored definitions on the current
+    data of `current`'s workspace."""
+    stored = check_stored(run)
     old_ws = stored_workspace(run, current.root)
     recomputed = recompute(run, old_ws)
-    identical = results_hash(recomputed) == run.results_hash
-    found = Verification(run, identical)
+    identical = results_hash(recomputed) == results_hash(run.results) == run.results_hash
+    found = Verification(run, identical, stored=stored)
     if not identical:
         found.differences = differences(run.results, recomputed)[:MAX_DIFFERENCES]
-    now_hashes = source_hashes(old_ws.sources)
-    found.changed_sources = sorted(s for s in set(run.data_hashes) | set(now_hashes)
-                                   if run.data_hashes.get(s) != now_hashes.get(s))
+        found.money = _money(run, recomputed)
+    found.data_changed = check_data(run, run_data(old_ws, live=True))
+    found.changed_sources = sorted({line.split("`")[1] for line in found.data_changed})
     found.definitions_changed_since = definitions_hash(current) != run.definitions_hash
     if run.engine_version != ENGINE_VERSION:
         found.engine_changed.append(f"kpi-engine {run.engine_version} → {ENGINE_VERSION}")

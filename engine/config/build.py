@@ -76,7 +76,8 @@ class _Builder:
                                       Code.BAD_DATE),
             people=m.PeopleMapping(**people) if isinstance(people, dict) else None,
             units=m.UnitsMapping(**units) if isinstance(units, dict) else None,
-            score_points=score_points)
+            score_points=score_points,
+            approvals_distinct_from_runner=bool((raw.get("approvals") or {}).get("distinct_from_runner", False)))
 
     def units(self) -> dict[str, m.Unit]:
         out = {}

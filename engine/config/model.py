@@ -66,6 +66,7 @@ class Organization:
     people: PeopleMapping | None = None
     units: UnitsMapping | None = None
     score_points: ScorePoints = field(default_factory=ScorePoints)
+    approvals_distinct_from_runner: bool = False
     path: DataPath = ("organization",)
 
 

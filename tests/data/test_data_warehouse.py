@@ -250,3 +250,33 @@ def test_source_hashes_cover_names_and_contents_in_sorted_order(tmp_path: Path) 
     assert len(first["tickets"]) == 64 and first == source_hashes(sources)
     write(tmp_path, "d/b.csv", "id,amount\nB,2\n")
     assert source_hashes(sources)["tickets"] != first["tickets"]
+
+
+def test_max_rejects_counts_the_rejects_of_unchanged_files(tmp_path: Path) -> None:
+    write(tmp_path, "tickets.csv", "id,amount\nT1,1.50\nT2,x\n")
+    with open_warehouse(tmp_path, "Europe/Riga") as wh:
+        assert import_sources(wh, {"tickets": tickets(tmp_path)}).ok
+        again = import_sources(wh, {"tickets": tickets(tmp_path)}, max_rejects=0)
+        (note,) = again.diagnostics
+        assert (again.ok, again.source("tickets").status, note.code) == (False, "over_limit", Code.DATA_REJECTS)
+        assert "unchanged files had 1 rejected rows" in note.message
+        assert import_sources(wh, {"tickets": tickets(tmp_path)}, max_rejects=1).source("tickets").status == \
+            "unchanged"
+
+
+def test_import_max_rejects_0_after_an_unchanged_import_with_rejects_exits_1(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kpi_engine.cli.main import app
+
+    ws = tmp_path / "support"
+    import shutil
+
+    shutil.copytree(REPO / "kpi_definitions" / "examples" / "support", ws, ignore=shutil.ignore_patterns(".kpi"))
+    data = ws / "data" / "tickets.csv"
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join([*lines, lines[-1].rsplit(",", 1)[0] + ",9"]) + "\n")  # csat 9: out of range
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(ws)]).exit_code == 0
+    again = runner.invoke(app, ["import", str(ws), "--max-rejects", "0"])
+    assert again.exit_code == 1 and "E501" in again.stderr

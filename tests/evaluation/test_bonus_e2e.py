@@ -202,5 +202,6 @@ def test_pool_is_shared_by_largest_remainder(ws: Path) -> None:
 def test_bonus_is_recorded_in_the_ledger(ws: Path) -> None:
     result = runner.invoke(app, ["bonus", str(ws), "--plan", "march", "--format", "json"])
     run_id = json.loads(result.stdout)["run"]["id"]
-    assert (ws / ".kpi" / "warehouse.duckdb").is_file()
+    assert (ws / ".kpi" / "ledger.duckdb").is_file()
+    assert not (ws / ".kpi" / "warehouse.duckdb").exists()  # the ledger lives apart from imported data
     assert run_id
