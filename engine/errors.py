@@ -53,6 +53,7 @@ class Code(StrEnum):
     FORMULA_SYNTAX = "E200"
     FORMULA_TOO_LONG = "E201"
     FORMULA_TOO_DEEP = "E202"
+    NUMBER_TOO_LONG = "E203"
     # E3xx: formula names and types
     UNKNOWN_NAME = "E300"
     UNKNOWN_FUNCTION = "E301"
@@ -96,6 +97,7 @@ class Code(StrEnum):
     DATA_COLUMN = "E504"
     DATA_RECONCILE = "E505"
     DATABASE = "E506"
+    VALUE_OUT_OF_RANGE = "E570"
     DATA_EMPTY = "W500"
     DATA_CHANGED = "W501"
     UNKNOWN_PERSON_ROWS = "W504"

@@ -27,6 +27,9 @@ from kpi_engine.source import Span
 MAX_LENGTH = 4000
 MAX_DEPTH = 32
 MAX_NODES = 1000
+# A number literal has at most as many digits as DECIMAL(38) holds: longer ones cannot mean a
+# measured quantity, and DuckDB cannot read a 400-digit literal as a DOUBLE.
+MAX_LITERAL_DIGITS = 38
 
 
 DURATION_UNITS: dict[str, Decimal] = {
@@ -64,9 +67,22 @@ def default_locate(text: str) -> Locate:
 
 
 class _LiteralError(Exception):
-    def __init__(self, message: str, start: int, end: int, hint: str | None = None) -> None:
+    def __init__(self, message: str, start: int, end: int, hint: str | None = None,
+                 code: Code = Code.FORMULA_SYNTAX) -> None:
         super().__init__(message)
-        self.message, self.start, self.end, self.hint = message, start, end, hint
+        self.message, self.start, self.end, self.hint, self.code = message, start, end, hint, code
+
+
+def _digits(token: Token, digits: str) -> Decimal:
+    """The exact value of a literal's digits, refused beyond MAX_LITERAL_DIGITS digits."""
+    count = sum(ch.isdigit() for ch in digits)
+    if count > MAX_LITERAL_DIGITS:
+        start = token.start_pos or 0
+        raise _LiteralError(f"the number literal has {count} digits; the limit is {MAX_LITERAL_DIGITS}",
+                            start, token.end_pos or start + len(token),
+                            "write the number with fewer digits, or scale it (a param, or a different unit)",
+                            Code.NUMBER_TOO_LONG)
+    return Decimal(digits)
 
 
 def parse(
@@ -105,7 +121,7 @@ def parse(
     except VisitError as exc:
         orig = exc.orig_exc
         if isinstance(orig, _LiteralError):
-            diag = error(Code.FORMULA_SYNTAX, orig.message, where(orig.start, orig.end - orig.start), orig.hint)
+            diag = error(orig.code, orig.message, where(orig.start, orig.end - orig.start), orig.hint)
             raise KpiError([diag]) from None
         raise
     _check_tree(expr, max_depth, max_nodes, where)
@@ -203,17 +219,17 @@ class _ToAst(Transformer_NonRecursive):
 
     # literals
     def number(self, meta: Any, ch: list[Token]) -> Expr:
-        return ast.Number(Decimal(str(ch[0])), span=self._span(meta))
+        return ast.Number(_digits(ch[0], str(ch[0])), span=self._span(meta))
 
     def percent(self, meta: Any, ch: list[Token]) -> Expr:
-        return ast.Number(Decimal(str(ch[0])[:-1]) / 100, percent=True, span=self._span(meta))
+        return ast.Number(_digits(ch[0], str(ch[0])[:-1]) / 100, percent=True, span=self._span(meta))
 
     def duration(self, meta: Any, ch: list[Token]) -> Expr:
         raw = str(ch[0])
         m = re.fullmatch(r"([0-9.]+)([a-z]+)", raw)
         assert m is not None
         unit = m.group(2)
-        return ast.DurationLit(Decimal(m.group(1)) * DURATION_UNITS[unit], unit=unit, span=self._span(meta))
+        return ast.DurationLit(_digits(ch[0], m.group(1)) * DURATION_UNITS[unit], unit=unit, span=self._span(meta))
 
     def string(self, meta: Any, ch: list[Token]) -> Expr:
         return ast.String(_unquote(str(ch[0]), "'"), span=self._span(meta))
