@@ -235,8 +235,9 @@ def _number(ws: m.Workspace, raw: object, kpi: m.Kpi, result_type: Type) -> Deci
         return None
     if isinstance(raw, float) and not math.isfinite(raw):
         raise _out_of_range(ws, kpi.id, "its value overflows beyond the range of a double (about 1.8e308)")
-    if isinstance(raw, (int, float, Decimal)) and abs(raw) >= VALUE_LIMIT:
-        raise _out_of_range(ws, kpi.id, f"its value {float(raw):.6g} is 10^26 or more in magnitude")
+    magnitude = abs(float(raw)) if isinstance(raw, (int, float, Decimal)) else 0.0
+    if magnitude >= float(VALUE_LIMIT):
+        raise _out_of_range(ws, kpi.id, f"its value {magnitude:.6g} is 10^26 or more in magnitude")
     value = to_decimal12(raw)  # type: ignore[arg-type]
     if result_type == Type.DURATION:
         value = to_decimal12(value / seconds_per_unit(kpi.unit))
