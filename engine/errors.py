@@ -89,6 +89,10 @@ class Code(StrEnum):
     SEGMENT_SOURCE = "E416"
     BAD_PERIOD = "E417"
     BANDS = "E418"
+    INCLUDE_TOO_DEEP = "E430"
+    DERIVED_TOO_DEEP = "E431"
+    SEGMENT_TOO_DEEP = "E432"
+    UNIT_TREE_TOO_DEEP = "E433"
     # E5xx: data
     DATA_FILE = "E500"
     DATA_REJECTS = "E501"

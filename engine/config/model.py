@@ -335,3 +335,5 @@ class Workspace:
     tests: Mapping[str, KpiTest]
     source_map: SourceMap
     data: Mapping[str, object]
+    # Facts derived once from the definitions (the derived-KPI graph); not part of equality.
+    derived_cache: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
