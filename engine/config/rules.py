@@ -13,6 +13,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.build import unknown
 from kpi_engine.config.dependencies import MAX_DERIVED_DEPTH, kpi_graph
 from kpi_engine.config.loader import DataPath
+from kpi_engine.config.model import MAX_UNIT_DEPTH
 from kpi_engine.config.values import Duration
 from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
 from kpi_engine.source import Span
@@ -233,22 +234,37 @@ def check_plan_references(ws: m.Workspace) -> Iterator[Diagnostic]:
 # --- structure ---------------------------------------------------------------------------
 
 def check_unit_tree(ws: m.Workspace) -> Iterator[Diagnostic]:
-    """Parents exist and the unit tree has no cycle."""
+    """Parents exist, the unit tree has no cycle and is at most MAX_UNIT_DEPTH levels deep."""
     for unit in ws.units.values():
         if unit.parent is not None and unit.parent not in ws.units:
             yield _ref(ws, "unit", unit.parent, ws.units, (*unit.path, "parent"))
+    level: dict[str, int] = {}
     reported: set[str] = set()
+    too_deep: list[str] = []
     for start in sorted(ws.units):
         chain: list[str] = []
+        on_chain: set[str] = set()
         node: str | None = start
-        while node is not None and node in ws.units and node not in chain:
+        while node is not None and node in ws.units and node not in on_chain and node not in level:
             chain.append(node)
+            on_chain.add(node)
             node = ws.units[node].parent
-        if node is not None and node in chain and node not in reported:
+        if node is not None and node in on_chain:
             loop = chain[chain.index(node):]
-            reported.update(loop)
-            yield _err(ws, Code.UNIT_CYCLE, "unit tree has a cycle: " + " → ".join([*loop, node]),
-                       (*ws.units[loop[-1]].path, "parent"), "one of these units must have another parent")
+            if node not in reported:
+                reported.update(loop)
+                yield _err(ws, Code.UNIT_CYCLE, "unit tree has a cycle: " + " → ".join([*loop, node]),
+                           (*ws.units[loop[-1]].path, "parent"), "one of these units must have another parent")
+            node = None
+        above = level.get(node, 0) if node is not None else 0
+        for i, uid in enumerate(reversed(chain)):
+            level[uid] = above + i + 1
+            if level[uid] == MAX_UNIT_DEPTH + 1:
+                too_deep.append(uid)
+    for uid in sorted(too_deep):
+        yield _err(ws, Code.UNIT_TREE_TOO_DEEP, f"unit `{uid}` is level {MAX_UNIT_DEPTH + 1} of the unit tree; the "
+                   f"limit is {MAX_UNIT_DEPTH} levels", (*ws.units[uid].path, "parent"),
+                   "flatten the tree: group units with tags instead of extra levels")
 
 
 def check_weights_sum_to_100(ws: m.Workspace) -> Iterator[Diagnostic]:
