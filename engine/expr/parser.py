@@ -30,6 +30,7 @@ MAX_NODES = 1000
 # A number literal has at most as many digits as DECIMAL(38) holds: longer ones cannot mean a
 # measured quantity, and DuckDB cannot read a 400-digit literal as a DOUBLE.
 MAX_LITERAL_DIGITS = 38
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
 
 
 DURATION_UNITS: dict[str, Decimal] = {
@@ -356,6 +357,8 @@ def _parse_timestamp(value: str, start: int, end: int) -> datetime.datetime:
                 if zone != "Z":
                     sign = 1 if zone[0] == "+" else -1
                     offset = sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+                    if abs(offset) > MAX_UTC_OFFSET:  # data imports refuse these too
+                        raise ValueError(f"offset {zone} is beyond ±14:00")
                 stamp = stamp.replace(tzinfo=datetime.timezone(offset))
             return stamp
         except ValueError:
