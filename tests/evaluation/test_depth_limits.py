@@ -126,3 +126,12 @@ def test_unit_tree_from_data(tmp_path: Path, depth: int) -> None:
     assert diag["file"].endswith("org.yaml") and diag["line"] == 8
     assert diag["message"] == ("unit `d32` is level 33 of the unit tree; the limit is 32 levels "
                                f"(and {LONG - 33} more units below)")
+
+
+def test_derived_kpis_sharing_inputs_64_levels_deep_evaluate_quickly(tmp_path: Path) -> None:
+    """Each level uses the two below it: 2^64 paths through the graph, walked once per KPI."""
+    kpis = COUNT + "".join(
+        f"  d{i}:\n    goal: g\n    formula: {'k' if i < 2 else f'(d{i - 1} + d{i - 2}) / 2'}\n"
+        for i in range(MAX_DERIVED_DEPTH))
+    root = wskit.workspace(tmp_path / "ws", kpis, PEOPLE, TICKETS)
+    assert _value(root, f"d{MAX_DERIVED_DEPTH - 1}") == 1
