@@ -83,3 +83,18 @@ def test_literal_digit_limit() -> None:
         (diag,) = caught.value.diagnostics
         assert diag.code == Code.NUMBER_TOO_LONG
         assert diag.hint
+
+
+def test_a_38_digit_target_bonus_is_paid_exactly(tmp_path: Path) -> None:
+    from tests.evaluation.test_bonus_e2e import KPIS, PEOPLE, TICKETS
+
+    amount = "9" * 38
+    root = wskit.workspace(tmp_path / "ws", KPIS.replace("10% of salary", amount), PEOPLE, TICKETS)
+    result = runner.invoke(app, ["bonus", str(root), "--plan", "march", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payouts = json.loads(result.stdout)["payouts"]
+    assert all(p["target_bonus"] == amount + ".00" for p in payouts)
+    assert all(len(p["payout"].split(".")[0]) >= 37 for p in payouts if p["payout"] != "0.00")
+    explained = runner.invoke(app, ["explain", str(root), "--person", "a1", "--plan", "march"])
+    assert explained.exit_code == 0, explained.output
+    assert amount in explained.output
