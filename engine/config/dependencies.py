@@ -70,7 +70,10 @@ def _build(ws: m.Workspace) -> KpiGraph:
             expr = None
         used, prev = formula_refs(expr, ws.kpis) if expr is not None else ([], [])
         inputs[kpi.id], previous[kpi.id] = tuple(used), tuple(prev)
-    derived = {kid: tuple(i for i in used if i in inputs) for kid, used in inputs.items()}
+    # previous() counts too: the previous period is evaluated without its own previous(), so a KPI
+    # reached again through previous() would silently be null — a cycle across periods.
+    derived = {kid: tuple(i for i in dict.fromkeys((*used, *previous[kid])) if i in inputs)
+               for kid, used in inputs.items()}
     cycles = _cycles(derived)
     on_cycle = {kid for cycle in cycles for kid in cycle}
     sorter = TopologicalSorter({kid: [i for i in deps if i not in on_cycle]
