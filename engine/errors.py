@@ -53,6 +53,7 @@ class Code(StrEnum):
     FORMULA_SYNTAX = "E200"
     FORMULA_TOO_LONG = "E201"
     FORMULA_TOO_DEEP = "E202"
+    NUMBER_TOO_LONG = "E203"
     # E3xx: formula names and types
     UNKNOWN_NAME = "E300"
     UNKNOWN_FUNCTION = "E301"
@@ -88,6 +89,10 @@ class Code(StrEnum):
     SEGMENT_SOURCE = "E416"
     BAD_PERIOD = "E417"
     BANDS = "E418"
+    INCLUDE_TOO_DEEP = "E430"
+    DERIVED_TOO_DEEP = "E431"
+    SEGMENT_TOO_DEEP = "E432"
+    UNIT_TREE_TOO_DEEP = "E433"
     # E5xx: data
     DATA_FILE = "E500"
     DATA_REJECTS = "E501"
@@ -102,6 +107,7 @@ class Code(StrEnum):
     APPROVER_IS_RUNNER = "E523"
     APPROVE_UNVERIFIED = "E524"
     APPROVE_TWICE = "E525"
+    VALUE_OUT_OF_RANGE = "E570"
     DATA_EMPTY = "W500"
     DATA_CHANGED = "W501"
     UNKNOWN_PERSON_ROWS = "W504"

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath
 from kpi_engine.config.values import Duration
-from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.errors import Code, Diagnostic, KpiError, error
 from kpi_engine.expr import scope as sc
-from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.ast import Expr, Name, walk
+from kpi_engine.expr.parser import parse
 from kpi_engine.expr.typecheck import check
 from kpi_engine.source import Span
 
@@ -25,6 +27,8 @@ COLUMN_TYPES: Mapping[str, sc.Type] = {
 }
 ROSTER_NAMES = ("id", "name", "unit", "role")
 RELATION_DEPTH = 3
+# A segment defined through segments: at most this many levels (E432); filters are inlined.
+MAX_SEGMENT_DEPTH = 64
 Kind = Literal["formula", "where", "valid_if", "derived"]
 
 
@@ -162,36 +166,41 @@ class _Checker:
 
 
 def _segment_order(ws: m.Workspace, found: list[Diagnostic]) -> list[str]:
-    """Segments in dependency order (a segment may name another); cycles are reported."""
-    import re
-
-    deps = {}
+    """Segments in dependency order (a segment may name another of its source, read from its parsed
+    filter); cycles and chains deeper than MAX_SEGMENT_DEPTH are reported."""
+    deps: dict[str, list[str]] = {}
     for seg in ws.segments.values():
-        text = re.sub(r"'(?:[^']|'')*'", " ", seg.where)
-        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+        try:
+            names = {".".join(n.parts) for n in walk(parse(seg.where)) if isinstance(n, Name)}
+        except KpiError:  # reported when the filter is checked
+            names = set()
         deps[seg.id] = sorted(n for n in names if n in ws.segments and n != seg.id
                               and ws.segments[n].source == seg.source)
-    order: list[str] = []
-    state: dict[str, int] = {}
-
-    def visit(node: str, stack: list[str]) -> None:
-        state[node] = 1
-        for nxt in deps[node]:
-            if state.get(nxt) == 1:
-                loop = [*stack[stack.index(nxt):], nxt]
-                seg = ws.segments[node]
-                found.append(error(Code.KPI_CYCLE, "segments form a cycle: " + " → ".join(loop),
-                                   ws.source_map.value((*seg.path, "where")),
-                                   "a segment cannot be defined through itself"))
-            elif nxt not in state:
-                visit(nxt, [*stack, nxt])
-        state[node] = 2
-        order.append(node)
-
-    for node in sorted(deps):
-        if node not in state:
-            visit(node, [node])
-    return order
+    remaining = dict(deps)
+    while True:
+        try:
+            order = list(TopologicalSorter({k: [d for d in v if d in remaining]
+                                            for k, v in sorted(remaining.items())}).static_order())
+            break
+        except CycleError as exc:
+            loop = list(reversed(exc.args[1]))
+            start = loop.index(min(loop[:-1]))
+            loop = [*loop[start:-1], *loop[:start], loop[start]]
+            seg = ws.segments[loop[-2]]
+            found.append(error(Code.KPI_CYCLE, "segments form a cycle: " + " → ".join(loop),
+                               ws.source_map.value((*seg.path, "where")), "a segment cannot be defined through itself"))
+            for sid in loop:
+                remaining.pop(sid, None)
+    depth: dict[str, int] = {}
+    for sid in order:
+        depth[sid] = 1 + max((depth.get(d, 0) for d in deps[sid]), default=0)
+        if depth[sid] == MAX_SEGMENT_DEPTH + 1:
+            seg = ws.segments[sid]
+            found.append(error(Code.SEGMENT_TOO_DEEP, f"segment `{sid}` is defined through {depth[sid] - 1} levels "
+                               f"of segments; the limit is {MAX_SEGMENT_DEPTH}",
+                               ws.source_map.value((*seg.path, "where")),
+                               "write the condition out, or define the segment on fewer others"))
+    return [sid for sid in order if depth[sid] <= MAX_SEGMENT_DEPTH]
 
 
 def analyze(ws: m.Workspace) -> Formulas:

@@ -22,6 +22,9 @@ from kpi_engine.source import TEXTS, Span
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
+# Numbers in definitions have at most as many digits as DECIMAL(38) holds; this also keeps
+# Python's int-str conversion limit (4,300 digits) out of reach.
+MAX_NUMBER_DIGITS = 38
 
 DataPath = tuple[str | int, ...]
 
@@ -360,6 +363,12 @@ class _Builder:
         if value in ("null", "~", ""):
             return None
         if _NUMBER.fullmatch(value):
+            digits = sum(ch.isdigit() for ch in value)
+            if digits > MAX_NUMBER_DIGITS:
+                self.diagnostics.append(error(
+                    Code.YAML_BAD_NUMBER, f"this number has {digits} digits; the limit is {MAX_NUMBER_DIGITS}", span,
+                    "write a number with fewer digits (numbers in definitions are DECIMAL(38) at most)"))
+                return value
             return int(value) if "." not in value else Decimal(value)
         if _NOT_A_NUMBER.fullmatch(value):
             self.diagnostics.append(error(Code.YAML_BAD_NUMBER, f"`{value}` is not a finite number", span,

@@ -46,6 +46,11 @@ class PeopleMapping:
     left: str | None = None
 
 
+# Levels of the unit tree, a top unit being level 1 (E433). Evaluation groups by every level at
+# once, and DuckDB's GROUPING takes at most 64 columns; 32 leaves room and is deeper than any org chart.
+MAX_UNIT_DEPTH = 32
+
+
 @dataclass(frozen=True)
 class UnitsMapping:
     source: str
@@ -336,3 +341,5 @@ class Workspace:
     tests: Mapping[str, KpiTest]
     source_map: SourceMap
     data: Mapping[str, object]
+    # Facts derived once from the definitions (the derived-KPI graph); not part of equality.
+    derived_cache: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)

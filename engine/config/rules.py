@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from kpi_engine.config import model as m
 from kpi_engine.config.build import unknown
+from kpi_engine.config.dependencies import MAX_DERIVED_DEPTH, kpi_graph
 from kpi_engine.config.loader import DataPath
+from kpi_engine.config.model import MAX_UNIT_DEPTH
 from kpi_engine.config.values import Duration
 from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
 from kpi_engine.source import Span
@@ -232,22 +234,37 @@ def check_plan_references(ws: m.Workspace) -> Iterator[Diagnostic]:
 # --- structure ---------------------------------------------------------------------------
 
 def check_unit_tree(ws: m.Workspace) -> Iterator[Diagnostic]:
-    """Parents exist and the unit tree has no cycle."""
+    """Parents exist, the unit tree has no cycle and is at most MAX_UNIT_DEPTH levels deep."""
     for unit in ws.units.values():
         if unit.parent is not None and unit.parent not in ws.units:
             yield _ref(ws, "unit", unit.parent, ws.units, (*unit.path, "parent"))
+    level: dict[str, int] = {}
     reported: set[str] = set()
+    too_deep: list[str] = []
     for start in sorted(ws.units):
         chain: list[str] = []
+        on_chain: set[str] = set()
         node: str | None = start
-        while node is not None and node in ws.units and node not in chain:
+        while node is not None and node in ws.units and node not in on_chain and node not in level:
             chain.append(node)
+            on_chain.add(node)
             node = ws.units[node].parent
-        if node is not None and node in chain and node not in reported:
+        if node is not None and node in on_chain:
             loop = chain[chain.index(node):]
-            reported.update(loop)
-            yield _err(ws, Code.UNIT_CYCLE, "unit tree has a cycle: " + " → ".join([*loop, node]),
-                       (*ws.units[loop[-1]].path, "parent"), "one of these units must have another parent")
+            if node not in reported:
+                reported.update(loop)
+                yield _err(ws, Code.UNIT_CYCLE, "unit tree has a cycle: " + " → ".join([*loop, node]),
+                           (*ws.units[loop[-1]].path, "parent"), "one of these units must have another parent")
+            node = None
+        above = level.get(node, 0) if node is not None else 0
+        for i, uid in enumerate(reversed(chain)):
+            level[uid] = above + i + 1
+            if level[uid] == MAX_UNIT_DEPTH + 1:
+                too_deep.append(uid)
+    for uid in sorted(too_deep):
+        yield _err(ws, Code.UNIT_TREE_TOO_DEEP, f"unit `{uid}` is level {MAX_UNIT_DEPTH + 1} of the unit tree; the "
+                   f"limit is {MAX_UNIT_DEPTH} levels", (*ws.units[uid].path, "parent"),
+                   "flatten the tree: group units with tags instead of extra levels")
 
 
 def check_weights_sum_to_100(ws: m.Workspace) -> Iterator[Diagnostic]:
@@ -292,56 +309,58 @@ def check_entry_levels(ws: m.Workspace) -> Iterator[Diagnostic]:
 _LEVEL_ORDER = ["person", "unit", "organization"]
 
 
-def kpi_levels(ws: m.Workspace, kpi: m.Kpi, seen: frozenset[str] = frozenset()) -> set[str]:
-    """The subject levels a KPI is computed at."""
+def kpi_levels(ws: m.Workspace, kpi: m.Kpi) -> set[str]:
+    """The subject levels a KPI is computed at: a derived KPI's are those all its inputs share."""
     if kpi.source is not None:
-        if kpi.by is None:
-            return {"organization"}
-        return {"person", "unit", "organization"} if kpi.by.level == "person" else {"unit", "organization"}
-    inputs = [ws.kpis[name] for name in derived_inputs(ws, kpi) if name in ws.kpis and name not in seen]
-    levels = {"person", "unit", "organization"}
-    for other in inputs:
-        levels &= kpi_levels(ws, other, seen | {kpi.id})
-    return levels
+        return _source_levels(kpi)
+    cached = ws.derived_cache.get("kpi_levels")
+    if isinstance(cached, dict):
+        levels: dict[str, set[str]] = cached
+    else:
+        graph = kpi_graph(ws)
+        levels = {}
+        for kid in (*graph.order, *(k for cycle in graph.cycles for k in cycle)):
+            here = set(_ALL_LEVELS)
+            for name in derived_inputs(ws, ws.kpis[kid]):
+                other = ws.kpis[name]
+                here &= levels.get(name, set(_ALL_LEVELS)) if other.source is None else _source_levels(other)
+            levels.setdefault(kid, here)
+        ws.derived_cache["kpi_levels"] = levels
+    return set(levels.get(kpi.id, _ALL_LEVELS))
+
+
+_ALL_LEVELS = ("person", "unit", "organization")
+
+
+def _source_levels(kpi: m.Kpi) -> set[str]:
+    if kpi.by is None:
+        return {"organization"}
+    return {"person", "unit", "organization"} if kpi.by.level == "person" else {"unit", "organization"}
 
 
 def derived_inputs(ws: m.Workspace, kpi: m.Kpi) -> list[str]:
-    """KPI ids a derived formula names (a token scan, exact for ids; the parser checks the rest)."""
-    import re
-
-    names = re.findall(r"(?<![$\w.`'])([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)", _strip_strings(kpi.formula))
-    return [n for n in dict.fromkeys(names) if n in ws.kpis]
-
-
-def _strip_strings(text: str) -> str:
-    import re
-
-    return re.sub(r"'(?:[^']|'')*'|`[^`]*`", " ", text)
+    """KPI ids a derived formula names, also inside previous(), from its parsed tree."""
+    graph = kpi_graph(ws)
+    return list(dict.fromkeys((*graph.inputs.get(kpi.id, ()), *graph.previous.get(kpi.id, ()))))
 
 
 def check_kpi_cycles(ws: m.Workspace) -> Iterator[Diagnostic]:
-    """Derived KPIs do not depend on themselves."""
-    graph = {k.id: derived_inputs(ws, k) for k in ws.kpis.values() if k.source is None}
-    state: dict[str, int] = {}
-    reported: set[str] = set()
+    """Derived KPIs do not depend on themselves, however the reference is written."""
+    for cycle in kpi_graph(ws).cycles:
+        start = cycle.index(min(cycle[:-1]))
+        loop = (*cycle[start:-1], *cycle[:start], cycle[start])
+        kpi = ws.kpis[loop[-2]]  # its formula closes the loop
+        yield _err(ws, Code.KPI_CYCLE, "derived KPIs form a cycle: " + " → ".join(loop),
+                   (*kpi.path, "formula"), "a KPI cannot depend on itself, directly or through others")
 
-    def visit(node: str, stack: list[str]) -> Iterator[Diagnostic]:
-        state[node] = 1
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                loop = stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt]
-                if not reported.intersection(loop):
-                    reported.update(loop)
-                    kpi = ws.kpis[node]
-                    yield _err(ws, Code.KPI_CYCLE, "derived KPIs form a cycle: " + " → ".join(loop),
-                               (*kpi.path, "formula"), "a KPI cannot depend on itself, directly or through others")
-            elif state.get(nxt) is None and nxt in graph:
-                yield from visit(nxt, [*stack, nxt])
-        state[node] = 2
 
-    for node in sorted(graph):
-        if node not in state:
-            yield from visit(node, [node])
+def check_derived_depth(ws: m.Workspace) -> Iterator[Diagnostic]:
+    """Derived KPIs built on derived KPIs nest at most MAX_DERIVED_DEPTH levels."""
+    for kid, depth in sorted(kpi_graph(ws).depth.items()):
+        if depth == MAX_DERIVED_DEPTH + 1:
+            yield _err(ws, Code.DERIVED_TOO_DEEP, f"derived KPI `{kid}` is built on {depth - 1} levels of derived "
+                       f"KPIs; the limit is {MAX_DERIVED_DEPTH}", (*ws.kpis[kid].path, "formula"),
+                       "compute intermediate values from the source rows, or combine several steps into one formula")
 
 
 def _points(target: m.Target) -> list[tuple[str, m.Quantity]]:
@@ -547,6 +566,7 @@ RULES: tuple[Rule, ...] = (
     check_duplicate_entries,
     check_entry_levels,
     check_kpi_cycles,
+    check_derived_depth,
     check_targets,
     check_policies,
     check_lints,

@@ -13,6 +13,8 @@ from kpi_engine.source import Span
 SECTIONS = ("units", "sources", "params", "calendars", "segments", "goals", "kpis", "scorecards",
             "policies", "bonus_plans", "tests")
 TOP_KEYS = ("organization", "include", *SECTIONS)
+# Files including files: a chain of at most this many (E430); following it recurses.
+MAX_INCLUDE_DEPTH = 64
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -168,6 +170,12 @@ def _follow_includes(path: Path, data: dict[str, Any], loaded: LoadedFile, merge
             chain = " → ".join(p.name for p in (*stack, target.resolve()))
             merged.diagnostics.append(error(Code.INCLUDE_CYCLE, f"include cycle: {chain}", span,
                                             "remove one of the includes that close the loop"))
+            continue
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            merged.diagnostics.append(error(
+                Code.INCLUDE_TOO_DEEP, f"including `{item}` makes a chain of more than {MAX_INCLUDE_DEPTH} "
+                "files, each included by the one before; that is the limit", span,
+                "include the files from one place (a list under `include:`) instead of each from the one before"))
             continue
         if not target.is_file():
             merged.diagnostics.append(error(Code.INCLUDE_MISSING, f"included file `{item}` does not exist", span,

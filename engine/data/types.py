@@ -35,10 +35,15 @@ SHOWN_CHARS = 80
 
 _ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _ISO_TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]{1,6})?)?"
-_ISO_TIMESTAMP = f"{_ISO_DATE}[T ]{_ISO_TIME}(?:Z|[+-][0-9]{{2}}(?::?[0-9]{{2}})?)?"
+# UTC offsets exist from -12:00 to +14:00; anything beyond ±14:00 is a typo, not a place (`+99:00`
+# would move the instant by four days).
+_OFFSET = "(?:Z|[+-](?:(?:0[0-9]|1[0-3])(?::?[0-5][0-9])?|14(?::?00)?))"
+_ISO_TIMESTAMP = f"{_ISO_DATE}[T ]{_ISO_TIME}{_OFFSET}?"
 # Parquet physical types each declared type accepts without going through text.
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                   "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+# Parquet timestamps without a zone (any precision): wall-clock times in the organization's zone.
+_NAIVE_TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 _DECIMAL_TYPE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _Parts = tuple[exp.Expr, exp.Expr, exp.Expr, exp.Expr]  # ok, value, syntax reason, invalid reason
 
@@ -218,7 +223,7 @@ def _timestamp_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr, valid: e
     # One regular expression; DuckDB's cast then reads a naive time in the session's zone (the
     # organization's) and converts a time with an offset.
     iso = _full_match(t, _ISO_TIMESTAMP)
-    expected = "YYYY-MM-DD HH:MM[:SS], optionally with an offset"
+    expected = "YYYY-MM-DD HH:MM[:SS], optionally with an offset within ±14:00"
     if not fmt.timestamp_format:
         return iso, _when(valid, _try_cast(t, "TIMESTAMPTZ")), _not_valid(shown, "timestamp", expected), \
             _concat(shown, " is not a valid timestamp")
@@ -234,8 +239,8 @@ def wall_clock(column: Column, physical: str, fmt: TextFormat, t: exp.Expr) -> e
     """For timestamps written without an offset: the wall-clock time as written, to detect DST gaps."""
     if column.type != "timestamp":
         return None
-    if physical == "TIMESTAMP":
-        return t
+    if physical in _NAIVE_TIMESTAMPS:
+        return t if physical == "TIMESTAMP" else _try_cast(t, "TIMESTAMP")
     if physical != "VARCHAR":
         return None
     # After the date, a naive ISO time has no `Z`, `+` or `-`: cheaper than another regex.
@@ -272,7 +277,7 @@ def _extra_checks(column: Column, physical: str, fmt: TextFormat, timezone: str,
     if written is not None:
         gap = exp.NEQ(this=exp.cast(value.copy(), "TIMESTAMP"), expression=written)
         checks.append((gap, _concat(shown, f" does not exist in {timezone} (the clocks jump forward over it)")))
-    if key and column.type == "string":
+    if key and column.type == "string" and physical == "VARCHAR":  # a Parquet integer key has no control character
         checks.append((_fn("regexp_matches", t, _lit("[\\x00-\\x1f\\x7f]")),
                        _lit("the key contains a control character")))
     if column.values is not None:

@@ -3,13 +3,18 @@
 Values are the cached results (`data_only=True`); a formula cell without one — a workbook
 written by a script and never recalculated — makes the file unreadable rather than silently null.
 The record's line is its row number in the sheet.
+
+Merged cells hold their value in the range's first cell only; Excel shows it across the range, but
+the other cells are empty in the file. A row whose declared column falls on such a covered cell is
+rejected, naming the cell and the range, rather than read as null.
 """
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
+from xml.etree.ElementTree import ParseError, iterparse
 
 from kpi_engine.config.model import Column, CsvOptions
 from kpi_engine.data.records import DataFile, StageRow, Tally, bad, good, match_header, native_text, raw_json
@@ -26,19 +31,25 @@ def read_xlsx_records(file: DataFile, columns: Mapping[str, Column], options: Cs
     formulas = _open(file, data_only=False)
     missing: list[str] = []
     try:
-        rows = zip(_sheet(workbook, file, sheet).iter_rows(min_row=1),
-                   _sheet(formulas, file, sheet).iter_rows(min_row=1), strict=False)
+        chosen = _sheet(workbook, file, sheet)
+        merged = _Merged(_merged_ranges(chosen, file))
+        rows = zip(chosen.iter_rows(min_row=1), _sheet(formulas, file, sheet).iter_rows(min_row=1), strict=False)
         positions: list[int] | None = None if options.header else list(range(len(columns)))
         for number, (row, formula_row) in enumerate(rows, start=1):
             missing += _uncached(row, formula_row)
             values = [cell.value for cell in row]
-            if all(v is None or v == "" for v in values):
+            covered = merged.covered(number, positions, columns) if positions is not None else None
+            if all(v is None or v == "" for v in values) and covered is None:
                 tally.blank_lines += 1
                 continue
             if positions is None:
                 names = ["" if v is None else str(v) for v in values]
                 positions = match_header(names, columns, file, number)
                 tally.header_lines = 1
+                continue
+            if covered is not None:
+                name, reason = covered
+                yield tally.add(bad(number, 1, raw_json(values), reason, len(columns), name))
                 continue
             yield tally.add(_record(row, values, positions, columns, options, number))
     finally:
@@ -67,6 +78,64 @@ def _record(row: tuple[Any, ...], values: list[object], positions: list[int], co
             return bad(number, 1, raw, problem, len(columns), name)
         texts.append(text)
     return good(number, 1, raw, texts)
+
+
+class _Range(NamedTuple):
+    min_row: int
+    min_col: int
+    max_row: int
+    max_col: int
+    ref: str
+
+
+class _Merged:
+    """The sheet's merged ranges, swept in row order: which declared cell of a row a range covers."""
+
+    def __init__(self, ranges: list[_Range]) -> None:
+        self.pending = sorted(ranges, reverse=True)  # popped from the end, lowest first row first
+        self.active: list[_Range] = []
+
+    def covered(self, number: int, positions: list[int], columns: Mapping[str, Column]) -> tuple[str, str] | None:
+        """(column, reason) for the first declared cell of row ``number`` under a merged range, or None."""
+        while self.pending and self.pending[-1].min_row <= number:
+            self.active.append(self.pending.pop())
+        self.active = [r for r in self.active if r.max_row >= number]
+        for position, name in zip(positions, columns, strict=True):
+            col = position + 1
+            for r in self.active:
+                if r.min_col <= col <= r.max_col and (number, col) != (r.min_row, r.min_col):
+                    from openpyxl.utils import get_column_letter
+
+                    first = f"{get_column_letter(r.min_col)}{r.min_row}"
+                    return name, (f"cell {get_column_letter(col)}{number} is inside the merged range {r.ref}, whose "
+                                  f"value is only in {first}; unmerge the cells and fill every row")
+        return None
+
+
+def _merged_ranges(sheet: Any, file: DataFile) -> list[_Range]:
+    """The merged ranges of a read-only sheet, read from its XML (openpyxl does not keep them there)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    source = getattr(sheet, "_get_source", None)
+    if source is None:
+        return []
+    found: list[_Range] = []
+    try:
+        with source() as xml:
+            for _, element in iterparse(xml, events=("end",)):
+                if element.tag.endswith("}mergeCell") or element.tag == "mergeCell":
+                    ref = element.get("ref") or ""
+                    try:
+                        min_col, min_row, max_col, max_row = range_boundaries(ref)
+                    except (TypeError, ValueError):
+                        continue
+                    if None not in (min_col, min_row, max_col, max_row):
+                        found.append(_Range(min_row, min_col, max_row, max_col, ref))  # type: ignore[arg-type]
+                element.clear()
+    except ParseError as exc:
+        raise KpiError([error(Code.DATA_FILE, f"`{file.label}` is not a readable .xlsx workbook: {exc}",
+                              file.span(), "save the file as an Excel workbook (.xlsx)")]) from exc
+    return found
 
 
 def _uncached(row: tuple[Any, ...], formula_row: tuple[Any, ...]) -> list[str]:

@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import display_path
+from kpi_engine.config.model import MAX_UNIT_DEPTH
 from kpi_engine.data.warehouse import Warehouse
 from kpi_engine.errors import Code, Diagnostic, did_you_mean, error, warning
 from kpi_engine.scoring import scorecard as sc
@@ -137,21 +138,35 @@ def load_units(ws: m.Workspace, wh: Warehouse,
     return units, found
 
 
-def unit_paths(units: dict[str, OrgUnit]) -> tuple[dict[str, tuple[str, ...]], list[Diagnostic]]:
-    """Each unit's path from its top unit; a cycle in unit data is reported and cut."""
+def unit_paths(units: dict[str, OrgUnit], span: Span | None = None,
+               ) -> tuple[dict[str, tuple[str, ...]], list[Diagnostic]]:
+    """Each unit's path from its top unit; a cycle in unit data is reported and cut, and a tree deeper
+    than MAX_UNIT_DEPTH is an error (``span``: where the units are declared)."""
     paths: dict[str, tuple[str, ...]] = {}
     found: list[Diagnostic] = []
     for uid in sorted(units):
         chain = [uid]
+        on_chain = {uid}
         parent = units[uid].parent
-        while parent is not None and parent in units:
-            if parent in chain:
+        while parent is not None and parent in units and parent not in paths:
+            if parent in on_chain:
                 found.append(error(Code.UNIT_CYCLE, "unit tree has a cycle: " + " → ".join([*chain, parent]),
-                                   None, "fix the parents in the units data"))
+                                   span, "fix the parents in the units data"))
+                parent = None
                 break
             chain.append(parent)
+            on_chain.add(parent)
             parent = units[parent].parent
-        paths[uid] = tuple(reversed(chain))
+        above = paths[parent] if parent is not None and parent in paths else ()
+        for i, unit in enumerate(reversed(chain)):  # the top of the chain first
+            paths[unit] = (*above, *reversed(chain[len(chain) - 1 - i:]))
+    too_deep = sorted(u for u, path in paths.items() if len(path) > MAX_UNIT_DEPTH)
+    if too_deep:
+        first = min(too_deep, key=lambda u: (len(paths[u]), u))
+        more = f" (and {len(too_deep) - 1} more units below)" if len(too_deep) > 1 else ""
+        found.append(error(Code.UNIT_TREE_TOO_DEEP, f"unit `{first}` is level {len(paths[first])} of the unit tree; "
+                           f"the limit is {MAX_UNIT_DEPTH} levels{more}", span,
+                           "flatten the tree: group units with tags instead of extra levels"))
     return paths, found
 
 
@@ -159,7 +174,7 @@ def load_org(ws: m.Workspace, wh: Warehouse) -> OrgData:
     """People and units as the data says, with what is wrong about them."""
     people = load_people(ws, wh)
     units, found = load_units(ws, wh, people)
-    paths, cycles = unit_paths(units)
+    paths, cycles = unit_paths(units, ws.source_map.key(("organization", "units")) if ws.organization.units else None)
     return OrgData(people, units, paths, found + cycles)
 
 

@@ -72,24 +72,30 @@ class GoalResult:
 
 
 def inherited_problem(ws: m.Workspace, kpi: m.Kpi, key: Key, values: Values,
-                      seen: frozenset[str] = frozenset()) -> str | None:
+                      seen: frozenset[str] = frozenset(), memo: dict[str, str | None] | None = None) -> str | None:
     """A derived KPI is `invalid` (or `insufficient`) when one of its inputs is, for the same subject and period:
-    a number built from data that failed its own checks must not be paid for."""
+    a number built from data that failed its own checks must not be paid for.
+
+    Each derived input is judged once per call (``memo``): KPIs that share inputs cost no repeated walks."""
     if kpi.source is not None:
         return None
+    memo = {} if memo is None else memo
+    if kpi.id in memo:
+        return memo[kpi.id]
     found: str | None = None
     for name in derived_inputs(ws, kpi):
         other = ws.kpis[name]
         value = values.get((name, *key[1:]))
         problem: str | None = None
         if other.source is None and name not in seen:
-            problem = inherited_problem(ws, other, key, values, seen | {kpi.id})
+            problem = inherited_problem(ws, other, key, values, seen | {kpi.id}, memo)
         elif value is not None and value.valid is False:
             problem = "invalid"
         elif value is not None and other.min_sample is not None and 0 < value.n < other.min_sample:
             problem = "insufficient"
         if problem == "invalid" or (problem and found is None):
             found = problem
+    memo[kpi.id] = found
     return found
 
 

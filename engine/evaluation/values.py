@@ -11,17 +11,19 @@ making a record and a key for each.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
+import duckdb
 from sqlglot import exp
 
 from kpi_engine.config import model as m
-from kpi_engine.config.formulas import Formulas
+from kpi_engine.config.formulas import Formulas, field_path
 from kpi_engine.data.warehouse import Warehouse
-from kpi_engine.errors import Code, Diagnostic, warning
+from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
 from kpi_engine.evaluation.org import Person
 from kpi_engine.expr.types import Type
 from kpi_engine.plan.ir import DerivedSpec, Plan, ScanGroup
@@ -188,9 +190,54 @@ class Values:
                     block.hidden[kid] = hidden
 
 
-def _number(raw: object, kpi: m.Kpi, result_type: Type) -> Decimal | None:
+# Sums and averages add values as DECIMAL(38, 12) (see kpi_engine.sql.compile_expr): exact and
+# the same whatever the thread count, for values and totals below 10^26 in magnitude. A KPI's
+# value has the same bound, so scores and payouts stay within the 40 digits of scoring.
+VALUE_LIMIT = Decimal(10) ** 26
+
+
+def _out_of_range(ws: m.Workspace, kid: str, detail: str) -> KpiError:
+    """A KPI whose value cannot be computed in range: a data error located at its formula."""
+    kpi = ws.kpis[kid]
+    span = ws.source_map.value(field_path(ws, kpi, "formula")) or ws.source_map.key(kpi.path)
+    return KpiError([error(Code.VALUE_OUT_OF_RANGE, f"KPI `{kid}` cannot be computed: {detail}", span,
+                           "KPI values, and the values and totals of sums and averages, must stay below 10^26 in "
+                           "magnitude; check the source data for huge values, or scale the formula")])
+
+
+_RANGE_DETAIL = "a value or a total of a sum or an average is out of range"
+
+
+_RANGE_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException)
+
+
+def _fetch(ws: m.Workspace, wh: Warehouse, sql: str, kid: str) -> list[tuple[object, ...]]:
+    """Rows of one KPI's query; a value out of range is a located error naming the KPI."""
+    try:
+        return wh.fetch(sql)
+    except _RANGE_ERRORS:
+        raise _out_of_range(ws, kid, _RANGE_DETAIL) from None
+
+
+def _fetch_group(ws: m.Workspace, wh: Warehouse, group: ScanGroup, sql: str,
+                 compile_one: Callable[[ScanGroup], str]) -> list[tuple[object, ...]]:
+    """Rows of a scan; when a value is out of range, each KPI runs alone to name the one at fault."""
+    try:
+        return wh.fetch(sql)
+    except _RANGE_ERRORS:
+        for spec in group.kpis:
+            _fetch(ws, wh, compile_one(ScanGroup(group.key, (spec,))), spec.id)
+        raise _out_of_range(ws, group.kpis[0].id, _RANGE_DETAIL) from None
+
+
+def _number(ws: m.Workspace, raw: object, kpi: m.Kpi, result_type: Type) -> Decimal | None:
     if raw is None or isinstance(raw, bool):
         return None
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise _out_of_range(ws, kpi.id, "its value overflows beyond the range of a double (about 1.8e308)")
+    magnitude = abs(float(raw)) if isinstance(raw, (int, float, Decimal)) else 0.0
+    if magnitude >= float(VALUE_LIMIT):
+        raise _out_of_range(ws, kpi.id, f"its value {magnitude:.6g} is 10^26 or more in magnitude")
     value = to_decimal12(raw)  # type: ignore[arg-type]
     if result_type == Type.DURATION:
         value = to_decimal12(value / seconds_per_unit(kpi.unit))
@@ -214,12 +261,17 @@ def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGrou
     a second query computes the root alone (see :mod:`kpi_engine.sql.compile_plan`). ``root_set="keep"``
     groups by the root in the first query instead (the slower way, kept to test the shortcut).
     """
+    def sql_of(one: ScanGroup, root: RootSet = root_set) -> str:
+        return to_sql(compile_scan(ws, formulas, one, slices, paths, by, root_set=root).select)
+
     query = compile_scan(ws, formulas, group, slices, paths, by, root_set=root_set)
-    block, found, unattached = _read_scan(ws, group, query, wh.fetch(to_sql(query.select)), people, paths)
+    rows = _fetch_group(ws, wh, group, to_sql(query.select), sql_of)
+    block, found, unattached = _read_scan(ws, group, query, rows, people, paths)
     if query.root is not None:
         if unattached:
             root_query = compile_scan(ws, formulas, group, slices, paths, by, root_set="only")
-            block.extend(_read_scan(ws, group, root_query, wh.fetch(to_sql(root_query.select)), people, paths)[0])
+            root_rows = _fetch_group(ws, wh, group, to_sql(root_query.select), lambda one: sql_of(one, "only"))
+            block.extend(_read_scan(ws, group, root_query, root_rows, people, paths)[0])
         else:
             for i in [i for i, key in enumerate(block.keys) if key[0] == "organization"]:
                 _, _, period, by_values = block.keys[i]
@@ -272,7 +324,7 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
         kpi, result_type = ws.kpis[kid], specs[kid].result_type
         v_at, n_at, ok_at = at[f"v:{kid}"], at[query.n_of[kid]], at.get(f"ok:{kid}")
         columns[kid] = Column(
-            [_number(row[v_at], kpi, result_type) for row in kept],
+            [_number(ws, row[v_at], kpi, result_type) for row in kept],
             [row[n_at] for row in kept],  # type: ignore[misc]
             None if ok_at is None else [bool(row[ok_at]) if row[ok_at] is not None else False for row in kept])
     return Block(keys, columns), found, any_unattached
@@ -290,8 +342,10 @@ def _grouping_set(grouping: int, grouped: Sequence[int]) -> int | None:
 
 def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup) -> dict[str, Decimal | None]:
     """Each KPI's value over no rows (0 for the count family, null for the rest)."""
-    (row,) = wh.fetch(to_sql(compile_empty(ws, formulas, group))) or [(None,) * len(group.kpis)]
-    return {spec.id: _number(v, ws.kpis[spec.id], spec.result_type) for spec, v in zip(group.kpis, row, strict=True)}
+    (row,) = _fetch_group(ws, wh, group, to_sql(compile_empty(ws, formulas, group)),
+                          lambda one: to_sql(compile_empty(ws, formulas, one))) or [(None,) * len(group.kpis)]
+    return {spec.id: _number(ws, v, ws.kpis[spec.id], spec.result_type)
+            for spec, v in zip(group.kpis, row, strict=True)}
 
 
 def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: DerivedSpec,
@@ -331,7 +385,7 @@ def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: Derive
     rows_sql = rows if rows and names else [(None,)]
     query = exp.select(value.as_("v")).from_(exp.values(rows_sql, alias="v", columns=names or ["k0"]))
     result_type = formulas.types.get(spec.id, Type.NUMBER)
-    results = [_number(raw, kpi, result_type) for (raw,) in wh.fetch(to_sql(query))]
+    results = [_number(ws, raw, kpi, result_type) for (raw,) in _fetch(ws, wh, to_sql(query), spec.id)]
     return Block(keys, {spec.id: Column(results, counts, None)})
 
 

@@ -27,6 +27,10 @@ from kpi_engine.source import Span
 MAX_LENGTH = 4000
 MAX_DEPTH = 32
 MAX_NODES = 1000
+# A number literal has at most as many digits as DECIMAL(38) holds: longer ones cannot mean a
+# measured quantity, and DuckDB cannot read a 400-digit literal as a DOUBLE.
+MAX_LITERAL_DIGITS = 38
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
 
 
 DURATION_UNITS: dict[str, Decimal] = {
@@ -64,9 +68,22 @@ def default_locate(text: str) -> Locate:
 
 
 class _LiteralError(Exception):
-    def __init__(self, message: str, start: int, end: int, hint: str | None = None) -> None:
+    def __init__(self, message: str, start: int, end: int, hint: str | None = None,
+                 code: Code = Code.FORMULA_SYNTAX) -> None:
         super().__init__(message)
-        self.message, self.start, self.end, self.hint = message, start, end, hint
+        self.message, self.start, self.end, self.hint, self.code = message, start, end, hint, code
+
+
+def _digits(token: Token, digits: str) -> Decimal:
+    """The exact value of a literal's digits, refused beyond MAX_LITERAL_DIGITS digits."""
+    count = sum(ch.isdigit() for ch in digits)
+    if count > MAX_LITERAL_DIGITS:
+        start = token.start_pos or 0
+        raise _LiteralError(f"the number literal has {count} digits; the limit is {MAX_LITERAL_DIGITS}",
+                            start, token.end_pos or start + len(token),
+                            "write the number with fewer digits, or scale it (a param, or a different unit)",
+                            Code.NUMBER_TOO_LONG)
+    return Decimal(digits)
 
 
 def parse(
@@ -105,7 +122,7 @@ def parse(
     except VisitError as exc:
         orig = exc.orig_exc
         if isinstance(orig, _LiteralError):
-            diag = error(Code.FORMULA_SYNTAX, orig.message, where(orig.start, orig.end - orig.start), orig.hint)
+            diag = error(orig.code, orig.message, where(orig.start, orig.end - orig.start), orig.hint)
             raise KpiError([diag]) from None
         raise
     _check_tree(expr, max_depth, max_nodes, where)
@@ -203,17 +220,17 @@ class _ToAst(Transformer_NonRecursive):
 
     # literals
     def number(self, meta: Any, ch: list[Token]) -> Expr:
-        return ast.Number(Decimal(str(ch[0])), span=self._span(meta))
+        return ast.Number(_digits(ch[0], str(ch[0])), span=self._span(meta))
 
     def percent(self, meta: Any, ch: list[Token]) -> Expr:
-        return ast.Number(Decimal(str(ch[0])[:-1]) / 100, percent=True, span=self._span(meta))
+        return ast.Number(_digits(ch[0], str(ch[0])[:-1]) / 100, percent=True, span=self._span(meta))
 
     def duration(self, meta: Any, ch: list[Token]) -> Expr:
         raw = str(ch[0])
         m = re.fullmatch(r"([0-9.]+)([a-z]+)", raw)
         assert m is not None
         unit = m.group(2)
-        return ast.DurationLit(Decimal(m.group(1)) * DURATION_UNITS[unit], unit=unit, span=self._span(meta))
+        return ast.DurationLit(_digits(ch[0], m.group(1)) * DURATION_UNITS[unit], unit=unit, span=self._span(meta))
 
     def string(self, meta: Any, ch: list[Token]) -> Expr:
         return ast.String(_unquote(str(ch[0]), "'"), span=self._span(meta))
@@ -340,6 +357,8 @@ def _parse_timestamp(value: str, start: int, end: int) -> datetime.datetime:
                 if zone != "Z":
                     sign = 1 if zone[0] == "+" else -1
                     offset = sign * datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+                    if abs(offset) > MAX_UTC_OFFSET:  # data imports refuse these too
+                        raise ValueError(f"offset {zone} is beyond ±14:00")
                 stamp = stamp.replace(tzinfo=datetime.timezone(offset))
             return stamp
         except ValueError:

@@ -1,5 +1,5 @@
 """Plan an evaluation: fuse source KPIs into one scan per (source, time column, attribution),
-order derived KPIs after what they use."""
+order derived KPIs after what they use (the order of :mod:`kpi_engine.config.dependencies`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from kpi_engine.config import model as m
+from kpi_engine.config.dependencies import kpi_graph
 from kpi_engine.config.formulas import Formulas, field_path
+from kpi_engine.config.rules import derived_inputs
 from kpi_engine.errors import Code, KpiError, error
-from kpi_engine.expr import ast
 from kpi_engine.expr.types import Type
 from kpi_engine.plan.ir import DerivedSpec, KpiSpec, Plan, ScanGroup, ScanKey
 
@@ -22,20 +23,6 @@ def scan_key(ws: m.Workspace, kpi: m.Kpi) -> ScanKey:
     if kpi.by is None:
         return ScanKey(kpi.source, time, "organization", None)
     return ScanKey(kpi.source, time, kpi.by.level, kpi.by.column)
-
-
-def kpi_refs(expr: ast.Expr) -> tuple[list[str], list[str]]:
-    """KPI ids a derived formula uses, and those it uses through previous()."""
-    used: list[str] = []
-    previous: list[str] = []
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Name) and node.ref == ast.Ref.KPI:
-            used.append(".".join(node.parts))
-        if isinstance(node, ast.Call) and node.name == "previous" and node.args:
-            arg = node.args[0]
-            if isinstance(arg, ast.Name):
-                previous.append(".".join(arg.parts))
-    return list(dict.fromkeys(used)), list(dict.fromkeys(previous))
 
 
 def _location(ws: m.Workspace, kpi: m.Kpi) -> str:
@@ -52,15 +39,15 @@ def needed(ws: m.Workspace, formulas: Formulas, wanted: Iterable[str]) -> list[s
         if kid in out or kid not in ws.kpis:
             continue
         out.append(kid)
-        if ws.kpis[kid].source is None and kid in formulas.formula:
-            used, prev = kpi_refs(formulas.formula[kid])
-            stack.extend(used + prev)
+        if ws.kpis[kid].source is None:
+            stack.extend(derived_inputs(ws, ws.kpis[kid]))
     return sorted(out)
 
 
 def plan(ws: m.Workspace, formulas: Formulas, kpi_ids: Iterable[str]) -> Plan:
     """Group the KPIs to evaluate into scans; derived KPIs follow in dependency order."""
     ids = needed(ws, formulas, kpi_ids)
+    graph = kpi_graph(ws)
     groups: dict[ScanKey, list[KpiSpec]] = defaultdict(list)
     derived: dict[str, DerivedSpec] = {}
     for kid in ids:
@@ -70,32 +57,15 @@ def plan(ws: m.Workspace, formulas: Formulas, kpi_ids: Iterable[str]) -> Plan:
             raise KpiError([error(Code.UNKNOWN_REFERENCE, f"KPI `{kid}` has no valid formula",
                                   ws.source_map.key(kpi.path), "run `kpi validate` and fix its formula")])
         if kpi.source is None:
-            used, prev = kpi_refs(expr)
-            derived[kid] = DerivedSpec(kid, expr, tuple(used), tuple(prev), _location(ws, kpi))
+            derived[kid] = DerivedSpec(kid, expr, tuple(derived_inputs(ws, kpi)), graph.previous.get(kid, ()),
+                                       _location(ws, kpi))
             continue
         groups[scan_key(ws, kpi)].append(KpiSpec(
             kid, expr, formulas.types.get(kid, Type.NUMBER), formulas.where.get(kid), kpi.segment,
             formulas.valid_if.get(kid), _location(ws, kpi)))
     scans = tuple(ScanGroup(key, tuple(groups[key])) for key in sorted(groups))
-    return Plan(scans, tuple(_topological(derived)), tuple(_reasons(scans)))
-
-
-def _topological(derived: dict[str, DerivedSpec]) -> list[DerivedSpec]:
-    order: list[DerivedSpec] = []
-    done: set[str] = set()
-
-    def visit(kid: str, path: tuple[str, ...]) -> None:
-        if kid in done or kid in path:
-            return
-        for dep in derived[kid].inputs:
-            if dep in derived:
-                visit(dep, (*path, kid))
-        done.add(kid)
-        order.append(derived[kid])
-
-    for kid in sorted(derived):
-        visit(kid, ())
-    return order
+    order = tuple(derived[kid] for kid in graph.order if kid in derived)
+    return Plan(scans, order, tuple(_reasons(scans)))
 
 
 def _reasons(scans: tuple[ScanGroup, ...]) -> list[str]:

@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from kpi_engine.scoring.exact import to_decimal12
@@ -42,7 +42,8 @@ def money(value: Decimal | None, unit: Decimal = Decimal("0.01")) -> str | None:
         value = abs(value)
     exponent = unit.normalize().as_tuple().exponent
     scale = Decimal(1).scaleb(min(0, int(exponent))) if isinstance(exponent, int) else Decimal(1)
-    return format(value.quantize(scale), "f")
+    # The default context (28 digits) cannot rescale a larger amount; money is exact, so widen it.
+    return format(value.quantize(scale, context=Context(prec=max(28, value.adjusted() + 40))), "f")
 
 
 def to_json(document: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from kpi_engine.bonus import BonusRun
@@ -22,8 +22,14 @@ def _num(value: Decimal | None, unit: str | None) -> str:
     return f"{text} {unit}" if unit in ("minutes", "hours", "days") else text
 
 
+def _rounded(value: Decimal, unit: Decimal) -> Decimal:
+    """``value`` at the plan's unit, in a context wide enough for any amount."""
+    return value.quantize(unit, context=Context(prec=max(28, value.adjusted() + 40)))
+
+
 def _trim(value: Decimal, places: int = 2) -> str:
-    text = format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+    wide = Context(prec=max(28, value.adjusted() + places + 2))  # KPI values reach 10^26, money further
+    text = format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=wide), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
@@ -100,7 +106,7 @@ def bonus_statement(ws: m.Workspace, run: BonusRun, person: str) -> list[str]:
         tb = plan.target_bonus
         how = {"percent": f"{_pct(tb.value)} of {tb.column}", "fixed": "a fixed amount",
                "column": f"roster column {tb.column}"}[tb.kind]
-        lines.append(f"  target bonus   {money(p.target_bonus.quantize(plan.rounding_to))} {currency} ({how})")
+        lines.append(f"  target bonus   {money(_rounded(p.target_bonus, plan.rounding_to))} {currency} ({how})")
     else:
         lines.append("  target bonus   none (the roster has no value for it)")
     lines.append(f"  proration      {_pct(p.proration)} = FTE {_trim(p.fte)} × {p.days_employed}/{p.days_in_period} "

@@ -250,3 +250,54 @@ def test_parquet_duplicate_key_rejects_carry_their_row_as_json(tmp_path: Path) -
     assert (file.rows, file.loaded, file.rejected) == (4, 3, 1)
     assert [(line, column) for line, column, _ in got.reasons()] == [(3, "id")]
     assert got.rejects[0][4] == '{"id":"t1","score":7}'
+
+
+def test_parquet_integer_column_declared_as_the_string_key(tmp_path: Path) -> None:
+    parquet(tmp_path / "k.parquet", "SELECT * FROM (VALUES (7::BIGINT, 1), (8::BIGINT, 2), (7::BIGINT, 3)) t(id, v)")
+    got = load(tmp_path, "k.parquet", columns(id="string", v="integer"), key="id")
+    assert [(r["id"], r["v"]) for r in got.rows] == [("7", 1), ("8", 2)]
+    assert got.reasons() == [(3, "id", "duplicate key '7' (first at k.parquet:1)")]
+
+
+@pytest.mark.parametrize("kind", ["TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP"])
+def test_parquet_timestamp_in_a_dst_gap_is_rejected_like_csv(tmp_path: Path, kind: str) -> None:
+    parquet(tmp_path / "t.parquet", f"""SELECT * FROM (VALUES ('a', '2025-03-30 03:30:00'::{kind}),
+                                        ('b', '2025-03-30 04:30:00'::{kind})) t(id, "at")""")
+    write(tmp_path, "t.csv", "id,at\na,2025-03-30 03:30:00\nb,2025-03-30 04:30:00\n")
+    gap = "'2025-03-30 03:30:00' does not exist in Europe/Riga (the clocks jump forward over it)"
+    for name in ("t.parquet", "t.csv"):
+        got = load(tmp_path, name, columns(id="string", at="timestamp"))
+        assert [(r["id"], r["at"]) for r in got.rows] == [("b", "2025-03-30 04:30:00+03")], name
+        assert got.reasons() == [(1 if name.endswith("parquet") else 2, "at", gap)], name
+
+
+def test_timestamp_offsets_beyond_14_hours_are_rejected(tmp_path: Path) -> None:
+    write(tmp_path, "o.csv", "id,at\na,2025-01-01 10:00+99:00\nb,2025-01-01 10:00+14:00\nc,2025-01-01 10:00-14:30\n"
+                             "d,2025-01-01T10:00:00-12:00\ne,2025-01-01 10:00+05:75\nf,2025-01-01 10:00+0530\n")
+    got = load(tmp_path, "o.csv", columns(id="string", at="timestamp"))
+    assert [(r["id"], r["at"]) for r in got.rows] == [
+        ("b", "2024-12-31 22:00:00+02"), ("d", "2025-01-02 00:00:00+02"), ("f", "2025-01-01 06:30:00+02")]
+    expected = "(expected YYYY-MM-DD HH:MM[:SS], optionally with an offset within ±14:00)"
+    assert got.reasons() == [
+        (2, "at", f"'2025-01-01 10:00+99:00' is not a valid timestamp {expected}"),
+        (4, "at", f"'2025-01-01 10:00-14:30' is not a valid timestamp {expected}"),
+        (6, "at", f"'2025-01-01 10:00+05:75' is not a valid timestamp {expected}"),
+    ]
+
+
+def test_excel_merged_cells_reject_the_rows_they_cover(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["id", "v", "w", "note"], ["a", 1, 2, "x"], ["b", 3, 4, None], ["c", 5, 6, None], ["d", 7, 8, None]):
+        sheet.append(row)
+    sheet.merge_cells("B2:B3")  # v of row 3 shows 1 in Excel, but the file has nothing there
+    sheet.merge_cells("C4:D5")  # w of rows 4-5, and the undeclared column D
+    book.save(tmp_path / "m.xlsx")
+    got = load(tmp_path, "m.xlsx", columns(id="string", v="integer", w="integer"))
+    assert [(r["id"], r["v"], r["w"]) for r in got.rows] == [("a", 1, 2), ("c", 5, 6)]
+    assert got.reasons() == [
+        (3, "v", "cell B3 is inside the merged range B2:B3, whose value is only in B2; unmerge the cells and "
+                 "fill every row"),
+        (5, "w", "cell C5 is inside the merged range C4:D5, whose value is only in C4; unmerge the cells and "
+                 "fill every row"),
+    ]

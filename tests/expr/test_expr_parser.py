@@ -16,7 +16,7 @@ from hypothesis.extra.lark import from_lark
 
 from kpi_engine.errors import Code, KpiError
 from kpi_engine.expr import ast
-from kpi_engine.expr.parser import MAX_DEPTH, MAX_LENGTH, MAX_NODES, _lark, parse
+from kpi_engine.expr.parser import MAX_DEPTH, MAX_LENGTH, MAX_LITERAL_DIGITS, MAX_NODES, _lark, parse
 from kpi_engine.expr.printer import to_text
 from kpi_engine.expr.typecheck import check
 from kpi_engine.source import Span
@@ -313,8 +313,8 @@ def test_grammar_sentences_round_trip(text: str) -> None:
     """Strings generated from the real grammar parse, and print back to the same tree."""
     try:
         expr = parse(text, max_length=None, max_depth=None, max_nodes=None)
-    except KpiError as exc:  # a date literal the grammar allows but the calendar does not
-        assert {d.code for d in exc.diagnostics} == {Code.FORMULA_SYNTAX}
+    except KpiError as exc:  # a date literal the grammar allows but the calendar does not, or a long number
+        assert {d.code for d in exc.diagnostics} <= {Code.FORMULA_SYNTAX, Code.NUMBER_TOO_LONG}
         return
     assert parse(to_text(expr), max_length=None, max_depth=None, max_nodes=None) == expr
 
@@ -355,3 +355,37 @@ def test_printer(text: str, printed: str) -> None:
 
 def test_printer_falls_back_to_seconds() -> None:
     assert to_text(ast.DurationLit(Decimal(7), "h")) == "7s"
+
+
+# --- number literals: exact up to 38 digits, a located E203 beyond ------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text("0123456789", min_size=1, max_size=60), st.text("0123456789", max_size=30),
+       st.sampled_from(["", "%", "h"]))
+def test_number_literals_are_exact_or_refused_at_the_literal(whole: str, fraction: str, suffix: str) -> None:
+    literal = whole + ("." + fraction if fraction else "") + suffix
+    text = f"count() * {literal}"
+    digits = len(whole) + len(fraction)
+    try:
+        expr = parse(text)
+    except KpiError as exc:
+        (diag,) = exc.diagnostics
+        assert digits > MAX_LITERAL_DIGITS
+        assert diag.code == Code.NUMBER_TOO_LONG
+        assert diag.span is not None and diag.span.col == len("count() * ") + 1
+        assert diag.message == f"the number literal has {digits} digits; the limit is {MAX_LITERAL_DIGITS}"
+        return
+    assert digits <= MAX_LITERAL_DIGITS
+    assert isinstance(expr, ast.Arith)
+    number = Decimal(whole + ("." + fraction if fraction else ""))
+    if suffix == "":
+        assert expr.right == ast.Number(number)
+    assert parse(to_text(expr)) == expr
+
+
+def test_timestamp_literal_offsets_beyond_14_hours_are_refused() -> None:
+    assert parse("timestamp '2025-01-01 10:00+14:00'") is not None
+    with pytest.raises(KpiError) as caught:
+        parse("timestamp '2025-01-01 10:00+99:00'")
+    assert caught.value.diagnostics[0].code == Code.FORMULA_SYNTAX
