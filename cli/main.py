@@ -28,9 +28,11 @@ from kpi_engine.cli.console import (
     interactive,
     report,
     report_usage,
+    say,
     wrote,
 )
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
+from kpi_engine.literal import printable
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -64,7 +66,7 @@ class KpiGroup(TyperGroup):
                 raise
             message = f"internal error: {type(exc).__name__}: {exc}"
             hint = "this is a bug in kpi-engine; rerun with KPI_DEBUG=1 and report it"
-            sys.stderr.write(f"{message}\n  = help: {hint}\n")
+            say(f"{message}\n  = help: {hint}")
             _json_failure(argv, [error(Code.INTERNAL, message, None, hint)])
             code = 1
         if standalone_mode:
@@ -94,7 +96,7 @@ def _json_failure(argv: list[str], diagnostics: Sequence[Diagnostic], **extra: o
     if not _wants_json(argv):
         return
     verdict = "valid" if argv and argv[0] == "validate" else "ok"
-    sys.stdout.write(failure_json(diagnostics, verdict, **extra) + "\n")
+    sys.stdout.write(printable(failure_json(diagnostics, verdict, **extra)) + "\n")
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -430,11 +432,10 @@ def bonus(
                     options, run.evaluation.plan.explain())
     report(run.evaluation.diagnostics)
     if approved is not None and changes:
-        sys.stderr.write(f"this run differs from run {approved.id}, approved by {approved.approved_by}; "
-                         "it does not replace it. Adjustments:\n")
+        say(f"this run differs from run {approved.id}, approved by {approved.approved_by}; "
+            "it does not replace it. Adjustments:")
         for c in changes:
-            sys.stderr.write(f"  {c.person:<12} approved {c.approved:>12}  now {c.now:>12}  "
-                             f"adjustment {c.delta:+}\n")
+            say(f"  {c.person:<12} approved {c.approved:>12}  now {c.now:>12}  adjustment {c.delta:+}")
     if format == BonusFormat.json:
         emit(bonus_json(run, header.block(), currency), out)
     elif format == BonusFormat.csv:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from kpi_engine.audit.verify import Verification
 from kpi_engine.data.ledger import RunRecord
+from kpi_engine.literal import cells
 from kpi_engine.report.formats import to_json
 
 
@@ -29,8 +30,8 @@ def runs_table(runs: list[RunRecord], width: int = 140) -> str:
     for col in ("id", "time", "kind", "period", "version", "definitions", "approved by"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r.id, r.time, r.kind, r.period or "", r.version, r.definitions_hash[:12],
-                      r.approved_by or "")
+        table.add_row(*cells(r.id, r.time, r.kind, r.period, r.version, r.definitions_hash[:12],
+                             r.approved_by))
     console.print(table)
     return console.export_text()
 
