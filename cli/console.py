@@ -27,8 +27,10 @@ def emit(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(printable(text))
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        from kpi_engine.cli.output import staged, write_text
+
+        with staged(out) as path:
+            write_text(path, text)
 
 
 def wrote(paths: Sequence[Path], run_id: str | None = None) -> None:

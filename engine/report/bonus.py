@@ -82,7 +82,16 @@ def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
 
 
 def write_xlsx(run: BonusRun, currency: str, path: Path) -> None:
-    """A workbook for HR: payouts (money formatted, frozen header) and every KPI behind them."""
+    """Write the workbook of :func:`xlsx_bytes` to a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(xlsx_bytes(run, currency))
+
+
+def xlsx_bytes(run: BonusRun, currency: str) -> bytes:
+    """A workbook for HR: payouts (money formatted, frozen header) and every KPI behind them.
+
+    Built in memory, so a full disk fails on one plain write, not inside the zip writer.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -120,8 +129,9 @@ def write_xlsx(run: BonusRun, currency: str, path: Path) -> None:
         row[8].number_format = "0.00%"
         row[9].number_format = "0.00%"
     _finish(details, Font)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def _finish(sheet: Any, font: Any) -> None:
