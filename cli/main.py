@@ -236,24 +236,23 @@ class DiffFormat(StrEnum):
     md = "md"
 
 
-def check_out(value: Path | None) -> Path | None:
-    """An --out that cannot be written is a usage error (exit 2), found before any work starts."""
+def _out_usable(value: Path | None, folder: bool) -> Path | None:
     from kpi_engine.cli.output import out_problem
 
-    problem = out_problem(value) if value is not None else None
+    problem = out_problem(value, folder) if value is not None else None
     if problem is not None:
         raise UsageProblem(problem.code, problem.message, problem.hint, param_hint="'--out'")
     return value
+
+
+def check_out(value: Path | None) -> Path | None:
+    """An --out that cannot be written is a usage error (exit 2), found before any work starts."""
+    return _out_usable(value, folder=False)
 
 
 def check_out_folder(value: Path | None) -> Path | None:
     """Like `check_out`, where the output may also be a folder (evaluate's CSV files)."""
-    from kpi_engine.cli.output import out_problem
-
-    problem = out_problem(value, folder=True) if value is not None else None
-    if problem is not None:
-        raise UsageProblem(problem.code, problem.message, problem.hint, param_hint="'--out'")
-    return value
+    return _out_usable(value, folder=True)
 
 
 def check_writable(root: Path) -> None:

@@ -80,9 +80,13 @@ def test_import_table_prints_file_names_literally(ws: Path) -> None:
 
 def test_runs_table_and_diagnostics_print_literally(ws: Path) -> None:
     assert runner.invoke(app, ["bonus", str(ws), "--period", "2026-03"]).exit_code == 0
+    runs = json.loads(runner.invoke(app, ["runs", "list", str(ws), "--format", "json"]).stdout)["runs"]
+    approved = runner.invoke(app, ["runs", "approve", str(ws), runs[0]["id"], "--by", "[/bold] A. [red]Auditor"])
+    assert approved.exit_code == 0, approved.output
     result = runner.invoke(app, ["runs", "list", str(ws)])
     assert result.exit_code == 0, result.output
     _clean(result.output)
+    assert "[/bold] A. [red]Auditor" in result.stdout
     # a diagnostic quoting a user's value: the unknown person id comes back escaped
     result = runner.invoke(app, ["explain", str(ws), "--person", f"{ESC}[2J[/bold]", "--period", "2026-03"])
     assert result.exit_code == 1
