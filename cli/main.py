@@ -437,7 +437,7 @@ def evaluate(
     written = [out] if out is not None else []
     if format == TableFormat.csv and out is not None and (out.is_dir() or not out.suffix):
         written = [out / "kpis.csv", out / "scorecards.csv"]  # a folder: both files, written before the record
-        with staged(written[0]) as kpis_file, staged(written[1]) as cards_file:
+        with staged(written[0], run=True) as kpis_file, staged(written[1], run=True) as cards_file:
             write_text(kpis_file, kpis_csv(result))
             write_text(cards_file, scorecards_csv(result))
         run = record_run()
@@ -518,7 +518,7 @@ def bonus(
             say(f"  {c.person:<12} approved {c.approved:>12}  now {c.now:>12}  adjustment {c.delta:+}")
     if format == BonusFormat.xlsx:
         assert out is not None
-        with staged(out) as path:  # the workbook holds no run id: written before the record
+        with staged(out, run=True) as path:  # the workbook holds no run id: written before the record
             write_bytes(path, xlsx_bytes(run, currency))
         header = record_run()
     else:
@@ -647,6 +647,7 @@ def runs_approve(
     from kpi_engine.report.formats import to_json
 
     ws = load(workspace)
+    check_writable(ws.root)
     run = approve_run(ws.root, ws.organization.timezone, run_id, by, utc_timestamp(datetime.now(UTC)), note)
     if format == RunsFormat.json:
         emit(to_json({"id": run.id, "approved_by": run.approved_by, "approved_at": run.approved_at,

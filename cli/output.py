@@ -46,11 +46,11 @@ def out_problem(out: Path, folder: bool = False) -> Diagnostic | None:
     return None
 
 
-def _failed(out: Path, exc: OSError, recorded: str | None = None) -> KpiError:
+def _failed(out: Path, exc: OSError, recorded: str | None = None, run: bool = False) -> KpiError:
     reason = exc.strerror or str(exc)
     if recorded is None:
         return KpiError([error(Code.OUT_WRITE_FAILED, f"cannot write --out `{out}`: {reason}", None,
-                               WRITE_HINT + "; nothing was recorded in the ledger")])
+                               WRITE_HINT + ("; nothing was recorded in the ledger" if run else ""))])
     return KpiError([error(Code.OUT_WRITE_FAILED, f"cannot write --out `{out}`: {reason}; run {recorded} is "
                            "recorded in the ledger, but its output was NOT delivered", None,
                            WRITE_HINT + ", then run the command again")])
@@ -62,13 +62,16 @@ def _regular(out: Path) -> bool:
 
 
 @contextmanager
-def staged(out: Path) -> Iterator[Path]:
-    """A path to write `out`'s content to: a temporary file beside it, moved over `out` on success."""
+def staged(out: Path, run: bool = False) -> Iterator[Path]:
+    """A path to write `out`'s content to: a temporary file beside it, moved over `out` on success.
+
+    `run`: the output of a run not yet recorded (a failure says nothing was recorded).
+    """
     if not _regular(out):
         try:
             yield out
         except OSError as exc:
-            raise _failed(out, exc) from None
+            raise _failed(out, exc, run=run) from None
         return
     temporary = out.with_name(f".{out.name}.kpi-partial")
     try:
@@ -76,7 +79,7 @@ def staged(out: Path) -> Iterator[Path]:
         yield temporary
         os.replace(temporary, out)
     except OSError as exc:
-        raise _failed(out, exc) from None
+        raise _failed(out, exc, run=run) from None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -109,7 +112,7 @@ def deliver(out: Path, render: Callable[[H | None], str], record: Callable[[], H
         except OSError as exc:
             raise _failed(out, exc, recorded=_run_id(header)) from None
         return header
-    with staged(out) as path:
+    with staged(out, run=True) as path:
         write_text(path, render(None))
         header = record()
         try:

@@ -128,6 +128,13 @@ def test_full_disk_fails_cleanly_and_records_nothing(ws: Path, tmp_path: Path, f
         assert sorted(p.name for p in tiny.iterdir()) == ["filler"]  # no partial file left
 
 
+def test_full_disk_for_a_report_is_a_clean_error(ws: Path) -> None:
+    result = runner.invoke(app, ["validate", str(ws), "--out", "/dev/full"])
+    assert result.exit_code == 1, result.output
+    _clean(result.output)
+    assert "error[E562]" in result.stderr and "ledger" not in result.stderr
+
+
 def test_full_device_says_the_output_was_not_delivered(ws: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full on this system")
@@ -142,7 +149,9 @@ def test_read_only_workspace_is_a_coded_error(ws: Path, tmp_path: Path, imported
     if imported:
         assert runner.invoke(app, ["import", str(ws)]).exit_code == 0
     with read_only_view(ws, tmp_path / "ro_ws") as ro:
-        for command in (["evaluate", str(ro), *PERIOD], ["bonus", str(ro), *PERIOD], ["import", str(ro)]):
+        commands = [["evaluate", str(ro), *PERIOD], ["bonus", str(ro), *PERIOD], ["import", str(ro)],
+                    ["runs", "approve", str(ro), "20260101T000000Z-000000", "--by", "A. Auditor"]]
+        for command in commands:
             result = runner.invoke(app, command)
             assert result.exit_code == 1, (command, result.output)
             _clean(result.output)
