@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi_engine.errors import Diagnostic, Severity
+from kpi_engine.literal import printable
 from kpi_engine.source import render
 
 if TYPE_CHECKING:
@@ -24,29 +25,36 @@ def emit(text: str, out: Path | None) -> None:
     """Write a command's output to --out or stdout."""
     text = text if text.endswith("\n") else text + "\n"
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(printable(text))
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        from kpi_engine.cli.output import staged, write_text
+
+        with staged(out) as path:
+            write_text(path, text)
 
 
 def wrote(paths: Sequence[Path], run_id: str | None = None) -> None:
     """Confirm on stdout what a command wrote (and the ledger run it recorded)."""
     names = ", ".join(str(p) for p in paths)
-    sys.stdout.write(f"wrote {names}" + (f" (run {run_id})" if run_id else "") + "\n")
+    sys.stdout.write(printable(f"wrote {names}" + (f" (run {run_id})" if run_id else "")) + "\n")
+
+
+def say(text: str) -> None:
+    """A message for the person at the terminal (stderr), printed literally."""
+    sys.stderr.write(printable(text if text.endswith("\n") else text + "\n"))
 
 
 def report(diagnostics: Sequence[Diagnostic]) -> None:
     """Print diagnostics (a stage's errors, or data notes) to stderr, like a compiler."""
     for d in diagnostics:
-        sys.stderr.write(render(d) + "\n")
+        sys.stderr.write(printable(render(d)) + "\n")
 
 
 def report_usage(ctx: Any, diagnostic: Diagnostic) -> None:
     """A usage error on stderr: the command's usage line, where to get help, and the coded diagnostic."""
     if ctx is not None:
-        sys.stderr.write(f"{ctx.get_usage()}\nTry '{ctx.command_path} -h' for help.\n\n")
-    sys.stderr.write(render(diagnostic) + "\n")
+        say(f"{ctx.get_usage()}\nTry '{ctx.command_path} -h' for help.\n")
+    say(render(diagnostic))
 
 
 def diagnostic_json(d: Diagnostic) -> dict[str, object]:
@@ -100,13 +108,15 @@ def import_progress(enabled: bool) -> Iterator[Callable[[Progress], None] | None
     from rich.progress import BarColumn, DownloadColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
     from rich.progress import Progress as Bar
 
+    from kpi_engine.literal import cell
+
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), DownloadColumn(),
                TimeRemainingColumn())
     with Bar(*columns, transient=True, console=_stderr_console(), refresh_per_second=4) as bar:
         task = bar.add_task("importing", total=None)
 
         def update(event: Progress) -> None:
-            label = f"{event.source}" + (f" · {event.file}" if event.file else "") + f" · {event.step}"
+            label = cell(f"{event.source}" + (f" · {event.file}" if event.file else "") + f" · {event.step}")
             bar.update(task, description=label, completed=event.done, total=event.total or None, refresh=True)
 
         yield update

@@ -10,10 +10,10 @@ commands so that `kpi --help` and `kpi validate` load only what they use.
 import itertools
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -28,11 +28,14 @@ from kpi_engine.cli.console import (
     interactive,
     report,
     report_usage,
+    say,
     wrote,
 )
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
+from kpi_engine.literal import literal, printable
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+H = TypeVar("H")
 
 
 class KpiGroup(TyperGroup):
@@ -59,12 +62,17 @@ class KpiGroup(TyperGroup):
             report(exc.diagnostics)
             _json_failure(argv, exc.diagnostics, **_failure_extra(exc))
             code = 1
+        except OSError as exc:  # the file system refused (read-only, full, permissions): not a bug
+            diagnostic = _os_diagnostic(exc)
+            report([diagnostic])
+            _json_failure(argv, [diagnostic])
+            code = 1
         except Exception as exc:  # noqa: BLE001 - the boundary: report, never dump a traceback
             if os.environ.get("KPI_DEBUG"):
                 raise
             message = f"internal error: {type(exc).__name__}: {exc}"
             hint = "this is a bug in kpi-engine; rerun with KPI_DEBUG=1 and report it"
-            sys.stderr.write(f"{message}\n  = help: {hint}\n")
+            say(f"{message}\n  = help: {hint}")
             _json_failure(argv, [error(Code.INTERNAL, message, None, hint)])
             code = 1
         if standalone_mode:
@@ -89,12 +97,19 @@ def _usage_diagnostic(exc: Exception) -> Diagnostic:
     return error(Code.USAGE, message, None, f"see `{ctx.command_path if ctx else 'kpi'} -h`")
 
 
+def _os_diagnostic(exc: OSError) -> Diagnostic:
+    """A file-system failure as a coded error naming the file and the reason."""
+    where = f" `{exc.filename}`" if exc.filename else ""
+    return error(Code.FILE_SYSTEM, f"cannot read or write{where}: {exc.strerror or exc}", None,
+                 "check that the place is writable (not read-only, with permission) and that the disk has space")
+
+
 def _json_failure(argv: list[str], diagnostics: Sequence[Diagnostic], **extra: object) -> None:
     """Under `--format json`, a failure is a JSON document on stdout too (SPEC §9)."""
     if not _wants_json(argv):
         return
     verdict = "valid" if argv and argv[0] == "validate" else "ok"
-    sys.stdout.write(failure_json(diagnostics, verdict, **extra) + "\n")
+    sys.stdout.write(printable(failure_json(diagnostics, verdict, **extra)) + "\n")
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -221,9 +236,37 @@ class DiffFormat(StrEnum):
     md = "md"
 
 
+def _out_usable(value: Path | None, folder: bool) -> Path | None:
+    from kpi_engine.cli.output import out_problem
+
+    problem = out_problem(value, folder) if value is not None else None
+    if problem is not None:
+        raise UsageProblem(problem.code, problem.message, problem.hint, param_hint="'--out'")
+    return value
+
+
+def check_out(value: Path | None) -> Path | None:
+    """An --out that cannot be written is a usage error (exit 2), found before any work starts."""
+    return _out_usable(value, folder=False)
+
+
+def check_out_folder(value: Path | None) -> Path | None:
+    """Like `check_out`, where the output may also be a folder (evaluate's CSV files)."""
+    return _out_usable(value, folder=True)
+
+
+def check_writable(root: Path) -> None:
+    """evaluate, bonus and import write `.kpi/` (database and ledger): a read-only workspace stops them early."""
+    from kpi_engine.cli.output import workspace_problem
+
+    problem = workspace_problem(root)
+    if problem is not None:
+        raise KpiError([problem])
+
+
 Workspace = Annotated[Path, typer.Argument(help="Workspace folder or file.", metavar="WORKSPACE")]
-OutOption = Annotated[Path | None, typer.Option("--out", metavar="FILE",
-                                                help="Write the output to this file (or folder for CSV).")]
+OutOption = Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out,
+                                                help="Write the output to this file.")]
 PeriodOption = Annotated[str | None, typer.Option("--period", metavar="PERIOD", callback=check_period,
                                                   help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b "
                                                        "(default: the plan's).")]
@@ -237,6 +280,23 @@ def load(path: Path):  # type: ignore[no-untyped-def]
     from kpi_engine.pipeline import load_workspace
 
     return load_workspace(path)
+
+
+def produce(out: Path | None, render: Callable[[H | None], str], record_run: Callable[[], H]) -> H:
+    """Record a run and print its output; with --out, the output is written before the run is recorded."""
+    if out is None:
+        header = record_run()
+        emit(render(header), None)
+        return header
+    from kpi_engine.cli.output import deliver
+
+    return deliver(out, render, record_run)
+
+
+def placeholder_block(ws: Any, period: str | None) -> dict[str, Any]:
+    """A run block shaped like the real one, for the first write of an output (see cli/output.py)."""
+    return {"id": "0" * 23, "time": "0" * 20, "definitions_hash": "0" * 64, "version": ws.organization.version,
+            "period": period}
 
 
 def command_line(command: str, workspace: Path, options: Mapping[str, object]) -> list[str]:
@@ -257,7 +317,8 @@ def validate(
     strict: Annotated[bool, typer.Option("--strict", help="Treat lint warnings as errors.")] = False,
     format: Annotated[ValidateFormat, typer.Option("--format", help="Output format.")] = ValidateFormat.text,
     no_data: Annotated[bool, typer.Option("--no-data", help="Do not read the roster data.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the report to this file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out,
+                                             help="Write the report to this file.")] = None,
 ) -> None:
     """Check definitions: schema, names, formulas, weights, targets, policies and lints."""
     from kpi_engine.pipeline import validate as run_validate
@@ -291,7 +352,8 @@ def validate(
 
 @app.command(epilog=examples("kpi schema --out kpi.schema.json"))
 def schema(
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the schema to this file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out,
+                                             help="Write the schema to this file.")] = None,
 ) -> None:
     """Print the JSON Schema of the definitions YAML (for editors and CI)."""
     import json
@@ -317,6 +379,7 @@ def import_(
     from kpi_engine.report.imports import import_csv, import_json, import_table
 
     ws = load(workspace)
+    check_writable(ws.root)
     with open_warehouse(ws.root, ws.organization.timezone) as wh, \
             import_progress(interactive() and format == TableFormat.table) as progress:
         try:
@@ -347,40 +410,52 @@ def evaluate(
                                                  help="Break KPIs down by a column (repeatable).")] = None,
     at: Annotated[Level | None, typer.Option("--at", help="Only this subject level.")] = None,
     format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
-    out: OutOption = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out_folder,
+                                             help="Write the output to this file (or folder for CSV).")] = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
-    from kpi_engine.audit.runs import record_evaluation
+    from kpi_engine.audit.runs import RunHeader, record_evaluation
+    from kpi_engine.cli.output import staged, write_text
     from kpi_engine.evaluation import evaluate as run_evaluate
     from kpi_engine.periods import Grain
     from kpi_engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
 
     ws = load(workspace)
+    if out is not None and out.is_dir() and format != TableFormat.csv:
+        check_out(out)
+    check_writable(ws.root)
     grain_value: Grain | None = grain.value if grain else None  # type: ignore[assignment]
     at_value = at.value if at else None
     result = run_evaluate(ws, period, grain=grain_value, kpis=kpi or (), subject=subject, by=by or (), at=at_value)
     options = {"period": period, "grain": grain_value, "kpis": kpi or [], "subject": subject, "by": by or [],
                "at": at_value}
-    header = record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
-    run = header.block()
+    def record_run() -> RunHeader:
+        return record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
+
     report(result.diagnostics)
-    _print_head(header.head)
     written = [out] if out is not None else []
-    if format == TableFormat.json:
-        emit(evaluation_json(result, run), out)
-    elif format == TableFormat.csv:
-        if out is not None and (out.is_dir() or not out.suffix):  # a folder: kpis.csv and scorecards.csv
-            out.mkdir(parents=True, exist_ok=True)
-            written = [out / "kpis.csv", out / "scorecards.csv"]
-            written[0].write_text(kpis_csv(result), encoding="utf-8")
-            written[1].write_text(scorecards_csv(result), encoding="utf-8")
-        else:
-            emit(kpis_csv(result), out)
+    if format == TableFormat.csv and out is not None and (out.is_dir() or not out.suffix):
+        written = [out / "kpis.csv", out / "scorecards.csv"]  # a folder: both files, written before the record
+        with staged(written[0], run=True) as kpis_file, staged(written[1], run=True) as cards_file:
+            write_text(kpis_file, kpis_csv(result))
+            write_text(cards_file, scorecards_csv(result))
+        header = record_run()
     else:
-        units = {k.id: k.unit or "" for k in ws.kpis.values()}
-        emit(evaluation_table(result, units) + f"run {run['id']}", out)
+        if format == TableFormat.json:
+            def render(h: RunHeader | None) -> str:
+                return evaluation_json(result, h.block() if h else placeholder_block(ws, result.period.label))
+        elif format == TableFormat.csv:
+            def render(h: RunHeader | None) -> str:
+                return kpis_csv(result)
+        else:
+            units = {k.id: k.unit or "" for k in ws.kpis.values()}
+
+            def render(h: RunHeader | None) -> str:
+                return evaluation_table(result, units) + f"run {h.id if h else placeholder_block(ws, None)['id']}"
+        header = produce(out, render, record_run)
+    _print_head(header.head)
     if written:
-        wrote(written, run["id"])
+        wrote(written, header.id)
 
 
 @app.command("compile", epilog=examples("kpi compile my_ws --kpi csat", "kpi compile my_ws --explain",
@@ -416,11 +491,13 @@ def bonus(
         raise UsageProblem(Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx",
                            param_hint="'--format'")
     from kpi_engine.audit.adjustments import adjustments, approved_run
-    from kpi_engine.audit.runs import record
+    from kpi_engine.audit.runs import RunHeader, record
     from kpi_engine.bonus import compute_bonus
-    from kpi_engine.report.bonus import bonus_csv, bonus_document, bonus_json, bonus_table, write_xlsx
+    from kpi_engine.cli.output import staged, write_bytes
+    from kpi_engine.report.bonus import bonus_csv, bonus_document, bonus_json, bonus_table, xlsx_bytes
 
     ws = load(workspace)
+    check_writable(ws.root)
     currency = ws.organization.currency
     run = compute_bonus(ws, plan, period)
     document = bonus_document(run, {}, currency)
@@ -428,27 +505,34 @@ def bonus(
     approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
     changes = adjustments(approved, document) if approved else []
     options = {"plan": run.plan.id, "period": run.period.label}
-    header = record(ws, "bonus", run.period.label, command_line("bonus", workspace, options), document,
-                    options, run.evaluation.plan.explain())
-    report(run.evaluation.diagnostics)
-    _print_head(header.head)
-    if approved is not None and changes:
-        from kpi_engine.literal import literal
 
-        sys.stderr.write(f"this run differs from run {literal(approved.id)}, approved by "
-                         f"{literal(approved.approved_by)}; it does not replace it. Adjustments:\n")
+    def record_run() -> RunHeader:
+        return record(ws, "bonus", run.period.label, command_line("bonus", workspace, options), document,
+                      options, run.evaluation.plan.explain())
+
+    report(run.evaluation.diagnostics)
+    if approved is not None and changes:
+        say(f"this run differs from run {literal(approved.id)}, approved by {literal(approved.approved_by)}; "
+            "it does not replace it. Adjustments:")
         for c in changes:
-            sys.stderr.write(f"  {literal(c.person):<12} approved {c.approved:>12}  now {c.now:>12}  "
-                             f"adjustment {c.delta:+}\n")
-    if format == BonusFormat.json:
-        emit(bonus_json(run, header.block(), currency), out)
-    elif format == BonusFormat.csv:
-        emit(bonus_csv(run), out)
-    elif format == BonusFormat.xlsx:
+            say(f"  {literal(c.person):<12} approved {c.approved:>12}  now {c.now:>12}  adjustment {c.delta:+}")
+    if format == BonusFormat.xlsx:
         assert out is not None
-        write_xlsx(run, currency, out)
+        with staged(out, run=True) as path:  # the workbook holds no run id: written before the record
+            write_bytes(path, xlsx_bytes(run, currency))
+        header = record_run()
     else:
-        emit(bonus_table(run, currency) + f"run {header.id}", out)
+        if format == BonusFormat.json:
+            def render(h: RunHeader | None) -> str:
+                return bonus_json(run, h.block() if h else placeholder_block(ws, run.period.label), currency)
+        elif format == BonusFormat.csv:
+            def render(h: RunHeader | None) -> str:
+                return bonus_csv(run)
+        else:
+            def render(h: RunHeader | None) -> str:
+                return bonus_table(run, currency) + f"run {h.id if h else placeholder_block(ws, None)['id']}"
+        header = produce(out, render, record_run)
+    _print_head(header.head)
     if out is not None:
         wrote([out], header.id)
 
@@ -580,10 +664,10 @@ def runs_approve(
 ) -> None:
     """Approve a bonus run that still verifies: an append-only entry of the ledger (once per run)."""
     from kpi_engine.audit.approvals import approve
-    from kpi_engine.literal import literal
     from kpi_engine.report.formats import to_json
 
     ws = load(workspace)
+    check_writable(ws.root)
     run, approval, new_head = approve(ws, run_id, by, note)
     if format == RunsFormat.json:
         emit(to_json({"id": run.id, "approved_by": approval.approved_by, "approved_at": approval.time,

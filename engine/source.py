@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,13 +39,12 @@ class SourceTexts:
         self._lines[file] = text.splitlines()
 
     def line(self, file: str, line: int) -> str | None:
-        """The text of a 1-based line, or None when unknown."""
-        if file not in self._lines:
-            try:
-                self._lines[file] = Path(file).read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
-                self._lines[file] = None
-        lines = self._lines[file]
+        """The text of a 1-based line of a definitions file that was loaded, or None.
+
+        Only remembered texts are quoted: a diagnostic about a data file, or a file outside the
+        workspace, never echoes its content (SPEC §14).
+        """
+        lines = self._lines.get(file)
         if lines is None or not 1 <= line <= len(lines):
             return None
         return lines[line - 1]

@@ -335,4 +335,4 @@ def test_user_text_is_printed_literally(ws: Path) -> None:
         result = kpi(*args)
         assert "\x1b" not in result.output and "\x07" not in result.output
     unknown = kpi("runs", "show", ws, "\x1b[2J")
-    assert unknown.exit_code == 1 and "\x1b" not in unknown.output and "\\x1b[2J" in unknown.stderr
+    assert unknown.exit_code == 1 and "\x1b" not in unknown.output and "\\u001b[2J" in unknown.stderr

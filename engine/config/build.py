@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any, Literal, TypeVar
 
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath, SourceMap
+from kpi_engine.config.paths import Boundary, allowed_folders
 from kpi_engine.config.values import ValueProblem, parse_date, parse_percent, parse_quantity
 from kpi_engine.config.workspace import Definitions
 from kpi_engine.errors import Code, Diagnostic, did_you_mean, error
@@ -24,6 +26,9 @@ class _Builder:
         self.map: SourceMap = defs.source_map
         self.data: dict[str, Any] = defs.data
         self.diagnostics: list[Diagnostic] = []
+        organization = self.data.get("organization")
+        self.allowed = allowed_folders(organization.get("allow_paths") if isinstance(organization, dict) else None,
+                                       defs.root)
 
     # --- helpers -----------------------------------------------------------------------
     def fail(self, code: Code, message: str, path: DataPath, hint: str | None = None, key: bool = False) -> None:
@@ -76,7 +81,7 @@ class _Builder:
                                       Code.BAD_DATE),
             people=m.PeopleMapping(**people) if isinstance(people, dict) else None,
             units=m.UnitsMapping(**units) if isinstance(units, dict) else None,
-            score_points=score_points,
+            score_points=score_points, allow_paths=self.allowed,
             approvals_distinct_from_runner=bool((raw.get("approvals") or {}).get("distinct_from_runner", False)))
 
     def units(self) -> dict[str, m.Unit]:
@@ -106,10 +111,17 @@ class _Builder:
             csv_raw = dict(raw.get("csv") or {})
             if "nulls" in csv_raw:
                 csv_raw["nulls"] = tuple(csv_raw["nulls"])
+            base_dir = self.base_dir("sources", ident)
             out[ident] = m.Source(
-                ident, self.base_dir("sources", ident), raw.get("path"), raw.get("table"), raw.get("key"),
+                ident, base_dir, raw.get("path"), raw.get("table"), raw.get("key"),
                 raw.get("time"), columns, relations, m.CsvOptions(**csv_raw), raw.get("sheet"), ("sources", ident),
-                self.map.value(("sources", ident, "path")) or self.map.key(("sources", ident)))
+                self.map.value(("sources", ident, "path")) or self.map.key(("sources", ident)),
+                os.path.relpath(self.defs.root, base_dir), self.allowed)
+            if isinstance(raw.get("path"), str):
+                problem = Boundary.of(self.defs.root, self.allowed).check(raw["path"], base_dir,
+                                                                          f"source `{ident}`: path")
+                if problem is not None:
+                    self.fail(problem.code, problem.message, ("sources", ident, "path"), problem.hint)
         return out
 
     def params(self, raw: Mapping[str, Any], path: DataPath) -> dict[str, m.ParamValue]:

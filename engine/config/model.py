@@ -72,6 +72,7 @@ class Organization:
     units: UnitsMapping | None = None
     score_points: ScorePoints = field(default_factory=ScorePoints)
     approvals_distinct_from_runner: bool = False
+    allow_paths: tuple[Path, ...] = ()
     path: DataPath = ("organization",)
 
 
@@ -130,6 +131,10 @@ class Source:
     sheet: str | None = None
     data_path: DataPath = ()
     span: Span | None = None  # where `path:` (or the source) is written, for data errors
+    # where its files may be (SPEC §14): the workspace root relative to base_dir (None: not confined), and
+    # the organization's allow_paths; relative, so a workspace moved with its data keeps its boundary
+    root_from_base: str | None = None
+    allow_paths: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

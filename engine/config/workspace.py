@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kpi_engine.config.loader import LoadedFile, SourceMap, load_file
+from kpi_engine.config.loader import LoadedFile, SourceMap, display_path, load_file
+from kpi_engine.config.paths import Boundary, allowed_folders
 from kpi_engine.errors import Code, Diagnostic, error
 from kpi_engine.source import Span
 
@@ -52,14 +54,18 @@ class _FileCache:
 
 
 def scan_yaml(folder: Path) -> list[Path]:
-    """Every YAML file below ``folder`` in sorted path order, skipping hidden folders and .kpi/."""
+    """Every YAML file below ``folder`` in sorted path order, skipping hidden folders and .kpi/.
+
+    Symlinked folders are not entered; a symlinked file is listed (and refused when loaded if it leads
+    outside its workspace).
+    """
     found = []
-    for path in folder.rglob("*"):
-        parts = path.relative_to(folder).parts
-        if any(part.startswith(".") for part in parts[:-1]) or parts[-1].startswith("."):
-            continue
-        if path.suffix in YAML_SUFFIXES and path.is_file():
-            found.append(path)
+    for current, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = Path(current) / name
+            if not name.startswith(".") and path.suffix in YAML_SUFFIXES and path.is_file():
+                found.append(path)
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
@@ -73,7 +79,9 @@ def discover(path: Path, cache: _FileCache | None = None) -> list[Unit]:
         member = [u for u in discover(root, cache) if path.resolve() in {f.resolve() for f in u.files}] if root else []
         return member or [Unit(path.parent, (path,), fragment=True)]
     files = scan_yaml(path)
-    roots = sorted({f.parent for f in files if _holds_organization(cache.get(f))}, key=lambda p: p.as_posix())
+    inside = Boundary.of(path)  # a linked file outside the scanned folder is never read to find workspaces
+    roots = sorted({f.parent for f in files if inside.holds(f) and _holds_organization(cache.get(f))},
+                   key=lambda p: p.as_posix())
     members: dict[Path, list[Path]] = {root: [] for root in roots}
     fragments: list[Path] = []
     for f in files:
@@ -125,13 +133,33 @@ def load_definitions(unit: Unit, cache: _FileCache | None = None) -> Definitions
     cache = cache or _FileCache()
     merged = Definitions(unit.root, [], {}, SourceMap(), [], fragment=unit.fragment)
     seen: set[Path] = set()
+    boundary = _boundary(unit, cache)
     for path in unit.files:
-        _load_into(path, merged, cache, seen, stack=())
+        if not boundary.holds(path):  # a symlink found by the scan: named, never read
+            merged.diagnostics.append(error(Code.PATH_OUTSIDE, f"`{display_path(path)}` is a link that leads "
+                                            f"outside the workspace (to {path.resolve()})",
+                                            Span(display_path(path), 1, 1),
+                                            "put the file itself in the workspace instead of a link, or list its "
+                                            "folder in `organization.allow_paths`"))
+            continue
+        _load_into(path, merged, cache, seen, stack=(), boundary=boundary)
     return merged
 
 
+def _boundary(unit: Unit, cache: _FileCache) -> Boundary:
+    """Where this workspace's includes may lead: its root and the organization's `allow_paths`."""
+    allowed: tuple[Path, ...] = ()
+    inside = Boundary.of(unit.root)
+    for path in unit.files:
+        if inside.holds(path):
+            data = cache.get(path).data
+            if isinstance(data, dict) and isinstance(data.get("organization"), dict):
+                allowed += allowed_folders(data["organization"].get("allow_paths"), unit.root)
+    return Boundary.of(unit.root, allowed)
+
+
 def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Path],
-               stack: tuple[Path, ...]) -> None:
+               stack: tuple[Path, ...], boundary: Boundary) -> None:
     key = path.resolve()
     if key in seen:
         return
@@ -152,12 +180,12 @@ def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Pat
     # a value the loader already refused (`.nan`, a tagged node) is not explained a second time
     refused = {d.span for d in loaded.diagnostics}
     merged.diagnostics.extend(d for d in check_shape(data, loaded.source_map) if d.span not in refused)
-    _follow_includes(path, data, loaded, merged, cache, seen, (*stack, key))
+    _follow_includes(path, data, loaded, merged, cache, seen, (*stack, key), boundary)
     _merge(data, loaded, merged)
 
 
 def _follow_includes(path: Path, data: dict[str, Any], loaded: LoadedFile, merged: Definitions,
-                     cache: _FileCache, seen: set[Path], stack: tuple[Path, ...]) -> None:
+                     cache: _FileCache, seen: set[Path], stack: tuple[Path, ...], boundary: Boundary) -> None:
     includes = data.get("include")
     if not isinstance(includes, list):
         return
@@ -165,6 +193,10 @@ def _follow_includes(path: Path, data: dict[str, Any], loaded: LoadedFile, merge
         if not isinstance(item, str):
             continue
         span = loaded.source_map.value(("include", index))
+        problem = boundary.check(item, path.parent, "included file")
+        if problem is not None:  # refused before it is read: its content never reaches a diagnostic
+            merged.diagnostics.append(error(problem.code, problem.message, span, problem.hint))
+            continue
         target = (path.parent / item)
         if target.resolve() in stack:
             chain = " → ".join(p.name for p in (*stack, target.resolve()))
@@ -183,7 +215,7 @@ def _follow_includes(path: Path, data: dict[str, Any], loaded: LoadedFile, merge
             continue
         if target.resolve() in seen:
             continue
-        _load_into(target, merged, cache, seen, stack)
+        _load_into(target, merged, cache, seen, stack, boundary)
 
 
 def _merge(data: dict[str, Any], loaded: LoadedFile, merged: Definitions) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kpi_engine.config.model import Source
+from kpi_engine.config.paths import OUTSIDE_HINT, Boundary, walk_glob
 from kpi_engine.data.records import DataFile
 from kpi_engine.errors import Code, KpiError, error
 
@@ -23,12 +24,21 @@ _CHUNK = 1 << 20
 
 
 def source_files(source: Source) -> list[DataFile]:
-    """The files of a path source, sorted by path; a glob matching nothing is an error."""
+    """The files of a path source, sorted by path; a glob matching nothing is an error.
+
+    A confined source (every source of a workspace) reads only files whose real location is inside
+    the workspace or an allowed folder; its glob walks only below the glob's fixed prefix.
+    """
     if source.path is None:
         return []
+    boundary = _boundary(source)
+    if boundary is not None:
+        problem = boundary.check(source.path, source.base_dir, f"source `{source.id}`: path")
+        if problem is not None:
+            raise KpiError([error(problem.code, problem.message, source.span, problem.hint)])
     pattern = source.base_dir / source.path
     if glob.has_magic(source.path):
-        paths = [Path(p) for p in glob.glob(str(pattern), recursive=True) if os.path.isfile(p)]
+        paths = [p for p in walk_glob(source.base_dir, source.path) if p.is_file()]
         if not paths:
             raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: no file matches `{source.path}`", source.span,
                                   f"patterns are relative to {source.base_dir}")])
@@ -37,6 +47,11 @@ def source_files(source: Source) -> list[DataFile]:
     else:
         raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: file `{source.path}` not found", source.span,
                               f"paths are relative to the file that declares the source ({source.base_dir})")])
+    if boundary is not None:
+        for path in paths:
+            if not boundary.holds(path):
+                raise KpiError([error(Code.PATH_OUTSIDE, f"source `{source.id}`: `{path}` is a link that leads "
+                                      f"outside the workspace (to {path.resolve()})", source.span, OUTSIDE_HINT)])
     labelled = sorted((Path(os.path.relpath(p, source.base_dir)).as_posix(), p) for p in paths)
     files = []
     for number, (label, path) in enumerate(labelled, start=1):
@@ -46,6 +61,12 @@ def source_files(source: Source) -> list[DataFile]:
                                   source.span, "use .csv, .parquet, .json, .ndjson or .xlsx")])
         files.append(DataFile(path, label, number, fmt))
     return files
+
+
+def _boundary(source: Source) -> Boundary | None:
+    if source.root_from_base is None:
+        return None
+    return Boundary.of(source.base_dir / source.root_from_base, source.allow_paths)
 
 
 def file_sha256(path: Path) -> tuple[str, int]:

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from kpi_engine.bonus import BonusRun
+from kpi_engine.literal import cell as literal_cell
+from kpi_engine.literal import cells
 from kpi_engine.report.formats import csv_text, money, number, safe_cell, to_json
 from kpi_engine.scoring.bonus import PersonPayout, round_money
 
@@ -67,20 +69,29 @@ def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
     """A human table of payouts with the total."""
     console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
     pool = f", pool {money(run.result.pool)} {currency}" if run.result.pool is not None else ""
-    table = Table(title=f"Bonus plan {run.plan.id} — {run.period.label}{pool}")
+    table = Table(title=literal_cell(f"Bonus plan {run.plan.id} — {run.period.label}{pool}"))
     for col in ("person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "payout"):
         table.add_column(col, justify="left" if col in ("person", "name", "scorecard") else "right")
     for p in run.result.payouts:
-        table.add_row(p.person, _name(run, p.person), p.scorecard or "", _pct(p.total_score), _pct(p.factor),
-                      _pct(p.proration), _target(run, p) or "—", f"{money(p.payout)} {currency}")
+        table.add_row(*cells(p.person, _name(run, p.person), p.scorecard or "", _pct(p.total_score), _pct(p.factor),
+                             _pct(p.proration), _target(run, p) or "—", f"{money(p.payout)} {currency}"))
     table.add_section()
-    table.add_row("total", "", "", "", "", "", "", f"{money(run.result.total)} {currency}")
+    table.add_row(*cells("total", "", "", "", "", "", "", f"{money(run.result.total)} {currency}"))
     console.print(table)
     return console.export_text()
 
 
 def write_xlsx(run: BonusRun, currency: str, path: Path) -> None:
-    """A workbook for HR: payouts (money formatted, frozen header) and every KPI behind them."""
+    """Write the workbook of :func:`xlsx_bytes` to a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(xlsx_bytes(run, currency))
+
+
+def xlsx_bytes(run: BonusRun, currency: str) -> bytes:
+    """A workbook for HR: payouts (money formatted, frozen header) and every KPI behind them.
+
+    Built in memory, so a full disk fails on one plain write, not inside the zip writer.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -118,8 +129,9 @@ def write_xlsx(run: BonusRun, currency: str, path: Path) -> None:
         row[8].number_format = "0.00%"
         row[9].number_format = "0.00%"
     _finish(details, Font)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def _finish(sheet: Any, font: Any) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from kpi_engine.evaluation import Evaluation
 from kpi_engine.evaluation.results import KpiResult, ScorecardResult
+from kpi_engine.literal import cell, cells
 from kpi_engine.report.formats import csv_text, number, to_json
 
 KPI_FIELDS = ("kpi", "subject_type", "subject", "period", "value", "n", "status", "score", "rank")
@@ -94,7 +95,7 @@ def _fmt(value: float | int | None, percent: bool = False) -> str:
 def evaluation_table(ev: Evaluation, units: Mapping[str, str], width: int = 120) -> str:
     """Human tables: KPI values by subject, then scorecard totals, then goals."""
     console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
-    table = Table(title=f"KPIs — {ev.period.label}", show_lines=False)
+    table = Table(title=cell(f"KPIs — {ev.period.label}"), show_lines=False)
     for col in ("KPI", "subject", "period", "value", "n", "status", "score", "rank"):
         table.add_column(col, justify="right" if col in ("value", "n", "score", "rank") else "left")
     for r in ev.kpis:
@@ -104,8 +105,8 @@ def evaluation_table(ev: Evaluation, units: Mapping[str, str], width: int = 120)
         if r.by:
             subject += " " + ", ".join(f"{k}={v}" for k, v in r.by)
         percent = units.get(r.kpi) == "percent"
-        table.add_row(r.kpi, subject, r.period, _fmt(number(r.value), percent), str(r.n), r.status or "",
-                      _fmt(number(r.score), True), "" if r.rank is None else str(r.rank))
+        table.add_row(*cells(r.kpi, subject, r.period, _fmt(number(r.value), percent), str(r.n), r.status or "",
+                             _fmt(number(r.score), True), "" if r.rank is None else str(r.rank)))
     console.print(table)
     if ev.scorecards:
         cards = Table(title="Scorecards")
@@ -113,14 +114,14 @@ def evaluation_table(ev: Evaluation, units: Mapping[str, str], width: int = 120)
             cards.add_column(col, justify="right" if col in ("total score", "items scored") else "left")
         for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person, s.period)):
             scored = sum(1 for i in s.items if i.score is not None)
-            cards.add_row(s.scorecard, s.person, s.period, _fmt(number(s.total_score), True),
-                          f"{scored}/{len(s.items)}")
+            cards.add_row(*cells(s.scorecard, s.person, s.period, _fmt(number(s.total_score), True),
+                                 f"{scored}/{len(s.items)}"))
         console.print(cards)
     if ev.goals:
         goals = Table(title="Goals")
         for col in ("goal", "period", "status", "attainment"):
             goals.add_column(col)
         for g in ev.goals:
-            goals.add_row(g.goal, g.period, g.status or "", _fmt(number(g.attainment), True))
+            goals.add_row(*cells(g.goal, g.period, g.status or "", _fmt(number(g.attainment), True)))
         console.print(goals)
     return console.export_text()

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kpi_engine.data.report import ImportReport
+from kpi_engine.literal import cells
 from kpi_engine.report.formats import csv_text, to_json
 
 FIELDS = ("source", "file", "status", "rows", "loaded", "rejected", "sha256")
@@ -46,7 +47,7 @@ def import_table(report: ImportReport, width: int = 120) -> str:
     for col in ("source", "file", "status", "rows", "loaded", "rejected"):
         table.add_column(col, justify="right" if col in ("rows", "loaded", "rejected") else "left")
     for row in _rows(report):
-        table.add_row(*(str(v) if v is not None else "" for v in row[:6]))
+        table.add_row(*cells(*row[:6]))
     console.print(table)
     samples = [r for s in report.sources for r in s.sample]
     if samples:
@@ -54,6 +55,6 @@ def import_table(report: ImportReport, width: int = 120) -> str:
         for col in ("source", "where", "column", "reason"):
             rejects.add_column(col)
         for r in samples:
-            rejects.add_row(r.source, f"{r.file}:{r.line}", r.column or "", r.reason)
+            rejects.add_row(*cells(r.source, f"{r.file}:{r.line}", r.column, r.reason))
         console.print(rejects)
     return console.export_text()

@@ -1,0 +1,141 @@
+"""Where a command's output goes (SPEC §14): `--out` problems are clean errors, found early when they
+can be, and a run is recorded only once its output file holds the results.
+
+`check_out` refuses what can be known before the work starts (a folder where a file is expected, a
+parent that is a file, a place that cannot be written). `staged` writes next to the target and moves
+the file into place, so a full disk never leaves half a payouts file. `deliver` writes the output
+before the run is recorded: first with a placeholder run block of the same shape (reserving the
+space), then, after recording, with the real one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from kpi_engine.errors import Code, Diagnostic, KpiError, error
+
+H = TypeVar("H")
+WRITE_HINT = "free some space, or choose another --out in a writable place"
+
+
+def out_problem(out: Path, folder: bool = False) -> Diagnostic | None:
+    """Why `--out` cannot be written, judged before any work; None when it looks writable.
+
+    A missing parent folder is created when the output is written, as long as the nearest existing
+    folder above it is writable.
+    """
+    if out.is_dir() and not folder:
+        return error(Code.OUT_IS_FOLDER, f"`{out}` is a folder; this output is one file",
+                     None, f"name a file, e.g. --out {out / 'output.txt'}")
+    if out.exists() and not out.is_dir() and not os.access(out, os.W_OK):
+        return error(Code.OUT_NOT_WRITABLE, f"`{out}` cannot be written (read-only)", None,
+                     "choose another --out, or make the file writable")
+    parent = out if folder and out.is_dir() else out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return error(Code.OUT_NOT_WRITABLE, f"`{out}`: `{parent}` is a file, not a folder", None,
+                     "choose a path whose folders are folders")
+    if not out.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return error(Code.OUT_NOT_WRITABLE, f"`{out}`: the folder `{parent}` cannot be written "
+                     "(read-only or no permission)", None, "choose another --out in a writable folder")
+    return None
+
+
+def _failed(out: Path, exc: OSError, recorded: str | None = None, run: bool = False) -> KpiError:
+    reason = exc.strerror or str(exc)
+    if recorded is None:
+        return KpiError([error(Code.OUT_WRITE_FAILED, f"cannot write --out `{out}`: {reason}", None,
+                               WRITE_HINT + ("; nothing was recorded in the ledger" if run else ""))])
+    return KpiError([error(Code.OUT_WRITE_FAILED, f"cannot write --out `{out}`: {reason}; run {recorded} is "
+                           "recorded in the ledger, but its output was NOT delivered", None,
+                           WRITE_HINT + ", then run the command again")])
+
+
+def _regular(out: Path) -> bool:
+    """Whether `out` is (or will be) a plain file; a device or a pipe is written in place."""
+    return not out.exists() or out.is_file()
+
+
+@contextmanager
+def staged(out: Path, run: bool = False) -> Iterator[Path]:
+    """A path to write `out`'s content to: a temporary file beside it, moved over `out` on success.
+
+    `run`: the output of a run not yet recorded (a failure says nothing was recorded).
+    """
+    if not _regular(out):
+        try:
+            yield out
+        except OSError as exc:
+            raise _failed(out, exc, run=run) from None
+        return
+    temporary = out.with_name(f".{out.name}.kpi-partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        yield temporary
+        os.replace(temporary, out)
+    except OSError as exc:
+        raise _failed(out, exc, run=run) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write text to a file (UTF-8), flushed to the disk: a full disk fails here, not later."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to a file, flushed to the disk; a device such as /dev/full is written as it is."""
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        if path.is_file():
+            os.fsync(handle.fileno())
+
+
+def deliver(out: Path, render: Callable[[H | None], str], record: Callable[[], H]) -> H:
+    """Write a run's output to `out`, then record the run; a write that fails records nothing.
+
+    `render(None)` is the output with a placeholder run block: written first, it claims the space the
+    real output needs. A device or a pipe (no place to stage) is written once, after recording; if that
+    fails, the error says the run is recorded but its output was not delivered.
+    """
+    if not _regular(out):
+        header = record()
+        try:
+            write_text(out, render(header))
+        except OSError as exc:
+            raise _failed(out, exc, recorded=_run_id(header)) from None
+        return header
+    with staged(out, run=True) as path:
+        write_text(path, render(None))
+        header = record()
+        try:
+            write_text(path, render(header))
+        except OSError as exc:
+            raise _failed(out, exc, recorded=_run_id(header)) from None
+    return header
+
+
+def _run_id(header: object) -> str:
+    if isinstance(header, dict):
+        return str(header.get("id"))
+    return str(getattr(header, "id", header))
+
+
+def workspace_problem(root: Path) -> Diagnostic | None:
+    """Why the workspace's `.kpi/` (database and ledger) cannot be written; None when it can."""
+    root = root.parent if root.is_file() else root
+    folder = root / ".kpi"
+    targets = [folder, *(p for p in folder.iterdir() if p.is_file())] if folder.is_dir() else [root]
+    blocked = next((p for p in targets if not os.access(p, os.W_OK)), None)
+    if blocked is None:
+        return None
+    return error(Code.WORKSPACE_READ_ONLY, f"the workspace is read-only: `{blocked}` cannot be written", None,
+                 "this command keeps its database and the run ledger in .kpi/; run it where the workspace is "
+                 "writable (a writable copy, or fix the permissions or the mount)")
