@@ -12,6 +12,7 @@ from decimal import Decimal
 from kpi_engine.config import model as m
 from kpi_engine.config.build import unknown
 from kpi_engine.config.loader import DataPath
+from kpi_engine.config.money import check_gate_below_cap
 from kpi_engine.config.values import Duration
 from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
 from kpi_engine.source import Span
@@ -542,6 +543,7 @@ RULES: tuple[Rule, ...] = (
     check_scorecard_references,
     check_policy_references,
     check_plan_references,
+    check_gate_below_cap,
     check_unit_tree,
     check_weights_sum_to_100,
     check_duplicate_entries,
