@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kpi_engine.cli.main import app
+from kpi_engine.config.money import minor_unit
 from tests.evaluation.wskit import write_csv
 
 runner = CliRunner()
@@ -279,3 +280,9 @@ def test_imported_roster_rejects_are_still_named(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["rejects"] == {"people": len(REJECTED_PEOPLE), "tickets": 1}
     assert len(_warnings(doc, "W541")) == len(REJECTED_PEOPLE)
+
+
+@pytest.mark.parametrize(("currency", "unit"), [("EUR", "0.01"), ("jpy", "1"), ("KWD", "0.001"), ("BHD", "0.001"),
+                                                ("USD", "0.01"), ("KRW", "1")])
+def test_minor_units(currency: str, unit: str) -> None:
+    assert minor_unit(currency) == Decimal(unit)
