@@ -82,9 +82,14 @@ def roster_rejects(ws: m.Workspace, wh: Warehouse) -> list[Diagnostic]:
         pid = _person_id(source, files.get(str(file)), people.id, raw)
         who = f"person `{pid}`" if pid else "a person (id unreadable)"
         why = "; ".join(f"`{c}`: {r}" if c else str(r) for c, r in zip(columns, reasons, strict=True))
-        out.append(warning(Code.ROSTER_ROW_REJECTED, f"roster row of {who} rejected ({why}); they are missing "
-                           "from every payout and every unit roll-up", _where(source, str(file), line),
-                           "fix the roster row and run again"))
+        if list(columns) == [source.key] and str(reasons[0]).startswith("duplicate key"):
+            # The first row of that id is kept: the person is paid, from that row only.
+            message, hint = (f"a second roster row of {who} rejected ({why}); only the first row counts",
+                             "remove the repeated row, or fix the id")
+        else:
+            message, hint = (f"roster row of {who} rejected ({why}); they are missing from every payout and "
+                             "every unit roll-up", "fix the roster row and run again")
+        out.append(warning(Code.ROSTER_ROW_REJECTED, message, _where(source, str(file), line), hint))
     return out
 
 

@@ -286,3 +286,31 @@ def test_imported_roster_rejects_are_still_named(tmp_path: Path) -> None:
                                                 ("USD", "0.01"), ("KRW", "1")])
 def test_minor_units(currency: str, unit: str) -> None:
     assert minor_unit(currency) == Decimal(unit)
+
+
+def test_a_repeated_roster_id_says_the_first_row_counts(tmp_path: Path) -> None:
+    root = make(tmp_path / "dup")
+    with (root / "people.csv").open("a", encoding="utf-8") as f:
+        f.write("a1,Ann again,north,agent,99999,1,1\n")  # line 14
+    result = runner.invoke(app, ["bonus", str(root), "--plan", "pct", "--period", "2026-Q1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    (again,) = [w for w in _warnings(doc, "W541") if w["line"] == 14]
+    assert "second roster row of person `a1`" in again["message"] and "only the first row counts" in again["message"]
+    assert {p["person"]: p["payout"] for p in doc["payouts"]}["a1"] == "3000.00"  # paid from the first row
+
+
+def test_a_rejected_json_roster_row_is_named_too(tmp_path: Path) -> None:
+    root = make(tmp_path / "ndjson")
+    (root / "org.yaml").write_text((root / "org.yaml").read_text(encoding="utf-8").replace(
+        "path: people.csv", "path: people.ndjson"), encoding="utf-8")
+    (root / "people.ndjson").write_text(
+        '{"pid": "a1", "name": "Ann", "unit": "north", "role": "agent", "salary": "30000.00", "fte": 1, "bonus": "1"}\n'
+        '{"pid": "z9", "name": "Zed", "unit": "north", "role": "agent", "salary": "1e5", "fte": 1, "bonus": "1"}\n',
+        encoding="utf-8")
+    result = runner.invoke(app, ["bonus", str(root), "--plan", "pct", "--period", "2026-Q1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    (named,) = _warnings(doc, "W541")
+    assert "person `z9`" in named["message"] and named["line"] == 2
+    assert {p["person"]: p["payout"] for p in doc["payouts"]} == {"a1": "3000.00"}
