@@ -560,6 +560,7 @@ def explain(
     else:
         raise KpiError([error(Code.MISSING_KEY, "name a --plan or a --period", None,
                               "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
+    report(evaluation.diagnostics)
     who = evaluation.org.people.get(person)
     if who is None:
         from kpi_engine.config.build import unknown

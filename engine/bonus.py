@@ -8,10 +8,11 @@ from decimal import Decimal
 from kpi_engine.config import model as m
 from kpi_engine.config.build import unknown
 from kpi_engine.data.warehouse import Warehouse
-from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
 from kpi_engine.evaluation import Evaluation, evaluate, period_of
-from kpi_engine.evaluation.org import Person
+from kpi_engine.evaluation.org import OrgData, Person
 from kpi_engine.evaluation.results import ScorecardResult
+from kpi_engine.evaluation.roster import unmatched_scorecards
 from kpi_engine.periods import GRAINS, Period
 from kpi_engine.scoring.bonus import PersonInput, PlanResult, plan_result
 
@@ -71,11 +72,49 @@ def roster_value(ws: m.Workspace, plan: m.BonusPlan, person: Person) -> Decimal 
         return None
 
 
-def compute_bonus(ws: m.Workspace, plan_id: str | None, period: str | None, wh: Warehouse | None = None) -> BonusRun:
-    """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data)."""
+def check_period_kind(ws: m.Workspace, plan: m.BonusPlan, whole: Period) -> None:
+    """Refuse paying a plan for a period of another kind than its own (a quarterly plan for a year)."""
+    if plan.period is None:
+        return
+    kind = plan.period if plan.period in GRAINS else period_of(ws, plan.period).kind
+    if kind != whole.kind:
+        span = ws.source_map.value((*plan.path, "period"))
+        raise KpiError([error(Code.PLAN_PERIOD_KIND, f"plan `{plan.id}` pays per {kind} (`period: {plan.period}`), "
+                              f"but --period {whole.label} is a {whole.kind}", span,
+                              f"pass a {kind} (e.g. {_example(kind)}), or change the plan's `period:`")])
+
+
+def _example(kind: str) -> str:
+    return {"year": "2026", "quarter": "2026-Q1", "month": "2026-03", "week": "2026-W05", "day": "2026-03-14",
+            "range": "2026-01-01..2026-06-30"}.get(kind, "2026")
+
+
+def missing_money(ws: m.Workspace, plan: m.BonusPlan, result: PlanResult, org: OrgData) -> list[Diagnostic]:
+    """A warning per person whose payout is 0 because the roster has no salary or target-bonus cell."""
+    out = []
+    column = plan.target_bonus.column
+    for p in result.payouts:
+        if p.reason not in ("no_base_salary", "no_target_bonus"):
+            continue
+        person = org.people.get(p.person)
+        what = f"no `{column}` in the roster" if plan.target_bonus.kind != "column" else \
+            f"no target bonus in roster column `{column}`"
+        out.append(warning(Code.NO_TARGET_BONUS, f"person `{p.person}` in plan `{plan.id}` has {what}, so their "
+                           "payout is 0", person.row if person else None, f"fill `{column}` for them in the roster"))
+    return out
+
+
+def compute_bonus(ws: m.Workspace, plan_id: str | None, period: str | None, wh: Warehouse | None = None, *,
+                  any_period: bool = False) -> BonusRun:
+    """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data).
+
+    A period of another kind than the plan's is refused, except with ``any_period`` (`kpi test` fixtures
+    pay a plan over the fixture's own period)."""
     plan = find_plan(ws, plan_id)
     label = plan_period(plan, period)
     whole = period_of(ws, label)
+    if not any_period:
+        check_period_kind(ws, plan, whole)
     evaluation = evaluate(ws, label, wh=wh)
     cards = {s.person: s for s in evaluation.scorecards if s.scorecard in plan.scorecards}
     people = []
@@ -83,4 +122,7 @@ def compute_bonus(ws: m.Workspace, plan_id: str | None, period: str | None, wh: 
         person = evaluation.org.people[pid]
         people.append(PersonInput(pid, cards[pid].total_score, cards[pid].scorecard, roster_value(ws, plan, person),
                                   person.fte, person.hired, person.left))
-    return BonusRun(plan, whole, evaluation, plan_result(plan, people, whole.start, whole.end))
+    result = plan_result(plan, people, whole.start, whole.end)
+    evaluation.diagnostics += unmatched_scorecards(ws, evaluation.org, plan.scorecards)
+    evaluation.diagnostics += missing_money(ws, plan, result, evaluation.org)
+    return BonusRun(plan, whole, evaluation, result)

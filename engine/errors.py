@@ -95,6 +95,9 @@ class Code(StrEnum):
     DERIVED_TOO_DEEP = "E431"
     SEGMENT_TOO_DEEP = "E432"
     UNIT_TREE_TOO_DEEP = "E433"
+    GATE_NOT_BELOW_CAP = "E420"
+    PLAN_PERIOD_KIND = "E421"
+    SCORECARD_MATCHES_NOBODY = "W420"
     # E5xx: data
     DATA_FILE = "E500"
     DATA_REJECTS = "E501"
@@ -119,6 +122,10 @@ class Code(StrEnum):
     DATA_CHANGED = "W501"
     UNKNOWN_PERSON_ROWS = "W504"
     UNKNOWN_PARENT = "W415"
+    ROWS_REJECTED = "W540"
+    ROSTER_ROW_REJECTED = "W541"
+    ROWS_WITHOUT_TIME = "W542"
+    NO_TARGET_BONUS = "W543"
     # E6xx: scoring, tests
     TEST_FAILED = "E600"
     # lints

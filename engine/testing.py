@@ -246,7 +246,7 @@ class Results:
 
     def bonus(self, plan: str) -> BonusRun:
         if plan not in self.runs:
-            self.runs[plan] = compute_bonus(self.ws, plan, self.test.period, wh=self.wh)
+            self.runs[plan] = compute_bonus(self.ws, plan, self.test.period, wh=self.wh, any_period=True)
         return self.runs[plan]
 
     def path(self, index: int, *rest: str) -> DataPath:

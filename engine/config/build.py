@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath, SourceMap
+from kpi_engine.config.money import minor_unit, strict_roster
 from kpi_engine.config.paths import Boundary, allowed_folders
 from kpi_engine.config.values import ValueProblem, parse_date, parse_percent, parse_quantity
 from kpi_engine.config.workspace import Definitions
@@ -311,7 +312,7 @@ class _Builder:
                                   self.bounds(raw.get("kpi_count"), (*path, "kpi_count"), False), path)
         return out
 
-    def bonus_plans(self) -> dict[str, m.BonusPlan]:
+    def bonus_plans(self, currency: str = "EUR") -> dict[str, m.BonusPlan]:
         out = {}
         for ident, raw in self.section("bonus_plans").items():
             path: DataPath = ("bonus_plans", ident)
@@ -327,7 +328,8 @@ class _Builder:
                 None if raw.get("period") is None else str(raw.get("period")),
                 gate or Decimal(0), cap, Decimal(pool["amount"]) if pool.get("amount") is not None else None,
                 tuple(raw.get("proration", ("fte", "employment"))),
-                Decimal(rounding.get("to", "0.01")), rounding.get("mode", "half_up"), path)
+                Decimal(rounding["to"]) if rounding.get("to") is not None else minor_unit(str(currency)),
+                rounding.get("mode", "half_up"), path)
         return out
 
     def target_bonus(self, raw: Any, path: DataPath) -> m.TargetBonus:
@@ -365,11 +367,15 @@ def _minutes(text: str) -> int:
 def build_model(defs: Definitions) -> tuple[m.Workspace, list[Diagnostic]]:
     """The typed model of schema-valid definitions, with the diagnostics found while reading values."""
     b = _Builder(defs)
+    organization, units, sources = b.organization(), b.units(), b.sources()
+    params, calendars, segments, goals = b.params(b.section("params"), ("params",)), b.calendars(), b.segments(), \
+        b.goals()
+    kpis, scorecards, policies, plans = b.kpis(), b.scorecards(), b.policies(), b.bonus_plans(organization.currency)
     workspace = m.Workspace(
-        root=defs.root, files=tuple(defs.files), organization=b.organization(), units=b.units(),
-        sources=b.sources(), params=b.params(b.section("params"), ("params",)), calendars=b.calendars(),
-        segments=b.segments(), goals=b.goals(), kpis=b.kpis(), scorecards=b.scorecards(),
-        policies=b.policies(), bonus_plans=b.bonus_plans(), tests=b.tests(), source_map=defs.source_map,
+        root=defs.root, files=tuple(defs.files), organization=organization, units=units,
+        sources=strict_roster(sources, organization, plans), params=params, calendars=calendars,
+        segments=segments, goals=goals, kpis=kpis, scorecards=scorecards,
+        policies=policies, bonus_plans=plans, tests=b.tests(), source_map=defs.source_map,
         data=defs.data)
     return workspace, b.diagnostics
 

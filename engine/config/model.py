@@ -93,6 +93,11 @@ class Column:
     values: tuple[str, ...] | None = None
     min: Decimal | None = None
     max: Decimal | None = None
+    above: Decimal | None = None  # an exclusive minimum: set by the engine on a roster's fte (SPEC §14)
+
+
+#: Declared column types the engine may read as `decimal` instead (roster money and fte columns).
+NUMERIC_OR_TEXT = ("string", "integer", "number", "decimal")
 
 
 @dataclass(frozen=True)

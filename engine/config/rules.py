@@ -14,6 +14,7 @@ from kpi_engine.config.build import unknown
 from kpi_engine.config.dependencies import MAX_DERIVED_DEPTH, kpi_graph
 from kpi_engine.config.loader import DataPath
 from kpi_engine.config.model import MAX_UNIT_DEPTH
+from kpi_engine.config.money import check_gate_below_cap
 from kpi_engine.config.values import Duration
 from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
 from kpi_engine.source import Span
@@ -561,6 +562,7 @@ RULES: tuple[Rule, ...] = (
     check_scorecard_references,
     check_policy_references,
     check_plan_references,
+    check_gate_below_cap,
     check_unit_tree,
     check_weights_sum_to_100,
     check_duplicate_entries,

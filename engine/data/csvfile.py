@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -226,3 +227,23 @@ def _strip_end(text: str) -> str:
 
 def _has_surrogate(text: str) -> bool:
     return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def raw_field(file: DataFile, options: CsvOptions, names: list[str], raw: str, column: str) -> str | None:
+    """One field of a record's raw text (as kept in `rejects.raw`), found by the file's header.
+
+    Without a header row the fields are in the declared order (`names`). None when it cannot be read.
+    """
+    try:
+        dialect = _dialect(options, file)
+        header = names
+        if options.header:
+            with file.path.open("r", encoding=text_codec(options.encoding, file), errors="replace",
+                                newline="") as handle:
+                header = next(csv.reader(handle, **dialect), [])  # type: ignore[arg-type]
+        fields = next(csv.reader(io.StringIO(raw), **dialect), [])  # type: ignore[arg-type]
+    except (KpiError, OSError, UnicodeError, csv.Error):
+        return None
+    if column not in header or header.index(column) >= len(fields):
+        return None
+    return fields[header.index(column)]

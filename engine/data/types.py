@@ -292,6 +292,9 @@ def _extra_checks(column: Column, physical: str, fmt: TextFormat, timezone: str,
         if column.max is not None and _fits(column.max):
             checks.append((exp.GT(this=as_decimal.copy(), expression=_decimal(column.max)),
                            _concat(shown.copy(), f" is above the maximum {column.max}")))
+        if column.above is not None and _fits(column.above):
+            checks.append((exp.LTE(this=as_decimal.copy(), expression=_decimal(column.above)),
+                           _concat(shown.copy(), f" is not above {column.above}")))
     return checks
 
 

@@ -303,6 +303,7 @@ def _declaration(source: Source, timezone: str) -> str:
     """A hash of everything that shapes an import of the same files: columns, options, zone, importer."""
     columns = [[c.name, c.type, c.required, list(c.values) if c.values is not None else None,
                 None if c.min is None else str(c.min), None if c.max is None else str(c.max)]
+               + ([str(c.above)] if c.above is not None else [])
                for c in source.columns.values()]
     text = json.dumps({"format": IMPORT_FORMAT, "timezone": timezone, "key": source.key, "columns": columns,
                        "csv": asdict(source.csv), "sheet": source.sheet}, sort_keys=True, default=str)

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from kpi_engine.config import model as m
 from kpi_engine.data.files import source_files
 from kpi_engine.data.warehouse import import_sources, open_memory
-from kpi_engine.errors import Code, Diagnostic, KpiError, error
-from kpi_engine.evaluation.org import load_org, person_index
-from kpi_engine.scoring.scorecard import Conflict, assign_scorecards
+from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
+from kpi_engine.evaluation.org import OrgData, load_org, person_index
+from kpi_engine.scoring.scorecard import Conflict, applies, assign_scorecards, unit_lineage
 
 
 def check_roster(ws: m.Workspace) -> list[Diagnostic]:
@@ -31,7 +31,24 @@ def check_roster(ws: m.Workspace) -> list[Diagnostic]:
         return list(exc.diagnostics)
     found = list(org.diagnostics)
     assignment = assign_scorecards(ws.scorecards.values(), person_index(org), org.units)  # type: ignore[arg-type]
-    return found + conflict_diagnostics(ws, assignment.conflicts)
+    return found + conflict_diagnostics(ws, assignment.conflicts) + unmatched_scorecards(ws, org, list(ws.scorecards))
+
+
+def unmatched_scorecards(ws: m.Workspace, org: OrgData, ids: Iterable[str]) -> list[Diagnostic]:
+    """A warning per scorecard (of `ids`) whose `applies_to` matches nobody in the roster."""
+    people = person_index(org)
+    out = []
+    for card_id in sorted(set(ids)):
+        card = ws.scorecards.get(card_id)
+        if card is None:
+            continue
+        if any(applies(card, p.role, p.unit, *unit_lineage(p.unit, org.units)) for p in people):  # type: ignore[arg-type]
+            continue
+        span = ws.source_map.key(("scorecards", card_id, "applies_to")) or ws.source_map.key(("scorecards", card_id))
+        out.append(warning(Code.SCORECARD_MATCHES_NOBODY, f"scorecard `{card_id}` applies to nobody in the roster "
+                           f"({len(people)} people)", span,
+                           "check `applies_to` (roles, units, unit_tags) against the roster's roles and units"))
+    return out
 
 
 def conflict_diagnostics(ws: m.Workspace, conflicts: Iterable[Conflict]) -> list[Diagnostic]:

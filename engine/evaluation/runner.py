@@ -14,6 +14,7 @@ from kpi_engine.data.report import ImportReport
 from kpi_engine.data.state import imported_files, stale_sources
 from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, did_you_mean, error, warning
+from kpi_engine.evaluation.notices import data_notices, reject_counts
 from kpi_engine.evaluation.org import OrgData, load_org, person_index
 from kpi_engine.evaluation.results import (
     GoalResult,
@@ -43,6 +44,7 @@ class Evaluation:
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
     imports: ImportReport | None = None
+    rejects: dict[str, int] = field(default_factory=dict)  # rejected rows per file source
 
 
 def formulas_of(ws: m.Workspace) -> Formulas:
@@ -200,10 +202,14 @@ def evaluate(ws: m.Workspace, period: str, *, grain: Grain | None = None, kpis: 
         with open_data(ws) as (opened, report, notes), _collector_paused():
             result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
             result.imports = report
-            result.diagnostics = notes + list(report.diagnostics if report else ()) + result.diagnostics
+            result.diagnostics = (notes + list(report.diagnostics if report else ()) + result.diagnostics
+                                  + data_notices(ws, opened, report))
+            result.rejects = reject_counts(ws, opened)
     else:
         with _collector_paused():
             result = _evaluate(ws, formulas, wh, plan, whole, periods, by, fys)
+        result.diagnostics += data_notices(ws, wh, None)
+        result.rejects = reject_counts(ws, wh)
     narrowed = bool(kpis) or bool(by)
     if narrowed:
         result.scorecards = []

@@ -14,11 +14,12 @@ from rich.table import Table
 from kpi_engine.bonus import BonusRun
 from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
+from kpi_engine.report.evaluation import notices
 from kpi_engine.report.formats import csv_text, money, number, safe_cell, to_json
 from kpi_engine.scoring.bonus import PersonPayout, round_money
 
 PAYOUT_FIELDS = ("person", "name", "scorecard", "total_score", "factor", "proration", "target_bonus", "computed",
-                 "payout", "share")
+                 "payout", "share", "reason")
 
 
 def _target(run: BonusRun, p: PersonPayout) -> str | None:
@@ -32,7 +33,7 @@ def payout_row(run: BonusRun, p: PersonPayout) -> dict[str, Any]:
     return {"person": p.person, "scorecard": p.scorecard, "total_score": number(p.total_score),
             "factor": number(p.factor), "proration": number(p.proration), "target_bonus": _target(run, p),
             "computed": money(p.computed, run.plan.rounding_to), "payout": money(p.payout, run.plan.rounding_to),
-            "share": number(p.share)}
+            "share": number(p.share), "reason": p.reason}
 
 
 def bonus_document(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> dict[str, Any]:
@@ -44,7 +45,11 @@ def bonus_document(run: BonusRun, run_block: Mapping[str, Any], currency: str) -
 
 
 def bonus_json(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> str:
-    return to_json(bonus_document(run, run_block, currency))
+    """The document with what the run warned about and the rejected rows per source (SPEC §14).
+
+    Both are added here, not to :func:`bonus_document`: the ledger stores the payouts, not the
+    diagnostics (whose paths depend on where the command ran)."""
+    return to_json({**bonus_document(run, run_block, currency), **notices(run.evaluation)})
 
 
 def _name(run: BonusRun, person: str) -> str:
@@ -68,15 +73,16 @@ def _pct(value: Decimal | None) -> str:
 def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
     """A human table of payouts with the total."""
     console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
-    pool = f", pool {money(run.result.pool)} {currency}" if run.result.pool is not None else ""
+    unit = run.plan.rounding_to
+    pool = f", pool {money(run.result.pool, unit)} {currency}" if run.result.pool is not None else ""
     table = Table(title=literal_cell(f"Bonus plan {run.plan.id} — {run.period.label}{pool}"))
     for col in ("person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "payout"):
         table.add_column(col, justify="left" if col in ("person", "name", "scorecard") else "right")
     for p in run.result.payouts:
         table.add_row(*cells(p.person, _name(run, p.person), p.scorecard or "", _pct(p.total_score), _pct(p.factor),
-                             _pct(p.proration), _target(run, p) or "—", f"{money(p.payout)} {currency}"))
+                             _pct(p.proration), _target(run, p) or "—", f"{money(p.payout, unit)} {currency}"))
     table.add_section()
-    table.add_row(*cells("total", "", "", "", "", "", "", f"{money(run.result.total)} {currency}"))
+    table.add_row(*cells("total", "", "", "", "", "", "", f"{money(run.result.total, unit)} {currency}"))
     console.print(table)
     return console.export_text()
 
@@ -99,14 +105,15 @@ def xlsx_bytes(run: BonusRun, currency: str) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "Payouts"
-    money_format = f'#,##0.00 "{currency}"'
+    places = max(0, -int(run.plan.rounding_to.normalize().as_tuple().exponent))
+    money_format = ("#,##0." + "0" * places if places else "#,##0") + f' "{currency}"'
     sheet.append(["person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "computed",
-                  "payout", "share"])
+                  "payout", "share", "reason"])
     for p in run.result.payouts:
         target = None if p.target_bonus is None else round_money(p.target_bonus, run.plan.rounding_to,
                                                                  run.plan.rounding_mode)
         sheet.append([safe_cell(p.person), safe_cell(_name(run, p.person)), safe_cell(p.scorecard or ""),
-                      p.total_score, p.factor, p.proration, target, p.computed, p.payout, p.share])
+                      p.total_score, p.factor, p.proration, target, p.computed, p.payout, p.share, p.reason])
     sheet.append(["total", None, None, None, None, None, None, None, run.result.total, None])
     for row in sheet.iter_rows(min_row=2):
         for cell in row[3:6]:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from kpi_engine.errors import Severity
 from kpi_engine.evaluation import Evaluation
 from kpi_engine.evaluation.results import KpiResult, ScorecardResult
 from kpi_engine.literal import cell, cells
@@ -51,9 +52,17 @@ def evaluation_document(ev: Evaluation, run: Mapping[str, Any]) -> dict[str, Any
     }
 
 
+def notices(ev: Evaluation) -> dict[str, Any]:
+    """`warnings` (code, message, file, line) and `rejects` (rejected rows per source) of a run (SPEC §14)."""
+    warnings = [{"code": d.code.value, "message": d.message, "file": d.span.file if d.span else None,
+                 "line": d.span.line if d.span else None}
+                for d in ev.diagnostics if d.severity == Severity.WARNING]
+    return {"warnings": warnings, "rejects": dict(sorted(ev.rejects.items()))}
+
+
 def evaluation_json(ev: Evaluation, run: Mapping[str, Any]) -> str:
-    """SPEC §7.2 JSON."""
-    return to_json(evaluation_document(ev, run))
+    """SPEC §7.2 JSON, with the run's warnings and rejects after the fields the ledger keeps."""
+    return to_json({**evaluation_document(ev, run), **notices(ev)})
 
 
 def kpis_csv(ev: Evaluation) -> str:

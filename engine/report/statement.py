@@ -46,22 +46,40 @@ def _points(target: Any, unit: str | None) -> str:
     return ", ".join(parts) or "no target"
 
 
-def _why(item: ItemResult, kpi: m.Kpi) -> str:
+# How each scoring method reads in a sentence ("green, scored …").
+METHOD_WORDS = {
+    "linear": "linearly between the target points",
+    "ratio": "as the ratio of value to target",
+    "bands": "by bands",
+    "binary": "as met or not met (binary)",
+    "range": "on the range",
+}
+
+
+def _why(item: ItemResult, kpi: m.Kpi, entry: m.ScorecardEntry | None = None) -> str:
     if item.status == "not_in_force":
         return "not in force in this period: left out"
     if item.status in ("no_data", "insufficient", "invalid"):
         reasons = {"no_data": "no data", "insufficient": f"only {item.n} rows (at least {kpi.min_sample} needed)",
                    "invalid": "the data did not pass its validity check"}
         return f"{reasons[item.status]}: no score"
-    method = (kpi.scoring.method if kpi.scoring else "linear") if kpi.direction != "range" else "range"
-    return f"{item.status}, scored {method}ly" if method != "range" else f"{item.status}, scored on the range"
+    own = entry is not None and entry.scoring is not None and kpi.direction != "range"
+    scoring = entry.scoring if own and entry is not None else kpi.scoring
+    method = (scoring.method if scoring else "linear") if kpi.direction != "range" else "range"
+    return f"{item.status}, scored {METHOD_WORDS[method]}" + (" (this scorecard's method)" if own else "")
+
+
+def _entry(ws: m.Workspace, card: str, item: ItemResult) -> m.ScorecardEntry | None:
+    """The scorecard entry an item comes from: (kpi, at) is unique in a scorecard."""
+    scorecard = ws.scorecards.get(card)
+    return next((e for e in scorecard.entries if e.kpi == item.kpi and e.at == item.at), None) if scorecard else None
 
 
 def _better(direction: str) -> str:
     return "inside the range is best" if direction == "range" else f"{direction} is better"
 
 
-def _item_lines(ws: m.Workspace, item: ItemResult) -> list[str]:
+def _item_lines(ws: m.Workspace, item: ItemResult, card: str = "") -> list[str]:
     kpi = ws.kpis[item.kpi]
     where = {"person": "your own", "unit": f"unit {item.subject}", "organization": "whole organization"}[item.at]
     weight = _pct(item.weight)
@@ -72,7 +90,7 @@ def _item_lines(ws: m.Workspace, item: ItemResult) -> list[str]:
         f"    formula      {kpi.formula.strip()}",
         f"    value        {_num(item.value, kpi.unit)} from {item.n} rows ({_better(kpi.direction)})",
         f"    target       {_points(item.target, kpi.unit)}",
-        f"    status       {_why(item, kpi)}",
+        f"    status       {_why(item, kpi, _entry(ws, card, item))}",
         f"    score        {_pct(item.score)} × weight {weight} = contribution {_pct(item.contribution)}",
     ]
 
@@ -82,7 +100,7 @@ def scorecard_statement(ws: m.Workspace, person: Person, card: ScorecardResult) 
     lines = [f"Statement for {person.name} ({person.id}), unit {person.unit}, role {person.role}",
              f"Scorecard {card.scorecard}, period {card.period}, rules version {ws.organization.version}", ""]
     for item in card.items:
-        lines += _item_lines(ws, item)
+        lines += _item_lines(ws, item, card.scorecard)
         lines.append("")
     lines.append(f"Total score: {_pct(card.total_score)}" + (
         f" ({ws.scorecards[card.scorecard].on_insufficient} for KPIs without a score)"
@@ -106,15 +124,19 @@ def bonus_statement(ws: m.Workspace, run: BonusRun, person: str) -> list[str]:
         tb = plan.target_bonus
         how = {"percent": f"{_pct(tb.value)} of {tb.column}", "fixed": "a fixed amount",
                "column": f"roster column {tb.column}"}[tb.kind]
-        lines.append(f"  target bonus   {money(_rounded(p.target_bonus, plan.rounding_to))} {currency} ({how})")
+        lines.append(f"  target bonus   {money(_rounded(p.target_bonus, plan.rounding_to), plan.rounding_to)} "
+                     f"{currency} ({how})")
     else:
-        lines.append("  target bonus   none (the roster has no value for it)")
+        lines.append(f"  target bonus   none (the roster has no `{plan.target_bonus.column}` for them: "
+                     "nothing is paid)")
     lines.append(f"  proration      {_pct(p.proration)} = FTE {_trim(p.fte)} × {p.days_employed}/{p.days_in_period} "
                  "days employed in the period")
-    lines.append(f"  computed       {money(p.computed)} {currency} = target bonus × factor × proration, rounded "
+    unit = plan.rounding_to
+    lines.append(f"  computed       {money(p.computed, unit)} {currency} = target bonus × factor × proration, rounded "
                  f"{plan.rounding_mode.replace('_', ' ')} to {plan.rounding_to}")
     if run.result.pool is not None:
-        lines.append(f"  pool           {money(run.result.pool)} {currency} shared in proportion to computed payouts")
+        lines.append(f"  pool           {money(run.result.pool, unit)} {currency} shared in proportion to "
+                     "computed payouts")
         lines.append(f"  your share     {_pct(p.share)} of the pool")
-    lines.append(f"  payout         {money(p.payout)} {currency}")
+    lines.append(f"  payout         {money(p.payout, unit)} {currency}")
     return lines

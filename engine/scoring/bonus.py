@@ -46,7 +46,7 @@ __all__ = [
 
 PRORATION_KINDS = ("fte", "employment")
 CENT = Decimal("0.01")
-Reason = Literal["no_total_score", "below_gate", "not_employed", "no_target_bonus"]
+Reason = Literal["no_total_score", "below_gate", "not_employed", "no_target_bonus", "no_base_salary"]
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def payout(plan: BonusPlan, person: PersonInput, period_start: date, period_end:
     elif gate_applied:
         reason = "below_gate"
     elif bonus is None:
-        reason = "no_target_bonus"
+        reason = "no_base_salary" if plan.target_bonus.kind == "percent" else "no_target_bonus"
     elif detail.days_employed == 0 or detail.fte == 0:
         reason = "not_employed"
     numerator = exact_product(bonus or Decimal(0), factor, detail.fte, Decimal(detail.days_employed))

@@ -111,7 +111,9 @@ def test_fixed_and_column_target_bonus() -> None:
     fixed = BonusPlan("f", ("sd",), TargetBonus("fixed", D(5000)))
     assert str(payout(fixed, PersonInput("p", D("0.8")), *YEAR).payout) == "4000.00"
     no_base = payout(PLAN, PersonInput("p", D("0.8")), *YEAR)
-    assert (str(no_base.payout), no_base.reason) == ("0.00", "no_target_bonus")
+    assert (str(no_base.payout), no_base.reason) == ("0.00", "no_base_salary")
+    no_cell = payout(BonusPlan("c", ("sd",), TargetBonus("column", column="bonus")), PersonInput("p", D("0.8")), *YEAR)
+    assert (str(no_cell.payout), no_cell.reason) == ("0.00", "no_target_bonus")
 
 
 def test_plan_result_without_a_pool() -> None:
