@@ -459,6 +459,17 @@ def check_bands(ws: m.Workspace, scoring: m.Scoring, direction: str) -> Iterator
                        "list the bands from the worst to the best")
 
 
+def check_ratio_target(ws: m.Workspace, target: m.Target | None, scoring: m.Scoring | None,
+                       owner: str) -> Iterator[Diagnostic]:
+    """Ratio scoring divides by the `target` point: a written target must be above 0."""
+    if scoring is None or scoring.method != "ratio" or target is None or target.target is None:
+        return
+    if _key(target.target) <= 0:
+        yield _err(ws, Code.TARGET_INCONSISTENT, f"{owner} is scored by `ratio`, which divides by the target, "
+                   f"but the target is {_shown(ws, (*target.path, 'target'), target.target)}",
+                   (*target.path, "target"), "give a target above 0, or score it `linear` or by `bands`")
+
+
 def check_targets(ws: m.Workspace) -> Iterator[Diagnostic]:
     """Targets and scoring on KPIs, variants and scorecard entries."""
     seen: set[DataPath] = set()
@@ -469,6 +480,7 @@ def check_targets(ws: m.Workspace) -> Iterator[Diagnostic]:
         if kpi.scoring is not None and kpi.scoring.path not in seen:
             seen.add(kpi.scoring.path)
             yield from check_bands(ws, kpi.scoring, kpi.direction)
+        yield from check_ratio_target(ws, kpi.target, kpi.scoring, f"KPI `{kpi.id}`")
     for card in ws.scorecards.values():
         for entry in card.entries:
             entry_kpi = ws.kpis.get(entry.kpi)
@@ -480,6 +492,8 @@ def check_targets(ws: m.Workspace) -> Iterator[Diagnostic]:
             if entry.scoring is not None:
                 yield from check_bands(ws, entry.scoring, kpi.direction)
             scoring = entry.scoring or kpi.scoring
+            if entry.target is not None or entry.scoring is not None:
+                yield from check_ratio_target(ws, entry.target or kpi.target, scoring, f"`{entry.kpi}` in `{card.id}`")
             has_bands = scoring is not None and scoring.method == "bands"
             if entry.target is None and kpi.target is None and not has_bands:
                 yield _err(ws, Code.ENTRY_NO_TARGET, f"`{entry.kpi}` has no target, so it cannot be scored in "

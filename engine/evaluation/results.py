@@ -10,12 +10,21 @@ from typing import Any, NamedTuple
 
 from kpi_engine.config import model as m
 from kpi_engine.config.rules import derived_inputs
+from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.evaluation.org import OrgData
 from kpi_engine.evaluation.values import Key, KpiValue, RowKey, Values
 from kpi_engine.periods import Period
 from kpi_engine.scoring import scorecard as sc
 from kpi_engine.scoring.exact import TWELVE
-from kpi_engine.scoring.score import Assessment, Assessor, AssessRow, goal_attainment, goal_status, ranks_in_order
+from kpi_engine.scoring.score import (
+    Assessment,
+    Assessor,
+    AssessRow,
+    ScoringError,
+    goal_attainment,
+    goal_status,
+    ranks_in_order,
+)
 
 
 class KpiResult(NamedTuple):
@@ -157,7 +166,7 @@ def kpi_results(ws: m.Workspace, values: Values, periods: Mapping[str, Period], 
             rows: list[AssessRow] = [
                 (numbers[i], ns[i], True if valid is None or valid[i] is None else valid[i], in_force[labels[i]],
                  before[i]) for i in shown]
-            for i, a in zip(shown, _assessor(ws, kpi, kpi.target, kpi.scoring).assess_many(rows), strict=True):
+            for i, a in zip(shown, _assess(_assessor(ws, kpi, kpi.target, kpi.scoring), rows, kid), strict=True):
                 assessed[i] = a
             if kpi.source is None:
                 for i in shown:
@@ -297,7 +306,17 @@ def _assess_entry(ws: m.Workspace, kpi: m.Kpi, entry: m.ScorecardEntry, value: K
     rule = own.get(id(entry))
     if rule is None:
         rule = own[id(entry)] = _assessor(ws, kpi, entry.target or kpi.target, entry.scoring or kpi.scoring)
-    return rule.assess_many([_row(value, in_force, previous)])[0]
+    return _assess(rule, [_row(value, in_force, previous)], kpi.id)[0]
+
+
+def _assess(rule: Assessor, rows: list[AssessRow], kpi_id: str) -> list[Assessment]:
+    """Statuses and scores; a target that cannot score (a ratio over a target resolved to 0) names the KPI."""
+    try:
+        return rule.assess_many(rows)
+    except ScoringError as exc:
+        raise KpiError([error(Code.TARGET_INCONSISTENT, f"KPI `{kpi_id}` cannot be scored: {exc}", None,
+                              "a `ratio` score divides by the target; give a target above 0 (a relative or "
+                              "benchmark target can resolve to 0), or score it `linear`")]) from None
 
 
 def _row(value: KpiValue | None, in_force: bool, previous: KpiValue | None) -> AssessRow:
