@@ -106,19 +106,20 @@ def deliver(out: Path, render: Callable[[H | None], str], record: Callable[[], H
     fails, the error says the run is recorded but its output was not delivered.
     """
     if not _regular(out):
-        header = record()
-        try:
-            write_text(out, render(header))
-        except OSError as exc:
-            raise _failed(out, exc, recorded=_run_id(header)) from None
-        return header
+        return _record_then_write(out, out, render, record)
     with staged(out, run=True) as path:
         write_text(path, render(None))
-        header = record()
-        try:
-            write_text(path, render(header))
-        except OSError as exc:
-            raise _failed(out, exc, recorded=_run_id(header)) from None
+        header = _record_then_write(path, out, render, record)
+    return header
+
+
+def _record_then_write(path: Path, out: Path, render: Callable[[H | None], str], record: Callable[[], H]) -> H:
+    """Record the run, then write its output with the real run block; a failure says the run is recorded."""
+    header = record()
+    try:
+        write_text(path, render(header))
+    except OSError as exc:
+        raise _failed(out, exc, recorded=_run_id(header)) from None
     return header
 
 
