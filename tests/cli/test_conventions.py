@@ -74,7 +74,7 @@ def test_every_command_help_shows_an_example(path: tuple[str, ...]) -> None:
 
 def test_completion_scripts_and_completions() -> None:
     shown = runner.invoke(app, ["--show-completion", "bash"])
-    assert shown.exit_code == 0 and "_kpi_completion" in shown.stdout
+    assert shown.exit_code == 0 and "_kpi_completion" in shown.stdout, (shown.output, shown.exception)
     help_text = runner.invoke(app, ["--help"]).stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
     completed = subprocess.run([str(KPI)], env={**os.environ, "_KPI_COMPLETE": "complete_bash",
