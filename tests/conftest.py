@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The roster check's cache (engine/evaluation/roster.py) goes to a folder of this test session, never
+# to the user's ~/.cache: tests see their own results only.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="kpi-test-cache-")
 
 settings.register_profile("ci", deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)

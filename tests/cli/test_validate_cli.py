@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,36 @@ def test_roster_is_checked_against_units_and_scorecards(tmp_path: Path) -> None:
     assert ("employees.csv", line, "E415") in found  # at the roster row, with "did you mean `frontline`?"
     assert ("scorecards.yaml", 15, "E414") in found  # at the applies_to of the second matching scorecard
     assert runner.invoke(app, ["validate", str(ws), "--no-data"]).exit_code == 0
+
+
+def _validate_in_a_process(ws: Path, cache: Path) -> tuple[str, bool]:
+    """`kpi validate WS` in a fresh process: its report, and whether it imported DuckDB."""
+    script = ("import sys\nfrom kpi_engine.cli.main import app\n"
+              f"sys.argv = ['kpi', 'validate', {str(ws)!r}]\n"
+              "try:\n    app()\nexcept SystemExit:\n    pass\n"
+              "sys.stderr.write('duckdb imported' if 'duckdb' in sys.modules else 'no duckdb')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "XDG_CACHE_HOME": str(cache)}, check=False)
+    return done.stdout, done.stderr.endswith("duckdb imported")
+
+
+def test_the_roster_check_is_cached_until_a_file_changes(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    roster = ws / "data" / "employees.csv"
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(",frontline,", ",frontlin,", 1)  # a person in a unit that does not exist
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    first, first_duckdb = _validate_in_a_process(ws, cache)
+    again, again_duckdb = _validate_in_a_process(ws, cache)
+    assert "error[E415]" in first and first == again
+    assert first_duckdb and not again_duckdb  # the second run did not need DuckDB
+    roster.write_text(roster.read_text(encoding="utf-8").replace(",frontlin,", ",frontline,"), encoding="utf-8")
+    fixed, fixed_duckdb = _validate_in_a_process(ws, cache)
+    assert "E415" not in fixed and fixed_duckdb  # a changed file is checked again
+    scorecards = ws / "scorecards.yaml"
+    scorecards.write_text("# a comment moves every line down\n" + scorecards.read_text(encoding="utf-8"),
+                          encoding="utf-8")
+    moved, moved_duckdb = _validate_in_a_process(ws, cache)
+    assert moved_duckdb and moved == fixed
