@@ -53,14 +53,13 @@ from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.names import GRAINS, Grain
 from kpi_engine.source import Span
 
 Kind = Literal["year", "quarter", "month", "week", "day", "range"]
-Grain = Literal["year", "quarter", "month", "week", "day"]
 FiscalYearStart = tuple[int, int]
 
 KINDS: tuple[Kind, ...] = get_args(Kind)
-GRAINS: tuple[Grain, ...] = get_args(Grain)
 #: Coarseness of the unit kinds, finest first (a range has no rank).
 _RANK: dict[str, int] = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4}
 

@@ -15,11 +15,11 @@ from typing import Literal
 
 from kpi_engine.config.loader import DataPath, SourceMap
 from kpi_engine.config.values import Duration
+from kpi_engine.names import Level
 from kpi_engine.source import Span
 
 Quantity = Decimal | Duration
 ParamValue = Decimal | str | bool | Duration
-Level = Literal["person", "unit", "organization"]
 Direction = Literal["higher", "lower", "range"]
 COLUMN_TYPES = ("string", "integer", "number", "decimal", "boolean", "date", "timestamp")
 

@@ -17,6 +17,7 @@ from kpi_engine.config.model import MAX_UNIT_DEPTH
 from kpi_engine.config.money import check_gate_below_cap
 from kpi_engine.config.values import Duration
 from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
+from kpi_engine.names import LEVELS
 from kpi_engine.source import Span
 
 Rule = Callable[[m.Workspace], Iterable[Diagnostic]]
@@ -321,7 +322,7 @@ def kpi_levels(ws: m.Workspace, kpi: m.Kpi) -> set[str]:
         graph = kpi_graph(ws)
         levels = {}
         for kid in (*graph.order, *(k for cycle in graph.cycles for k in cycle)):
-            here = set(_ALL_LEVELS)
+            here: set[str] = set(_ALL_LEVELS)
             for name in derived_inputs(ws, ws.kpis[kid]):
                 other = ws.kpis[name]
                 here &= levels.get(name, set(_ALL_LEVELS)) if other.source is None else _source_levels(other)
@@ -330,7 +331,7 @@ def kpi_levels(ws: m.Workspace, kpi: m.Kpi) -> set[str]:
     return set(levels.get(kpi.id, _ALL_LEVELS))
 
 
-_ALL_LEVELS = ("person", "unit", "organization")
+_ALL_LEVELS = LEVELS
 
 
 def _source_levels(kpi: m.Kpi) -> set[str]:

@@ -26,6 +26,7 @@ from jsonschema.validators import extend
 
 from kpi_engine.config.loader import DataPath, SourceMap, looks_numeric
 from kpi_engine.errors import Code, Diagnostic, did_you_mean, error
+from kpi_engine.names import GRAINS
 from kpi_engine.source import Span
 
 # Package data of the wheel (schemas/ in the repository): importlib.resources finds it installed or editable.
@@ -50,7 +51,7 @@ _NOUNS = {"column_type": "column type"}
 _SYNONYMS = {"upper": "higher", "up": "higher", "increase": "higher", "more": "higher", "down": "lower",
              "decrease": "lower", "less": "lower", "between": "range", "within": "range"}
 _PERIOD_HINT = "write 2025, 2025-Q1, 2025-03, 2025-W05 or 2025-01-01..2025-03-31"
-_GRAINS = ("year", "quarter", "month", "week", "day")
+_GRAINS = GRAINS
 _TARGET_FAMILIES = (("threshold", "target", "stretch"), ("min", "max", "threshold_min", "threshold_max"),
                     ("vs", "change", "threshold_change", "stretch_change"), ("benchmark", "better_by"))
 _TARGET_FORMS_HINT = ("a target is one of: {threshold, target, stretch}; {min, max, threshold_min, threshold_max}; "

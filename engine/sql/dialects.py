@@ -9,7 +9,7 @@ reason, rather than emit SQL that means something else. Findings behind the tabl
 
 from __future__ import annotations
 
-DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "trino")
+from kpi_engine.names import DIALECTS
 
 _OTHERS = tuple(d for d in DIALECTS if d != "duckdb")
 

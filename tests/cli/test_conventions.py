@@ -216,3 +216,13 @@ def test_no_progress_bar_in_json_even_on_a_terminal(tmp_path: Path) -> None:
     assert runner.invoke(app, ["init", str(target)]).exit_code == 0
     shown = on_a_terminal([str(KPI), "import", str(target), "--format", "json"], tmp_path)
     assert json.loads(shown.replace("\r\n", "\n"))["ok"] is True
+
+
+def test_option_choices_are_the_engines_names() -> None:
+    """The CLI's enums are spelled out for Typer and mypy; they must equal kpi_engine.names."""
+    from kpi_engine.cli.main import Dialect, GrainOption, Level
+    from kpi_engine.names import DIALECTS, GRAINS, LEVELS
+
+    assert [e.value for e in Level] == list(LEVELS)
+    assert [e.value for e in GrainOption] == list(GRAINS)
+    assert [e.value for e in Dialect] == list(DIALECTS)

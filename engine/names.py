@@ -1,0 +1,16 @@
+"""The closed sets of names that the model, the schema checks, the SQL compiler and the command line
+share: one definition each. Kept free of imports so that `kpi --help` can build its choices from it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Level = Literal["person", "unit", "organization"]
+LEVELS: tuple[Level, ...] = get_args(Level)
+
+Grain = Literal["year", "quarter", "month", "week", "day"]
+GRAINS: tuple[Grain, ...] = get_args(Grain)
+
+# SQL dialects a formula can be compiled for; DuckDB runs them (see kpi_engine.sql.dialects).
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "trino")
