@@ -24,10 +24,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def update_goldens(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-goldens")) or bool(os.environ.get("UPDATE_GOLDENS"))
-
-
-@pytest.fixture
 def repo() -> Path:
     return REPO

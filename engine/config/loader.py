@@ -82,15 +82,6 @@ class SourceMap:
             return start
         return _span_in_plain(scalar, offset, length)
 
-    def merge(self, other: SourceMap) -> None:
-        """Add another file's positions (paths are workspace-global after merging)."""
-        for path, span in other.values.items():
-            self.values.setdefault(path, span)
-        for path, span in other.keys.items():
-            self.keys.setdefault(path, span)
-        for path, scalar in other.scalars.items():
-            self.scalars.setdefault(path, scalar)
-
 
 def _span_in_plain(scalar: Scalar, offset: int, length: int) -> Span:
     # A multi-line plain scalar folds each line break (and the indentation around it) to one space.

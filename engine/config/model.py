@@ -243,10 +243,6 @@ class Kpi:
     path: DataPath = ()
     variant_path: DataPath | None = None
 
-    def field_path(self, name: str) -> DataPath:
-        """Where a field of this KPI was written: in the variant when it sets it, else in the KPI."""
-        return (*self.path, name)
-
     @property
     def derived(self) -> bool:
         return self.source is None

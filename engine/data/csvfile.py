@@ -91,9 +91,7 @@ def _records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions,
             start, done = done + 1, reader.line_num
             if fields:
                 pick, expected = _header(file, columns, fields, unsafe, start), len(fields)
-                tally.header_lines = done - start + 1
                 break
-            tally.blank_lines += done - start + 1
     while True:
         try:
             yield from _data(reader, pick, expected, width, done, unsafe, options.encoding, tally)
@@ -108,16 +106,14 @@ def _records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions,
 def _data(reader: Any, pick: Callable[[list[str]], tuple[str, ...]], expected: int, width: int, done: int,
           unsafe: bool, encoding: str, tally: Tally) -> Iterator[StageRow]:
     """The hot loop: a tuple per record. Counters live in locals and reach `tally` when it stops."""
-    records, blank = tally.records, 0
+    records = tally.records
     try:
         for fields in reader:
             line = reader.line_num
             if len(fields) == expected and not (unsafe and _unsafe(fields)):
                 records += 1
                 yield (records, done + 1, line - done, None, None, None) + pick(fields)
-            elif not fields:
-                blank += line - done
-            else:
+            elif fields:
                 records += 1
                 row = _broken(fields, expected, done + 1, line - done, width, encoding)
                 tally.swallowed += int(row[1]) - 1  # type: ignore[call-overload]
@@ -125,7 +121,6 @@ def _data(reader: Any, pick: Callable[[list[str]], tuple[str, ...]], expected: i
             done = line
     finally:
         tally.records = records
-        tally.blank_lines += blank
         tally.consumed_lines = done
 
 

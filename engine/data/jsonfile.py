@@ -93,7 +93,6 @@ def read_ndjson_records(file: DataFile, columns: Mapping[str, Column], options: 
             for lines, text in enumerate(handle, start=1):  # noqa: B007 — `lines` is the count after the loop
                 raw = text.rstrip("\r\n")
                 if not raw.strip(_WHITESPACE):
-                    tally.blank_lines += 1
                     continue
                 problem = bad_bytes(raw, options.encoding)
                 if problem is None:

@@ -74,7 +74,7 @@ def read_source(conn: duckdb.DuckDBPyConnection, source: Source, timezone: str,
     with tempfile.TemporaryDirectory(prefix="kpi-import-") as tmp:
         offset = 0  # bytes of the earlier files of this source, for progress
         for file, sha, size in files:
-            tally = Tally(file.format)
+            tally = Tally()
             tell = _teller(progress, source.id, file.label, tally, offset, size)
             tell("reading", 0, 0, 0)
             conn.execute(f"INSERT INTO {FILES} VALUES (?, ?)", [file.number, file.label])

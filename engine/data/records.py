@@ -47,12 +47,9 @@ def bad(line: int, lines: int, raw: str | None, reason: str, width: int, column:
 class Tally:
     """What a reader saw besides records, filled while it reads (for reconciliation)."""
 
-    format: str
     records: int = 0
     swallowed: int = 0
     physical_lines: int | None = None
-    header_lines: int = 0
-    blank_lines: int = 0
     consumed_lines: int = 0
 
     def add(self, row: StageRow) -> StageRow:

@@ -48,11 +48,6 @@ _DECIMAL_TYPE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _Parts = tuple[exp.Expr, exp.Expr, exp.Expr, exp.Expr]  # ok, value, syntax reason, invalid reason
 
 
-def duckdb_type(column_type: str) -> exp.DataType:
-    """The DuckDB type a declared column type is stored as."""
-    return exp.DataType.build(DUCKDB_TYPES[column_type], dialect="duckdb")
-
-
 @dataclass(frozen=True)
 class TextFormat:
     """How numbers, dates and nulls are written in text cells (the source's `csv:` options)."""

@@ -40,12 +40,10 @@ def read_xlsx_records(file: DataFile, columns: Mapping[str, Column], options: Cs
             values = [cell.value for cell in row]
             covered = merged.covered(number, positions, columns) if positions is not None else None
             if all(v is None or v == "" for v in values) and covered is None:
-                tally.blank_lines += 1
                 continue
             if positions is None:
                 names = ["" if v is None else str(v) for v in values]
                 positions = match_header(names, columns, file, number)
-                tally.header_lines = 1
                 continue
             if covered is not None:
                 name, reason = covered

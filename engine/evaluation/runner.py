@@ -43,7 +43,6 @@ class Evaluation:
     org: OrgData
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    imports: ImportReport | None = None
     rejects: dict[str, int] = field(default_factory=dict)  # rejected rows per file source
 
 
@@ -201,7 +200,6 @@ def evaluate(ws: m.Workspace, period: str, *, grain: Grain | None = None, kpis: 
     if wh is None:
         with open_data(ws) as (opened, report, notes), _collector_paused():
             result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
-            result.imports = report
             result.diagnostics = (notes + list(report.diagnostics if report else ()) + result.diagnostics
                                   + data_notices(ws, opened, report))
             result.rejects = reject_counts(ws, opened)

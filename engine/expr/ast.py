@@ -191,7 +191,6 @@ class Call:
     type: Type | None = _type()
 
 
-Literal_ = Number | DurationLit | String | Boolean | Null | DateLit | TimestampLit
 Binary = Arith | Logic
 Expr = (
     Number
@@ -213,7 +212,6 @@ Expr = (
     | Between
     | Call
 )
-LITERALS = (Number, DurationLit, String, Boolean, Null, DateLit, TimestampLit)
 
 
 def constant_number(expr: Expr, param: Callable[[str], object]) -> Decimal | None:
