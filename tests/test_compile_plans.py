@@ -67,7 +67,7 @@ def test_compile_golden(tmp_path: Path, update_goldens: bool, name: str, options
 def test_no_stale_goldens(update_goldens: bool) -> None:
     if update_goldens:
         pytest.skip("rewriting goldens")
-    expected = {p.values[2] for p in CASES}
+    expected = {p.values[2] for p in CASES} | {"support.evaluate.txt"}
     assert {p.name for p in GOLDENS.iterdir()} == expected
 
 
@@ -128,3 +128,20 @@ def test_one_scan_when_nothing_keeps_kpis_apart(tmp_path: Path) -> None:
     assert scans[1]["kpis"] == ["csat", "first_contact_resolution", "first_response_minutes",
                                 "resolved_in_sla.critical", "resolved_in_sla.routine", "tickets_handled"]
     assert not_fused == []
+
+
+RUN_LINE = re.compile(r"^run \d{8}T\d{6}Z-[0-9a-f]{6}$", re.MULTILINE)
+
+
+def test_evaluate_table_golden(tmp_path: Path, update_goldens: bool) -> None:
+    """`kpi evaluate`'s default table for the support example's units, run id masked: the layout,
+    number formats, statuses, scores and ranks together."""
+    ws = copy_example(tmp_path, "support")
+    imported = runner.invoke(app, ["import", str(ws)])
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(app, ["evaluate", str(ws), "--period", "2026", "--at", "unit"])
+    assert result.exit_code == 0, result.output
+    text, masked = RUN_LINE.subn("run <id>", result.stdout)
+    assert masked == 1, result.stdout
+    assert str(tmp_path) not in text
+    check_golden("support.evaluate.txt", text, update_goldens)
