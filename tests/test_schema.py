@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -399,7 +398,9 @@ def test_diagnostics_are_sorted_and_never_raw_jsonschema(tmp_path: Path) -> None
         assert "'" not in d.message
 
 
-def test_fifty_files_of_ten_kpis_check_quickly(tmp_path: Path) -> None:
+def test_fifty_files_of_ten_kpis_are_clean(tmp_path: Path) -> None:
+    """Fifty generated files shape-check without a diagnostic; how long it takes is
+    benchmarks/bench_shape.py's business (tests do not time things)."""
     kpi = textwrap.dedent("""\
           k{f}_{k}:
             source: tickets
@@ -415,11 +416,10 @@ def test_fifty_files_of_ten_kpis_check_quickly(tmp_path: Path) -> None:
         entries = "".join(textwrap.indent(kpi.format(f=f, k=k), "  ") for k in range(10))
         path.write_text("kpis:\n" + entries, encoding="utf-8")
         paths.append(path)
-    start = time.perf_counter()
     for path in paths:
         loaded = load_file(path)
         assert check_shape(loaded.data, loaded.source_map) == []
-    assert time.perf_counter() - start < 2.0
+        assert len(loaded.data["kpis"]) == 10
 
 
 def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:

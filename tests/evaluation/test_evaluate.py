@@ -308,7 +308,9 @@ def test_by_a_column_some_kpis_lack_is_refused_naming_them() -> None:
                                "`available_hours`, `productive_hours` cannot be broken down by it")
     assert problem.hint is not None and "--kpi first_time_fix" in problem.hint
     assert "--kpi available_hours" not in problem.hint
-    assert evaluate(ws, "2026-03", kpis=["first_time_fix"], by=["priority"], at="organization").kpis
+    narrowed = evaluate(ws, "2026-03", kpis=["first_time_fix"], by=["priority"], at="organization").kpis
+    assert {(r.kpi, r.subject_type) for r in narrowed} == {("first_time_fix", "organization")}
+    assert sorted(r.by for r in narrowed) == [(("priority", p),) for p in ("critical", "high", "low", "normal")]
 
 
 @pytest.mark.parametrize(("by", "message", "hint"), [

@@ -6,6 +6,7 @@ Each ends in the right answer or a located, coded error naming the KPI; never an
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from kpi_engine.cli.main import app
 from kpi_engine.errors import Code, KpiError
+from kpi_engine.expr import ast
 from kpi_engine.expr.parser import MAX_LITERAL_DIGITS, parse
 from tests.evaluation import wskit
 
@@ -76,7 +78,7 @@ def test_only_the_kpi_at_fault_is_named(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_literal_digit_limit() -> None:
-    assert parse("1" * MAX_LITERAL_DIGITS) is not None
+    assert parse("1" * MAX_LITERAL_DIGITS) == ast.Number(Decimal("1" * MAX_LITERAL_DIGITS))
     for text in ("1" * (MAX_LITERAL_DIGITS + 1), "count() * 0." + "0" * 40, "1" * 39 + "%", "1" * 39 + "h"):
         with pytest.raises(KpiError) as caught:
             parse(text)

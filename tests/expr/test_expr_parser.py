@@ -209,7 +209,10 @@ def test_length_limit() -> None:
 @pytest.mark.parametrize("depth", [MAX_DEPTH - 1, MAX_DEPTH])
 def test_nesting_at_the_limit(depth: int) -> None:
     assert parse("(" * depth + "x" + ")" * depth) == ast.Name(("x",))
-    assert parse("abs(" * depth + "x" + ")" * depth) is not None
+    nested: ast.Expr = ast.Name(("x",))
+    for _ in range(depth):
+        nested = ast.Call("abs", (nested,))
+    assert parse("abs(" * depth + "x" + ")" * depth) == nested
 
 
 def test_nesting_over_the_limit() -> None:
@@ -385,7 +388,9 @@ def test_number_literals_are_exact_or_refused_at_the_literal(whole: str, fractio
 
 
 def test_timestamp_literal_offsets_beyond_14_hours_are_refused() -> None:
-    assert parse("timestamp '2025-01-01 10:00+14:00'") is not None
+    plus_14 = datetime.timezone(datetime.timedelta(hours=14))
+    expected = ast.TimestampLit(datetime.datetime(2025, 1, 1, 10, 0, tzinfo=plus_14))
+    assert parse("timestamp '2025-01-01 10:00+14:00'") == expected
     with pytest.raises(KpiError) as caught:
         parse("timestamp '2025-01-01 10:00+99:00'")
     assert caught.value.diagnostics[0].code == Code.FORMULA_SYNTAX
