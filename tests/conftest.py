@@ -23,6 +23,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite golden files from the current output")
 
 
+@pytest.fixture(scope="session")
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    """Rewrite golden files instead of comparing (`pytest --update-goldens`, or UPDATE_GOLDENS=1)."""
+    flag = bool(request.config.getoption("--update-goldens", default=False))
+    return flag or any(os.environ.get(v, "") not in ("", "0") for v in ("UPDATE_GOLDENS", "KPI_UPDATE_GOLDENS"))
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

@@ -4,7 +4,6 @@ regenerated with ``pytest --update-goldens`` (or ``UPDATE_GOLDENS=1``)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,12 +44,6 @@ class Golden:
             merged = {**self.data, **self.seen}
             text = json.dumps(dict(sorted(merged.items())), indent=2, ensure_ascii=False) + "\n"
             self.path.write_text(text, encoding="utf-8")
-
-
-@pytest.fixture(scope="session")
-def update_goldens(request: pytest.FixtureRequest) -> bool:
-    flag = bool(request.config.getoption("--update-goldens", default=False))
-    return flag or any(os.environ.get(v, "") not in ("", "0") for v in ("UPDATE_GOLDENS", "KPI_UPDATE_GOLDENS"))
 
 
 @pytest.fixture(scope="session")
