@@ -50,7 +50,6 @@ class Function:
     kind: Kind
     args: tuple[Arg, ...]
     result: ResultRule
-    lower: str
     required: int | None = None  # arguments that must be given (default: all)
     variadic: bool = False  # the last argument repeats
     doc: str = ""
@@ -114,8 +113,8 @@ _ts = Arg("timestamp", TEMPORAL)
 _calendar_args = (Arg("start", TEMPORAL), Arg("end", TEMPORAL), Arg("calendar", STRING, Const.CALENDAR))
 
 
-def _fn(name: str, kind: Kind, args: tuple[Arg, ...], result: ResultRule, lower: str = "", **kw: object) -> Function:
-    return Function(name, kind, args, result, lower or name, **kw)  # type: ignore[arg-type]
+def _fn(name: str, kind: Kind, args: tuple[Arg, ...], result: ResultRule, **kw: object) -> Function:
+    return Function(name, kind, args, result, **kw)  # type: ignore[arg-type]
 
 
 _A, _D, _T, _S = Kind.AGGREGATE, Kind.DURATION, Kind.TIME, Kind.SCALAR
