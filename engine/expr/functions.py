@@ -1,8 +1,9 @@
 """The built-in functions of the formula language (SPEC §3): one table, one row per function.
 
-Each row says what the function accepts, what it returns, whether it aggregates rows, and
-how it lowers to SQL (``lower``: the name of its builder in :mod:`kpi_engine.sql.compile_expr`).
-The type checker and the compiler both read this table; nothing else lists functions.
+Each row says what the function accepts (per argument: its types, whether it must be a
+constant, and how a ``null`` written there is typed), what it returns, and whether it
+aggregates rows; the compiler has one builder per row, keyed by name, in
+:mod:`kpi_engine.sql.compile_expr`. The type checker reads only the row, never a name.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from enum import StrEnum
 from kpi_engine.expr.types import ORDERED, TEMPORAL, Type, unify
 
 ResultRule = Callable[[Sequence[Type]], Type | None]
+"""The result type from the argument types; ``None`` when the arguments do not fit together
+(e.g. ``coalesce(1, 'x')``), which the type checker reports."""
 
 
 class Kind(StrEnum):
@@ -21,7 +24,7 @@ class Kind(StrEnum):
     DURATION = "duration"
     TIME = "time"
     SCALAR = "scalar"
-    PERIOD = "period"
+    PERIOD = "period"  # reads another period's value of a KPI: derived KPIs only
 
 
 class Const(StrEnum):
@@ -38,6 +41,7 @@ class Arg:
     name: str
     types: frozenset[Type]
     const: Const | None = None
+    null_as: Type | None = None  # a null written here is typed as this: sum(null) is a number
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,6 @@ class Function:
     kind: Kind
     args: tuple[Arg, ...]
     result: ResultRule
-    lower: str
     required: int | None = None  # arguments that must be given (default: all)
     variadic: bool = False  # the last argument repeats
     doc: str = ""
@@ -102,14 +105,16 @@ BOOLEAN = frozenset({Type.BOOLEAN})
 STRING = frozenset({Type.STRING})
 DURATION = frozenset({Type.DURATION})
 
-_x = Arg("x", NUMERIC)
+_x = Arg("x", NUMERIC, null_as=Type.NUMBER)
+_number = Arg("x", NUMBER, null_as=Type.NUMBER)
+_ordered = Arg("x", ORDERED, null_as=Type.NUMBER)
 _cond = Arg("condition", BOOLEAN)
 _ts = Arg("timestamp", TEMPORAL)
 _calendar_args = (Arg("start", TEMPORAL), Arg("end", TEMPORAL), Arg("calendar", STRING, Const.CALENDAR))
 
 
-def _fn(name: str, kind: Kind, args: tuple[Arg, ...], result: ResultRule, lower: str = "", **kw: object) -> Function:
-    return Function(name, kind, args, result, lower or name, **kw)  # type: ignore[arg-type]
+def _fn(name: str, kind: Kind, args: tuple[Arg, ...], result: ResultRule, **kw: object) -> Function:
+    return Function(name, kind, args, result, **kw)  # type: ignore[arg-type]
 
 
 _A, _D, _T, _S = Kind.AGGREGATE, Kind.DURATION, Kind.TIME, Kind.SCALAR
@@ -125,8 +130,8 @@ FUNCTIONS: dict[str, Function] = {
         _fn("sum_if", _A, (_x, _cond), same_as(0), doc="sum over rows where the condition is true"),
         _fn("avg", _A, (_x,), same_as(0), doc="mean of non-null values"),
         _fn("avg_if", _A, (_x, _cond), same_as(0), doc="mean over rows where the condition is true"),
-        _fn("min", _A, (Arg("x", ORDERED),), same_as(0), doc="smallest value"),
-        _fn("max", _A, (Arg("x", ORDERED),), same_as(0), doc="largest value"),
+        _fn("min", _A, (_ordered,), same_as(0), doc="smallest value"),
+        _fn("max", _A, (_ordered,), same_as(0), doc="largest value"),
         _fn("median", _A, (_x,), same_as(0), doc="median (continuous)"),
         _fn("percentile", _A, (_x, Arg("p", NUMBER, Const.FRACTION)), same_as(0), doc="continuous percentile"),
         _fn("stddev", _A, (_x,), same_as(0), doc="sample standard deviation"),
@@ -151,13 +156,13 @@ FUNCTIONS: dict[str, Function] = {
         _fn(
             "round",
             _S,
-            (Arg("x", NUMBER), Arg("digits", NUMBER, Const.INTEGER)),
+            (_number, Arg("digits", NUMBER, Const.INTEGER)),
             same_as(0),
             required=1,
             doc="round half away from zero",
         ),
-        _fn("floor", _S, (Arg("x", NUMBER),), same_as(0), doc="largest whole number ≤ x"),
-        _fn("ceil", _S, (Arg("x", NUMBER),), same_as(0), doc="smallest whole number ≥ x"),
+        _fn("floor", _S, (_number,), same_as(0), doc="largest whole number ≤ x"),
+        _fn("ceil", _S, (_number,), same_as(0), doc="smallest whole number ≥ x"),
         _fn(
             "least",
             _S,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from kpi_engine.errors import Code, did_you_mean
 from kpi_engine.expr import ast
 from kpi_engine.expr.ast import Expr
-from kpi_engine.expr.functions import FUNCTIONS, Const, Function, lookup
+from kpi_engine.expr.functions import FUNCTIONS, Const, Function, Kind, lookup
 from kpi_engine.expr.scope import Scope
 from kpi_engine.expr.types import Type, article
 from kpi_engine.source import Span
@@ -51,8 +51,9 @@ class CallChecks:
             return with_type(expr, None, args=args)
         if fn.aggregate:
             self.aggregate_placement(expr, inside_aggregate)
-        if fn.name == "previous" and self.kind != "derived":
-            self.report(Code.MIXED_KPI_AND_ROWS, "previous() is for derived KPIs, which combine other KPIs", expr.span)
+        if fn.kind is Kind.PERIOD and self.kind != "derived":
+            message = f"{fn.name}() is for derived KPIs, which combine other KPIs"
+            self.report(Code.MIXED_KPI_AND_ROWS, message, expr.span)
             return with_type(expr, None)
         count = len(expr.args)
         if count < fn.min_args or (fn.max_args is not None and count > fn.max_args):
@@ -68,7 +69,7 @@ class CallChecks:
             if spec.const is Const.KPI:
                 typed = self.kpi_name(arg) if isinstance(arg, ast.Name) else self.visit(arg, inside_aggregate)
                 if not isinstance(arg, ast.Name):
-                    self.report(Code.WRONG_TYPE_ARG, "previous() takes a KPI id", arg.span)
+                    self.report(Code.WRONG_TYPE_ARG, f"{fn.name}() takes a KPI id", arg.span)
                     ok = False
                 typed_args.append(typed)
                 ok = ok and typed.type is not None
@@ -86,22 +87,20 @@ class CallChecks:
             typed = self.visit(arg, inside_aggregate or fn.aggregate)
             typed_args.append(typed)
             ok = self.argument(fn, i, typed) and ok
-        if fn.name in ("business_hours", "business_days") and len(typed_args) == 2:
+        if any(a.const is Const.CALENDAR for a in fn.args[len(typed_args) :]):  # calendar left out
             ok = self.default_calendar(expr) and ok
         if not ok:
             return with_type(expr, None, args=tuple(typed_args))
         types = [a.type for a in typed_args]
         assert all(t is not None for t in types)
-        result = fn.result([t for t in types if t is not None])
-        if fn.name in ("if", "coalesce", "least", "greatest") and result is None:
+        result = fn.result([_as_written(fn, i, t) for i, t in enumerate(types) if t is not None])
+        if result is None:
             self.report(
                 Code.WRONG_TYPE_ARG,
                 f"the arguments of {fn.name} must have the same type; found "
                 + ", ".join(article(t) for t in types if t is not None),
                 expr.span,
             )
-        elif result is Type.NULL and fn.name in ("sum", "avg", "min", "max", "median", "abs", "round"):
-            result = Type.NUMBER
         return with_type(expr, result, args=tuple(typed_args))
 
     def aggregate_placement(self, expr: ast.Call, inside_aggregate: bool) -> None:
@@ -204,6 +203,12 @@ class CallChecks:
             f"name it: {expr.name}(start, end, 'office')" if count else "define one under calendars:",
         )
         return False
+
+
+def _as_written(fn: Function, index: int, t: Type) -> Type:
+    """The type the result rule sees: a null argument is typed as its row says (``null_as``)."""
+    null_as = fn.arg(index).null_as
+    return null_as if t is Type.NULL and null_as is not None else t
 
 
 def _ordinal(index: int) -> str:

@@ -244,7 +244,7 @@ class _Compiler:
     def call(self, node: ast.Call) -> exp.Expression:
         fn = FUNCTIONS[node.name]
         self.refuse_if(fn.name, node)
-        builder = _BUILDERS.get(fn.lower)
+        builder = _BUILDERS.get(fn.name)
         if builder is None:  # pragma: no cover - the table and the builders are tested together
             raise AssertionError(f"no SQL builder for {fn.name}")
         return builder(self, node, fn)
@@ -304,7 +304,7 @@ def _const_number(c: _Compiler, arg: Expr) -> Decimal:
     return value
 
 
-# --- one builder per `lower` name of the function table ----------------------------------
+# --- one builder per function of the table, by name ---------------------------------------
 
 Builder = Callable[[_Compiler, ast.Call, Function], exp.Expression]
 

@@ -86,6 +86,13 @@ FORMULAS = _cases(
         ("sum_if_function", "sum(if(down, 1, 0))", 2),
         ("sum_coalesce", "sum(coalesce(amount, 100))", 127.5),
         ("sum_null", "sum(null)", N),
+        # every aggregate of a number reads a written null as a number, as sum does
+        ("sum_if_null", "sum_if(null, down)", N),
+        ("avg_if_null", "avg_if(null, down)", N),
+        ("median_null", "median(null)", N),
+        ("percentile_null", "percentile(null, 90%)", N),
+        ("stddev_null", "stddev(null)", N),
+        ("max_null", "max(null)", N),
         # order statistics
         ("min_amount", "min(amount)", -5),
         ("max_amount", "max(amount)", 20),

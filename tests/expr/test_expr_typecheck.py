@@ -10,6 +10,7 @@ from exprkit import OFFICE, SCOPE, scope
 from kpi_engine.errors import Code
 from kpi_engine.expr import ast
 from kpi_engine.expr.ast import Ref
+from kpi_engine.expr.functions import FUNCTIONS, Kind
 from kpi_engine.expr.scope import Calendar, Scope, Type
 from kpi_engine.expr.typecheck import FormulaKind, check
 
@@ -222,3 +223,50 @@ def test_calendar_must_be_a_literal() -> None:
     calendars = {"office": Calendar("office", "UTC", {1: ((0, 60),)})}
     in_scope = scope(calendars)
     assert _one("sum(business_days(created_at, resolved_at, priority))", in_scope=in_scope)[0] is Code.WRONG_TYPE_ARG
+
+
+_NULL_TYPED_AS_NUMBER = sorted(n for n, f in FUNCTIONS.items() if f.args and f.args[0].null_as is Type.NUMBER)
+
+
+def test_functions_that_type_a_null_as_a_number() -> None:
+    # the rule lives in the table rows; this list is what the rows say today
+    assert _NULL_TYPED_AS_NUMBER == [
+        "abs",
+        "avg",
+        "avg_if",
+        "ceil",
+        "floor",
+        "max",
+        "median",
+        "min",
+        "percentile",
+        "round",
+        "stddev",
+        "sum",
+        "sum_if",
+    ]
+
+
+@pytest.mark.parametrize("name", _NULL_TYPED_AS_NUMBER)
+def test_a_null_argument_types_like_sum_null(name: str) -> None:
+    fn = FUNCTIONS[name]
+    args = ["null"] + [{"condition": "down", "p": "0.5", "digits": "1"}[a.name] for a in fn.args[1 : fn.min_args]]
+    call = f"{name}({', '.join(args)})"
+    text = call if fn.kind is Kind.AGGREGATE else f"count() + {call}"
+    result = check(text, "formula", SCOPE)
+    assert result.ok, result.diagnostics
+    assert result.type is Type.NUMBER
+    # a number, so it does not fit next to a string
+    assert _one(f"count() + if(true, {call}, 'x')" if fn.kind is not Kind.AGGREGATE else f"if(true, {call}, 'x')")[
+        0
+    ] in (Code.WRONG_TYPE_ARG, Code.FORMULA_RESULT_TYPE)
+
+
+def test_stddev_null_types_as_sum_null() -> None:
+    assert check("stddev(null)", "formula", SCOPE).type is check("sum(null)", "formula", SCOPE).type is Type.NUMBER
+
+
+def test_unifying_functions_keep_a_null() -> None:
+    # if, coalesce, least and greatest take the type of their other arguments
+    assert check("coalesce(null, null)", "row", SCOPE).type is Type.NULL
+    assert check("if(down, null, 'x')", "row", SCOPE).type is Type.STRING
