@@ -429,6 +429,7 @@ def evaluate(
     result = run_evaluate(ws, period, grain=grain_value, kpis=kpi or (), subject=subject, by=by or (), at=at_value)
     options = {"period": period, "grain": grain_value, "kpis": kpi or [], "subject": subject, "by": by or [],
                "at": at_value}
+
     def record_run() -> RunHeader:
         return record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi_engine import __version__
 from kpi_engine.config import model as m
-from kpi_engine.data.files import source_files
+from kpi_engine.data.files import file_sha256, source_files
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error, warning
 from kpi_engine.source import Span
 
@@ -78,8 +78,8 @@ def _cache_key(ws: m.Workspace, data: Sequence[Path]) -> str:
     parts: list[Any] = [__version__, os.getcwd(), str(ws.root)]
     for path in (*ws.files, *data):
         try:
-            parts.append([str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest()])
-        except OSError:
+            parts.append([str(path), file_sha256(Path(path))[0]])
+        except KpiError:  # unreadable now: the check itself reports it
             parts.append([str(path), None])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
