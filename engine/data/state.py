@@ -7,12 +7,12 @@ from pathlib import Path
 
 from kpi_engine.config.model import Source
 from kpi_engine.data.files import file_sha256, source_files
-from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, open_warehouse, table_hash
+from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, open_warehouse, relations, table_hash
 
 
 def imported_files(wh: Warehouse) -> dict[str, list[tuple[str, str]]]:
     """Source id → (file label, sha256) of its last import, for every source that has one."""
-    tables = {t for (t,) in wh.conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = relations(wh.conn)
     if "_imports" not in tables:
         return {}
     out: dict[str, list[tuple[str, str]]] = {}
@@ -37,7 +37,7 @@ def stale_sources(sources: Mapping[str, Source], imported: Mapping[str, list[tup
 
 def imported_table_hashes(wh: Warehouse) -> dict[str, str | None]:
     """Source id → the content hash its table had when it was imported (None for an import before hashes)."""
-    tables = {t for (t,) in wh.conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = relations(wh.conn)
     if "_imports" not in tables:
         return {}
     columns = {c for (c,) in wh.conn.execute(

@@ -260,9 +260,7 @@ def _unchanged(conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tupl
                            table_hash FROM _imports WHERE source = ? ORDER BY file_no""", [source_id]).fetchall()
     if not rows or [(r[0], r[1]) for r in rows] != files or any(r[9] != declaration or r[10] is None for r in rows):
         return None
-    ((exists,),) = conn.execute("""SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'
-                                   AND table_name = ?""", [source_id]).fetchall()
-    if not exists:
+    if source_id not in relations(conn):
         return None
     return tuple(FileReport(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], skipped=True) for r in rows)
 
@@ -278,6 +276,14 @@ def _record(conn: duckdb.DuckDBPyConnection, source_id: str, files: Sequence[Fil
                       f.rows, f.loaded, f.rejected, f.lines, f.swallowed, declaration, content_hash])
 
 
+def relations(conn: duckdb.DuckDBPyConnection, views: bool = False) -> set[str]:
+    """The tables (with `views`: and the views) of the database's main schema, by name."""
+    query = "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
+    if views:
+        query += " UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal"
+    return {str(name) for (name,) in conn.execute(query).fetchall()}
+
+
 def table_hash(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """A content hash of a table, independent of row order; None when there is no such table.
 
@@ -286,9 +292,7 @@ def table_hash(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
     it catches an edited, added or removed row, not a collision crafted on purpose, and it is tied
     to the DuckDB version (which every run records). Files are hashed with sha256 themselves.
     """
-    ((exists,),) = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
-                                [table]).fetchall()
-    if not exists:
+    if table not in relations(conn):
         return None
     row = exp.column("t")
     sums = [exp.func("sum", exp.cast(exp.func("hash", *args), "HUGEINT"))

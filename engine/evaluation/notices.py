@@ -14,7 +14,7 @@ from kpi_engine.data.csvfile import raw_field
 from kpi_engine.data.files import source_files
 from kpi_engine.data.records import DataFile
 from kpi_engine.data.report import ImportReport
-from kpi_engine.data.warehouse import Warehouse
+from kpi_engine.data.warehouse import Warehouse, relations
 from kpi_engine.errors import Code, Diagnostic, KpiError, warning
 from kpi_engine.source import Span
 from kpi_engine.sql.render import to_sql
@@ -22,16 +22,10 @@ from kpi_engine.sql.render import to_sql
 __all__ = ["data_notices", "reject_counts", "reject_warnings", "roster_rejects", "rows_without_time"]
 
 
-def _has_rejects_table(wh: Warehouse) -> bool:
-    rows = wh.conn.execute("""SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'
-                              AND table_name = 'rejects'""").fetchall()
-    return bool(rows[0][0])
-
-
 def reject_counts(ws: m.Workspace, wh: Warehouse) -> dict[str, int]:
     """Rejected rows (distinct records) per file source, 0 included, in source id order."""
     counts = {s: 0 for s, src in sorted(ws.sources.items()) if src.path is not None}
-    if _has_rejects_table(wh):
+    if "rejects" in relations(wh.conn):
         for source, count in wh.conn.execute("""SELECT source, count(DISTINCT file || ':' || record) FROM rejects
                                                GROUP BY source""").fetchall():
             if str(source) in counts:
@@ -69,7 +63,7 @@ def roster_rejects(ws: m.Workspace, wh: Warehouse) -> list[Diagnostic]:
     """One warning per rejected roster row, naming the person (read from the raw row) and why: that
     person is missing from every payout and every unit roll-up."""
     people = ws.organization.people
-    if people is None or people.source not in ws.sources or not _has_rejects_table(wh):
+    if people is None or people.source not in ws.sources or "rejects" not in relations(wh.conn):
         return []
     source = ws.sources[people.source]
     rows = wh.conn.execute("""SELECT file, record, min(line), list("column" ORDER BY "column"),
@@ -118,8 +112,7 @@ def _person_id(source: m.Source, file: DataFile | None, column: str, raw: object
 
 def rows_without_time(ws: m.Workspace, wh: Warehouse) -> list[Diagnostic]:
     """Per source with a `time:` column: rows whose time is empty belong to no period."""
-    tables = {str(t) for (t,) in wh.conn.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
-                                                 "SELECT view_name FROM duckdb_views()").fetchall()}
+    tables = relations(wh.conn, views=True)
     out = []
     for source_id, source in sorted(ws.sources.items()):
         if source.time is None or source.time not in source.columns or source_id not in tables:
