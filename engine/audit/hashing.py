@@ -25,9 +25,22 @@ def _canonical(value: Any) -> Any:
 def canonical_definitions(ws: m.Workspace) -> str:
     """The merged definitions as canonical JSON (sorted keys, exact decimals, no positions)."""
     data = {k: v for k, v in ws.data.items() if k != "include"}
-    return json.dumps(_canonical(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _json(_canonical(data))
 
 
 def definitions_hash(ws: m.Workspace) -> str:
     """sha256 of the canonical definitions."""
-    return hashlib.sha256(canonical_definitions(ws).encode("utf-8")).hexdigest()
+    return _sha256(canonical_definitions(ws))
+
+
+def stored_definitions_hash(definitions: Any) -> str:
+    """The definitions hash of definitions already in canonical form (as the ledger stores them)."""
+    return _sha256(_json(definitions))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kpi_engine.audit.hashing import definitions_hash
+from kpi_engine.audit.hashing import definitions_hash, stored_definitions_hash
 from kpi_engine.audit.runs import ENGINE_VERSION, results_hash, run_data
 from kpi_engine.config import model as m
 from kpi_engine.config.build import build_model
@@ -48,8 +47,7 @@ def check_stored(run: RunRecord) -> list[str]:
     found = []
     try:
         inner = json.loads(run.stored_definitions)["definitions"]
-        text = json.dumps(inner, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        definitions_ok = hashlib.sha256(text.encode("utf-8")).hexdigest() == run.definitions_hash
+        definitions_ok = stored_definitions_hash(inner) == run.definitions_hash
     except (ValueError, KeyError, TypeError):
         definitions_ok = False
     if not definitions_ok:
