@@ -414,7 +414,7 @@ def evaluate(
                                              help="Write the output to this file (or folder for CSV).")] = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
-    from kpi_engine.audit.runs import RunHeader, record_evaluation
+    from kpi_engine.audit.recording import RunHeader, record_evaluation
     from kpi_engine.cli.output import staged, write_text
     from kpi_engine.evaluation import evaluate as run_evaluate
     from kpi_engine.periods import Grain
@@ -492,9 +492,9 @@ def bonus(
         raise UsageProblem(Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx",
                            param_hint="'--format'")
     from kpi_engine.audit.adjustments import adjustments, approved_run
-    from kpi_engine.audit.runs import RunHeader, record
-    from kpi_engine.bonus import compute_bonus
+    from kpi_engine.audit.recording import RunHeader, record
     from kpi_engine.cli.output import staged, write_bytes
+    from kpi_engine.pay import compute_bonus
     from kpi_engine.report.bonus import bonus_csv, bonus_document, bonus_json, bonus_table, xlsx_bytes
 
     ws = load(workspace)
@@ -547,8 +547,8 @@ def explain(
     out: OutOption = None,
 ) -> None:
     """A statement: every number behind a person's score and payout."""
-    from kpi_engine.bonus import compute_bonus
     from kpi_engine.evaluation import evaluate as run_evaluate
+    from kpi_engine.pay import compute_bonus
     from kpi_engine.report.statement import bonus_statement, scorecard_statement
 
     ws = load(workspace)
@@ -758,7 +758,7 @@ def diff(
     out: OutOption = None,
 ) -> None:
     """What changed between two definition sets, and each person's payout change on the same data."""
-    from kpi_engine.audit.diff import diff as run_diff
+    from kpi_engine.audit.compare import diff as run_diff
     from kpi_engine.report.diff import diff_json, diff_markdown, diff_text
 
     if data is None and (plan is not None or period is not None):

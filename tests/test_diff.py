@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kpi_engine.audit.diff import diff_definitions, dotted, same
-from kpi_engine.bonus import compute_bonus
+from kpi_engine.audit.compare import diff_definitions, dotted, same
 from kpi_engine.cli.main import app
+from kpi_engine.pay import compute_bonus
 from kpi_engine.pipeline import load_workspace
 from kpi_engine.report.formats import written
 

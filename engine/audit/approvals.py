@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from kpi_engine.audit.chain import check_chain
-from kpi_engine.audit.runs import os_identity, utc_timestamp
+from kpi_engine.audit.recording import os_identity, utc_timestamp
 from kpi_engine.audit.verify import verify
 from kpi_engine.config import model as m
 from kpi_engine.data.ledger import Approval, Head, RunRecord, append_approval, entries, get_run

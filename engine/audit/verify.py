@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine.audit.hashing import definitions_hash, stored_definitions_hash
-from kpi_engine.audit.runs import ENGINE_VERSION, results_hash, run_data
+from kpi_engine.audit.recording import ENGINE_VERSION, results_hash, run_data
 from kpi_engine.config import model as m
 from kpi_engine.config.build import build_model
 from kpi_engine.config.loader import SourceMap
@@ -136,7 +136,7 @@ def recompute(run: RunRecord, ws: m.Workspace) -> Any:
     """The results document of a run, computed again (without its run block)."""
     options = dict(run.options)
     if run.kind == "bonus":
-        from kpi_engine.bonus import compute_bonus
+        from kpi_engine.pay import compute_bonus
         from kpi_engine.report.bonus import bonus_document
 
         paid = compute_bonus(ws, options.get("plan"), options.get("period"))

@@ -12,7 +12,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath, SourceMap
 from kpi_engine.config.money import minor_unit, strict_roster
 from kpi_engine.config.paths import Boundary, allowed_folders
-from kpi_engine.config.values import ValueProblem, parse_date, parse_percent, parse_quantity
+from kpi_engine.config.scalars import ValueProblem, parse_date, parse_percent, parse_quantity
 from kpi_engine.config.workspace import Definitions
 from kpi_engine.errors import Code, Diagnostic, did_you_mean, error
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath
-from kpi_engine.config.values import Duration
+from kpi_engine.config.scalars import Duration
 from kpi_engine.errors import Code, Diagnostic, KpiError, error
 from kpi_engine.expr import scope as sc
 from kpi_engine.expr.ast import Expr, Name, walk

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from kpi_engine.config.loader import DataPath, SourceMap
-from kpi_engine.config.values import Duration
+from kpi_engine.config.scalars import Duration
 from kpi_engine.names import Level
 from kpi_engine.source import Span
 

@@ -15,7 +15,7 @@ from kpi_engine.config.dependencies import MAX_DERIVED_DEPTH, kpi_graph
 from kpi_engine.config.loader import DataPath
 from kpi_engine.config.model import MAX_UNIT_DEPTH
 from kpi_engine.config.money import check_gate_below_cap
-from kpi_engine.config.values import Duration
+from kpi_engine.config.scalars import Duration
 from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
 from kpi_engine.names import LEVELS
 from kpi_engine.source import Span

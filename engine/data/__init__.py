@@ -10,9 +10,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kpi_engine.data.column_types import DUCKDB_TYPES
     from kpi_engine.data.files import source_hashes
     from kpi_engine.data.report import FileReport, ImportFailed, ImportReport, Progress, Reject, SourceReport
-    from kpi_engine.data.types import DUCKDB_TYPES
     from kpi_engine.data.warehouse import Warehouse, import_sources, lock_down, open_memory, open_warehouse
 
 _HOMES = {

@@ -3,7 +3,7 @@
 Per file: the format reader yields every record (broken ones with a reason); they are written to
 a canonical staging CSV (our own dialect, UTF-8, every field quoted) that DuckDB reads with
 `auto_detect=false` and every column VARCHAR. Parquet is staged straight from `read_parquet`
-after a schema check. SQL then validates and casts each column (engine/data/types.py). Every
+after a schema check. SQL then validates and casts each column (engine/data/column_types.py). Every
 record ends either in the candidate table or in the rejects, and the counts are reconciled per
 file: `records == loaded + rejected`.
 
@@ -24,11 +24,11 @@ import duckdb
 from sqlglot import exp
 
 from kpi_engine.config.model import Column, Source
+from kpi_engine.data.column_types import DUCKDB_TYPES, TextFormat, compatible, null_cell, parse_column, reject_reason
 from kpi_engine.data.csvfile import read_csv_records, record_texts
 from kpi_engine.data.jsonfile import read_json_records, read_ndjson_records
 from kpi_engine.data.records import DataFile, StageRow, Tally, check_declaration, match_header
 from kpi_engine.data.report import Progress, ProgressCallback, Reject
-from kpi_engine.data.types import DUCKDB_TYPES, TextFormat, compatible, null_cell, parse_column, reject_reason
 from kpi_engine.data.xlsxfile import read_xlsx_records
 from kpi_engine.errors import Code, KpiError, error
 

@@ -11,12 +11,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from kpi_engine.bonus import BonusRun
 from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
+from kpi_engine.pay import BonusRun
 from kpi_engine.report.evaluation import notices
 from kpi_engine.report.formats import csv_text, money, number, safe_cell, to_json
-from kpi_engine.scoring.bonus import PersonPayout, round_money
+from kpi_engine.scoring.payout import PersonPayout, round_money
 
 PAYOUT_FIELDS = ("person", "name", "scorecard", "total_score", "factor", "proration", "target_bonus", "computed",
                  "payout", "share", "reason")

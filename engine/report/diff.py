@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from kpi_engine.audit.diff import Change, DefinitionsDiff, PayoutImpact
+from kpi_engine.audit.compare import Change, DefinitionsDiff, PayoutImpact
 from kpi_engine.report.formats import money, to_json
 
 SHOWN = 160  # longest value printed in text and Markdown (JSON carries every value whole)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
-from kpi_engine.bonus import BonusRun
 from kpi_engine.config import model as m
 from kpi_engine.evaluation.org import Person
 from kpi_engine.evaluation.results import ItemResult, ScorecardResult
+from kpi_engine.pay import BonusRun
 from kpi_engine.report.formats import money
 from kpi_engine.scoring.score import ResolvedTarget
 

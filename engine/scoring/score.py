@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Literal, NamedTuple, TypeVar, assert_never, cast
 
 from kpi_engine.config.model import Direction, Quantity, ScorePoints, Scoring, Target
-from kpi_engine.config.values import Duration
+from kpi_engine.config.scalars import Duration
 from kpi_engine.scoring.exact import CONTEXT, TWELVE, as_decimal, in_context, tidy, to_decimal12
 
 __all__ = [

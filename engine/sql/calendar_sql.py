@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from kpi_engine.expr.scope import Calendar
 from kpi_engine.expr.types import Type
-from kpi_engine.sql import build as b
+from kpi_engine.sql import builders as b
 
 _EPOCH = datetime.date(1970, 1, 1)  # a Thursday: (D + 3) mod 7 = 0 on Mondays
 _DAY = 86400

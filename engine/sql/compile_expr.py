@@ -35,7 +35,7 @@ from kpi_engine.expr.ast import Expr, Ref
 from kpi_engine.expr.functions import FUNCTIONS, Function
 from kpi_engine.expr.scope import Duration, ParamValue
 from kpi_engine.expr.types import Type
-from kpi_engine.sql import build as b
+from kpi_engine.sql import builders as b
 from kpi_engine.sql import calendar_sql
 from kpi_engine.sql.context import CompileContext, TableContext
 from kpi_engine.sql.dialects import CAST_DIVIDEND, DIALECTS, NULL_SENSITIVE_GREATEST, refusal

@@ -9,7 +9,8 @@ from decimal import Decimal as D
 import pytest
 
 from kpi_engine.config.model import BonusPlan, TargetBonus
-from kpi_engine.scoring.bonus import (
+from kpi_engine.scoring.exact import CONTEXT
+from kpi_engine.scoring.payout import (
     PersonInput,
     allocate_pool,
     payout,
@@ -19,7 +20,6 @@ from kpi_engine.scoring.bonus import (
     round_money,
     target_bonus_amount,
 )
-from kpi_engine.scoring.exact import CONTEXT
 
 YEAR = (date(2025, 1, 1), date(2025, 12, 31))  # 365 days
 PLAN = BonusPlan("directors", ("sd",), TargetBonus("percent", D("0.2"), "base_salary"), gate=D("0.6"), cap=D("1.5"))

@@ -12,8 +12,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kpi_engine.config.model import Band, BonusPlan, ScorePoints, Scoring, Target, TargetBonus
-from kpi_engine.scoring.bonus import PersonInput, allocate_pool, payout, proration_detail, round_money
 from kpi_engine.scoring.exact import exact_sum, to_decimal12
+from kpi_engine.scoring.payout import PersonInput, allocate_pool, payout, proration_detail, round_money
 from kpi_engine.scoring.score import (
     SCORED_STATUSES,
     Assessment,

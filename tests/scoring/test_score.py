@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from kpi_engine.config.model import Band, ScorePoints, Scoring, Target
-from kpi_engine.config.values import Duration
+from kpi_engine.config.scalars import Duration
 from kpi_engine.scoring.score import (
     ResolvedTarget,
     ScoringError,

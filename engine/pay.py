@@ -14,7 +14,7 @@ from kpi_engine.evaluation.org import OrgData, Person
 from kpi_engine.evaluation.results import ScorecardResult
 from kpi_engine.evaluation.roster import unmatched_scorecards
 from kpi_engine.periods import GRAINS, Period
-from kpi_engine.scoring.bonus import PersonInput, PlanResult, plan_result
+from kpi_engine.scoring.payout import PersonInput, PlanResult, plan_result
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from kpi_engine.report.formats import written
 from kpi_engine.source import TEXTS, Span
 
 if TYPE_CHECKING:
-    from kpi_engine.bonus import BonusRun
+    from kpi_engine.pay import BonusRun
 
 Kind = Literal["added", "removed", "changed"]
 GIT_PREFIX = "git:"
@@ -358,7 +358,7 @@ def rebase(ws: m.Workspace, root: Path) -> m.Workspace:
 def payout_impact(old: m.Workspace, new: m.Workspace, data: Path, plan: str | None,
                   period: str | None) -> tuple[PayoutImpact, tuple[Diagnostic, ...]]:
     """The plan's payout per person under both definition sets, on the data files of ``data``."""
-    from kpi_engine.bonus import find_plan
+    from kpi_engine.pay import find_plan
 
     plan_id = plan or find_plan(new if new.bonus_plans else old, None).id
     if plan_id not in old.bonus_plans and plan_id not in new.bonus_plans:
@@ -385,8 +385,8 @@ def _exponent(unit: Decimal) -> int:
 
 def _pay(ws: m.Workspace, plan: str, period: str | None) -> tuple[BonusRun | None, tuple[Diagnostic, ...]]:
     """The plan paid under one side's definitions (None when that side has no such plan)."""
-    from kpi_engine.bonus import compute_bonus
     from kpi_engine.data.warehouse import import_sources, lock_down, open_memory
+    from kpi_engine.pay import compute_bonus
 
     if plan not in ws.bonus_plans:
         return None, ()
