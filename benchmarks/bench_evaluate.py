@@ -7,7 +7,7 @@ For each size: generate the tickets (benchmarks/gen_tickets.py, a subprocess) in
 benchmarks/workspace/, `kpi import` it (a subprocess: wall time, rows/s, its peak RSS), then, in
 this one process, on the same locked-down read-only warehouse:
 
-  (a) the engine: `evaluate(ws, "2025", grain="month", wh=wh)` — every KPI for every agent, unit
+  (a) the engine: `evaluate(compile_workspace(ws), "2025", grain="month", wh=wh)` — every KPI for every agent, unit
       and the organization per month, with statuses, scores, ranks, 2,011 scorecards × 12 months;
   (b) a hand-written single-scan DuckDB query computing the same 12 KPIs per agent, per
       department and for the organization per month (GROUPING SETS).
@@ -56,7 +56,7 @@ import duckdb  # noqa: E402
 
 import kpi_engine.evaluation.runner as evaluation  # noqa: E402
 from kpi_engine.data.warehouse import Warehouse, lock_down, open_warehouse  # noqa: E402
-from kpi_engine.pipeline import load_workspace  # noqa: E402
+from kpi_engine.pipeline import compile_workspace, load_workspace  # noqa: E402
 
 PERIOD = "2025"
 GRAIN: Final = "month"
@@ -400,7 +400,7 @@ def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any
             for i in range(args.runs):
                 timer.reset()
                 result = hand_result = None  # free the previous run's results before measuring memory
-                result, run = measured(lambda: evaluation.evaluate(ws, PERIOD, grain=GRAIN, wh=wh))
+                result, run = measured(lambda: evaluation.evaluate(compile_workspace(ws), PERIOD, grain=GRAIN, wh=wh))
                 run.phases = dict(timer.seconds)
                 run.phases["sql"] = sum(q[0] for q in timer.queries)
                 scan = max(timer.queries, key=lambda q: q[0])
@@ -488,7 +488,7 @@ def child(side: str, root: Path, threads: int | None) -> None:
         lock_down(wh)
         sampler = DuckMemorySampler(wh.conn)
         if side == "engine":
-            _, run = measured(lambda: evaluation.evaluate(ws, PERIOD, grain=GRAIN, wh=wh), sampler)
+            _, run = measured(lambda: evaluation.evaluate(compile_workspace(ws), PERIOD, grain=GRAIN, wh=wh), sampler)
         else:
             _, run = measured(lambda: wh.conn.execute(HAND_SQL).fetchall(), sampler)
     finally:

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kpi_engine.errors import Diagnostic, Severity
+from kpi_engine.errors import Diagnostic
 from kpi_engine.literal import printable
+from kpi_engine.report.validation import diagnostic_json
 from kpi_engine.source import render
 
 if TYPE_CHECKING:
@@ -57,41 +58,11 @@ def report_usage(ctx: Any, diagnostic: Diagnostic) -> None:
     say(render(diagnostic))
 
 
-def diagnostic_json(d: Diagnostic) -> dict[str, object]:
-    """The JSON form of a diagnostic (SPEC §7.2)."""
-    return {
-        "file": d.span.file if d.span else None,
-        "line": d.span.line if d.span else None,
-        "column": d.span.col if d.span else None,
-        "severity": d.severity.value,
-        "code": d.code.value,
-        "message": d.message,
-        "hint": d.hint,
-    }
-
-
 def failure_json(diagnostics: Sequence[Diagnostic], verdict: str = "ok", **extra: object) -> str:
     """`--format json` output of a command that failed (SPEC §9); `validate` says `valid`."""
     document: dict[str, object] = {verdict: False, "diagnostics": [diagnostic_json(d) for d in diagnostics]}
     document.update(extra)
     return json.dumps(document, indent=2, ensure_ascii=False)
-
-
-def github_annotation(d: Diagnostic) -> str:
-    """A diagnostic as a GitHub Actions workflow command (`kpi validate --format github`)."""
-
-    def esc(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    level = "error" if d.severity == Severity.ERROR else "warning"
-    where = ""
-    if d.span:
-        where = f" file={esc(d.span.file)},line={d.span.line},col={d.span.col}"
-        if d.span.end_line == d.span.line and d.span.end_col > d.span.col:
-            where += f",endColumn={d.span.end_col}"
-    sep = "," if where else " "
-    message = d.message + (f" (help: {d.hint})" if d.hint else "")
-    return f"::{level}{where}{sep}title={d.code.value}::{esc(message)}"
 
 
 def interactive() -> bool:

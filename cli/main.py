@@ -11,19 +11,16 @@ import itertools
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
 from kpi_engine import __version__
 from kpi_engine.cli.console import (
-    diagnostic_json,
     emit,
     failure_json,
-    github_annotation,
     import_progress,
     interactive,
     report,
@@ -33,6 +30,7 @@ from kpi_engine.cli.console import (
 )
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
 from kpi_engine.literal import literal, printable
+from kpi_engine.names import Dialect, Grain, Level
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 H = TypeVar("H")
@@ -173,67 +171,15 @@ def check_period(value: str | None) -> str | None:
     return value
 
 
-class ValidateFormat(StrEnum):
-    text = "text"
-    json = "json"
-    github = "github"
-
-
-class Level(StrEnum):
-    person = "person"
-    unit = "unit"
-    organization = "organization"
-
-
-class GrainOption(StrEnum):
-    year = "year"
-    quarter = "quarter"
-    month = "month"
-    week = "week"
-    day = "day"
-
-
-class TableFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class Dialect(StrEnum):
-    duckdb = "duckdb"
-    postgres = "postgres"
-    snowflake = "snowflake"
-    bigquery = "bigquery"
-    spark = "spark"
-    trino = "trino"
-
-
-class BonusFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    xlsx = "xlsx"
-
-
-class RunsFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-class TestsFormat(StrEnum):
-    text = "text"
-    junit = "junit"
-
-
-class CatalogFormat(StrEnum):
-    md = "md"
-    html = "html"
-
-
-class DiffFormat(StrEnum):
-    text = "text"
-    json = "json"
-    md = "md"
+# Choices: the levels, grains and dialects are the engine's own Literal types (kpi_engine.names); each
+# command's --format choices are the keys of that command's table of renderers.
+ValidateFormat = Literal["text", "json", "github"]
+TableFormat = Literal["table", "json", "csv"]
+BonusFormat = Literal["table", "json", "csv", "xlsx"]
+RunsFormat = Literal["table", "json"]
+TestsFormat = Literal["text", "junit"]
+CatalogFormat = Literal["md", "html"]
+DiffFormat = Literal["text", "json", "md"]
 
 
 def _out_usable(value: Path | None, folder: bool) -> Path | None:
@@ -293,10 +239,20 @@ def produce(out: Path | None, render: Callable[[H | None], str], record_run: Cal
     return deliver(out, render, record_run)
 
 
-def placeholder_block(ws: Any, period: str | None) -> dict[str, Any]:
-    """A run block shaped like the real one, for the first write of an output (see cli/output.py)."""
+def run_block(header: Any, ws: Any, period: str | None) -> dict[str, Any]:
+    """The JSON `run` block of a recorded run; before recording, a placeholder of the same shape.
+
+    The placeholder is for the first write of an output with --out (see cli/output.py).
+    """
+    if header is not None:
+        return header.block()  # type: ignore[no-any-return]
     return {"id": "0" * 23, "time": "0" * 20, "definitions_hash": "0" * 64, "version": ws.organization.version,
             "period": period}
+
+
+def run_id(header: Any) -> str:
+    """A recorded run's id; before recording, a placeholder of the same length."""
+    return header.id if header is not None else "0" * 23  # type: ignore[no-any-return]
 
 
 def command_line(command: str, workspace: Path, options: Mapping[str, object]) -> list[str]:
@@ -315,38 +271,21 @@ def validate(
     paths: Annotated[list[Path] | None, typer.Argument(help="Workspaces, folders or files (default: .)",
                                                        metavar="PATHS...")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat lint warnings as errors.")] = False,
-    format: Annotated[ValidateFormat, typer.Option("--format", help="Output format.")] = ValidateFormat.text,
+    format: Annotated[ValidateFormat, typer.Option("--format", help="Output format.")] = "text",
     no_data: Annotated[bool, typer.Option("--no-data", help="Do not read the roster data.")] = False,
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out,
                                              help="Write the report to this file.")] = None,
 ) -> None:
     """Check definitions: schema, names, formulas, weights, targets, policies and lints."""
     from kpi_engine.pipeline import validate as run_validate
+    from kpi_engine.report.validation import validation_github, validation_json, validation_text
 
     results = run_validate(paths or [Path(".")], data=not no_data)
     diagnostics = [d.as_error() if strict and d.severity == Severity.WARNING else d
                    for result in results for d in result.diagnostics]
-    errors = sum(d.severity == Severity.ERROR for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    if format == ValidateFormat.json:
-        import json
-
-        body = json.dumps({"valid": errors == 0, "diagnostics": [diagnostic_json(d) for d in diagnostics]},
-                          indent=2, ensure_ascii=False)
-    elif format == ValidateFormat.github:
-        body = "\n".join(github_annotation(d) for d in diagnostics)
-    else:
-        from kpi_engine.source import render
-
-        lines = [render(d) for d in diagnostics]
-        checked = len(results)
-        what = f"{checked} workspace{'s' if checked != 1 else ''}/fragment{'s' if checked != 1 else ''}"
-        verdict = "valid" if errors == 0 else "invalid"
-        lines.append(f"{verdict}: {what} checked, {errors} error{'s' if errors != 1 else ''}, "
-                     f"{warnings} warning{'s' if warnings != 1 else ''}")
-        body = "\n\n".join(lines)
-    emit(body, out)
-    if errors:
+    renderers = {"text": validation_text, "json": validation_json, "github": validation_github}
+    emit(renderers[format](diagnostics, len(results)), out)
+    if any(d.severity == Severity.ERROR for d in diagnostics):
         raise typer.Exit(1)
 
 
@@ -370,7 +309,7 @@ def import_(
                                                      help="Import only this source (repeatable).")] = None,
     max_rejects: Annotated[int | None, typer.Option("--max-rejects", min=0, metavar="N",
                                                     help="Load nothing for a source with more rejects.")] = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = "table",
     out: OutOption = None,
 ) -> None:
     """Load the sources into the workspace database (.kpi/warehouse.duckdb); rejected rows are kept."""
@@ -381,17 +320,16 @@ def import_(
     ws = load(workspace)
     check_writable(ws.root)
     with open_warehouse(ws.root, ws.organization.timezone) as wh, \
-            import_progress(interactive() and format == TableFormat.table) as progress:
+            import_progress(interactive() and format == "table") as progress:
         try:
             result = import_sources(wh, ws.sources, only=source or None, max_rejects=max_rejects,
                                     progress=progress)
         except ImportFailed as failed:
-            if format != TableFormat.json:  # JSON: the boundary prints the report inside the failure document
+            if format != "json":  # JSON: the boundary prints the report inside the failure document
                 emit(import_table(failed.report), out)
             raise
     report(result.diagnostics)
-    text = {TableFormat.json: import_json, TableFormat.csv: import_csv}.get(format, import_table)(result)
-    emit(text, out)
+    emit({"table": import_table, "json": import_json, "csv": import_csv}[format](result), out)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -403,57 +341,50 @@ def evaluate(
     workspace: Workspace = Path("."),
     period: Annotated[str, typer.Option("--period", metavar="PERIOD", callback=check_period,
                                         help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b")] = ...,  # type: ignore[assignment]
-    grain: Annotated[GrainOption | None, typer.Option("--grain", help="Split the period.")] = None,
+    grain: Annotated[Grain | None, typer.Option("--grain", help="Split the period.")] = None,
     kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
     subject: Annotated[str | None, typer.Option("--subject", metavar="ID", help="Only this person or unit.")] = None,
     by: Annotated[list[str] | None, typer.Option("--by", metavar="COLUMN",
                                                  help="Break KPIs down by a column (repeatable).")] = None,
     at: Annotated[Level | None, typer.Option("--at", help="Only this subject level.")] = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
+    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = "table",
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out_folder,
                                              help="Write the output to this file (or folder for CSV).")] = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
     from kpi_engine.audit.recording import RunHeader, record_evaluation
     from kpi_engine.cli.output import staged, write_text
-    from kpi_engine.evaluation import evaluate as run_evaluate
-    from kpi_engine.periods import Grain
+    from kpi_engine.pipeline import compile_workspace
+    from kpi_engine.pipeline import evaluate as run_evaluate
     from kpi_engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
 
-    ws = load(workspace)
-    if out is not None and out.is_dir() and format != TableFormat.csv:
+    if out is not None and out.is_dir() and format != "csv":
         check_out(out)
+    compiled = compile_workspace(workspace, kpi or ())
+    ws = compiled.workspace
     check_writable(ws.root)
-    grain_value: Grain | None = grain.value if grain else None  # type: ignore[assignment]
-    at_value = at.value if at else None
-    result = run_evaluate(ws, period, grain=grain_value, kpis=kpi or (), subject=subject, by=by or (), at=at_value)
-    options = {"period": period, "grain": grain_value, "kpis": kpi or [], "subject": subject, "by": by or [],
-               "at": at_value}
+    result = run_evaluate(compiled, period, grain=grain, subject=subject, by=by or (), at=at)
+    options = {"period": period, "grain": grain, "kpis": kpi or [], "subject": subject, "by": by or [], "at": at}
 
     def record_run() -> RunHeader:
         return record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
 
     report(result.diagnostics)
-    written = [out] if out is not None else []
-    if format == TableFormat.csv and out is not None and (out.is_dir() or not out.suffix):
+    if format == "csv" and out is not None and (out.is_dir() or not out.suffix):
         written = [out / "kpis.csv", out / "scorecards.csv"]  # a folder: both files, written before the record
         with staged(written[0], run=True) as kpis_file, staged(written[1], run=True) as cards_file:
             write_text(kpis_file, kpis_csv(result))
             write_text(cards_file, scorecards_csv(result))
         header = record_run()
     else:
-        if format == TableFormat.json:
-            def render(h: RunHeader | None) -> str:
-                return evaluation_json(result, h.block() if h else placeholder_block(ws, result.period.label))
-        elif format == TableFormat.csv:
-            def render(h: RunHeader | None) -> str:
-                return kpis_csv(result)
-        else:
-            units = {k.id: k.unit or "" for k in ws.kpis.values()}
-
-            def render(h: RunHeader | None) -> str:
-                return evaluation_table(result, units) + f"run {h.id if h else placeholder_block(ws, None)['id']}"
-        header = produce(out, render, record_run)
+        units = {k.id: k.unit or "" for k in ws.kpis.values()}
+        renderers: dict[TableFormat, Callable[[RunHeader | None], str]] = {
+            "table": lambda h: evaluation_table(result, units) + f"run {run_id(h)}",
+            "json": lambda h: evaluation_json(result, run_block(h, ws, result.period.label)),
+            "csv": lambda h: kpis_csv(result),
+        }
+        written = [out] if out is not None else []
+        header = produce(out, renderers[format], record_run)
     _print_head(header.head)
     if written:
         wrote(written, header.id)
@@ -466,15 +397,14 @@ def compile_(
     kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
     period: Annotated[str | None, typer.Option("--period", metavar="PERIOD", callback=check_period,
                                                help="Period to compile for (default: this year).")] = None,
-    dialect: Annotated[Dialect, typer.Option("--dialect", help="SQL dialect to print.")] = Dialect.duckdb,
+    dialect: Annotated[Dialect, typer.Option("--dialect", help="SQL dialect to print.")] = "duckdb",
     explain: Annotated[bool, typer.Option("--explain", help="Show which KPIs share a scan and why.")] = False,
     out: OutOption = None,
 ) -> None:
     """Print the SQL that evaluation runs, each KPI commented with its id and definition."""
-    from kpi_engine.compile import compile_workspace
+    from kpi_engine.pipeline import compile_workspace, plan_sql
 
-    ws = load(workspace)
-    emit(compile_workspace(ws, kpi or (), period, dialect.value, explain), out)
+    emit(plan_sql(compile_workspace(workspace, kpi or ()), period, dialect, explain), out)
 
 
 @app.command(epilog=examples("kpi bonus my_ws --plan support_monthly --period 2026-03",
@@ -483,33 +413,29 @@ def bonus(
     workspace: Workspace = Path("."),
     plan: PlanOption = None,
     period: PeriodOption = None,
-    format: Annotated[BonusFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = (
-        BonusFormat.table),
+    format: Annotated[BonusFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = "table",
     out: OutOption = None,
 ) -> None:
     """Payouts per person, bonus shares and the total, exact to the cent."""
-    if format == BonusFormat.xlsx and out is None:
+    if format == "xlsx" and out is None:
         raise UsageProblem(Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx",
                            param_hint="'--format'")
-    from kpi_engine.audit.adjustments import adjustments, approved_run
-    from kpi_engine.audit.recording import RunHeader, record
+    from kpi_engine.audit.adjustments import against_approved
+    from kpi_engine.audit.recording import RunHeader, record_bonus
     from kpi_engine.cli.output import staged, write_bytes
-    from kpi_engine.pay import compute_bonus
-    from kpi_engine.report.bonus import bonus_csv, bonus_document, bonus_json, bonus_table, xlsx_bytes
+    from kpi_engine.pipeline import compile_workspace, pay
+    from kpi_engine.report.bonus import bonus_csv, bonus_json, bonus_table, xlsx_bytes
 
-    ws = load(workspace)
+    compiled = compile_workspace(workspace)
+    ws = compiled.workspace
     check_writable(ws.root)
     currency = ws.organization.currency
-    run = compute_bonus(ws, plan, period)
-    document = bonus_document(run, {}, currency)
-    document.pop("run")
-    approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
-    changes = adjustments(approved, document) if approved else []
+    run = pay(compiled, plan, period)
+    approved, changes = against_approved(ws, run)
     options = {"plan": run.plan.id, "period": run.period.label}
 
     def record_run() -> RunHeader:
-        return record(ws, "bonus", run.period.label, command_line("bonus", workspace, options), document,
-                      options, run.evaluation.plan.explain())
+        return record_bonus(ws, run, command_line("bonus", workspace, options), options)
 
     report(run.evaluation.diagnostics)
     if approved is not None and changes:
@@ -517,22 +443,18 @@ def bonus(
             "it does not replace it. Adjustments:")
         for c in changes:
             say(f"  {literal(c.person):<12} approved {c.approved:>12}  now {c.now:>12}  adjustment {c.delta:+}")
-    if format == BonusFormat.xlsx:
+    if format == "xlsx":
         assert out is not None
         with staged(out, run=True) as path:  # the workbook holds no run id: written before the record
             write_bytes(path, xlsx_bytes(run, currency))
         header = record_run()
     else:
-        if format == BonusFormat.json:
-            def render(h: RunHeader | None) -> str:
-                return bonus_json(run, h.block() if h else placeholder_block(ws, run.period.label), currency)
-        elif format == BonusFormat.csv:
-            def render(h: RunHeader | None) -> str:
-                return bonus_csv(run)
-        else:
-            def render(h: RunHeader | None) -> str:
-                return bonus_table(run, currency) + f"run {h.id if h else placeholder_block(ws, None)['id']}"
-        header = produce(out, render, record_run)
+        renderers: dict[str, Callable[[RunHeader | None], str]] = {
+            "table": lambda h: bonus_table(run, currency) + f"run {run_id(h)}",
+            "json": lambda h: bonus_json(run, run_block(h, ws, run.period.label), currency),
+            "csv": lambda h: bonus_csv(run),
+        }
+        header = produce(out, renderers[format], record_run)
     _print_head(header.head)
     if out is not None:
         wrote([out], header.id)
@@ -547,35 +469,12 @@ def explain(
     out: OutOption = None,
 ) -> None:
     """A statement: every number behind a person's score and payout."""
-    from kpi_engine.evaluation import evaluate as run_evaluate
-    from kpi_engine.pay import compute_bonus
-    from kpi_engine.report.statement import bonus_statement, scorecard_statement
+    from kpi_engine.pipeline import compile_workspace
+    from kpi_engine.pipeline import explain as run_explain
 
-    ws = load(workspace)
-    run = None
-    if plan is not None or len(ws.bonus_plans) == 1:
-        run = compute_bonus(ws, plan, period)
-        evaluation = run.evaluation
-    elif period is not None:
-        evaluation = run_evaluate(ws, period)
-    else:
-        raise KpiError([error(Code.MISSING_KEY, "name a --plan or a --period", None,
-                              "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
-    report(evaluation.diagnostics)
-    who = evaluation.org.people.get(person)
-    if who is None:
-        from kpi_engine.config.build import unknown
-
-        message, hint = unknown("person", person, list(evaluation.org.people))
-        raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
-    card = next((s for s in evaluation.scorecards if s.person == person), None)
-    if card is None:
-        raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no scorecard applies to {who.name} ({person})", None,
-                              "check `applies_to` of the scorecards (roles, units, unit tags)")])
-    lines = scorecard_statement(ws, who, card)
-    if run is not None:
-        lines += bonus_statement(ws, run, person)
-    emit("\n".join(lines), out)
+    text, diagnostics = run_explain(compile_workspace(workspace), person, plan, period)
+    report(diagnostics)
+    emit(text, out)
 
 
 runs_app = typer.Typer(help="The audit ledger: list, show, verify and approve runs.", no_args_is_help=True,
@@ -587,7 +486,7 @@ app.add_typer(runs_app, name="runs")
 def runs_list(
     workspace: Workspace = Path("."),
     approved: Annotated[bool, typer.Option("--approved", help="Only approved bonus runs.")] = False,
-    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = RunsFormat.table,
+    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = "table",
     out: OutOption = None,
 ) -> None:
     """Every recorded run, newest first."""
@@ -596,14 +495,14 @@ def runs_list(
 
     ws = load(workspace)
     runs = [r for r in list_runs(ws.root, ws.organization.timezone) if not approved or r.approved_by]
-    emit(runs_json(runs) if format == RunsFormat.json else runs_table(runs), out)
+    emit({"table": runs_table, "json": runs_json}[format](runs), out)
 
 
 @runs_app.command("show", epilog=examples("kpi runs show my_ws 20260315"))
 def runs_show(
     workspace: Workspace,
     run_id: RunId,
-    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = RunsFormat.table,
+    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = "table",
     out: OutOption = None,
 ) -> None:
     """One run: what was computed, from which definitions, data and engine."""
@@ -612,7 +511,7 @@ def runs_show(
 
     ws = load(workspace)
     run = get_run(ws.root, ws.organization.timezone, run_id)
-    emit(run_json(run) if format == RunsFormat.json else run_text(run), out)
+    emit({"table": run_text, "json": run_json}[format](run), out)
 
 
 @runs_app.command("verify", epilog=examples("kpi runs verify my_ws", "kpi runs verify my_ws --head 3f9a0c1e",
@@ -661,7 +560,7 @@ def runs_approve(
     run_id: Annotated[str, typer.Argument(help="The bonus run to approve.", metavar="RUN_ID")],
     by: Annotated[str, typer.Option("--by", metavar="NAME", help="Who approves (printable text).")] = ...,  # type: ignore[assignment]
     note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Why, or a reference.")] = None,
-    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = RunsFormat.table,
+    format: Annotated[RunsFormat, typer.Option("--format", help="Output format.")] = "table",
     out: OutOption = None,
 ) -> None:
     """Approve a bonus run that still verifies: an append-only entry of the ledger (once per run)."""
@@ -671,7 +570,7 @@ def runs_approve(
     ws = load(workspace)
     check_writable(ws.root)
     run, approval, new_head = approve(ws, run_id, by, note)
-    if format == RunsFormat.json:
+    if format == "json":
         emit(to_json({"id": run.id, "approved_by": approval.approved_by, "approved_at": approval.time,
                       "note": approval.note, "user": approval.user, "host": approval.host,
                       "hash": new_head.hash, "ledger": {"entries": new_head.entries, "head": new_head.hash}}), out)
@@ -691,16 +590,15 @@ def test_command(
     workspace: Workspace = Path("."),
     name: Annotated[str | None, typer.Option("--name", metavar="PATTERN",
                                              help="Only tests whose id matches (fnmatch: * ?).")] = None,
-    format: Annotated[TestsFormat, typer.Option("--format", help="text, or JUnit XML for CI.")] = TestsFormat.text,
+    format: Annotated[TestsFormat, typer.Option("--format", help="text, or JUnit XML for CI.")] = "text",
     out: OutOption = None,
 ) -> None:
     """Run the workspace's tests: fixture rows in, expected values, scores and payouts out; exit 1 if any fails."""
+    from kpi_engine.pipeline import compile_workspace, run_tests
     from kpi_engine.report.tests import tests_junit, tests_text
-    from kpi_engine.testing import run_tests
 
-    ws = load(workspace)
-    result = run_tests(ws, name)
-    emit(tests_junit(result) if format == TestsFormat.junit else tests_text(result), out)
+    result = run_tests(compile_workspace(workspace), name)
+    emit({"text": tests_text, "junit": tests_junit}[format](result), out)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -732,15 +630,14 @@ def init(
 @app.command(epilog=examples("kpi catalog my_ws --format html --out catalog.html"))
 def catalog(
     workspace: Workspace = Path("."),
-    format: Annotated[CatalogFormat, typer.Option("--format", help="Markdown or a standalone HTML page.")] = (
-        CatalogFormat.md),
+    format: Annotated[CatalogFormat, typer.Option("--format", help="Markdown or a standalone HTML page.")] = "md",
     out: OutOption = None,
 ) -> None:
     """A human catalog of goals, KPIs, formulas, targets, weights, policies and bonus plans."""
     from kpi_engine.report.catalog import catalog as render_catalog
 
     ws = load(workspace)
-    emit(render_catalog(ws, format.value), out)
+    emit(render_catalog(ws, format), out)
 
 
 @app.command(epilog=examples("kpi diff git:HEAD~1:my_ws my_ws",
@@ -754,7 +651,7 @@ def diff(
                                                    "files.")] = None,
     plan: PlanOption = None,
     period: PeriodOption = None,
-    format: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = DiffFormat.text,
+    format: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = "text",
     out: OutOption = None,
 ) -> None:
     """What changed between two definition sets, and each person's payout change on the same data."""
@@ -766,8 +663,7 @@ def diff(
                            param_hint="'--data'")
     result = run_diff(old, new, data, plan, period)
     report(result.notes)
-    render = {DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}.get(format, diff_text)
-    emit(render(result), out)
+    emit({"text": diff_text, "json": diff_json, "md": diff_markdown}[format](result), out)
 
 
 def main() -> None:

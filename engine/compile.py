@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 
+from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
-from kpi_engine.evaluation import check_kpi_ids, formulas_of, period_of, slices_of
+from kpi_engine.evaluation import period_of, slices_of
 from kpi_engine.evaluation.org import OrgUnit, unit_paths
-from kpi_engine.plan.planner import plan as make_plan
 from kpi_engine.sql.compile_plan import compile_scan
 from kpi_engine.sql.render import to_sql
 
 
-def compile_workspace(ws: m.Workspace, kpis: Sequence[str], period: str | None, dialect: str,
-                      explain: bool) -> str:
+def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool) -> str:
     """The SQL of every scan for the period (default: the current fiscal year), in a dialect."""
-    formulas = formulas_of(ws)
-    check_kpi_ids(ws, kpis)
+    ws, formulas, plan = compiled.workspace, compiled.formulas, compiled.plan
     label = period or str(_current_fiscal_year(ws))
     whole = period_of(ws, label)
     slices = slices_of(ws, [whole])
-    plan = make_plan(ws, formulas, kpis or list(ws.kpis))
     # Units named in YAML give the real depth; data-defined units are read at evaluation time.
     paths, _ = unit_paths({u.id: OrgUnit(u.id, u.name, u.parent, u.tags) for u in ws.units.values()})
     parts = [f"-- kpi compile: period {whole.label} ({whole.start}..{whole.end}), dialect {dialect}"]

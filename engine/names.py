@@ -12,5 +12,6 @@ LEVELS: tuple[Level, ...] = get_args(Level)
 Grain = Literal["year", "quarter", "month", "week", "day"]
 GRAINS: tuple[Grain, ...] = get_args(Grain)
 
-# SQL dialects a formula can be compiled for; DuckDB runs them (see kpi_engine.sql.dialects).
-DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "trino")
+# SQL dialects a formula can be compiled for (see kpi_engine.sql.dialects).
+Dialect = Literal["duckdb", "postgres", "snowflake", "bigquery", "spark", "trino"]
+DIALECTS: tuple[Dialect, ...] = get_args(Dialect)

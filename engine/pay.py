@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
 from kpi_engine.config.build import unknown
 from kpi_engine.data.warehouse import Warehouse
@@ -104,18 +105,21 @@ def missing_money(ws: m.Workspace, plan: m.BonusPlan, result: PlanResult, org: O
     return out
 
 
-def compute_bonus(ws: m.Workspace, plan_id: str | None, period: str | None, wh: Warehouse | None = None, *,
+def compute_bonus(compiled: Compiled, plan_id: str | None, period: str | None, wh: Warehouse | None = None, *,
                   any_period: bool = False) -> BonusRun:
     """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data).
 
     A period of another kind than the plan's is refused, except with ``any_period`` (`kpi test` fixtures
     pay a plan over the fixture's own period)."""
+    ws = compiled.workspace
+    if compiled.selected:
+        raise ValueError("a bonus plan is paid on every KPI: compile the workspace without narrowing it")
     plan = find_plan(ws, plan_id)
     label = plan_period(plan, period)
     whole = period_of(ws, label)
     if not any_period:
         check_period_kind(ws, plan, whole)
-    evaluation = evaluate(ws, label, wh=wh)
+    evaluation = evaluate(compiled, label, wh=wh)
     cards = {s.person: s for s in evaluation.scorecards if s.scorecard in plan.scorecards}
     people = []
     for pid in sorted(cards):

@@ -1,16 +1,48 @@
-"""The stage sequence: load → shape → model → formulas → rules. Nothing else lives here."""
+"""The stages from YAML to payout, in order. Each is one call; nothing else lives here.
+
+Static, no data (what `kpi validate` runs)::
+
+    load YAML → shape (JSON Schema) → model → formulas (parse, type-check) → rules
+    check_unit / validate / load_workspace → m.Workspace
+
+Compiled, still no data::
+
+    + plan (fuse KPIs into scans)          compile_workspace → Compiled (model, typed formulas, plan)
+
+Run time, on an engine holding the data (see :mod:`kpi_engine.execution`)::
+
+    evaluate(Compiled, period) → Evaluation   KPI values → statuses, scores, ranks → scorecards, goals
+    pay(Compiled, plan, period) → BonusRun     scorecard totals → payouts, pools, cents
+
+Around them: `kpi test` runs fixture rows through evaluate and pay (:func:`run_tests`), `kpi compile`
+prints the plan's SQL (:func:`plan_sql`), `runs verify` recompiles a run's stored definitions and runs
+them again (:func:`verify_run`). Run-time modules are imported on first use: `kpi validate` loads only
+the static half.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from kpi_engine.compiled import Compiled, Formulas
 from kpi_engine.config import model as m
 from kpi_engine.config.build import build_model
 from kpi_engine.config.rules import check_rules
 from kpi_engine.config.workspace import Unit, discover, load_definitions
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
 from kpi_engine.source import Span
+
+if TYPE_CHECKING:
+    from kpi_engine.audit.verify import Verification
+    from kpi_engine.data.ledger import RunRecord
+    from kpi_engine.evaluation.runner import Evaluation
+    from kpi_engine.execution import Engine
+    from kpi_engine.pay import BonusRun
+    from kpi_engine.periods import Grain
+    from kpi_engine.testing import TestReport
 
 
 @dataclass(frozen=True)
@@ -20,6 +52,7 @@ class Checked:
     unit: Unit
     workspace: m.Workspace | None
     diagnostics: tuple[Diagnostic, ...]
+    formulas: Formulas | None = None  # the typed formulas, when the model was built
 
     @property
     def ok(self) -> bool:
@@ -41,16 +74,18 @@ def check_unit(unit: Unit, data: bool = False) -> Checked:
         return Checked(unit, None, _sorted(found))
     workspace, problems = build_model(defs)
     found += problems
+    formulas = None
     if not _has_errors(found):
-        from kpi_engine.config.formulas import check_formulas
+        from kpi_engine.config.formulas import analyze, formula_diagnostics
 
-        found += check_formulas(workspace, fragment=unit.fragment)
+        formulas = analyze(workspace)
+        found += formula_diagnostics(formulas, fragment=unit.fragment)
     found += check_rules(workspace, fragment=unit.fragment)
     if data and not unit.fragment and not _has_errors(found):
         from kpi_engine.evaluation.roster import check_roster
 
         found += check_roster(workspace)
-    return Checked(unit, workspace, _sorted(found))
+    return Checked(unit, workspace, _sorted(found), formulas)
 
 
 def validate(paths: list[Path], data: bool = False) -> list[Checked]:
@@ -77,6 +112,11 @@ def validate(paths: list[Path], data: bool = False) -> list[Checked]:
 
 def load_workspace(path: Path) -> m.Workspace:
     """Load one workspace for evaluation; raise KpiError with every diagnostic if it is not valid."""
+    return _checked(path).workspace  # type: ignore[return-value]
+
+
+def _checked(path: Path) -> Checked:
+    """The checked workspace at a path; KpiError with every diagnostic when it is not valid."""
     if not path.exists():
         raise KpiError([error(Code.FILE_NOT_FOUND, f"`{path}` does not exist", None, "check the path")])
     units = [u for u in discover(path) if not u.fragment]
@@ -88,7 +128,92 @@ def load_workspace(path: Path) -> m.Workspace:
     errors = [d for d in checked.diagnostics if d.severity == Severity.ERROR]
     if errors or checked.workspace is None:
         raise KpiError(errors)
-    return checked.workspace
+    return checked
+
+
+def compile_workspace(workspace: Path | m.Workspace, kpis: Sequence[str] = ()) -> Compiled:
+    """A valid workspace (a path, or a model built elsewhere) compiled once: typed formulas and the plan.
+
+    ``kpis`` narrows the plan to those KPIs (and what they use); unknown ids are refused with a
+    did-you-mean. A model built elsewhere (stored definitions, the other side of a diff) has its
+    formulas analysed here; a path reuses the formulas its validation typed.
+    """
+    from kpi_engine.evaluation.runner import check_kpi_ids
+    from kpi_engine.plan.planner import plan as make_plan
+
+    if isinstance(workspace, Path):
+        checked = _checked(workspace)
+        ws, formulas = checked.workspace, checked.formulas
+        assert ws is not None and formulas is not None
+    else:
+        from kpi_engine.config.formulas import analyze
+
+        ws, formulas = workspace, analyze(workspace)
+        errors = [d for d in formulas.diagnostics if d.severity == Severity.ERROR]
+        if errors:
+            raise KpiError(errors)
+    check_kpi_ids(ws, kpis)
+    return Compiled(ws, formulas, make_plan(ws, formulas, kpis or list(ws.kpis)), tuple(kpis))
+
+
+def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, subject: str | None = None,
+             by: Sequence[str] = (), at: str | None = None, engine: Engine | None = None) -> Evaluation:
+    """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
+
+    On ``engine`` when given, else on the workspace database (or its files read into memory).
+    """
+    from kpi_engine.evaluation.runner import evaluate as run
+
+    return run(compiled, period, grain=grain, subject=subject, by=by, at=at, wh=engine)
+
+
+def pay(compiled: Compiled, plan: str | None, period: str | None, engine: Engine | None = None, *,
+        any_period: bool = False) -> BonusRun:
+    """Every person of a bonus plan's scorecards paid for the period (default: the plan's own)."""
+    from kpi_engine.pay import compute_bonus
+
+    return compute_bonus(compiled, plan, period, engine, any_period=any_period)
+
+
+def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport:
+    """`kpi test`: each test's fixture rows through import, evaluate and pay, its expectations checked."""
+    from kpi_engine.testing import run_tests as run
+
+    return run(compiled, name_pattern)
+
+
+def explain(compiled: Compiled, person: str, plan: str | None, period: str | None) -> tuple[str, list[Diagnostic]]:
+    """`kpi explain`: a person's statement and the run's warnings (paid under the plan when there is one)."""
+    from kpi_engine.report.statement import statement
+
+    ws = compiled.workspace
+    run = None
+    if plan is not None or len(ws.bonus_plans) == 1:
+        run = pay(compiled, plan, period)
+        evaluation = run.evaluation
+    elif period is not None:
+        evaluation = evaluate(compiled, period)
+    else:
+        raise KpiError([error(Code.MISSING_KEY, "name a --plan or a --period", None,
+                              "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
+    try:
+        return statement(ws, evaluation, run, person), evaluation.diagnostics
+    except KpiError as exc:  # an unknown person: the run's warnings still come first
+        raise KpiError([*evaluation.diagnostics, *exc.diagnostics]) from None
+
+
+def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool) -> str:
+    """`kpi compile`: the SQL of every scan of the plan for a period, in a dialect."""
+    from kpi_engine.compile import plan_sql as render
+
+    return render(compiled, period, dialect, explain)
+
+
+def verify_run(run: RunRecord, current: m.Workspace) -> Verification:
+    """`runs verify RUN`: a run's stored hashes and data checked, its stored definitions compiled and run again."""
+    from kpi_engine.audit.verify import verify
+
+    return verify(run, current)
 
 
 def _has_errors(found: list[Diagnostic]) -> bool:

@@ -19,6 +19,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal, NoReturn
 
+from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
 from kpi_engine.config.build import unknown
 from kpi_engine.config.loader import DataPath
@@ -106,8 +107,9 @@ class TestReport:
         return all(t.outcome == "passed" for t in self.tests)
 
 
-def run_tests(ws: m.Workspace, name_pattern: str | None = None) -> TestReport:
+def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport:
     """Run the workspace's tests whose id matches `name_pattern` (fnmatch: `*`, `?`, `[…]`), in id order."""
+    ws = compiled.workspace
     ids = sorted(ws.tests)
     if name_pattern is not None:
         ids = [i for i in ids if fnmatchcase(i, name_pattern)]
@@ -115,19 +117,21 @@ def run_tests(ws: m.Workspace, name_pattern: str | None = None) -> TestReport:
             hint = did_you_mean(name_pattern, ws.tests) or (
                 "tests: " + ", ".join(sorted(ws.tests)[:8]) if ws.tests else "this workspace defines no `tests:`")
             raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no test matches `{name_pattern}`", None, hint)])
-    return TestReport(tuple(run_test(ws, ws.tests[i]) for i in ids), str(ws.root))
+    return TestReport(tuple(run_test(compiled, ws.tests[i]) for i in ids), str(ws.root))
 
 
-def run_test(ws: m.Workspace, test: m.KpiTest) -> TestResult:
+def run_test(compiled: Compiled, test: m.KpiTest) -> TestResult:
     """Load one test's fixture, evaluate its period and check every expectation."""
+    ws = compiled.workspace
     span = ws.source_map.key(test.path)
     try:
-        return _run(ws, test, span)
+        return _run(compiled, test, span)
     except KpiError as exc:
         return TestResult(test.id, test.period, "error", (), _placed(ws, test, exc.diagnostics), span)
 
 
-def _run(ws: m.Workspace, test: m.KpiTest, span: Span | None) -> TestResult:
+def _run(compiled: Compiled, test: m.KpiTest, span: Span | None) -> TestResult:
+    ws = compiled.workspace
     problems = fixture_problems(ws, test)
     if problems:
         return TestResult(test.id, test.period, "error", (), tuple(problems), span)
@@ -137,7 +141,7 @@ def _run(ws: m.Workspace, test: m.KpiTest, span: Span | None) -> TestResult:
         if problems:
             return TestResult(test.id, test.period, "error", (), tuple(problems), span)
         lock_down(wh)
-        results = Results(ws, test, wh, evaluate(ws, test.period, wh=wh))
+        results = Results(compiled, test, wh, evaluate(compiled, test.period, wh=wh))
         checked = tuple(check_expectation(results, i, e) for i, e in enumerate(test.expect))
     outcomes = {c.outcome for c in checked}
     outcome: Outcome = "error" if "error" in outcomes else "failed" if "failed" in outcomes else "passed"
@@ -234,11 +238,15 @@ def _placed(ws: m.Workspace, test: m.KpiTest, diagnostics: tuple[Diagnostic, ...
 class Results:
     """What a test's expectations are checked against: the evaluation, and bonus runs on demand."""
 
-    ws: m.Workspace
+    compiled: Compiled
     test: m.KpiTest
     wh: Warehouse
     evaluation: Evaluation
     runs: dict[str, BonusRun] = field(default_factory=dict)
+
+    @property
+    def ws(self) -> m.Workspace:
+        return self.compiled.workspace
 
     @property
     def label(self) -> str:
@@ -246,7 +254,7 @@ class Results:
 
     def bonus(self, plan: str) -> BonusRun:
         if plan not in self.runs:
-            self.runs[plan] = compute_bonus(self.ws, plan, self.test.period, wh=self.wh, any_period=True)
+            self.runs[plan] = compute_bonus(self.compiled, plan, self.test.period, wh=self.wh, any_period=True)
         return self.runs[plan]
 
     def path(self, index: int, *rest: str) -> DataPath:

@@ -20,8 +20,7 @@ from typer.testing import CliRunner
 
 from kpi_engine.audit.compare import diff_definitions, dotted, same
 from kpi_engine.cli.main import app
-from kpi_engine.pay import compute_bonus
-from kpi_engine.pipeline import load_workspace
+from kpi_engine.pipeline import compile_workspace, load_workspace, pay
 from kpi_engine.report.formats import written
 
 runner = CliRunner()
@@ -168,8 +167,8 @@ def test_payouts_on_the_same_data_match_bonus_runs_of_each_version(repo: Repo,
     payouts = document["payouts"]
     total = document["total"]
     assert isinstance(payouts, list) and isinstance(total, dict)
-    old_run = compute_bonus(load_workspace(repo.before), PLAN, None)
-    new_run = compute_bonus(load_workspace(repo.ws), PLAN, None)
+    old_run = pay(compile_workspace(repo.before), PLAN, None)
+    new_run = pay(compile_workspace(repo.ws), PLAN, None)
     assert [p["person"] for p in payouts] == [p.person for p in new_run.result.payouts]
     assert {p["person"]: Decimal(p["old"]) for p in payouts} == {p.person: p.payout for p in old_run.result.payouts}
     assert {p["person"]: Decimal(p["new"]) for p in payouts} == {p.person: p.payout for p in new_run.result.payouts}

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kpi_engine.cli.main import app
 from kpi_engine.config.loader import display_path
-from kpi_engine.pipeline import load_workspace
+from kpi_engine.pipeline import compile_workspace
 from kpi_engine.testing import close, run_tests
 
 runner = CliRunner()
@@ -215,7 +215,7 @@ tests:
 
 
 def test_run_tests_reports_each_expectation() -> None:
-    report = run_tests(load_workspace(BROKEN), "wrong_share")
+    report = run_tests(compile_workspace(BROKEN), "wrong_share")
     (test,) = report.tests
     assert test.outcome == "failed"
     assert [e.outcome for e in test.expectations] == ["passed", "failed", "failed", "failed"]
@@ -247,7 +247,7 @@ tests:
     expect:
       - {kpi: resolved_in_sla.critical, subject: e1, n: 0}
 """)
-    report = run_tests(load_workspace(ws))
+    report = run_tests(compile_workspace(ws))
     assert report.ok
 
 

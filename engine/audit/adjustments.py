@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from kpi_engine.config import model as m
 from kpi_engine.data.ledger import RunRecord, list_runs
+
+if TYPE_CHECKING:
+    from kpi_engine.pay import BonusRun
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,21 @@ def approved_run(root: Path, timezone: str, plan: str, period: str) -> RunRecord
     return None
 
 
-def adjustments(approved: RunRecord, document: dict[str, Any]) -> list[Adjustment]:
+def against_approved(ws: m.Workspace, run: BonusRun) -> tuple[RunRecord | None, list[Adjustment]]:
+    """The approved run of the same plan and period (if any) and the people this run pays differently."""
+    from kpi_engine.report.formats import money
+
+    approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
+    if approved is None:
+        return None, []
+    now = {p.person: Decimal(money(p.payout, run.plan.rounding_to) or 0) for p in run.result.payouts}
+    return approved, adjustments(approved, now)
+
+
+def adjustments(approved: RunRecord, payouts: Mapping[str, Decimal]) -> list[Adjustment]:
     """People whose payout differs from the approved run (a person missing on one side counts as 0)."""
     before = {p["person"]: Decimal(p["payout"]) for p in approved.results.get("payouts", [])}
-    after = {p["person"]: Decimal(p["payout"]) for p in document.get("payouts", [])}
+    after = dict(payouts)
     return [Adjustment(person, before.get(person, Decimal(0)), after.get(person, Decimal(0)))
             for person in sorted(set(before) | set(after))
             if before.get(person, Decimal(0)) != after.get(person, Decimal(0))]

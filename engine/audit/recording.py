@@ -111,3 +111,12 @@ def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str],
     document = evaluation_document(result, {})
     document.pop("run")
     return record(ws, "evaluate", result.period.label, arguments, document, options, result.plan.explain())
+
+
+def record_bonus(ws: m.Workspace, run: Any, arguments: Sequence[str], options: Mapping[str, Any]) -> RunHeader:
+    """Record a bonus run; the results stored are the JSON document without its run block."""
+    from kpi_engine.report.bonus import bonus_document
+
+    document = bonus_document(run, {}, ws.organization.currency)
+    document.pop("run")
+    return record(ws, "bonus", run.period.label, arguments, document, options, run.evaluation.plan.explain())

@@ -134,19 +134,20 @@ def stored_workspace(run: RunRecord, root: Path) -> m.Workspace:
 
 def recompute(run: RunRecord, ws: m.Workspace) -> Any:
     """The results document of a run, computed again (without its run block)."""
+    from kpi_engine.pipeline import compile_workspace, evaluate, pay
+
     options = dict(run.options)
     if run.kind == "bonus":
-        from kpi_engine.pay import compute_bonus
         from kpi_engine.report.bonus import bonus_document
 
-        paid = compute_bonus(ws, options.get("plan"), options.get("period"))
+        paid = pay(compile_workspace(ws), options.get("plan"), options.get("period"))
         document = bonus_document(paid, {}, ws.organization.currency)
     elif run.kind == "evaluate":
-        from kpi_engine.evaluation import evaluate
         from kpi_engine.report.evaluation import evaluation_document
 
-        evaluated = evaluate(ws, options["period"], grain=options.get("grain"), kpis=options.get("kpis") or (),
-                             subject=options.get("subject"), by=options.get("by") or (), at=options.get("at"))
+        evaluated = evaluate(compile_workspace(ws, options.get("kpis") or ()), options["period"],
+                             grain=options.get("grain"), subject=options.get("subject"), by=options.get("by") or (),
+                             at=options.get("at"))
         document = evaluation_document(evaluated, {})
     else:
         raise KpiError([error(Code.BAD_VALUE, f"run `{run.id}` is of unknown kind `{run.kind}`")])

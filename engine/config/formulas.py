@@ -7,10 +7,10 @@ trees are kept in a :class:`Formulas` index that evaluation compiles to SQL.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
+from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath
 from kpi_engine.config.scalars import Duration
@@ -30,18 +30,6 @@ RELATION_DEPTH = 3
 # A segment defined through segments: at most this many levels (E432); filters are inlined.
 MAX_SEGMENT_DEPTH = 64
 Kind = Literal["formula", "where", "valid_if", "derived"]
-
-
-@dataclass
-class Formulas:
-    """Typed formula trees by owner, plus what was wrong with the others."""
-
-    segments: dict[str, Expr] = field(default_factory=dict)
-    formula: dict[str, Expr] = field(default_factory=dict)
-    where: dict[str, Expr] = field(default_factory=dict)
-    valid_if: dict[str, Expr] = field(default_factory=dict)
-    types: dict[str, sc.Type] = field(default_factory=dict)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 def roster_aliases(ws: m.Workspace, source_id: str) -> dict[str, str]:
@@ -211,9 +199,9 @@ def analyze(ws: m.Workspace) -> Formulas:
     return checker.out
 
 
-def check_formulas(ws: m.Workspace, fragment: bool = False) -> list[Diagnostic]:
+def formula_diagnostics(formulas: Formulas, fragment: bool = False) -> list[Diagnostic]:
     """The formula diagnostics of a workspace (for a fragment, unknown names are not errors)."""
-    found = analyze(ws).diagnostics
+    found = formulas.diagnostics
     if fragment:
         found = [d for d in found if d.code not in (Code.UNKNOWN_NAME, Code.UNKNOWN_PARAM)]
     return found

@@ -13,13 +13,12 @@ if TYPE_CHECKING:
         Evaluation,
         check_kpi_ids,
         evaluate,
-        formulas_of,
         open_data,
         period_of,
         slices_of,
     )
 
-__all__ = ["Evaluation", "check_kpi_ids", "evaluate", "formulas_of", "open_data", "period_of", "slices_of"]
+__all__ = ["Evaluation", "check_kpi_ids", "evaluate", "open_data", "period_of", "slices_of"]
 
 
 def __getattr__(name: str) -> Any:

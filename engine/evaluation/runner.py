@@ -8,8 +8,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from kpi_engine.compiled import Compiled, Formulas
 from kpi_engine.config import model as m
-from kpi_engine.config.formulas import Formulas, analyze, source_scope
+from kpi_engine.config.formulas import source_scope
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.state import imported_files, stale_sources
 from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
@@ -27,7 +28,6 @@ from kpi_engine.evaluation.results import (
 from kpi_engine.evaluation.values import Values, evaluate_values
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from kpi_engine.plan.ir import Plan
-from kpi_engine.plan.planner import plan as make_plan
 from kpi_engine.scoring.scorecard import assign_scorecards
 from kpi_engine.sql.compile_plan import Slice
 
@@ -44,15 +44,6 @@ class Evaluation:
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejects: dict[str, int] = field(default_factory=dict)  # rejected rows per file source
-
-
-def formulas_of(ws: m.Workspace) -> Formulas:
-    """The typed formulas of a valid workspace (raises on formula errors)."""
-    formulas = analyze(ws)
-    errors = [d for d in formulas.diagnostics if d.severity == Severity.ERROR]
-    if errors:
-        raise KpiError(errors)
-    return formulas
 
 
 def period_of(ws: m.Workspace, text: str) -> Period:
@@ -186,16 +177,17 @@ def _needs_previous(ws: m.Workspace, plan: Plan) -> bool:
     return any(t is not None and t.vs == "previous" for t in targets)
 
 
-def evaluate(ws: m.Workspace, period: str, *, grain: Grain | None = None, kpis: Sequence[str] = (),
-             subject: str | None = None, by: Sequence[str] = (), at: str | None = None,
-             wh: Warehouse | None = None) -> Evaluation:
-    """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed."""
-    formulas = formulas_of(ws)
+def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, subject: str | None = None,
+             by: Sequence[str] = (), at: str | None = None, wh: Warehouse | None = None) -> Evaluation:
+    """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
+
+    The KPIs are those `compiled` was planned for; ``wh`` is the engine to run on (default: the
+    workspace database, or its files read into memory).
+    """
+    ws, formulas, plan, kpis = compiled.workspace, compiled.formulas, compiled.plan, compiled.selected
     whole = period_of(ws, period)
     fys = ws.organization.fiscal_year_start
     periods = split(whole, grain, fys) if grain else [whole]
-    check_kpi_ids(ws, kpis)
-    plan = make_plan(ws, formulas, kpis or list(ws.kpis))
     check_by(ws, plan, by)
     if wh is None:
         with open_data(ws) as (opened, report, notes), _collector_paused():
@@ -261,4 +253,4 @@ def _needed_by_scorecards(ws: m.Workspace, org: OrgData, assignment: Mapping[str
     return needed
 
 
-__all__ = ["Evaluation", "check_by", "check_kpi_ids", "evaluate", "formulas_of", "open_data", "period_of", "slices_of"]
+__all__ = ["Evaluation", "check_by", "check_kpi_ids", "evaluate", "open_data", "period_of", "slices_of"]

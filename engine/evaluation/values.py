@@ -20,8 +20,9 @@ from typing import NamedTuple
 import duckdb
 from sqlglot import exp
 
+from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
-from kpi_engine.config.formulas import Formulas, field_path
+from kpi_engine.config.formulas import field_path
 from kpi_engine.data.warehouse import Warehouse
 from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
 from kpi_engine.evaluation.org import Person

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
 from kpi_engine.config.dependencies import kpi_graph
-from kpi_engine.config.formulas import Formulas, field_path
+from kpi_engine.config.formulas import field_path
 from kpi_engine.config.rules import derived_inputs
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.expr.types import Type

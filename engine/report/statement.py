@@ -6,6 +6,9 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from kpi_engine.config import model as m
+from kpi_engine.config.build import unknown
+from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.evaluation import Evaluation
 from kpi_engine.evaluation.org import Person
 from kpi_engine.evaluation.results import ItemResult, ScorecardResult
 from kpi_engine.pay import BonusRun
@@ -140,3 +143,19 @@ def bonus_statement(ws: m.Workspace, run: BonusRun, person: str) -> list[str]:
         lines.append(f"  your share     {_pct(p.share)} of the pool")
     lines.append(f"  payout         {money(p.payout, unit)} {currency}")
     return lines
+
+
+def statement(ws: m.Workspace, evaluation: Evaluation, run: BonusRun | None, person: str) -> str:
+    """`kpi explain`: every number behind a person's score (and payout, with a plan's run), as text."""
+    who = evaluation.org.people.get(person)
+    if who is None:
+        message, hint = unknown("person", person, list(evaluation.org.people))
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
+    card = next((s for s in evaluation.scorecards if s.person == person), None)
+    if card is None:
+        raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no scorecard applies to {who.name} ({person})", None,
+                              "check `applies_to` of the scorecards (roles, units, unit tags)")])
+    lines = scorecard_statement(ws, who, card)
+    if run is not None:
+        lines += bonus_statement(ws, run, person)
+    return "\n".join(lines)

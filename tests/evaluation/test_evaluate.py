@@ -16,9 +16,8 @@ from typer.testing import CliRunner
 
 from kpi_engine.cli.main import app
 from kpi_engine.errors import KpiError
-from kpi_engine.evaluation import evaluate
 from kpi_engine.evaluation.results import KpiResult
-from kpi_engine.pipeline import load_workspace
+from kpi_engine.pipeline import compile_workspace, evaluate, load_workspace
 from tests.evaluation.wskit import workspace
 
 runner = CliRunner()
@@ -149,7 +148,7 @@ def ws_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def march(ws_path: Path) -> dict[tuple[str, str, str | None], KpiResult]:
     ws = load_workspace(ws_path)
-    result = evaluate(ws, "2025-03")
+    result = evaluate(compile_workspace(ws), "2025-03")
     return {(r.kpi, r.subject_type, r.subject): r for r in result.kpis}
 
 
@@ -222,7 +221,7 @@ def test_unknown_roster_person_counts_for_the_organization_only(march: dict) -> 
 
 def test_rows_of_people_missing_from_the_roster_are_reported_per_period(ws_path: Path) -> None:
     ws = load_workspace(ws_path)
-    result = evaluate(ws, "2025-Q1", grain="month")
+    result = evaluate(compile_workspace(ws), "2025-Q1", grain="month")
     warned = [d.message for d in result.diagnostics if "missing from the roster" in d.message]
     expected = {f"2025-{m:02d}": sum(1 for r in ROWS if r["agent"] == "zz" and r["created"].month == m  # type: ignore[union-attr]
                                      and r["created"].year == 2025) for m in (1, 2, 3)}  # type: ignore[union-attr]
@@ -269,20 +268,21 @@ def test_ranks_are_competition_ranks(march: dict) -> None:
 
 def test_period_kinds_and_grain(ws_path: Path) -> None:
     ws = load_workspace(ws_path)
-    q1 = {(r.kpi, r.subject_type, r.subject, r.period): r for r in evaluate(ws, "2025-Q1", grain="month").kpis}
+    q1 = {(r.kpi, r.subject_type, r.subject, r.period): r
+          for r in evaluate(compile_workspace(ws), "2025-Q1", grain="month").kpis}
     assert q1[("volume", "organization", None, "2025-02")].value == 1
     assert q1[("volume", "organization", None, "2025-03")].value == len([r for r in ROWS if _march(r)])
     assert q1[("volume", "organization", None, "2025-01")].value == 0
     assert q1[("volume", "organization", None, "2025-01")].status == "no_data"  # no rows, even without a target
-    days = evaluate(ws, "2025-03-31..2025-04-01", kpis=["volume"], at="organization").kpis
+    days = evaluate(compile_workspace(ws, ["volume"]), "2025-03-31..2025-04-01", at="organization").kpis
     assert [r.value for r in days] == [2]
-    week = evaluate(ws, "2025-W10", kpis=["volume"], at="organization").kpis  # 3–9 March
+    week = evaluate(compile_workspace(ws, ["volume"]), "2025-W10", at="organization").kpis  # 3–9 March
     assert week[0].value == len([r for r in ROWS if _march(r) and r["created"].day <= 9])  # type: ignore[union-attr]
 
 
 def test_no_rows_gives_no_data(ws_path: Path) -> None:
     ws = load_workspace(ws_path)
-    rows = {r.kpi: r for r in evaluate(ws, "2024", at="organization").kpis}
+    rows = {r.kpi: r for r in evaluate(compile_workspace(ws), "2024", at="organization").kpis}
     assert rows["volume"].value == 0 and rows["volume"].n == 0
     assert rows["median_hours"].value is None and rows["median_hours"].status == "no_data"
     # A derived KPI none of whose inputs has a row still reports the organization, as no_data.
@@ -291,7 +291,7 @@ def test_no_rows_gives_no_data(ws_path: Path) -> None:
 
 def test_by_breaks_down_by_a_column(ws_path: Path) -> None:
     ws = load_workspace(ws_path)
-    result = evaluate(ws, "2025-03", kpis=["volume"], by=["priority"], at="organization")
+    result = evaluate(compile_workspace(ws, ["volume"]), "2025-03", by=["priority"], at="organization")
     got = {dict(r.by)["priority"]: r.value for r in result.kpis}
     march_rows = [r for r in ROWS if _march(r)]
     assert got == {p: sum(1 for r in march_rows if r["priority"] == p) for p in ("critical", "normal")}
@@ -301,14 +301,14 @@ def test_by_breaks_down_by_a_column(ws_path: Path) -> None:
 def test_by_a_column_some_kpis_lack_is_refused_naming_them() -> None:
     ws = load_workspace(EXAMPLES / "field_service")  # requests have a priority, timesheets do not
     with pytest.raises(KpiError) as refused:
-        evaluate(ws, "2026-03", by=["priority"])
+        evaluate(compile_workspace(ws), "2026-03", by=["priority"])
     (problem,) = refused.value.diagnostics
     assert problem.code == "E401"
     assert problem.message == ("--by `priority`: source `timesheets` has no column `priority`, so KPI(s) "
                                "`available_hours`, `productive_hours` cannot be broken down by it")
     assert problem.hint is not None and "--kpi first_time_fix" in problem.hint
     assert "--kpi available_hours" not in problem.hint
-    narrowed = evaluate(ws, "2026-03", kpis=["first_time_fix"], by=["priority"], at="organization").kpis
+    narrowed = evaluate(compile_workspace(ws, ["first_time_fix"]), "2026-03", by=["priority"], at="organization").kpis
     assert {(r.kpi, r.subject_type) for r in narrowed} == {("first_time_fix", "organization")}
     assert sorted(r.by for r in narrowed) == [(("priority", p),) for p in ("critical", "high", "low", "normal")]
 
@@ -321,7 +321,7 @@ def test_by_a_column_some_kpis_lack_is_refused_naming_them() -> None:
 def test_by_a_misspelt_column_or_relation_gets_a_did_you_mean(by: str, message: str, hint: str) -> None:
     ws = load_workspace(EXAMPLES / "field_service")
     with pytest.raises(KpiError) as refused:
-        evaluate(ws, "2026-03", kpis=["first_time_fix"], by=[by])
+        evaluate(compile_workspace(ws, ["first_time_fix"]), "2026-03", by=[by])
     (problem,) = refused.value.diagnostics
     assert problem.message.startswith(f"--by `{by}`: {message}, so KPI(s) `first_time_fix`")
     assert problem.hint == hint
@@ -374,7 +374,7 @@ scorecards:
       - {kpi: csat_avg, weight: 25%, at: unit}
 """
     ws = load_workspace(workspace(tmp_path / "ws", KPIS, PEOPLE, tickets, extra=card))
-    result = evaluate(ws, "2025-03")
+    result = evaluate(compile_workspace(ws), "2025-03")
     rows = {(r.kpi, r.subject_type, r.subject): r for r in result.kpis}
     assert rows[("median_hours", "person", "n1")].status == "no_data"  # the lead has no tickets of his own
     assert rows[("median_hours", "person", "n1")].n == 0
@@ -385,19 +385,18 @@ scorecards:
 
 
 def _values(root: Path, period: str, grain: str | None, root_set: str) -> dict[tuple[object, ...], tuple[object, ...]]:
-    from kpi_engine.evaluation import formulas_of, open_data, period_of, slices_of
+    from kpi_engine.evaluation import open_data, period_of, slices_of
     from kpi_engine.evaluation.org import load_org
     from kpi_engine.evaluation.values import evaluate_values
     from kpi_engine.periods import split
-    from kpi_engine.plan.planner import plan
 
-    ws = load_workspace(root)
-    formulas = formulas_of(ws)
+    compiled = compile_workspace(root)
+    ws, formulas = compiled.workspace, compiled.formulas
     whole = period_of(ws, period)
     periods = split(whole, grain, ws.organization.fiscal_year_start) if grain else [whole]  # type: ignore[arg-type]
     with open_data(ws) as (wh, _, _):
         org = load_org(ws, wh)
-        values = evaluate_values(ws, formulas, wh, plan(ws, formulas, list(ws.kpis)), slices_of(ws, periods),
+        values = evaluate_values(ws, formulas, wh, compiled.plan, slices_of(ws, periods),
                                  org.paths, org.people, root_set=root_set)  # type: ignore[arg-type]
     return {(v.kpi, v.level, v.subject, v.period, v.by): (v.value, v.n, v.valid) for v in values.records()}
 
