@@ -104,7 +104,7 @@ def main() -> None:
         ctx = TableContext(params=SCOPE.params, calendars=SCOPE.calendars, segments=segments)
         typed = [r.expr for r in results if r.expr is not None]
         start = time.perf_counter()
-        chars = sum(len(to_sql(compile_expr(expr, ctx))) for expr in typed)
+        chars = sum(len(to_sql(compile_expr(expr, ctx), ctx.dialect)) for expr in typed)
         elapsed = time.perf_counter() - start
         print(f"compile to DuckDB SQL: {len(typed)} formulas ({chars} characters of SQL) in {elapsed:.3f} s")
 

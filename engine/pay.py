@@ -8,12 +8,12 @@ from decimal import Decimal
 from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
 from kpi_engine.config.build import unknown
-from kpi_engine.data.warehouse import Warehouse
 from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
 from kpi_engine.evaluation import Evaluation, evaluate, period_of
 from kpi_engine.evaluation.org import OrgData, Person
 from kpi_engine.evaluation.results import ScorecardResult
 from kpi_engine.evaluation.roster import unmatched_scorecards
+from kpi_engine.execution import Engine
 from kpi_engine.periods import GRAINS, Period
 from kpi_engine.scoring.payout import PersonInput, PlanResult, plan_result
 
@@ -105,7 +105,7 @@ def missing_money(ws: m.Workspace, plan: m.BonusPlan, result: PlanResult, org: O
     return out
 
 
-def compute_bonus(compiled: Compiled, plan_id: str | None, period: str | None, wh: Warehouse | None = None, *,
+def compute_bonus(compiled: Compiled, plan_id: str | None, period: str | None, wh: Engine | None = None, *,
                   any_period: bool = False) -> BonusRun:
     """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data).
 

@@ -26,10 +26,11 @@ from kpi_engine.config.loader import DataPath
 from kpi_engine.config.rules import kpi_levels, kpi_reference_problem
 from kpi_engine.config.scalars import SECONDS, Duration, ValueProblem, parse_percent, parse_quantity
 from kpi_engine.data.report import ImportReport
-from kpi_engine.data.warehouse import Warehouse, import_sources, lock_down, open_memory
+from kpi_engine.data.warehouse import import_sources, lock_down, open_memory
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
 from kpi_engine.evaluation import Evaluation, evaluate
 from kpi_engine.evaluation.results import KpiResult
+from kpi_engine.execution import Engine
 from kpi_engine.pay import BonusRun, compute_bonus
 from kpi_engine.report.formats import written as as_written
 from kpi_engine.scoring.exact import to_decimal12
@@ -240,7 +241,7 @@ class Results:
 
     compiled: Compiled
     test: m.KpiTest
-    wh: Warehouse
+    wh: Engine
     evaluation: Evaluation
     runs: dict[str, BonusRun] = field(default_factory=dict)
 

@@ -4,7 +4,8 @@ Runs and approvals are entries of one hash chain (SPEC §13). Entry `seq` n stor
 hash of entry n-1 (sixty-four zeros for the first), and `hash` = sha256 of `prev_hash` followed by
 the entry's canonical content: every stored column but `hash`, as stored, in canonical JSON. An
 edited, deleted, inserted or reordered entry breaks the chain at that entry (audit/chain.py).
-Re-importing, damaging or deleting `.kpi/warehouse.duckdb` never touches this file.
+Re-importing, damaging or deleting `.kpi/warehouse.duckdb` never touches this file. The ledger is a
+DuckDB file whatever engine evaluates (kpi_engine.execution): it is the workspace's record, not its data.
 """
 
 from __future__ import annotations

@@ -31,12 +31,14 @@ from kpi_engine.data.records import DataFile, StageRow, Tally, check_declaration
 from kpi_engine.data.report import Progress, ProgressCallback, Reject
 from kpi_engine.data.xlsxfile import read_xlsx_records
 from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.sql.render import to_sql
 
 STAGE, TYPED, CANDIDATES, REJECTS, FILES, DUPLICATES = (
     "_kpi_stage", "_kpi_typed", "_kpi_candidates", "_kpi_rejects", "_kpi_files", "_kpi_duplicates")
 _BASE = ("_record", "_line", "_lines", "_raw", "_error", "_error_column")
 _MAX_LINE_BYTES = 64 * 1024 * 1024
 SAMPLE_REJECTS = 20
+DUCKDB = "duckdb"  # sqlglot's name for DuckDB's dialect: this package's SQL is rendered in it
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def publish(conn: duckdb.DuckDBPyConnection, load: SourceLoad) -> None:
                                                                    exp.column("_record", table="c"))
     drop_relation(conn, source.id)
     target = exp.Table(this=exp.to_identifier(source.id, quoted=True))
-    conn.execute(exp.Create(this=target, kind="TABLE", expression=select).sql(dialect="duckdb"))
+    conn.execute(to_sql(exp.Create(this=target, kind="TABLE", expression=select), DUCKDB))
     conn.execute("DELETE FROM rejects WHERE source = ?", [source.id])
     conn.execute(f"""INSERT INTO rejects SELECT ?, f.file, r._line, r.col, r.reason, r.raw, r._record
                      FROM {REJECTS} r JOIN {FILES} f USING (_file_no) ORDER BY r._file_no, r._record, r._col_no""",
@@ -135,7 +137,7 @@ def drop_relation(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     kinds = conn.execute("""SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?
                             UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = 'main'
                             AND view_name = ? AND NOT internal""", [name, name]).fetchall()
-    ident = exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+    ident = to_sql(exp.to_identifier(name, quoted=True), DUCKDB)
     for (kind,) in kinds:
         conn.execute(f"DROP {kind} main.{ident}")
 
@@ -232,7 +234,7 @@ def _stage_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFi
         exp.Literal.number(1).as_("_lines"), exp.cast(exp.null(), "VARCHAR").as_("_raw"),
         exp.cast(exp.null(), "VARCHAR").as_("_error"), exp.cast(exp.null(), "VARCHAR").as_("_error_column"),
         *[cell.copy().as_(f"c{i}") for i, cell in enumerate(cells)])
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {select.sql(dialect='duckdb')} "
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {to_sql(select, DUCKDB)} "
                  "FROM read_parquet(?, file_row_number = true)", [str(file.path)])
     (count,) = _one(conn, f"SELECT count(*) FROM {STAGE}")
     if count != expected:
@@ -279,7 +281,7 @@ def _typing_query(columns: Mapping[str, Column], key: str | None, physical: list
                              t=t[i], ok=ok[i], value=value[i]) for i, c in enumerate(items)]
     final = exp.select(*[b.copy() for b in base], *value,
                        *[r.as_(f"r{i}") for i, r in enumerate(reasons)]).from_(typed.subquery("typed"))
-    return final.sql(dialect="duckdb")
+    return to_sql(final, DUCKDB)
 
 
 def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
@@ -325,7 +327,7 @@ def _fill_raw_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: Dat
     raw = exp.cast(exp.Anonymous(this="json_object", expressions=[
         part for name in source.columns for part in (exp.Literal.string(name), exp.column(name, table="t",
                                                                                           quoted=True))]), "VARCHAR")
-    conn.execute(f"""UPDATE {REJECTS} SET raw = {raw.sql(dialect="duckdb")}
+    conn.execute(f"""UPDATE {REJECTS} SET raw = {to_sql(raw, DUCKDB)}
                      FROM read_parquet(?, file_row_number = true) t
                      WHERE {REJECTS}._file_no = ? AND {REJECTS}.raw IS NULL
                        AND {REJECTS}._record = t.file_row_number + 1""", [str(file.path), file.number])

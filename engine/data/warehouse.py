@@ -22,9 +22,19 @@ from sqlglot import exp
 
 from kpi_engine.config.model import Source
 from kpi_engine.data.files import file_sha256, source_files, source_hashes
-from kpi_engine.data.reader import FileLoad, drop_relation, drop_work_tables, publish, read_source, sample_rejects
+from kpi_engine.data.reader import (
+    DUCKDB,
+    FileLoad,
+    drop_relation,
+    drop_work_tables,
+    publish,
+    read_source,
+    sample_rejects,
+)
 from kpi_engine.data.report import FileReport, ImportFailed, ImportReport, Progress, ProgressCallback, SourceReport
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, warning
+from kpi_engine.execution import FailureKind, QueryFailed
+from kpi_engine.sql.render import to_sql
 
 __all__ = ["Warehouse", "open_warehouse", "open_memory", "import_sources", "lock_down", "source_hashes", "table_hash"]
 
@@ -36,10 +46,19 @@ _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": F
 _LOCKDOWN = ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
              "SET autoload_known_extensions = false", "SET lock_configuration = true")
 _TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
+# The failures a query's data can cause, as the engine-neutral kinds evaluation classifies.
+_FAILURES: tuple[tuple[type[duckdb.Error], FailureKind], ...] = (
+    (duckdb.OutOfRangeException, "out_of_range"), (duckdb.ConversionException, "conversion"))
 
 
 class Warehouse:
-    """A DuckDB connection set to the organization's time zone; the only door to the data."""
+    """A DuckDB connection set to the organization's time zone; the only door to the data.
+
+    The DuckDB :class:`~kpi_engine.execution.Engine`: evaluation runs sqlglot queries on it with
+    :meth:`run`; :meth:`fetch` takes SQL text and is for this package's own queries.
+    """
+
+    dialect = DUCKDB
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path | None, timezone: str, read_only: bool) -> None:
         self.conn = conn
@@ -48,18 +67,38 @@ class Warehouse:
         self.read_only = read_only
         self.locked = False
 
+    def run(self, query: exp.Expression) -> list[tuple[object, ...]]:
+        """Rows of a sqlglot query, as :meth:`fetch` gives them; DuckDB's errors raised as QueryFailed."""
+        sql = to_sql(query, self.dialect)
+        try:
+            return self.fetch(sql)
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as exc:
+            kind: FailureKind = next((k for t, k in _FAILURES if isinstance(exc, t)), "other")
+            raise QueryFailed(kind, str(exc)) from exc
+
     def fetch(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[object, ...]]:
         """Rows of a query, with TIMESTAMPTZ values as ISO text in the organization's zone (no pytz)."""
-        relation = self.conn.sql(sql, params=list(params) if params is not None else None)
+        relation = self.conn.query(sql, params=list(params) if params is not None else None)
         if any(_TIMESTAMPTZ in str(t) for t in relation.types):
             items = []
             for name, kind in zip(relation.columns, relation.types, strict=True):
                 column: exp.Expr = exp.column(name, quoted=True)
                 if _TIMESTAMPTZ in str(kind):
                     column = exp.cast(column, "VARCHAR")
-                items.append(column.as_(name, quoted=True).sql(dialect="duckdb"))
+                items.append(to_sql(column.as_(name, quoted=True), DUCKDB))
             relation = relation.project(", ".join(items))
         return relation.fetchall()
+
+    def register_sources(self, sources: Mapping[str, Source], only: Sequence[str] | None = None,
+                         max_rejects: int | None = None, progress: ProgressCallback | None = None) -> ImportReport:
+        """Import sources into this database: :func:`import_sources`."""
+        return import_sources(self, sources, only, max_rejects, progress)
+
+    def relations(self, views: bool = False) -> set[str]:
+        """The tables (with ``views``: and the views) of the main schema, by name."""
+        return relations(self.conn, views)
 
     def close(self) -> None:
         """Close the connection (and release the file lock)."""
@@ -97,7 +136,7 @@ def open_memory(timezone: str) -> Warehouse:
 
 
 def import_sources(target: Warehouse | duckdb.DuckDBPyConnection, sources: Mapping[str, Source],
-                   only: list[str] | None = None, max_rejects: int | None = None,
+                   only: Sequence[str] | None = None, max_rejects: int | None = None,
                    progress: ProgressCallback | None = None) -> ImportReport:
     """Load sources (all, or `only` these), one transaction per source; raise ImportFailed on file errors.
 
@@ -240,8 +279,8 @@ def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
                               f"{'s' if len(missing) > 1 else ''} " + ", ".join(f"`{m}`" for m in missing)
                               + "; it has: " + ", ".join(names))])
     if table != source.id:
-        view = exp.to_identifier(source.id, quoted=True).sql(dialect="duckdb")
-        body = exp.to_identifier(table, quoted=True).sql(dialect="duckdb")
+        view = to_sql(exp.to_identifier(source.id, quoted=True), DUCKDB)
+        body = to_sql(exp.to_identifier(table, quoted=True), DUCKDB)
         conn.begin()
         try:
             drop_relation(conn, source.id)
@@ -299,7 +338,7 @@ def table_hash(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
             for args in ((row,), (row, exp.Literal.string("kpi-engine")))]
     query = exp.select(exp.func("count", exp.Star()), *sums).from_(
         exp.Table(this=exp.to_identifier(table, quoted=True), alias=exp.TableAlias(this=exp.to_identifier("t"))))
-    (found,) = conn.execute(query.sql(dialect="duckdb")).fetchall()
+    (found,) = conn.execute(to_sql(query, DUCKDB)).fetchall()
     return hashlib.sha256(":".join(str(v or 0) for v in found).encode()).hexdigest()
 
 
@@ -314,7 +353,7 @@ def _declaration(source: Source, timezone: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _selected(sources: Mapping[str, Source], only: list[str] | None) -> list[str]:
+def _selected(sources: Mapping[str, Source], only: Sequence[str] | None) -> list[str]:
     if only is None:
         return list(sources)
     unknown = [name for name in only if name not in sources]
@@ -368,7 +407,7 @@ def _prepare(warehouse: Warehouse) -> Warehouse:
             names = [n for (n,) in conn.execute("SELECT name FROM pg_timezone_names()").fetchall()]
             raise KpiError([error(Code.BAD_VALUE, f"unknown time zone `{warehouse.timezone}`", None,
                                   did_you_mean(warehouse.timezone, names) or "use an IANA name like Europe/Riga")])
-        conn.execute(f"SET TimeZone = {exp.Literal.string(warehouse.timezone).sql(dialect='duckdb')}")
+        conn.execute(f"SET TimeZone = {to_sql(exp.Literal.string(warehouse.timezone), DUCKDB)}")
         if not warehouse.read_only:
             conn.execute("""CREATE TABLE IF NOT EXISTS rejects (source VARCHAR, file VARCHAR, line BIGINT,
                             "column" VARCHAR, reason VARCHAR, raw VARCHAR, record BIGINT)""")

@@ -5,6 +5,7 @@ and rows that belong to no period. Nothing about people or money is left out wit
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from sqlglot import exp
 
@@ -14,20 +15,26 @@ from kpi_engine.data.csvfile import raw_field
 from kpi_engine.data.files import source_files
 from kpi_engine.data.records import DataFile
 from kpi_engine.data.report import ImportReport
-from kpi_engine.data.warehouse import Warehouse, relations
 from kpi_engine.errors import Code, Diagnostic, KpiError, warning
+from kpi_engine.execution import Engine
 from kpi_engine.source import Span
-from kpi_engine.sql.render import to_sql
 
 __all__ = ["data_notices", "reject_counts", "reject_warnings", "roster_rejects", "rows_without_time"]
 
 
-def reject_counts(ws: m.Workspace, wh: Warehouse) -> dict[str, int]:
+_REJECTS = exp.table_("rejects")  # the table an engine's import keeps rejected rows in
+
+
+def reject_counts(ws: m.Workspace, wh: Engine) -> dict[str, int]:
     """Rejected rows (distinct records) per file source, 0 included, in source id order."""
     counts = {s: 0 for s, src in sorted(ws.sources.items()) if src.path is not None}
-    if "rejects" in relations(wh.conn):
-        for source, count in wh.conn.execute("""SELECT source, count(DISTINCT file || ':' || record) FROM rejects
-                                               GROUP BY source""").fetchall():
+    if "rejects" in wh.relations():
+        # A rejected record has a row per rejected column: count each record once.
+        record = exp.DPipe(this=exp.DPipe(this=exp.column("file"), expression=exp.Literal.string(":"), safe=True),
+                           expression=exp.column("record"), safe=True)
+        query = exp.select(exp.column("source"), exp.func("count", exp.Distinct(expressions=[record]))).from_(
+            _REJECTS.copy()).group_by(exp.column("source"))
+        for source, count in cast("list[tuple[str, int]]", wh.run(query)):
             if str(source) in counts:
                 counts[str(source)] = int(count)
     return counts
@@ -59,17 +66,25 @@ def reject_warnings(ws: m.Workspace, report: ImportReport) -> list[Diagnostic]:
     return out
 
 
-def roster_rejects(ws: m.Workspace, wh: Warehouse) -> list[Diagnostic]:
+def roster_rejects(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
     """One warning per rejected roster row, naming the person (read from the raw row) and why: that
     person is missing from every payout and every unit roll-up."""
     people = ws.organization.people
-    if people is None or people.source not in ws.sources or "rejects" not in relations(wh.conn):
+    if people is None or people.source not in ws.sources or "rejects" not in wh.relations():
         return []
     source = ws.sources[people.source]
-    rows = wh.conn.execute("""SELECT file, record, min(line), list("column" ORDER BY "column"),
-                                     list(reason ORDER BY "column"), min(raw)
-                              FROM rejects WHERE source = ? GROUP BY file, record ORDER BY file, record""",
-                           [source.id]).fetchall()
+    column = exp.column("column", quoted=True)
+
+    def by_column(this: exp.Expression) -> exp.Expression:
+        return exp.ArrayAgg(this=exp.Order(this=this, expressions=[exp.Ordered(this=column.copy())]))
+
+    record = [exp.column("file"), exp.column("record")]
+    query = exp.select(
+        *(c.copy() for c in record), exp.func("min", exp.column("line")), by_column(column.copy()),
+        by_column(exp.column("reason")), exp.func("min", exp.column("raw")),
+    ).from_(_REJECTS.copy()).where(exp.column("source").eq(exp.Literal.string(source.id))).group_by(
+        *(c.copy() for c in record)).order_by(*(c.copy() for c in record))
+    rows = cast("list[tuple[str, int, int | None, list[str], list[str], str | None]]", wh.run(query))
     files = _files(source)
     out = []
     for file, _record, line, columns, reasons, raw in rows:
@@ -110,16 +125,16 @@ def _person_id(source: m.Source, file: DataFile | None, column: str, raw: object
     return raw_field(file, source.csv, list(source.columns), raw, column) or None
 
 
-def rows_without_time(ws: m.Workspace, wh: Warehouse) -> list[Diagnostic]:
+def rows_without_time(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
     """Per source with a `time:` column: rows whose time is empty belong to no period."""
-    tables = relations(wh.conn, views=True)
+    tables = wh.relations(views=True)
     out = []
     for source_id, source in sorted(ws.sources.items()):
         if source.time is None or source.time not in source.columns or source_id not in tables:
             continue
         query = exp.select(exp.func("count", exp.Star())).from_(exp.to_identifier(source_id, quoted=True)).where(
             exp.column(source.time, quoted=True).is_(exp.null()))
-        ((count,),) = wh.fetch(to_sql(query))
+        ((count,),) = wh.run(query)
         if count:
             out.append(warning(Code.ROWS_WITHOUT_TIME, f"source `{source_id}`: {count} row"
                                f"{'s have' if count != 1 else ' has'} no `{source.time}`, so "
@@ -129,7 +144,7 @@ def rows_without_time(ws: m.Workspace, wh: Warehouse) -> list[Diagnostic]:
     return out
 
 
-def data_notices(ws: m.Workspace, wh: Warehouse, report: ImportReport | None) -> list[Diagnostic]:
+def data_notices(ws: m.Workspace, wh: Engine, report: ImportReport | None) -> list[Diagnostic]:
     """Everything an evaluation says about its data, in a stable order."""
     found = reject_warnings(ws, report) if report is not None else []
     return found + roster_rejects(ws, wh) + rows_without_time(ws, wh)

@@ -11,11 +11,10 @@ from sqlglot import exp
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import display_path
 from kpi_engine.config.model import MAX_UNIT_DEPTH
-from kpi_engine.data.warehouse import Warehouse
 from kpi_engine.errors import Code, Diagnostic, did_you_mean, error, warning
+from kpi_engine.execution import Engine
 from kpi_engine.scoring import scorecard as sc
 from kpi_engine.source import Span
-from kpi_engine.sql.render import to_sql
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def _date(text: str | None) -> date | None:
     return date.fromisoformat(text[:10]) if text else None
 
 
-def load_people(ws: m.Workspace, wh: Warehouse) -> dict[str, Person]:
+def load_people(ws: m.Workspace, wh: Engine) -> dict[str, Person]:
     """The roster rows, every value read as text and converted exactly (no float enters)."""
     people = ws.organization.people
     if people is None:
@@ -95,7 +94,7 @@ def load_people(ws: m.Workspace, wh: Warehouse) -> dict[str, Person]:
     query = exp.select(*(_text(c) for c in [*mapped, *extra]), *place).from_(
         exp.to_identifier(source.id, quoted=True))
     out = {}
-    for row in wh.fetch(to_sql(query)):
+    for row in wh.run(query):
         values = [None if v is None else str(v) for v in row]
         pid = values[0]
         if pid is None:
@@ -109,7 +108,7 @@ def load_people(ws: m.Workspace, wh: Warehouse) -> dict[str, Person]:
     return out
 
 
-def load_units(ws: m.Workspace, wh: Warehouse,
+def load_units(ws: m.Workspace, wh: Engine,
                people: dict[str, Person]) -> tuple[dict[str, OrgUnit], list[Diagnostic]]:
     """Units from YAML, from the units source, or else every unit named in the roster."""
     found: list[Diagnostic] = []
@@ -118,7 +117,7 @@ def load_units(ws: m.Workspace, wh: Warehouse,
     if mapping is not None:
         query = exp.select(_text(mapping.id), _text(mapping.name), _text(mapping.parent), _text(mapping.tags)).from_(
             exp.to_identifier(mapping.source, quoted=True))
-        for uid, name, parent, tags in wh.fetch(to_sql(query)):
+        for uid, name, parent, tags in wh.run(query):
             if uid is None or uid in units:
                 continue
             tag_list = tuple(sorted(t.strip() for t in str(tags or "").split(",") if t.strip()))
@@ -170,7 +169,7 @@ def unit_paths(units: dict[str, OrgUnit], span: Span | None = None,
     return paths, found
 
 
-def load_org(ws: m.Workspace, wh: Warehouse) -> OrgData:
+def load_org(ws: m.Workspace, wh: Engine) -> OrgData:
     """People and units as the data says, with what is wrong about them."""
     people = load_people(ws, wh)
     units, found = load_units(ws, wh, people)

@@ -13,7 +13,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.formulas import source_scope
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.state import imported_files, stale_sources
-from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, import_sources, lock_down, open_memory, open_warehouse
+from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, lock_down, open_memory, open_warehouse
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, did_you_mean, error, warning
 from kpi_engine.evaluation.notices import data_notices, reject_counts
 from kpi_engine.evaluation.org import OrgData, load_org, person_index
@@ -26,6 +26,7 @@ from kpi_engine.evaluation.results import (
     scorecard_results,
 )
 from kpi_engine.evaluation.values import Values, evaluate_values
+from kpi_engine.execution import Engine
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from kpi_engine.plan.ir import Plan
 from kpi_engine.scoring.scorecard import assign_scorecards
@@ -114,7 +115,7 @@ def _column_problem(ws: m.Workspace, source_id: str, path: str) -> tuple[str, st
 
 
 @contextmanager
-def open_data(ws: m.Workspace) -> Iterator[tuple[Warehouse, ImportReport | None, list[Diagnostic]]]:
+def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, list[Diagnostic]]]:
     """The workspace database when it has been imported, else the files read into memory; locked down."""
     root = ws.root
     tz = ws.organization.timezone
@@ -134,7 +135,7 @@ def open_data(ws: m.Workspace) -> Iterator[tuple[Warehouse, ImportReport | None,
             wh = None
     if wh is None:
         wh = open_memory(tz)
-        report = import_sources(wh, ws.sources)
+        report = wh.register_sources(ws.sources)
     try:
         lock_down(wh)
         yield wh, report, notes
@@ -178,7 +179,7 @@ def _needs_previous(ws: m.Workspace, plan: Plan) -> bool:
 
 
 def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, subject: str | None = None,
-             by: Sequence[str] = (), at: str | None = None, wh: Warehouse | None = None) -> Evaluation:
+             by: Sequence[str] = (), at: str | None = None, wh: Engine | None = None) -> Evaluation:
     """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
 
     The KPIs are those `compiled` was planned for; ``wh`` is the engine to run on (default: the
@@ -213,7 +214,7 @@ def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, sub
     return result
 
 
-def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, whole: Period,
+def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Engine, plan: Plan, whole: Period,
               periods: list[Period], by: Sequence[str], fys: tuple[int, int]) -> Evaluation:
     org = load_org(ws, wh)
     errors = [d for d in org.diagnostics if d.severity == Severity.ERROR]

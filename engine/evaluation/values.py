@@ -17,15 +17,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
-import duckdb
 from sqlglot import exp
 
 from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
 from kpi_engine.config.formulas import field_path
-from kpi_engine.data.warehouse import Warehouse
 from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
 from kpi_engine.evaluation.org import Person
+from kpi_engine.execution import Engine, QueryFailed
 from kpi_engine.expr.types import Type
 from kpi_engine.plan.ir import DerivedSpec, Plan, ScanGroup
 from kpi_engine.scoring.exact import to_decimal12
@@ -41,7 +40,6 @@ from kpi_engine.sql.compile_plan import (
     compile_scan,
     kpi_params,
 )
-from kpi_engine.sql.render import to_sql
 
 Key = tuple[str, str, str | None, str, tuple[str | None, ...]]  # kpi, level, subject, period, by values
 RowKey = tuple[str, str | None, str, tuple[str | None, ...]]  # a Key without its KPI: level, subject, period, by
@@ -209,23 +207,27 @@ def _out_of_range(ws: m.Workspace, kid: str, detail: str) -> KpiError:
 _RANGE_DETAIL = "a value or a total of a sum or an average is out of range"
 
 
-_RANGE_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException)
+_RANGE_FAILURES = ("out_of_range", "conversion")
 
 
-def _fetch(ws: m.Workspace, wh: Warehouse, sql: str, kid: str) -> list[tuple[object, ...]]:
+def _fetch(ws: m.Workspace, wh: Engine, query: exp.Expression, kid: str) -> list[tuple[object, ...]]:
     """Rows of one KPI's query; a value out of range is a located error naming the KPI."""
     try:
-        return wh.fetch(sql)
-    except _RANGE_ERRORS:
+        return wh.run(query)
+    except QueryFailed as exc:
+        if exc.kind not in _RANGE_FAILURES:
+            raise
         raise _out_of_range(ws, kid, _RANGE_DETAIL) from None
 
 
-def _fetch_group(ws: m.Workspace, wh: Warehouse, group: ScanGroup, sql: str,
-                 compile_one: Callable[[ScanGroup], str]) -> list[tuple[object, ...]]:
+def _fetch_group(ws: m.Workspace, wh: Engine, group: ScanGroup, query: exp.Expression,
+                 compile_one: Callable[[ScanGroup], exp.Expression]) -> list[tuple[object, ...]]:
     """Rows of a scan; when a value is out of range, each KPI runs alone to name the one at fault."""
     try:
-        return wh.fetch(sql)
-    except _RANGE_ERRORS:
+        return wh.run(query)
+    except QueryFailed as exc:
+        if exc.kind not in _RANGE_FAILURES:
+            raise
         for spec in group.kpis:
             _fetch(ws, wh, compile_one(ScanGroup(group.key, (spec,))), spec.id)
         raise _out_of_range(ws, group.kpis[0].id, _RANGE_DETAIL) from None
@@ -253,7 +255,7 @@ def _by_text(raw: object) -> str | None:
     return str(raw)
 
 
-def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup, slices: Sequence[Slice],
+def run_scan(ws: m.Workspace, formulas: Formulas, wh: Engine, group: ScanGroup, slices: Sequence[Slice],
              paths: Mapping[str, tuple[str, ...]], people: Mapping[str, Person], by: Sequence[str],
              root_set: RootSet = "skip") -> Values:
     """Evaluate one scan group; every subject level in one query.
@@ -262,16 +264,16 @@ def run_scan(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGrou
     a second query computes the root alone (see :mod:`kpi_engine.sql.compile_plan`). ``root_set="keep"``
     groups by the root in the first query instead (the slower way, kept to test the shortcut).
     """
-    def sql_of(one: ScanGroup, root: RootSet = root_set) -> str:
-        return to_sql(compile_scan(ws, formulas, one, slices, paths, by, root_set=root).select)
+    def select_of(one: ScanGroup, root: RootSet = root_set) -> exp.Expression:
+        return compile_scan(ws, formulas, one, slices, paths, by, dialect=wh.dialect, root_set=root).select
 
-    query = compile_scan(ws, formulas, group, slices, paths, by, root_set=root_set)
-    rows = _fetch_group(ws, wh, group, to_sql(query.select), sql_of)
+    query = compile_scan(ws, formulas, group, slices, paths, by, dialect=wh.dialect, root_set=root_set)
+    rows = _fetch_group(ws, wh, group, query.select, select_of)
     block, found, unattached = _read_scan(ws, group, query, rows, people, paths)
     if query.root is not None:
         if unattached:
-            root_query = compile_scan(ws, formulas, group, slices, paths, by, root_set="only")
-            root_rows = _fetch_group(ws, wh, group, to_sql(root_query.select), lambda one: sql_of(one, "only"))
+            root_query = compile_scan(ws, formulas, group, slices, paths, by, dialect=wh.dialect, root_set="only")
+            root_rows = _fetch_group(ws, wh, group, root_query.select, lambda one: select_of(one, "only"))
             block.extend(_read_scan(ws, group, root_query, root_rows, people, paths)[0])
         else:
             for i in [i for i, key in enumerate(block.keys) if key[0] == "organization"]:
@@ -341,15 +343,15 @@ def _grouping_set(grouping: int, grouped: Sequence[int]) -> int | None:
     return None
 
 
-def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, group: ScanGroup) -> dict[str, Decimal | None]:
+def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Engine, group: ScanGroup) -> dict[str, Decimal | None]:
     """Each KPI's value over no rows (0 for the count family, null for the rest)."""
-    (row,) = _fetch_group(ws, wh, group, to_sql(compile_empty(ws, formulas, group)),
-                          lambda one: to_sql(compile_empty(ws, formulas, one))) or [(None,) * len(group.kpis)]
+    (row,) = _fetch_group(ws, wh, group, compile_empty(ws, formulas, group, wh.dialect),
+                          lambda one: compile_empty(ws, formulas, one, wh.dialect)) or [(None,) * len(group.kpis)]
     return {spec.id: _number(ws, v, ws.kpis[spec.id], spec.result_type)
             for spec, v in zip(group.kpis, row, strict=True)}
 
 
-def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: DerivedSpec,
+def run_derived(ws: m.Workspace, formulas: Formulas, wh: Engine, spec: DerivedSpec,
                 current: Values, previous: Values, previous_label: Mapping[str, str]) -> Block | None:
     """A derived KPI for every subject and period where any of its inputs has a value."""
     from kpi_engine.config.rules import kpi_levels
@@ -381,16 +383,16 @@ def run_derived(ws: m.Workspace, formulas: Formulas, wh: Warehouse, spec: Derive
             return exp.cast(exp.column(f"p{pindex[id]}", table="v", quoted=True), "DOUBLE")
 
     kpi = ws.kpis[spec.id]
-    ctx = _Ctx(ws, formulas, "", kpi_params(ws, kpi), "duckdb", calendars(ws))
+    ctx = _Ctx(ws, formulas, "", kpi_params(ws, kpi), wh.dialect, calendars(ws))
     value = compile_expr(spec.formula, ctx)
     rows_sql = rows if rows and names else [(None,)]
     query = exp.select(value.as_("v")).from_(exp.values(rows_sql, alias="v", columns=names or ["k0"]))
     result_type = formulas.types.get(spec.id, Type.NUMBER)
-    results = [_number(ws, raw, kpi, result_type) for (raw,) in _fetch(ws, wh, to_sql(query), spec.id)]
+    results = [_number(ws, raw, kpi, result_type) for (raw,) in _fetch(ws, wh, query, spec.id)]
     return Block(keys, {spec.id: Column(results, counts, None)})
 
 
-def evaluate_values(ws: m.Workspace, formulas: Formulas, wh: Warehouse, plan: Plan, slices: Sequence[Slice],
+def evaluate_values(ws: m.Workspace, formulas: Formulas, wh: Engine, plan: Plan, slices: Sequence[Slice],
                     paths: Mapping[str, tuple[str, ...]], people: Mapping[str, Person], by: Sequence[str] = (),
                     previous: Values | None = None, previous_label: Mapping[str, str] | None = None,
                     root_set: RootSet = "skip") -> Values:

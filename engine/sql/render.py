@@ -9,7 +9,7 @@ from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.sql.dialects import DIALECTS
 
 
-def to_sql(expression: exp.Expression, dialect: str = "duckdb", *, pretty: bool = False) -> str:
+def to_sql(expression: exp.Expr, dialect: str, *, pretty: bool = False) -> str:
     """Render a compiled expression (or a whole query) in ``dialect``.
 
     sqlglot is told to raise instead of warning when a dialect cannot express a node, and

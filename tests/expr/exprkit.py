@@ -292,14 +292,14 @@ def query(compiled: exp.Expression, t: Type | None, per_row: bool = False, deriv
     """SELECT the compiled expression from the test tables (t joined to emp as agent; k × p for KPIs)."""
     value = exp.alias_(_fetchable(compiled, t), "v")
     if derived:
-        return to_sql(sqlglot.select(value).from_(exp.table_("k")).join(exp.table_("p"), join_type="cross"))
+        return to_sql(sqlglot.select(value).from_(exp.table_("k")).join(exp.table_("p"), join_type="cross"), "duckdb")
     select = sqlglot.select(value).from_(exp.table_("t"))
     select = select.join(exp.table_("emp", alias="agent"), on='"agent"."id" = "t"."agent_id"', join_type="left")
     if per_row:
         select = select.order_by('"t"."id"')
     else:  # one row even when the formula has no aggregate or the table is empty
         select = select.group_by(exp.Tuple(expressions=[]))
-    return to_sql(select)
+    return to_sql(select, "duckdb")
 
 
 def run(

@@ -133,7 +133,7 @@ def test_param_strings_are_literals() -> None:
     in_scope = Scope(columns={"p": Type.STRING}, params={"evil": "x'); DROP TABLE t; --"})
     typed = check("p = $evil", "where", in_scope).expr
     assert typed is not None
-    sql = to_sql(compile_expr(typed, TableContext(params=in_scope.params)))
+    sql = to_sql(compile_expr(typed, TableContext(params=in_scope.params)), "duckdb")
     assert sql == "\"t\".\"p\" = 'x''); DROP TABLE t; --'"
 
 
@@ -149,7 +149,7 @@ def test_hostile_column_names_stay_identifiers() -> None:
     text = " + ".join("sum(`" + n.replace("`", "``") + "`)" for n in HOSTILE_NAMES)
     typed = check(text, "formula", in_scope).expr
     assert typed is not None
-    sql = to_sql(compile_expr(typed, TableContext()))
+    sql = to_sql(compile_expr(typed, TableContext()), "duckdb")
     assert_single_expression(sql, "duckdb")
     assert con.execute(f"SELECT {sql} FROM t").fetchone() == (len(HOSTILE_NAMES),)
     assert con.execute("SELECT count(*) FROM t").fetchone() == (1,)
@@ -234,5 +234,5 @@ def test_decimal_params_never_become_exponents() -> None:
     in_scope = Scope(columns={"x": Type.NUMBER}, params={"big": Decimal("1E+30"), "tiny": Decimal("1E-20")})
     typed = check("x > $big or x < $tiny", "where", in_scope).expr
     assert typed is not None
-    sql = to_sql(compile_expr(typed, TableContext(params=in_scope.params)))
+    sql = to_sql(compile_expr(typed, TableContext(params=in_scope.params)), "duckdb")
     assert "E" not in sql.replace("DOUBLE", "") and "1000000000000000000000000000000" in sql

@@ -265,7 +265,7 @@ def test_long_chain_checks_and_compiles_without_recursion() -> None:
     with recursion_limit(600):
         checked = check_expr(parse(text, max_nodes=None, max_length=None), "formula", SCOPE)
         assert checked.expr is not None
-        sql = to_sql(compile_expr(checked.expr, context()))
+        sql = to_sql(compile_expr(checked.expr, context()), "duckdb")
     assert sql.count("SUM(") == 1500
 
 

@@ -1,0 +1,73 @@
+"""The execution seam: the one contract between evaluation and the database that runs its queries.
+
+An engine is one open session on a database. It speaks one sqlglot dialect (``dialect``) and runs
+in the organization's time zone (``timezone``, set when it opens). It registers the workspace's
+sources as tables named by source id, with their rejected rows in a ``rejects`` table
+(``register_sources``), says which tables and views it has (``relations``), and runs a sqlglot
+query (``run``): rows of plain Python values, TIMESTAMPTZ values as ISO text in the session's zone.
+A query that fails raises :class:`QueryFailed`, never the driver's own exception, so evaluation
+classifies failures without importing any driver. It closes, and works as a context manager.
+
+DuckDB is the first engine (:class:`kpi_engine.data.warehouse.Warehouse`). Adding one is one new
+module implementing :class:`Engine`, plus its dialect notes in ``docs/reference/formulas.md``
+(section "SQL dialects"); what the dialect cannot compute is refused at compile time in
+:mod:`kpi_engine.sql.dialects`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Protocol, Self, runtime_checkable
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from kpi_engine.config.model import Source
+    from kpi_engine.data.report import ImportReport
+
+__all__ = ["Engine", "FailureKind", "QueryFailed"]
+
+#: Why a query failed: a value out of the type's range, a value that could not be converted, or else.
+FailureKind = Literal["out_of_range", "conversion", "other"]
+
+
+class QueryFailed(Exception):
+    """A query an engine could not run, classified by ``kind``, with the engine's own message."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+        self.message = message
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine implements; evaluation and everything that runs queries takes one."""
+
+    dialect: str  # the sqlglot dialect name queries are rendered in
+    timezone: str  # the session time zone (an IANA name), set when the engine opens
+
+    def run(self, query: exp.Expression) -> list[tuple[object, ...]]:
+        """Rows of a query; TIMESTAMPTZ values as ISO text in ``timezone``; raise QueryFailed on failure."""
+        ...
+
+    def register_sources(self, sources: Mapping[str, Source], only: Sequence[str] | None = None) -> ImportReport:
+        """Make sources (all, or ``only`` these) readable as tables named by source id; the import's report.
+
+        Rejected rows go to the ``rejects`` table; a file that cannot be read raises ImportFailed.
+        """
+        ...
+
+    def relations(self, views: bool = False) -> set[str]:
+        """The names of the tables (with ``views``: and the views) the engine can read."""
+        ...
+
+    def close(self) -> None:
+        """End the session."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None: ...
