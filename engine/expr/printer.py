@@ -1,5 +1,7 @@
-"""AST → formula text with the fewest parentheses that keep its meaning:
-``parse(to_text(e)) == e`` for every tree the parser can produce."""
+"""AST → formula text with the fewest parentheses that keep its meaning.
+
+``parse(to_text(e)) == e`` for every tree the parser can produce.
+"""
 
 from __future__ import annotations
 
