@@ -107,6 +107,7 @@ class PlanContext:
         self.joins: dict[tuple[str, ...], str] = {}
 
     def column(self, path: tuple[str, ...]) -> exp.Expression:
+        """A column of the scan's source or of a related one; a relation path records the joins it needs."""
         table, source_id = T, self.source_id
         for depth, name in enumerate(path[:-1]):
             relation = self.ws.sources[source_id].relations[name]
@@ -118,12 +119,15 @@ class PlanContext:
         return _col(table, roster_aliases(self.ws, source_id).get(name, name))
 
     def segment(self, name: str) -> exp.Expression:
+        """The segment's row condition, compiled in this KPI's context, in parentheses."""
         return exp.paren(compile_expr(self.formulas.segments[name], self))
 
     def param(self, name: str) -> ParamValue:
+        """The value of ``$name`` for this KPI (see :func:`kpi_params`)."""
         return self.params[name]
 
     def calendar(self, name: str | None) -> Calendar:
+        """A calendar by id; without a name the only one defined, else an error asking for the name."""
         if name is None:
             if len(self.calendars) != 1:
                 raise KpiError([error(Code.UNKNOWN_REFERENCE, "business_hours needs a calendar name here", None,
@@ -132,9 +136,11 @@ class PlanContext:
         return self.calendars[name]
 
     def kpi(self, id: str) -> exp.Expression:
+        """Refused: a KPI's value has no meaning inside a formula over rows."""
         raise KpiError([error(Code.MIXED_KPI_AND_ROWS, f"KPI `{id}` cannot be used in a row formula")])
 
     def previous(self, id: str) -> exp.Expression:
+        """Refused, like :meth:`kpi`."""
         return self.kpi(id)
 
 
