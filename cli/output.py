@@ -1,5 +1,7 @@
-"""Where a command's output goes (SPEC §14): `--out` problems are clean errors, found early when they
-can be, and a run is recorded only once its output file holds the results.
+"""Where a command's output goes (SPEC §14), checked early and written before the run is recorded.
+
+`--out` problems are clean errors, found early when they can be, and a run is recorded only once
+its output file holds the results.
 
 `check_out` refuses what can be known before the work starts (a folder where a file is expected, a
 parent that is a file, a place that cannot be written). `staged` writes next to the target and moves

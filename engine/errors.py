@@ -10,14 +10,19 @@ from kpi_engine.source import Span
 
 
 class Severity(StrEnum):
+    """Whether a diagnostic fails the command (an error) or is only reported (a warning)."""
+
     ERROR = "error"
     WARNING = "warning"
 
 
 class Code(StrEnum):
-    """Stable diagnostic codes: E0xx the command line, E1xx YAML/schema, E2xx syntax, E3xx types,
-    E4xx model/policy, E5xx data, E6xx scoring. Every warning has a W code (SPEC §9): W4xx lints
-    (errors under --strict), W5xx notes about the data."""
+    """Stable diagnostic codes, one per kind of problem, that tests and users can rely on.
+
+    E0xx the command line, E1xx YAML/schema, E2xx syntax, E3xx types, E4xx model/policy, E5xx data,
+    E6xx scoring. Every warning has a W code (SPEC §9): W4xx lints (errors under --strict), W5xx notes
+    about the data.
+    """
 
     # E0xx: the command line and the engine itself
     USAGE = "E001"

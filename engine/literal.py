@@ -1,10 +1,10 @@
-"""User-written text printed literally: no terminal control codes, no Rich markup (SPEC §13).
+r"""User-written text printed literally: no terminal control codes, no Rich markup (SPEC §13).
 
 Names, ids, titles, notes and file names come from definitions, data files and the ledger.
 Printed as they are, an ESC sequence could recolour or rewrite the terminal and `[/bold]` would
 break a Rich table. Every text that reaches a terminal goes through :func:`printable`; every cell
 of a Rich table through :func:`cell`; a single value that must stay on one line (an approver's
-name, a note, a run id) through :func:`literal`. Escapes are JSON's own (``\\u001b``), so JSON
+name, a note, a run id) through :func:`literal`. Escapes are JSON's own (``\u001b``), so JSON
 output stays valid and means the same.
 """
 
@@ -24,7 +24,7 @@ def _escape(char: str) -> str:
 
 
 def printable(text: str) -> str:
-    """The text with each control character shown as a ``\\uXXXX`` escape (tab and newline kept)."""
+    r"""The text with each control character shown as a ``\uXXXX`` escape (tab and newline kept)."""
     return _CONTROL.sub(lambda match: _escape(match[0]), text)
 
 

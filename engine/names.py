@@ -1,5 +1,6 @@
-"""The closed sets of names that the model, the schema checks, the SQL compiler and the command line
-share: one definition each. Kept free of imports so that `kpi --help` can build its choices from it.
+"""The closed sets of names shared by the model, the schema checks, the SQL compiler and the command line.
+
+One definition each. Kept free of imports so that `kpi --help` can build its choices from it.
 """
 
 from __future__ import annotations

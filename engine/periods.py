@@ -327,8 +327,11 @@ def split(period: Period, grain: Grain, fiscal_year_start: FiscalYearStart = (1,
 
 
 def previous(period: Period, fiscal_year_start: FiscalYearStart = (1, 1)) -> Period:
-    """The previous period of the same kind (see the module docstring); pass the same fiscal year start
-    the period was parsed with. Raises :class:`PeriodError` before year 0001."""
+    """The previous period of the same kind (see the module docstring).
+
+    Pass the same fiscal year start the period was parsed with. Raises :class:`PeriodError` before
+    year 0001.
+    """
     check_fiscal_year_start(fiscal_year_start)
     try:
         if period.kind == "range":

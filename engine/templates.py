@@ -35,6 +35,8 @@ MODELINE = b"# yaml-language-server: $schema="
 
 @dataclass(frozen=True)
 class Template:
+    """A starter workspace that `kpi init` copies: its sample data's period and the bonus plan to try."""
+
     name: str
     title: str
     period: str  # a period the sample data covers

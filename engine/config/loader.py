@@ -1,5 +1,6 @@
-"""The strict YAML loader: one file → plain data (str, int, Decimal, bool, None, dict, list)
-plus a source map from data path to position.
+"""The strict YAML loader: one file → plain data, plus a source map from data path to position.
+
+The data is made of str, int, Decimal, bool, None, dict and list only.
 
 Stricter than PyYAML on purpose (SPEC §2): duplicate keys, anchors, aliases, merge keys and
 explicit tags are errors; only ``true``/``false``, ``null``/``~`` and plain decimal numbers are

@@ -26,6 +26,8 @@ COLUMN_TYPES = ("string", "integer", "number", "decimal", "boolean", "date", "ti
 
 @dataclass(frozen=True)
 class ScorePoints:
+    """The score a KPI earns at its threshold, target and stretch (``organization.score_points``)."""
+
     threshold: Decimal = Decimal("0.5")
     target: Decimal = Decimal("1")
     stretch: Decimal = Decimal("1.5")
@@ -53,6 +55,8 @@ MAX_UNIT_DEPTH = 32
 
 @dataclass(frozen=True)
 class UnitsMapping:
+    """Which source lists the units of the tree, and which of its columns mean what."""
+
     source: str
     id: str
     name: str | None = None
@@ -62,6 +66,8 @@ class UnitsMapping:
 
 @dataclass(frozen=True)
 class Organization:
+    """The organization a workspace describes: currency, time zone, fiscal year, roster and unit tree."""
+
     name: str
     version: str
     currency: str = "EUR"
@@ -78,6 +84,8 @@ class Organization:
 
 @dataclass(frozen=True)
 class Unit:
+    """A unit of the org tree; a unit without a parent is a root."""
+
     id: str
     name: str
     parent: str | None = None
@@ -87,6 +95,8 @@ class Unit:
 
 @dataclass(frozen=True)
 class Column:
+    """A declared column of a source: its type and the constraints a row must meet to be imported."""
+
     name: str
     type: str
     required: bool = False
@@ -102,6 +112,8 @@ NUMERIC_OR_TEXT = ("string", "integer", "number", "decimal")
 
 @dataclass(frozen=True)
 class CsvOptions:
+    """How a source's CSV files are written: delimiter, number notation, quoting, encoding, nulls, dates."""
+
     delimiter: str = ","
     decimal: str = "."
     thousands: str | None = None
@@ -124,6 +136,8 @@ class Relation:
 
 @dataclass(frozen=True)
 class Source:
+    """A data source: files or a workspace table, with its declared columns, key, time column and relations."""
+
     id: str
     base_dir: Path
     path: str | None = None
@@ -144,6 +158,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Calendar:
+    """Working time for ``business_hours()`` and ``business_days()``: weekly hours and holidays in a zone."""
+
     id: str
     timezone: str
     week: Mapping[int, tuple[tuple[int, int], ...]]  # ISO weekday 1..7 → (start_minute, end_minute)
@@ -153,6 +169,8 @@ class Calendar:
 
 @dataclass(frozen=True)
 class Segment:
+    """A named row filter on a source, usable as a KPI's ``segment``, its variants and a formula name."""
+
     id: str
     source: str
     where: str
@@ -162,6 +180,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class Goal:
+    """A goal KPIs link to; its status and attainment are reported from theirs."""
+
     id: str
     name: str
     owner: str | None = None
@@ -172,12 +192,16 @@ class Goal:
 
 @dataclass(frozen=True)
 class Band:
+    """One step of ``bands`` scoring: values from (direction higher) or up to (lower) ``edge`` score ``score``."""
+
     edge: Quantity
     score: Decimal
 
 
 @dataclass(frozen=True)
 class Scoring:
+    """How a KPI's value becomes a score: ``linear``, ``ratio``, ``bands`` or ``binary``."""
+
     method: Literal["linear", "ratio", "bands", "binary"] = "linear"
     bands: tuple[Band, ...] = ()
     path: DataPath = ()
@@ -204,11 +228,14 @@ class Target:
 
     @property
     def is_range(self) -> bool:
+        """Whether the target is a range (``min``/``max``), scored 100% inside it."""
         return self.min is not None or self.max is not None
 
 
 @dataclass(frozen=True)
 class By:
+    """Whom a KPI's rows are attributed to: people or units, by the column that names them."""
+
     level: Literal["person", "unit"]
     column: str
 
@@ -245,11 +272,14 @@ class Kpi:
 
     @property
     def derived(self) -> bool:
+        """Whether the KPI combines other KPIs instead of reading a source's rows."""
         return self.source is None
 
 
 @dataclass(frozen=True)
 class AppliesTo:
+    """Whom a scorecard applies to: roles, units with their descendants, unit tags (all must match)."""
+
     roles: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
     unit_tags: tuple[str, ...] = ()
@@ -257,6 +287,8 @@ class AppliesTo:
 
 @dataclass(frozen=True)
 class ScorecardEntry:
+    """A weighted KPI of a scorecard, at the level whose value counts, with optional overrides."""
+
     kpi: str
     weight: Decimal
     at: Level = "person"
@@ -269,6 +301,8 @@ class ScorecardEntry:
 
 @dataclass(frozen=True)
 class Scorecard:
+    """The weighted KPIs whose scores make the total score of the people it applies to."""
+
     id: str
     entries: tuple[ScorecardEntry, ...]
     tags: tuple[str, ...] = ()
@@ -280,12 +314,16 @@ class Scorecard:
 
 @dataclass(frozen=True)
 class Bounds:
+    """Inclusive bounds of a policy; either side may be open."""
+
     min: Decimal | None = None
     max: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class Policy:
+    """An organization rule on scorecards: bounds on one KPI's weight or on the number of KPIs."""
+
     id: str
     scorecards: Literal["all"] | tuple[str, ...]  # "all", or tags
     scorecard_ids: tuple[str, ...] = ()
@@ -298,6 +336,8 @@ class Policy:
 
 @dataclass(frozen=True)
 class TargetBonus:
+    """The bonus at a 100% score: a percentage of a roster column, a fixed amount, or a roster column."""
+
     kind: Literal["percent", "fixed", "column"]
     value: Decimal | None = None
     column: str | None = None
@@ -305,6 +345,8 @@ class TargetBonus:
 
 @dataclass(frozen=True)
 class BonusPlan:
+    """How the total scores of some scorecards' people become money: gate, cap, pool, proration, rounding."""
+
     id: str
     scorecards: tuple[str, ...]
     target_bonus: TargetBonus
@@ -320,6 +362,8 @@ class BonusPlan:
 
 @dataclass(frozen=True)
 class KpiTest:
+    """A ``kpi test`` fixture: rows per source, a period, and the results they must give."""
+
     id: str
     period: str
     data: Mapping[str, tuple[Mapping[str, object], ...]]

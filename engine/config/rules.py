@@ -103,54 +103,78 @@ def check_segment_references(ws: m.Workspace) -> Iterator[Diagnostic]:
 
 
 def check_kpi_references(ws: m.Workspace) -> Iterator[Diagnostic]:
-    """Goals, sources, segments, attribution and time columns of every KPI resolve."""
+    """Goals, sources, segments, attribution and time columns of every KPI resolve.
+
+    The variants of a KPI share its definition, so what they share is checked on the first of them only.
+    """
     seen_base: set[str] = set()
     for kpi in ws.kpis.values():
         first_of_base = kpi.base_id not in seen_base
         seen_base.add(kpi.base_id)
-        path = kpi.path
         if first_of_base and kpi.goal is not None and kpi.goal not in ws.goals:
-            yield _ref(ws, "goal", kpi.goal, ws.goals, (*path, "goal"))
-        if kpi.variant is not None:
-            vpath = kpi.variant_path or path
-            if kpi.variant not in ws.segments:
-                message, hint = unknown("segment", kpi.variant, list(ws.segments))
-                yield _err(ws, Code.UNKNOWN_REFERENCE, message, vpath, hint, key=True)
-                continue
-        elif kpi.segment is not None and kpi.segment not in ws.segments:
-            yield _ref(ws, "segment", kpi.segment, ws.segments, (*path, "segment"))
-            continue
-        if kpi.source is None:
-            for field_name in ("by", "where", "segment", "time", "min_sample"):
-                if getattr(kpi, field_name) is not None and first_of_base and field_name != "segment":
-                    yield _err(ws, Code.BAD_VALUE, f"`{field_name}` needs a `source`: a derived KPI takes "
-                               "subjects and rows from the KPIs it combines", (*path, field_name),
-                               "add `source:` or remove the key", key=True)
-            continue
-        source = ws.sources.get(kpi.source)
-        if source is None:
-            if first_of_base:
-                yield _ref(ws, "source", kpi.source, ws.sources, (*path, "source"))
-            continue
-        if kpi.segment is not None and ws.segments[kpi.segment].source != kpi.source:
-            seg = ws.segments[kpi.segment]
-            spath = kpi.variant_path if kpi.variant else (*path, "segment")
-            yield _err(ws, Code.SEGMENT_SOURCE, f"segment `{seg.id}` filters source `{seg.source}`, but KPI "
-                       f"`{kpi.id}` reads `{kpi.source}`", spath or path,
-                       f"define a segment on `{kpi.source}`", key=kpi.variant is not None)
-        if not first_of_base or not source.columns:
-            continue
-        if kpi.by is not None and kpi.by.column not in source.columns and not _is_relation_path(source, kpi.by.column):
-            message, hint = unknown("column", kpi.by.column, list(source.columns))
-            yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`",
-                       (*path, "by", kpi.by.level), hint)
-        time = kpi.time or source.time
-        if kpi.time is not None and kpi.time not in source.columns:
-            message, hint = unknown("column", kpi.time, list(source.columns))
-            yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`", (*path, "time"), hint)
-        elif time is None:
-            yield _err(ws, Code.MISSING_KEY, f"KPI `{kpi.id}` has no time column to place rows in a period", path,
-                       f"set `time:` on the KPI or on source `{source.id}`", key=True)
+            yield _ref(ws, "goal", kpi.goal, ws.goals, (*kpi.path, "goal"))
+        yield from _kpi_source_references(ws, kpi, first_of_base)
+
+
+def _kpi_source_references(ws: m.Workspace, kpi: m.Kpi, first_of_base: bool) -> Iterator[Diagnostic]:
+    """A KPI's segment, source and source columns resolve; each check needs the ones before it to pass."""
+    unknown_segment = _unknown_segment(ws, kpi)
+    if unknown_segment is not None:
+        yield unknown_segment
+        return
+    if kpi.source is None:
+        if first_of_base:
+            yield from _keys_needing_source(ws, kpi)
+        return
+    source = ws.sources.get(kpi.source)
+    if source is None:
+        if first_of_base:
+            yield _ref(ws, "source", kpi.source, ws.sources, (*kpi.path, "source"))
+        return
+    if kpi.segment is not None and ws.segments[kpi.segment].source != kpi.source:
+        seg = ws.segments[kpi.segment]
+        spath = kpi.variant_path if kpi.variant else (*kpi.path, "segment")
+        yield _err(ws, Code.SEGMENT_SOURCE, f"segment `{seg.id}` filters source `{seg.source}`, but KPI "
+                   f"`{kpi.id}` reads `{kpi.source}`", spath or kpi.path,
+                   f"define a segment on `{kpi.source}`", key=kpi.variant is not None)
+    if first_of_base and source.columns:
+        yield from _kpi_column_references(ws, kpi, source)
+
+
+def _unknown_segment(ws: m.Workspace, kpi: m.Kpi) -> Diagnostic | None:
+    """The error for a variant's or a KPI's segment that is not defined, or None."""
+    if kpi.variant is not None:
+        if kpi.variant not in ws.segments:
+            message, hint = unknown("segment", kpi.variant, list(ws.segments))
+            return _err(ws, Code.UNKNOWN_REFERENCE, message, kpi.variant_path or kpi.path, hint, key=True)
+    elif kpi.segment is not None and kpi.segment not in ws.segments:
+        return _ref(ws, "segment", kpi.segment, ws.segments, (*kpi.path, "segment"))
+    return None
+
+
+def _keys_needing_source(ws: m.Workspace, kpi: m.Kpi) -> Iterator[Diagnostic]:
+    """Keys set on a derived KPI that only mean something for a KPI over a source's rows."""
+    for field_name in ("by", "where", "time", "min_sample"):
+        if getattr(kpi, field_name) is not None:
+            yield _err(ws, Code.BAD_VALUE, f"`{field_name}` needs a `source`: a derived KPI takes "
+                       "subjects and rows from the KPIs it combines", (*kpi.path, field_name),
+                       "add `source:` or remove the key", key=True)
+
+
+def _kpi_column_references(ws: m.Workspace, kpi: m.Kpi, source: m.Source) -> Iterator[Diagnostic]:
+    """The KPI's attribution and time columns are columns (or relation paths) of its source."""
+    path = kpi.path
+    if kpi.by is not None and kpi.by.column not in source.columns and not _is_relation_path(source, kpi.by.column):
+        message, hint = unknown("column", kpi.by.column, list(source.columns))
+        yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`",
+                   (*path, "by", kpi.by.level), hint)
+    time = kpi.time or source.time
+    if kpi.time is not None and kpi.time not in source.columns:
+        message, hint = unknown("column", kpi.time, list(source.columns))
+        yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`", (*path, "time"), hint)
+    elif time is None:
+        yield _err(ws, Code.MISSING_KEY, f"KPI `{kpi.id}` has no time column to place rows in a period", path,
+                   f"set `time:` on the KPI or on source `{source.id}`", key=True)
 
 
 def _is_relation_path(source: m.Source, column: str) -> bool:

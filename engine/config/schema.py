@@ -1,5 +1,6 @@
-"""Check the shape of one definitions file against ``schemas/kpi.schema.json`` (JSON Schema 2020-12)
-and explain every violation as a Diagnostic at the offending key or value, in the user's words.
+"""Check the shape of one definitions file against ``schemas/kpi.schema.json`` (JSON Schema 2020-12).
+
+Every violation is explained as a Diagnostic at the offending key or value, in the user's words.
 
 The schema marks its reusable pieces with ``$anchor`` (``fraction``, ``duration``, ``date``, ``id`` …);
 a violation inside such a piece is explained by a handler for that kind of value, everything else

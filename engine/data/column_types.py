@@ -82,8 +82,10 @@ class TextFormat:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A column's SQL over its staged value `t`: is it well-formed, its typed value, and the
-    reasons for a malformed value (`syntax`) and for a well-formed one without a value (`invalid`)."""
+    """A column's SQL over its staged value `t`: is it well-formed, and its typed value.
+
+    Also the reasons for a malformed value (`syntax`) and for a well-formed one without a value (`invalid`).
+    """
 
     ok: exp.Expr
     value: exp.Expr

@@ -38,8 +38,10 @@ def text_codec(encoding: str, file: DataFile) -> str:
 
 
 def count_lines(path: Path, codec: str) -> tuple[int, bool]:
-    """Physical lines (ended by CRLF, LF or CR; a last unterminated line counts) and whether the
-    text holds undecodable bytes or NUL characters — read independently of the CSV parser."""
+    """Physical lines, and whether the text holds undecodable bytes or NUL characters.
+
+    Lines end with CRLF, LF or CR; a last unterminated line counts. Read independently of the CSV parser.
+    """
     lines = 0
     unsafe = False
     last = ""
@@ -183,8 +185,10 @@ def record_texts(file: DataFile, encoding: str, spans: Iterable[tuple[int, int]]
 
 
 def _reconcile_lines(file: DataFile, tally: Tally) -> None:
-    """Every line of the file went to the header, a blank line, or exactly one record: the lines
-    the parser consumed equal the line ends counted independently. Else stop loudly."""
+    """Every line of the file went to the header, a blank line, or exactly one record; else stop loudly.
+
+    The lines the parser consumed must equal the line ends counted independently.
+    """
     accounted = tally.consumed_lines
     if tally.physical_lines is not None and accounted != tally.physical_lines:
         raise KpiError([error(Code.DATA_RECONCILE, f"`{file.label}`: the CSV reader accounted for {accounted} "

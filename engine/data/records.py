@@ -76,8 +76,10 @@ class DataFile:
 
 def match_header(names: Sequence[str], columns: Mapping[str, Column], file: DataFile, line: int = 1,
                  place: str = "header") -> list[int]:
-    """The position of each declared column in a header row (or a schema: `place`); raise on a
-    missing or repeated name."""
+    """The position of each declared column in a header row (or a schema: `place`).
+
+    Raises on a missing or repeated name.
+    """
     seen: dict[str, list[int]] = {}
     for position, name in enumerate(names):
         if name != "":
@@ -159,7 +161,7 @@ def native_text(value: object, column: Column, decimal: str) -> tuple[str | None
 
 
 def safe_text(text: str) -> str:
-    """Text that can be stored: undecodable bytes and NULs written as `\\xNN`."""
+    r"""Text that can be stored: undecodable bytes and NULs written as `\xNN`."""
     if not _UNSAFE.search(text):
         return text
     return _UNSAFE.sub(_escaped, text)

@@ -58,20 +58,25 @@ class SourceReport:
 
     @property
     def rows(self) -> int:
+        """Data records read from the source's files."""
         return sum(f.rows for f in self.files)
 
     @property
     def loaded(self) -> int:
+        """Records of the source's files that passed their checks."""
         return sum(f.loaded for f in self.files)
 
     @property
     def rejected(self) -> int:
+        """Records of the source's files that were rejected, each with its reason in `rejects`."""
         return sum(f.rejected for f in self.files)
 
     @property
     def written(self) -> int:
-        """Rows now in the source's table: none when over the limit (then `loaded` only counts the
-        rows that passed their checks)."""
+        """Rows now in the source's table: none when over the limit.
+
+        Over the limit, `loaded` only counts the rows that passed their checks.
+        """
         return self.loaded if self.status in ("loaded", "unchanged") else 0
 
     @property
@@ -137,4 +142,5 @@ class ImportFailed(KpiError):
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics that are errors, without the warnings gathered before the failure."""
         return tuple(d for d in self.diagnostics if d.severity == Severity.ERROR)

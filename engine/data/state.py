@@ -50,8 +50,9 @@ def imported_table_hashes(wh: Warehouse) -> dict[str, str | None]:
 
 def read_table_hashes(root: Path, timezone: str, sources: Mapping[str, Source],
                       live: bool = False) -> dict[str, str | None]:
-    """Source id → content hash of the table evaluation reads in the workspace database, or {} when it
-    reads the files (no import, or not every file source imported: the rule of `open_data`).
+    """Source id → content hash of the table evaluation reads in the workspace database.
+
+    {} when evaluation reads the files (no import, or not every file source imported: the rule of `open_data`).
 
     Imported sources give the hash stored at import, or with `live` the table's hash now; `table:`
     sources always give the table's hash now.

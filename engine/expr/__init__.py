@@ -1,0 +1,1 @@
+"""The formula language: grammar, AST, parser, printer, types, the function table and the type checker."""

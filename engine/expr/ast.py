@@ -60,6 +60,8 @@ class DurationLit:
 
 @dataclass(frozen=True)
 class String:
+    """A text literal in single quotes (``'critical'``)."""
+
     value: str
     span: Span | None = _span()
     type: Type | None = _type()
@@ -67,6 +69,8 @@ class String:
 
 @dataclass(frozen=True)
 class Boolean:
+    """``true`` or ``false``."""
+
     value: bool
     span: Span | None = _span()
     type: Type | None = _type()
@@ -74,12 +78,16 @@ class Boolean:
 
 @dataclass(frozen=True)
 class Null:
+    """The ``null`` literal: no value, of any type."""
+
     span: Span | None = _span()
     type: Type | None = _type()
 
 
 @dataclass(frozen=True)
 class DateLit:
+    """A date literal (``date '2026-03-01'``)."""
+
     value: datetime.date
     span: Span | None = _span()
     type: Type | None = _type()
@@ -105,11 +113,14 @@ class Name:
 
     @property
     def dotted(self) -> str:
+        """The parts joined with dots (``agent.unit``): how a segment or KPI id is spelled."""
         return ".".join(self.parts)
 
 
 @dataclass(frozen=True)
 class Param:
+    """A ``$name`` reference to a param of the KPI, its variant or the workspace."""
+
     name: str
     span: Span | None = _span()
     type: Type | None = _type()
@@ -117,6 +128,8 @@ class Param:
 
 @dataclass(frozen=True)
 class Neg:
+    """Unary minus (``-x``)."""
+
     operand: Expr
     span: Span | None = _span()
     type: Type | None = _type()
@@ -124,6 +137,8 @@ class Neg:
 
 @dataclass(frozen=True)
 class Not:
+    """Boolean negation (``not x``)."""
+
     operand: Expr
     span: Span | None = _span()
     type: Type | None = _type()
@@ -131,6 +146,8 @@ class Not:
 
 @dataclass(frozen=True)
 class Arith:
+    """An arithmetic operation (``a + b``, ``a / b``); chains nest to the left."""
+
     op: ArithOp
     left: Expr
     right: Expr
@@ -140,6 +157,8 @@ class Arith:
 
 @dataclass(frozen=True)
 class Logic:
+    """``a and b`` or ``a or b``; chains nest to the left."""
+
     op: LogicOp
     left: Expr
     right: Expr
@@ -149,6 +168,8 @@ class Logic:
 
 @dataclass(frozen=True)
 class Compare:
+    """A comparison (``a >= b``); it does not chain."""
+
     op: CompareOp
     left: Expr
     right: Expr
@@ -158,6 +179,8 @@ class Compare:
 
 @dataclass(frozen=True)
 class IsNull:
+    """``x is null``, or ``x is not null`` when ``negated``."""
+
     operand: Expr
     negated: bool = False
     span: Span | None = _span()
@@ -166,6 +189,8 @@ class IsNull:
 
 @dataclass(frozen=True)
 class InList:
+    """``x in (a, b, …)``, or ``x not in (…)`` when ``negated``."""
+
     operand: Expr
     items: tuple[Expr, ...]
     negated: bool = False
@@ -175,6 +200,8 @@ class InList:
 
 @dataclass(frozen=True)
 class Between:
+    """``x between low and high`` (both ends included), or ``not between`` when ``negated``."""
+
     operand: Expr
     low: Expr
     high: Expr
@@ -185,6 +212,8 @@ class Between:
 
 @dataclass(frozen=True)
 class Call:
+    """A call of a built-in function (``share(csat >= 4)``); the registry gives its signature."""
+
     name: str
     args: tuple[Expr, ...]
     span: Span | None = _span()

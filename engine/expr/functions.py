@@ -20,6 +20,8 @@ ResultRule = Callable[[Sequence[Type]], Type | None]
 
 
 class Kind(StrEnum):
+    """The family of a built-in function: what it works on, and where a formula may use it."""
+
     AGGREGATE = "aggregate"
     DURATION = "duration"
     TIME = "time"
@@ -38,6 +40,8 @@ class Const(StrEnum):
 
 @dataclass(frozen=True)
 class Arg:
+    """One parameter of a built-in function: the types it accepts, and whether it must be a constant."""
+
     name: str
     types: frozenset[Type]
     const: Const | None = None
@@ -46,6 +50,8 @@ class Arg:
 
 @dataclass(frozen=True)
 class Function:
+    """One row of the function table: kind, parameters, result rule and a line for the docs."""
+
     name: str
     kind: Kind
     args: tuple[Arg, ...]
@@ -56,14 +62,17 @@ class Function:
 
     @property
     def aggregate(self) -> bool:
+        """Whether the function folds the rows of a group into one value."""
         return self.kind is Kind.AGGREGATE
 
     @property
     def min_args(self) -> int:
+        """The fewest arguments a call may give."""
         return len(self.args) if self.required is None else self.required
 
     @property
     def max_args(self) -> int | None:
+        """The most arguments a call may give; None when the last one repeats."""
         return None if self.variadic else len(self.args)
 
     def signature(self) -> str:
@@ -77,18 +86,23 @@ class Function:
         return f"{self.name}({shown})"
 
     def arg(self, index: int) -> Arg:
+        """The parameter the argument at ``index`` fills: the last one for the repeats of a variadic function."""
         return self.args[min(index, len(self.args) - 1)]
 
 
 def fixed(t: Type) -> ResultRule:
+    """A result rule that always gives ``t``: ``count`` gives a number whatever it counts."""
     return lambda _types: t
 
 
 def same_as(index: int) -> ResultRule:
+    """A result rule giving the type of argument ``index``: the sum of durations is a duration."""
     return lambda types: types[index] if index < len(types) else None
 
 
 def unify_from(index: int) -> ResultRule:
+    """A result rule giving the common type of the arguments from ``index`` on (``if``'s branches, ``coalesce``)."""
+
     def rule(types: Sequence[Type]) -> Type | None:
         result: Type | None = Type.NULL
         for t in types[index:]:

@@ -1,6 +1,8 @@
-"""Formula text → AST (SPEC §3). Lark (LALR) builds a parse tree, a non-recursive Transformer
-turns it into :mod:`kpi_engine.expr.ast` nodes with spans. Every failure is a :class:`KpiError`
-with E2xx diagnostics; Lark's exceptions never escape.
+"""Formula text → AST (SPEC §3).
+
+Lark (LALR) builds a parse tree, a non-recursive Transformer turns it into
+:mod:`kpi_engine.expr.ast` nodes with spans. Every failure is a :class:`KpiError` with E2xx
+diagnostics; Lark's exceptions never escape.
 
 Limits are checked before anything can recurse: the length of the text, the bracket nesting
 (by a linear scan of the text), then the number of nodes and the nesting depth of the tree.

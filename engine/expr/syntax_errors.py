@@ -1,5 +1,8 @@
-"""Syntax errors in the user's words: what was found, what was expected, and a hint for the
-usual slips (a name with spaces, ``4m``, double quotes, an unclosed string or parenthesis)."""
+"""Syntax errors in the user's words: what was found, what was expected, and a hint.
+
+The hints cover the usual slips: a name with spaces, ``4m``, double quotes, an unclosed string or
+parenthesis.
+"""
 
 from __future__ import annotations
 

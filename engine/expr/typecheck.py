@@ -1,6 +1,9 @@
-"""Static checks of a formula against a :class:`Scope` (SPEC §3): names, functions, types,
-and where aggregates may and must appear. Returns a typed AST (every node's ``type`` set,
-every name's ``ref`` resolved) plus diagnostics; never raises for user mistakes."""
+"""Static checks of a formula against a :class:`Scope` (SPEC §3), before any SQL is built.
+
+It checks names, functions, types, and where aggregates may and must appear. Returns a typed AST
+(every node's ``type`` set, every name's ``ref`` resolved) plus diagnostics; never raises for user
+mistakes.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ class Checked:
 
     @property
     def ok(self) -> bool:
+        """Whether the formula passed, so that ``expr`` is its typed AST."""
         return self.expr is not None
 
 
@@ -118,7 +122,7 @@ class _Checker(CallChecks):
 
     # --- the walk -----------------------------------------------------------------------
 
-    def visit(self, expr: Expr, inside_aggregate: bool) -> Expr:
+    def visit(self, expr: Expr, inside_aggregate: bool) -> Expr:  # noqa: C901 - one flat case per node kind
         match expr:
             case ast.Arith() | ast.Logic():
                 leaf, chain = ast.left_spine(expr)

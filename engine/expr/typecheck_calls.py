@@ -1,5 +1,7 @@
-"""Type checks of function calls against the function table: arity, argument types,
-constants (percentiles, digits, calendars), and where aggregates may appear."""
+"""Type checks of function calls against the function table.
+
+Arity, argument types, constants (percentiles, digits, calendars), and where aggregates may appear.
+"""
 
 from __future__ import annotations
 
@@ -30,15 +32,19 @@ class CallChecks:
     aggregates: int
 
     def report(self, code: Code, message: str, span: Span | None, hint: str | None = None) -> None:
+        """Record a diagnostic about the formula being checked (the type checker implements it)."""
         raise NotImplementedError
 
     def visit(self, expr: Expr, inside_aggregate: bool) -> Expr:
+        """Type-check a sub-expression, such as an argument, with the whole walk (the type checker implements it)."""
         raise NotImplementedError
 
     def kpi_name(self, expr: ast.Name) -> Expr:
+        """Type-check a KPI id given as an argument, as ``previous(csat)`` (the type checker implements it)."""
         raise NotImplementedError
 
     def call(self, expr: ast.Call, inside_aggregate: bool) -> Expr:
+        """A call checked against its function's row: known, allowed here, arity, argument types, constants."""
         fn = lookup(expr.name)
         if fn is None:
             self.report(
@@ -104,6 +110,7 @@ class CallChecks:
         return with_type(expr, result, args=tuple(typed_args))
 
     def aggregate_placement(self, expr: ast.Call, inside_aggregate: bool) -> None:
+        """Count an aggregate; report one in a row filter, in a derived KPI or inside another aggregate."""
         self.aggregates += 1
         if self.kind in ("where", "row"):
             self.report(
@@ -128,6 +135,7 @@ class CallChecks:
             )
 
     def argument(self, fn: Function, index: int, arg: Expr) -> bool:
+        """Whether an argument has a type its parameter accepts, and is a valid constant where one is needed."""
         spec = fn.arg(index)
         t = arg.type
         if t is None:
@@ -149,6 +157,7 @@ class CallChecks:
         return True
 
     def constant(self, fn: Function, const: Const, arg: Expr) -> bool:
+        """Whether a constant argument is valid: a defined calendar, a fraction in 0..1, digits in -15..15."""
         if const is Const.CALENDAR:
             if not isinstance(arg, ast.String):
                 self.report(
@@ -188,9 +197,11 @@ class CallChecks:
         return True
 
     def constant_value(self, arg: Expr) -> Decimal | None:
+        """The value of a constant argument (a number, a negated number or a numeric ``$param``), or None."""
         return ast.constant_number(arg, self.scope.params.get)
 
     def default_calendar(self, expr: ast.Call) -> bool:
+        """Whether a call that names no calendar can use the only one defined."""
         count = len(self.scope.calendars)
         if count == 1:
             return True

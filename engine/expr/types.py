@@ -10,6 +10,8 @@ from enum import StrEnum
 
 
 class Type(StrEnum):
+    """The type of a formula value; ``NULL`` is the type of a bare ``null``, which fits anywhere."""
+
     NUMBER = "number"
     STRING = "string"
     BOOLEAN = "boolean"

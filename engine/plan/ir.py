@@ -38,12 +38,16 @@ class KpiSpec:
 
 @dataclass(frozen=True)
 class ScanGroup:
+    """KPIs computed together in one scan of their source, because they share its key."""
+
     key: ScanKey
     kpis: tuple[KpiSpec, ...]
 
 
 @dataclass(frozen=True)
 class DerivedSpec:
+    """A derived KPI: its typed formula over other KPIs' values, computed after the scans."""
+
     id: str
     formula: Expr
     inputs: tuple[str, ...]
@@ -61,6 +65,7 @@ class Plan:
 
     @property
     def kpi_ids(self) -> tuple[str, ...]:
+        """Every KPI of the plan: the scans' in scan order, then the derived ones in dependency order."""
         return tuple(k.id for g in self.scans for k in g.kpis) + tuple(d.id for d in self.derived)
 
     def explain(self) -> str:

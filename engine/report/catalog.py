@@ -25,11 +25,15 @@ from kpi_engine.report.formats import written
 
 @dataclass(frozen=True)
 class Code:
+    """Text shown as code: an id, a formula, a value as written."""
+
     text: str
 
 
 @dataclass(frozen=True)
 class Link:
+    """Text that links to a :class:`Target` or a heading of the catalog by its anchor."""
+
     text: str
     anchor: str
 
@@ -49,6 +53,8 @@ Row = tuple[Cell, ...]
 
 @dataclass(frozen=True)
 class Heading:
+    """A section heading (level 1 is the title), with an anchor when links point at it."""
+
     level: int
     text: Cell
     anchor: str | None = None
@@ -56,11 +62,15 @@ class Heading:
 
 @dataclass(frozen=True)
 class Para:
+    """A paragraph of inline text."""
+
     text: Cell
 
 
 @dataclass(frozen=True)
 class Table:
+    """A table: header labels and rows of inline-text cells."""
+
     header: tuple[str, ...]
     rows: tuple[Row, ...]
 

@@ -26,6 +26,7 @@ def diff_document(result: DefinitionsDiff) -> dict[str, Any]:
 
 
 def diff_json(result: DefinitionsDiff) -> str:
+    """The `kpi diff --format json` output: :func:`diff_document` as JSON text."""
     return to_json(diff_document(result))
 
 

@@ -59,7 +59,7 @@ class Proration:
 
     @property
     def factor(self) -> Decimal:
-        """fte × days employed / days in period (40 significant digits)."""
+        """The FTE × days employed / days in period (40 significant digits)."""
         return CONTEXT.divide(exact_product(self.fte, Decimal(self.days_employed)), Decimal(self.days_in_period))
 
 
@@ -98,7 +98,7 @@ def proration(
     period_end: date,
     kinds: Iterable[str] = PRORATION_KINDS,
 ) -> Decimal:
-    """fte × (days employed in period / days in period); fte defaults to 1."""
+    """The FTE × (days employed in period / days in period); the FTE defaults to 1."""
     return proration_detail(fte, hired, left, period_start, period_end, kinds).factor
 
 

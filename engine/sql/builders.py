@@ -42,6 +42,7 @@ ATOM = 9
 
 
 def precedence(node: exp.Expression) -> int:
+    """How tightly ``node`` binds as an operand: higher binds tighter, ``ATOM`` never needs parentheses."""
     for cls, prec in _PRECEDENCE:
         if type(node) is cls:
             return prec
@@ -66,14 +67,17 @@ _PRECEDENCE_OF: dict[type[exp.Expr], int] = dict(_PRECEDENCE)
 
 
 def add(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """``a + b``, with the parentheses its operands need."""
     return binary(exp.Add, a, b)
 
 
 def sub(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """``a - b``, with ``b`` parenthesized when it is a sum: ``a - (b + c)``."""
     return binary(exp.Sub, a, b)
 
 
 def mul(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """``a * b``, with the parentheses its operands need: ``(a + b) * c``."""
     return binary(exp.Mul, a, b)
 
 
@@ -99,22 +103,27 @@ def and_(*conditions: exp.Expression | None) -> exp.Expression | None:
 
 
 def or_(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """``a OR b``, with the parentheses its operands need."""
     return binary(exp.Or, a, b)
 
 
 def not_(a: exp.Expression) -> exp.Expression:
+    """``NOT a``, parenthesizing an ``a`` that binds looser: ``NOT (a OR b)``."""
     return exp.Not(this=operand(a, 3))
 
 
 def neg(a: exp.Expression) -> exp.Expression:
+    """``-a``, parenthesizing an ``a`` that binds looser: ``-(a * b)``."""
     return exp.Neg(this=operand(a, 7))
 
 
 def is_null(a: exp.Expression) -> exp.Expression:
+    """``a IS NULL``, parenthesizing a comparison or condition: ``(a = b) IS NULL``."""
     return exp.Is(this=operand(a, 5), expression=exp.Null())
 
 
 def cast(a: exp.Expression, to: exp.DataType) -> exp.Expression:
+    """``CAST(a AS to)``, with a copy of the shared type so trees never share a node."""
     return exp.Cast(this=a, to=to.copy())
 
 
@@ -132,6 +141,7 @@ def double(value: Decimal | int | float) -> exp.Expression:
 
 
 def string(value: str) -> exp.Expression:
+    """A string literal, quoted and escaped by sqlglot."""
     return exp.Literal.string(value)
 
 

@@ -45,7 +45,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.formulas import roster_aliases
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.expr.scope import Calendar, Duration, ParamValue
-from kpi_engine.plan.ir import KpiSpec, ScanGroup
+from kpi_engine.plan.ir import KpiSpec, ScanGroup, ScanKey
 from kpi_engine.sql.compile_expr import compile_expr
 
 T = "t"
@@ -108,6 +108,7 @@ class PlanContext:
         self.joins: dict[tuple[str, ...], str] = {}
 
     def column(self, path: tuple[str, ...]) -> exp.Expression:
+        """A column of the scan's source or of a related one; a relation path records the joins it needs."""
         table, source_id = T, self.source_id
         for depth, name in enumerate(path[:-1]):
             relation = self.ws.sources[source_id].relations[name]
@@ -119,12 +120,15 @@ class PlanContext:
         return _col(table, roster_aliases(self.ws, source_id).get(name, name))
 
     def segment(self, name: str) -> exp.Expression:
+        """The segment's row condition, compiled in this KPI's context, in parentheses."""
         return exp.paren(compile_expr(self.formulas.segments[name], self))
 
     def param(self, name: str) -> ParamValue:
+        """The value of ``$name`` for this KPI (see :func:`kpi_params`)."""
         return self.params[name]
 
     def calendar(self, name: str | None) -> Calendar:
+        """A calendar by id; without a name the only one defined, else an error asking for the name."""
         if name is None:
             if len(self.calendars) != 1:
                 raise KpiError([error(Code.UNKNOWN_REFERENCE, "business_hours needs a calendar name here", None,
@@ -133,9 +137,11 @@ class PlanContext:
         return self.calendars[name]
 
     def kpi(self, id: str) -> exp.Expression:
+        """Refused: a KPI's value has no meaning inside a formula over rows."""
         raise KpiError([error(Code.MIXED_KPI_AND_ROWS, f"KPI `{id}` cannot be used in a row formula")])
 
     def previous(self, id: str) -> exp.Expression:
+        """Refused, like :meth:`kpi`."""
         return self.kpi(id)
 
 
@@ -159,24 +165,55 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     docstring), "keep" keeps it, "only" groups by that root alone.
     """
     key = group.key
-    source = ws.sources[key.source]
     cals = calendars(ws)
     depth = max((len(p) for p in unit_paths.values()), default=0)
-    joins: dict[tuple[str, ...], str] = {}
-    columns: list[exp.Expr] = []
-
-    # The rows of the period, each labelled with its sub-period once (not once per grouping set).
-    raw_time = exp.column(key.time, quoted=True)
-    rows = exp.select(exp.Star(), _period_label(raw_time, slices, source.columns.get(key.time)).as_(
-        "__period", quoted=True)).from_(exp.Table(this=_q(key.source))).where(
-        _in_slices(raw_time, slices, source.columns.get(key.time)))
+    ctx0 = PlanContext(ws, formulas, key.source, kpi_params(ws, _any_kpi(ws, group)), dialect, cals)
+    subjects = _subjects(ws, key, ctx0, depth, by)
+    root = _single_root(unit_paths, subjects, root_set)
+    set_cols = _grouping_sets(subjects, root, root_set)
+    grouped = [c for c in set_cols if c is not None]
     period = _col(T, "__period")
-    columns.append(period.as_("__period", quoted=True))
+    counts: dict[str, str] = {}  # the SQL of each row count → its column, shared by KPIs counting the same rows
+    columns = [period.as_("__period", quoted=True), *_subject_columns(subjects, grouped)]
+    columns += _bookkeeping_columns(ws, subjects, grouped, root if root_set == "skip" else None, counts, dialect)
 
+    n_of: dict[str, str] = {}
+    joins = dict(ctx0.joins)
+    for spec in group.kpis:
+        ctx = PlanContext(ws, formulas, key.source, kpi_params(ws, ws.kpis[spec.id]), dialect, cals)
+        n_of[spec.id], kpi_columns = _kpi_columns(spec, ctx, counts, dialect)
+        columns += kpi_columns
+        joins.update(ctx.joins)
+
+    select = exp.select(*columns).from_(_period_rows(ws, key, slices).subquery(_q(T)))
+    if subjects.unit is not None:  # each unit with its ancestors, joined to the rows below
+        select = select.with_(exp.to_identifier(UNITS, quoted=True), _unit_values(unit_paths, depth))
+    select = _join_relations(select, ws, key.source, joins)
+    select = _join_subjects(select, ws, subjects)
+    select = select.group_by(_grouping_sets_clause(period, subjects.by, set_cols))
+    return ScanQuery(select, len(subjects.ancestors), tuple(s.id for s in group.kpis), tuple(by),
+                     tuple(level for level, _ in grouped), n_of, root)
+
+
+@dataclass(frozen=True)
+class _Subjects:
+    """What a scan groups its rows by besides the period: the person, the unit's ancestors, the ``by`` columns."""
+
+    person: exp.Expression | None
+    """The attributed person's id as text, when the scan is attributed to people."""
+    unit: exp.Expression | None
+    """The unit looked up in the unit tree: the person's unit in the roster, or the attributed unit."""
+    ancestors: list[exp.Column]
+    """The unit's ancestor at each depth, from the unit tree (none without a unit)."""
+    by: list[exp.Expression]
+    """The ``by`` columns, one per name asked for."""
+
+
+def _subjects(ws: m.Workspace, key: ScanKey, ctx0: PlanContext, depth: int, by: Sequence[str]) -> _Subjects:
+    """Who the scan's rows are attributed to (from its attribution column and the roster), and its ``by`` columns."""
     attribution: exp.Expression | None = None
     people = ws.organization.people
     person_level = key.level == "person" and key.by_column is not None
-    ctx0 = PlanContext(ws, formulas, key.source, kpi_params(ws, _any_kpi(ws, group)), dialect, cals)
     unit_expr: exp.Expression | None = None
     if key.by_column is not None:
         attribution = ctx0.column(tuple(key.by_column.split(".")))
@@ -187,75 +224,126 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     person = exp.cast(attribution, "VARCHAR") if person_level and attribution is not None else None
     ancestors = [_col(UP, f"a{i}") for i in range(depth)] if unit_expr is not None else []
     by_exprs = [ctx0.column(tuple(col.split("."))) for col in by]
+    return _Subjects(person, unit_expr, ancestors, by_exprs)
+
+
+def _single_root(unit_paths: Mapping[str, tuple[str, ...]], subjects: _Subjects, root_set: RootSet) -> str | None:
+    """The root unit whose grouping set is left out or kept alone, when every unit descends from it."""
     roots = {path[0] for path in unit_paths.values() if path}
-    root = roots.pop() if ancestors and len(roots) == 1 and root_set != "keep" else None
-    # The subject columns, each with its grouping set: -1 is the person, i ≥ 0 the ancestor at depth i.
-    subject_cols: list[tuple[int, exp.Expr]] = [(-1, person)] if person is not None else []
-    subject_cols += list(enumerate(ancestors))
-    set_cols: list[tuple[int, exp.Expr] | None] = [*subject_cols, None]  # None: the organization's set
-    if root is not None:
-        set_cols = [(0, ancestors[0])] if root_set == "only" else [c for c in set_cols if c is None or c[0] != 0]
-    grouped = [c for c in set_cols if c is not None]
+    return roots.pop() if subjects.ancestors and len(roots) == 1 and root_set != "keep" else None
+
+
+def _grouping_sets(subjects: _Subjects, root: str | None, root_set: RootSet) -> list[tuple[int, exp.Expr] | None]:
+    """The subject column of each grouping set: -1 is the person, i ≥ 0 the ancestor at depth i.
+
+    None stands for the organization's set, grouped by the period alone.
+    """
+    subject_cols: list[tuple[int, exp.Expr]] = [(-1, subjects.person)] if subjects.person is not None else []
+    subject_cols += list(enumerate(subjects.ancestors))
+    set_cols: list[tuple[int, exp.Expr] | None] = [*subject_cols, None]
+    if root is None:
+        return set_cols
+    if root_set == "only":
+        return [(0, subjects.ancestors[0])]
+    return [c for c in set_cols if c is None or c[0] != 0]
+
+
+def _subject_columns(subjects: _Subjects, grouped: Sequence[tuple[int, exp.Expr]]) -> list[exp.Expr]:
+    """The person, each ancestor (null where no grouping set has it), the ``by`` columns and ``GROUPING(…)``."""
     in_sets = {level for level, _ in grouped}
-    columns += [(person if person is not None and -1 in in_sets else exp.null()).as_("__subject", quoted=True)]
-    columns += [(a if i in in_sets else exp.null()).as_(f"__a{i}", quoted=True) for i, a in enumerate(ancestors)]
-    columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(by_exprs)]
+    person = subjects.person
+    columns = [(person if person is not None and -1 in in_sets else exp.null()).as_("__subject", quoted=True)]
+    columns += [(a if i in in_sets else exp.null()).as_(f"__a{i}", quoted=True)
+                for i, a in enumerate(subjects.ancestors)]
+    columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(subjects.by)]
     grouping = exp.Grouping(expressions=[c.copy() for _, c in grouped]) if grouped else exp.Literal.number(0)
     columns.append(grouping.as_("__grouping", quoted=True))
-    n_columns: dict[str, str] = {}
-    if -1 in in_sets and people is not None:
+    return columns
+
+
+def _bookkeeping_columns(ws: m.Workspace, subjects: _Subjects, grouped: Sequence[tuple[int, exp.Expr]],
+                         skipped_root: str | None, counts: dict[str, str], dialect: str) -> list[exp.Expr]:
+    """The row counts the reader needs besides the KPIs' (see "Bookkeeping counts" in the module docstring).
+
+    With a person grouping set and a roster: ``count(*)`` (``__rows``), entered in ``counts`` so that a
+    KPI counting every row shares it. With units attributed directly and their root's set skipped: the
+    rows in no unit (``__unattached``).
+    """
+    if any(level == -1 for level, _ in grouped) and ws.organization.people is not None:
         # Rows of people missing from the roster, and rows in no unit, are summed from the person
         # set's row counts when the values are read: two more aggregates here would be computed in
         # every grouping set's pass, and carry the roster's id and the unit columns through the joins.
         rows_n = exp.Count(this=exp.Star())
-        n_columns[rows_n.sql(dialect)] = "__rows"
-        columns.append(rows_n.as_("__rows", quoted=True))
-    elif root is not None and root_set == "skip":  # units attributed directly: count the rows in none
-        unattached = exp.Is(this=ancestors[0].copy(), expression=exp.null())
-        columns.append(exp.func("count_if", unattached).as_("__unattached", quoted=True))
+        counts[rows_n.sql(dialect)] = "__rows"
+        return [rows_n.as_("__rows", quoted=True)]
+    if skipped_root is not None:  # units attributed directly: count the rows in none
+        unattached = exp.Is(this=subjects.ancestors[0].copy(), expression=exp.null())
+        return [exp.func("count_if", unattached).as_("__unattached", quoted=True)]
+    return []
 
-    n_of: dict[str, str] = {}
-    for spec in group.kpis:
-        kpi = ws.kpis[spec.id]
-        ctx = PlanContext(ws, formulas, key.source, kpi_params(ws, kpi), dialect, cals)
-        row_filter = _row_filter(spec, ctx)
-        value = compile_expr(spec.formula, ctx, row_filter=row_filter).as_(f"v:{spec.id}", quoted=True)
-        value.add_comments([f"KPI {spec.id} ({spec.location})"])
-        # count(*) FILTER, not count_if: a filter that is null on every row of a group must count 0, not null
-        n: exp.Expression = exp.Count(this=exp.Star())
-        if row_filter is not None:
-            n = exp.Filter(this=n, expression=exp.Where(this=row_filter.copy()))
-        columns.append(value)
-        # KPIs over the same rows share one count column (each extra column costs time in every grouping set)
-        shared = n_columns.setdefault(n.sql(dialect), f"n:{spec.id}")
-        n_of[spec.id] = shared
-        if shared == f"n:{spec.id}":
-            columns.append(n.as_(shared, quoted=True))
-        if spec.valid_if is not None:
-            valid = compile_expr(spec.valid_if, ctx, row_filter=row_filter)
-            columns.append(valid.as_(f"ok:{spec.id}", quoted=True))
-        joins.update(ctx.joins)
-    joins.update(ctx0.joins)
 
-    select = exp.select(*columns).from_(rows.subquery(_q(T)))
-    if unit_expr is not None:
-        select = select.with_(exp.to_identifier(UNITS, quoted=True), _unit_values(unit_paths, depth))
+def _kpi_columns(spec: KpiSpec, ctx: PlanContext, counts: dict[str, str], dialect: str) -> tuple[str, list[exp.Expr]]:
+    """A KPI's value (commented with where it is defined), its row count and its ``valid_if`` result.
+
+    KPIs over the same rows share one count column (each extra column costs time in every grouping
+    set): the count is added only for the first of them. Returns the name of the KPI's count column
+    and the columns to add.
+    """
+    row_filter = _row_filter(spec, ctx)
+    value = compile_expr(spec.formula, ctx, row_filter=row_filter).as_(f"v:{spec.id}", quoted=True)
+    value.add_comments([f"KPI {spec.id} ({spec.location})"])
+    # count(*) FILTER, not count_if: a filter that is null on every row of a group must count 0, not null
+    n: exp.Expression = exp.Count(this=exp.Star())
+    if row_filter is not None:
+        n = exp.Filter(this=n, expression=exp.Where(this=row_filter.copy()))
+    columns: list[exp.Expr] = [value]
+    shared = counts.setdefault(n.sql(dialect), f"n:{spec.id}")
+    if shared == f"n:{spec.id}":
+        columns.append(n.as_(shared, quoted=True))
+    if spec.valid_if is not None:
+        valid = compile_expr(spec.valid_if, ctx, row_filter=row_filter)
+        columns.append(valid.as_(f"ok:{spec.id}", quoted=True))
+    return shared, columns
+
+
+def _period_rows(ws: m.Workspace, key: ScanKey, slices: Sequence[Slice]) -> exp.Select:
+    """The source's rows inside the slices, each labelled with its sub-period once (not once per grouping set)."""
+    raw_time = exp.column(key.time, quoted=True)
+    time_column = ws.sources[key.source].columns.get(key.time)
+    label = _period_label(raw_time, slices, time_column).as_("__period", quoted=True)
+    return exp.select(exp.Star(), label).from_(exp.Table(this=_q(key.source))).where(
+        _in_slices(raw_time, slices, time_column))
+
+
+def _join_relations(select: exp.Select, ws: m.Workspace, source_id: str,
+                    joins: Mapping[tuple[str, ...], str]) -> exp.Select:
+    """The select with a LEFT JOIN for each relation the formulas use, parents before their children."""
     for chain in sorted(joins, key=lambda c: (len(c), c)):
-        table, on = _relation_join(ws, key.source, chain)
+        table, on = _relation_join(ws, source_id, chain)
         select = select.join(table, on=on, join_type="left")
-    if person_level and people is not None and attribution is not None:
+    return select
+
+
+def _join_subjects(select: exp.Select, ws: m.Workspace, subjects: _Subjects) -> exp.Select:
+    """The select with the roster joined to each person, and the unit tree to each unit."""
+    people = ws.organization.people
+    if subjects.person is not None and people is not None:
         select = select.join(exp.Table(this=_q(people.source), alias=exp.TableAlias(this=_q(PERSON))),
-                             on=exp.EQ(this=exp.cast(attribution.copy(), "VARCHAR"),
+                             on=exp.EQ(this=subjects.person.copy(),
                                        expression=exp.cast(_col(PERSON, people.id), "VARCHAR")), join_type="left")
-    if unit_expr is not None:
+    if subjects.unit is not None:
         select = select.join(exp.Table(this=_q(UNITS), alias=exp.TableAlias(this=_q(UP))),
-                             on=exp.EQ(this=_col(UP, "unit"), expression=exp.cast(unit_expr.copy(), "VARCHAR")),
+                             on=exp.EQ(this=_col(UP, "unit"), expression=exp.cast(subjects.unit.copy(), "VARCHAR")),
                              join_type="left")
-    sets = [exp.Tuple(expressions=[period.copy(), *(e.copy() for e in by_exprs), *([c[1].copy()] if c else [])])
+    return select
+
+
+def _grouping_sets_clause(period: exp.Column, by: Sequence[exp.Expression],
+                          set_cols: Sequence[tuple[int, exp.Expr] | None]) -> exp.GroupingSets:
+    """``GROUPING SETS``: each set is the period, the ``by`` columns and its subject column, if any."""
+    sets = [exp.Tuple(expressions=[period.copy(), *(e.copy() for e in by), *([c[1].copy()] if c else [])])
             for c in set_cols]
-    select = select.group_by(exp.GroupingSets(expressions=sets))
-    return ScanQuery(select, len(ancestors), tuple(s.id for s in group.kpis), tuple(by),
-                     tuple(level for level, _ in grouped), n_of, root)
+    return exp.GroupingSets(expressions=sets)
 
 
 def compile_empty(ws: m.Workspace, formulas: Formulas, group: ScanGroup, dialect: str = "duckdb") -> exp.Select:
@@ -268,10 +356,7 @@ def compile_empty(ws: m.Workspace, formulas: Formulas, group: ScanGroup, dialect
         columns.append(compile_expr(spec.formula, ctx).as_(spec.id, quoted=True))
         joins.update(ctx.joins)
     select = exp.select(*columns).from_(exp.Table(this=_q(group.key.source), alias=exp.TableAlias(this=_q(T))))
-    for chain in sorted(joins, key=lambda c: (len(c), c)):
-        table, on = _relation_join(ws, group.key.source, chain)
-        select = select.join(table, on=on, join_type="left")
-    return select.where(exp.false())
+    return _join_relations(select, ws, group.key.source, joins).where(exp.false())
 
 
 def _any_kpi(ws: m.Workspace, group: ScanGroup) -> m.Kpi:

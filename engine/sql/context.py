@@ -1,5 +1,7 @@
-"""What the expression compiler asks of its caller (the planner): where columns live, what
-segments and KPIs mean, and the values of params and calendars."""
+"""What the expression compiler asks of its caller (the planner).
+
+Where columns live, what segments and KPIs mean, and the values of params and calendars.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ class CompileContext(Protocol):
     """The caller's side of :func:`kpi_engine.sql.compile_expr.compile_expr`."""
 
     @property
-    def dialect(self) -> str: ...
+    def dialect(self) -> str:
+        """The sqlglot dialect to write; what it cannot express exactly is refused (E312)."""
+        ...
 
     def column(self, path: tuple[str, ...]) -> exp.Expression:
         """A column of the source (``("csat",)``) or through relations (``("agent", "unit")``)."""
@@ -45,8 +49,10 @@ class CompileContext(Protocol):
 
 @dataclass(frozen=True)
 class TableContext:
-    """A ready-made context: columns of one table alias, relations joined under their own
-    aliases (``agent.unit`` → ``"agent"."unit"``), KPIs as columns of a KPI table."""
+    """A ready-made context: columns of one table alias, KPIs as columns of a KPI table.
+
+    Relations are joined under their own aliases (``agent.unit`` → ``"agent"."unit"``).
+    """
 
     table: str = "t"
     dialect: str = "duckdb"
@@ -57,23 +63,29 @@ class TableContext:
     previous_table: str = "p"
 
     def column(self, path: tuple[str, ...]) -> exp.Expression:
+        """A column of the table, or of a relation's alias (``agent.unit`` → ``"agent"."unit"``)."""
         table = self.table if len(path) == 1 else "__".join(path[:-1])
         return exp.column(path[-1], table=table, quoted=True)
 
     def segment(self, name: str) -> exp.Expression:
+        """The segment's condition as given in ``segments``."""
         return self.segments[name]
 
     def param(self, name: str) -> ParamValue:
+        """The value given for ``$name`` in ``params``."""
         return self.params[name]
 
     def calendar(self, name: str | None) -> Calendar:
+        """The calendar given under ``name``; None means the only one given."""
         if name is None:
             (only,) = self.calendars.values()
             return only
         return self.calendars[name]
 
     def kpi(self, id: str) -> exp.Expression:
+        """The KPI's value: its column in the KPI table."""
         return exp.column(id, table=self.kpi_table, quoted=True)
 
     def previous(self, id: str) -> exp.Expression:
+        """The KPI's value in the previous period: its column in the previous period's table."""
         return exp.column(id, table=self.previous_table, quoted=True)
