@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -197,3 +197,12 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     if not matches:
         return None
     return "did you mean " + " or ".join(f"`{m}`" for m in matches) + "?"
+
+
+def unknown(kind: str, name: str, candidates: Mapping[str, object] | list[str]) -> tuple[str, str | None]:
+    """Message and hint for a reference to something that does not exist."""
+    pool = list(candidates)
+    hint = did_you_mean(name, pool)
+    if hint is None:
+        hint = f"defined {kind}s: {', '.join(sorted(pool)[:8])}" if pool else f"no {kind} is defined"
+    return f"unknown {kind} `{name}`", hint

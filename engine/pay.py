@@ -7,8 +7,7 @@ from decimal import Decimal
 
 from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
-from kpi_engine.config.build import unknown
-from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
+from kpi_engine.errors import Code, Diagnostic, KpiError, error, unknown, warning
 from kpi_engine.evaluation import Evaluation, evaluate, period_of
 from kpi_engine.evaluation.org import OrgData, Person
 from kpi_engine.evaluation.results import ScorecardResult

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from kpi_engine.config.build import unknown
-from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.errors import Code, KpiError, error, unknown
 
 DEFAULT = "support"
 MANIFEST = "templates.json"

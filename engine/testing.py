@@ -21,13 +21,12 @@ from typing import Literal, NoReturn
 
 from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
-from kpi_engine.config.build import unknown
 from kpi_engine.config.loader import DataPath
 from kpi_engine.config.rules import kpi_levels, kpi_reference_problem
 from kpi_engine.config.scalars import SECONDS, Duration, ValueProblem, parse_percent, parse_quantity
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.warehouse import import_sources, lock_down, open_memory
-from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
+from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, unknown
 from kpi_engine.evaluation import Evaluation, evaluate
 from kpi_engine.evaluation.results import KpiResult
 from kpi_engine.execution import Engine

@@ -14,7 +14,7 @@ from kpi_engine.config.money import minor_unit, strict_roster
 from kpi_engine.config.paths import Boundary, allowed_folders
 from kpi_engine.config.scalars import ValueProblem, parse_date, parse_percent, parse_quantity
 from kpi_engine.config.workspace import Definitions
-from kpi_engine.errors import Code, Diagnostic, did_you_mean, error
+from kpi_engine.errors import Code, Diagnostic, error
 
 T = TypeVar("T")
 WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
@@ -378,13 +378,3 @@ def build_model(defs: Definitions) -> tuple[m.Workspace, list[Diagnostic]]:
         policies=policies, bonus_plans=plans, tests=b.tests(), source_map=defs.source_map,
         data=defs.data)
     return workspace, b.diagnostics
-
-
-def unknown(kind: str, name: str, candidates: Mapping[str, object] | list[str]) -> tuple[str, str | None]:
-    """Message and hint for a reference to something that does not exist."""
-    pool = list(candidates)
-    hint = did_you_mean(name, pool)
-    if hint is None:
-        hint = f"defined {kind}s: {', '.join(sorted(pool)[:8])}" if pool else f"no {kind} is defined"
-    return f"unknown {kind} `{name}`", hint
-

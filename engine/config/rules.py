@@ -10,13 +10,12 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
 from kpi_engine.config import model as m
-from kpi_engine.config.build import unknown
 from kpi_engine.config.dependencies import MAX_DERIVED_DEPTH, kpi_graph
 from kpi_engine.config.loader import DataPath
 from kpi_engine.config.model import MAX_UNIT_DEPTH
 from kpi_engine.config.money import check_gate_below_cap
 from kpi_engine.config.scalars import Duration
-from kpi_engine.errors import Code, Diagnostic, Severity, error, warning
+from kpi_engine.errors import Code, Diagnostic, Severity, error, unknown, warning
 from kpi_engine.names import LEVELS
 from kpi_engine.source import Span
 

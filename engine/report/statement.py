@@ -6,8 +6,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from kpi_engine.config import model as m
-from kpi_engine.config.build import unknown
-from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.errors import Code, KpiError, error, unknown
 from kpi_engine.evaluation import Evaluation
 from kpi_engine.evaluation.org import Person
 from kpi_engine.evaluation.results import ItemResult, ScorecardResult
