@@ -15,6 +15,7 @@ from kpi_engine.config import model as m
 from kpi_engine.errors import KpiError
 from kpi_engine.expr import ast
 from kpi_engine.expr.parser import parse
+from kpi_engine.names import LEVELS
 
 # Derived KPIs built on derived KPIs: at most this many levels (E431), so every walk over the
 # chain — levels, inherited statuses — stays shallow.
@@ -56,6 +57,41 @@ def kpi_graph(ws: m.Workspace) -> KpiGraph:
     graph = _build(ws)
     ws.derived_cache["kpi_graph"] = graph
     return graph
+
+
+def kpi_levels(ws: m.Workspace, kpi: m.Kpi) -> set[str]:
+    """The subject levels a KPI is computed at: a derived KPI's are those all its inputs share."""
+    if kpi.source is not None:
+        return _source_levels(kpi)
+    cached = ws.derived_cache.get("kpi_levels")
+    if isinstance(cached, dict):
+        levels: dict[str, set[str]] = cached
+    else:
+        graph = kpi_graph(ws)
+        levels = {}
+        for kid in (*graph.order, *(k for cycle in graph.cycles for k in cycle)):
+            here: set[str] = set(_ALL_LEVELS)
+            for name in derived_inputs(ws, ws.kpis[kid]):
+                other = ws.kpis[name]
+                here &= levels.get(name, set(_ALL_LEVELS)) if other.source is None else _source_levels(other)
+            levels.setdefault(kid, here)
+        ws.derived_cache["kpi_levels"] = levels
+    return set(levels.get(kpi.id, _ALL_LEVELS))
+
+
+_ALL_LEVELS = LEVELS
+
+
+def _source_levels(kpi: m.Kpi) -> set[str]:
+    if kpi.by is None:
+        return {"organization"}
+    return {"person", "unit", "organization"} if kpi.by.level == "person" else {"unit", "organization"}
+
+
+def derived_inputs(ws: m.Workspace, kpi: m.Kpi) -> list[str]:
+    """KPI ids a derived formula names, also inside previous(), from its parsed tree."""
+    graph = kpi_graph(ws)
+    return list(dict.fromkeys((*graph.inputs.get(kpi.id, ()), *graph.previous.get(kpi.id, ()))))
 
 
 def _build(ws: m.Workspace) -> KpiGraph:

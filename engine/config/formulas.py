@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from graphlib import CycleError, TopologicalSorter
-from typing import Any, Literal
+from typing import Literal
 
 from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath
+from kpi_engine.config.model import field_path
 from kpi_engine.config.scalars import Duration
 from kpi_engine.errors import Code, Diagnostic, KpiError, error
 from kpi_engine.expr import scope as sc
@@ -66,16 +67,6 @@ def _params(values: Mapping[str, m.ParamValue]) -> dict[str, sc.ParamValue]:
     for name, value in values.items():
         out[name] = sc.Duration(value.seconds) if isinstance(value, Duration) else value
     return out
-
-
-def field_path(ws: m.Workspace, kpi: m.Kpi, name: str) -> DataPath:
-    """Where a KPI's field was written: in its segment variant when the variant sets it."""
-    if kpi.variant is not None and kpi.variant_path is not None:
-        kpis: Any = ws.data.get("kpis", {})
-        raw = kpis.get(kpi.base_id, {}).get("segments", {}).get(kpi.variant) or {}
-        if isinstance(raw, dict) and name in raw:
-            return (*kpi.variant_path, name)
-    return (*kpi.path, name)
 
 
 class _Checker:

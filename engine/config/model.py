@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from kpi_engine.config.loader import DataPath, SourceMap
 from kpi_engine.config.scalars import Duration
+from kpi_engine.errors import unknown
 from kpi_engine.names import Level
 from kpi_engine.source import Span
 
@@ -393,3 +394,26 @@ class Workspace:
     data: Mapping[str, object]
     # Facts derived once from the definitions (the derived-KPI graph); not part of equality.
     derived_cache: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+
+# --- what later stages ask the model -----------------------------------------------------
+
+def field_path(ws: Workspace, kpi: Kpi, name: str) -> DataPath:
+    """Where a KPI's field was written: in its segment variant when the variant sets it."""
+    if kpi.variant is not None and kpi.variant_path is not None:
+        kpis: Any = ws.data.get("kpis", {})
+        raw = kpis.get(kpi.base_id, {}).get("segments", {}).get(kpi.variant) or {}
+        if isinstance(raw, dict) and name in raw:
+            return (*kpi.variant_path, name)
+    return (*kpi.path, name)
+
+
+def kpi_reference_problem(ws: Workspace, name: str) -> tuple[str, str | None] | None:
+    """Why ``name`` is not a KPI id usable in a scorecard, or None when it is."""
+    if name in ws.kpis:
+        return None
+    variants = sorted(k for k in ws.kpis if k.startswith(name + "."))
+    if variants:
+        return (f"KPI `{name}` is defined per segment; name one of its variants",
+                "use " + " or ".join(f"`{v}`" for v in variants))
+    return unknown("KPI", name, list(ws.kpis))

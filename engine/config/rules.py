@@ -10,13 +10,12 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
 from kpi_engine.config import model as m
-from kpi_engine.config.dependencies import MAX_DERIVED_DEPTH, kpi_graph
+from kpi_engine.config.dependencies import MAX_DERIVED_DEPTH, kpi_graph, kpi_levels
 from kpi_engine.config.loader import DataPath
-from kpi_engine.config.model import MAX_UNIT_DEPTH
+from kpi_engine.config.model import MAX_UNIT_DEPTH, field_path, kpi_reference_problem
 from kpi_engine.config.money import check_gate_below_cap
 from kpi_engine.config.scalars import Duration
 from kpi_engine.errors import Code, Diagnostic, Severity, error, unknown, warning
-from kpi_engine.names import LEVELS
 from kpi_engine.source import Span
 
 Rule = Callable[[m.Workspace], Iterable[Diagnostic]]
@@ -32,17 +31,6 @@ def _err(ws: m.Workspace, code: Code, message: str, path: DataPath, hint: str | 
 def _ref(ws: m.Workspace, kind: str, name: str, pool: Iterable[str], path: DataPath) -> Diagnostic:
     message, hint = unknown(kind, name, list(pool))
     return _err(ws, Code.UNKNOWN_REFERENCE, message, path, hint)
-
-
-def kpi_reference_problem(ws: m.Workspace, name: str) -> tuple[str, str | None] | None:
-    """Why ``name`` is not a KPI id usable in a scorecard, or None when it is."""
-    if name in ws.kpis:
-        return None
-    variants = sorted(k for k in ws.kpis if k.startswith(name + "."))
-    if variants:
-        return (f"KPI `{name}` is defined per segment; name one of its variants",
-                "use " + " or ".join(f"`{v}`" for v in variants))
-    return unknown("KPI", name, list(ws.kpis))
 
 
 # --- references --------------------------------------------------------------------------
@@ -186,7 +174,6 @@ def check_formula_syntax_without_source(ws: m.Workspace) -> Iterator[Diagnostic]
 
     The formulas stage type-checks only formulas whose source resolves; these are parsed here.
     """
-    from kpi_engine.config.formulas import field_path
     from kpi_engine.errors import KpiError
     from kpi_engine.expr.parser import parse
 
@@ -332,41 +319,6 @@ def check_entry_levels(ws: m.Workspace) -> Iterator[Diagnostic]:
 
 
 _LEVEL_ORDER = ["person", "unit", "organization"]
-
-
-def kpi_levels(ws: m.Workspace, kpi: m.Kpi) -> set[str]:
-    """The subject levels a KPI is computed at: a derived KPI's are those all its inputs share."""
-    if kpi.source is not None:
-        return _source_levels(kpi)
-    cached = ws.derived_cache.get("kpi_levels")
-    if isinstance(cached, dict):
-        levels: dict[str, set[str]] = cached
-    else:
-        graph = kpi_graph(ws)
-        levels = {}
-        for kid in (*graph.order, *(k for cycle in graph.cycles for k in cycle)):
-            here: set[str] = set(_ALL_LEVELS)
-            for name in derived_inputs(ws, ws.kpis[kid]):
-                other = ws.kpis[name]
-                here &= levels.get(name, set(_ALL_LEVELS)) if other.source is None else _source_levels(other)
-            levels.setdefault(kid, here)
-        ws.derived_cache["kpi_levels"] = levels
-    return set(levels.get(kpi.id, _ALL_LEVELS))
-
-
-_ALL_LEVELS = LEVELS
-
-
-def _source_levels(kpi: m.Kpi) -> set[str]:
-    if kpi.by is None:
-        return {"organization"}
-    return {"person", "unit", "organization"} if kpi.by.level == "person" else {"unit", "organization"}
-
-
-def derived_inputs(ws: m.Workspace, kpi: m.Kpi) -> list[str]:
-    """KPI ids a derived formula names, also inside previous(), from its parsed tree."""
-    graph = kpi_graph(ws)
-    return list(dict.fromkeys((*graph.inputs.get(kpi.id, ()), *graph.previous.get(kpi.id, ()))))
 
 
 def check_kpi_cycles(ws: m.Workspace) -> Iterator[Diagnostic]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from kpi_engine.config import model as m
-from kpi_engine.config.rules import derived_inputs
+from kpi_engine.config.dependencies import derived_inputs
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.evaluation.org import OrgData
 from kpi_engine.evaluation.values import Key, KpiValue, RowKey, Values

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from kpi_engine.compiled import Compiled, Formulas
 from kpi_engine.config import model as m
 from kpi_engine.config.formulas import source_scope
+from kpi_engine.config.model import kpi_reference_problem
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.state import imported_files, stale_sources
 from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, lock_down, open_memory, open_warehouse
@@ -66,8 +67,6 @@ def slices_of(ws: m.Workspace, periods: Sequence[Period]) -> list[Slice]:
 
 def check_kpi_ids(ws: m.Workspace, kpis: Sequence[str]) -> None:
     """Refuse --kpi ids that name no KPI (with a did-you-mean, or the variants of a segmented KPI)."""
-    from kpi_engine.config.rules import kpi_reference_problem
-
     problems = [p for k in kpis if k not in ws.kpis and (p := kpi_reference_problem(ws, k))]
     if problems:
         raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint) for message, hint in problems])

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
-from kpi_engine.config.formulas import field_path
+from kpi_engine.config.model import field_path
 from kpi_engine.errors import Code, Diagnostic, KpiError, error, warning
 from kpi_engine.evaluation.org import Person
 from kpi_engine.execution import Engine, QueryFailed
@@ -354,7 +354,7 @@ def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Engine, group: ScanGr
 def run_derived(ws: m.Workspace, formulas: Formulas, wh: Engine, spec: DerivedSpec,
                 current: Values, previous: Values, previous_label: Mapping[str, str]) -> Block | None:
     """A derived KPI for every subject and period where any of its inputs has a value."""
-    from kpi_engine.config.rules import kpi_levels
+    from kpi_engine.config.dependencies import kpi_levels
 
     levels = kpi_levels(ws, ws.kpis[spec.id])
     found = {key for kid in spec.inputs if (block := current.home.get(kid)) is not None

@@ -8,9 +8,8 @@ from collections.abc import Iterable
 
 from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
-from kpi_engine.config.dependencies import kpi_graph
-from kpi_engine.config.formulas import field_path
-from kpi_engine.config.rules import derived_inputs
+from kpi_engine.config.dependencies import derived_inputs, kpi_graph
+from kpi_engine.config.model import field_path
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.expr.types import Type
 from kpi_engine.plan.ir import DerivedSpec, KpiSpec, Plan, ScanGroup, ScanKey
