@@ -15,6 +15,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.loader import DataPath
 from kpi_engine.config.model import field_path
 from kpi_engine.config.scalars import Duration
+from kpi_engine.config.scopes import source_scope
 from kpi_engine.errors import Code, Diagnostic, KpiError, error
 from kpi_engine.expr import scope as sc
 from kpi_engine.expr.ast import Expr, Name, walk
@@ -22,40 +23,9 @@ from kpi_engine.expr.parser import parse
 from kpi_engine.expr.typecheck import check
 from kpi_engine.source import Span
 
-COLUMN_TYPES: Mapping[str, sc.Type] = {
-    "string": sc.Type.STRING, "integer": sc.Type.NUMBER, "number": sc.Type.NUMBER, "decimal": sc.Type.NUMBER,
-    "boolean": sc.Type.BOOLEAN, "date": sc.Type.DATE, "timestamp": sc.Type.TIMESTAMP,
-}
-ROSTER_NAMES = ("id", "name", "unit", "role")
-RELATION_DEPTH = 3
 # A segment defined through segments: at most this many levels (E432); filters are inlined.
 MAX_SEGMENT_DEPTH = 64
 Kind = Literal["formula", "where", "valid_if", "derived"]
-
-
-def roster_aliases(ws: m.Workspace, source_id: str) -> dict[str, str]:
-    """For the roster source: the mapped names (`unit`, `role`, …) and the columns they stand for."""
-    people = ws.organization.people
-    if people is None or people.source != source_id:
-        return {}
-    return {name: column for name in ROSTER_NAMES if (column := getattr(people, name)) and column != name}
-
-
-def source_scope(ws: m.Workspace, source_id: str, depth: int = 0) -> sc.Scope:
-    """The columns, relations and segment names a formula on ``source_id`` may use."""
-    source = ws.sources[source_id]
-    columns = {name: COLUMN_TYPES.get(col.type, sc.Type.STRING) for name, col in source.columns.items()}
-    for alias, column in roster_aliases(ws, source_id).items():
-        if column in columns and alias not in columns:
-            columns[alias] = columns[column]
-    relations: dict[str, sc.Scope] = {}
-    if depth < RELATION_DEPTH:
-        relations = {rel.name: source_scope(ws, rel.source, depth + 1)
-                     for rel in source.relations.values() if rel.source in ws.sources}
-    segments: dict[str, Expr | None] = {}
-    if depth == 0:
-        segments = {seg.id: None for seg in ws.segments.values() if seg.source == source_id}
-    return sc.Scope(columns=columns, relations=relations, segments=segments)
 
 
 def _calendars(ws: m.Workspace) -> dict[str, sc.Calendar]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from kpi_engine.compiled import Compiled, Formulas
 from kpi_engine.config import model as m
-from kpi_engine.config.formulas import source_scope
 from kpi_engine.config.model import kpi_reference_problem
+from kpi_engine.config.scopes import source_scope
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.state import imported_files, stale_sources
 from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, lock_down, open_memory, open_warehouse

@@ -42,7 +42,7 @@ from sqlglot import exp
 
 from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
-from kpi_engine.config.formulas import roster_aliases
+from kpi_engine.config.scopes import roster_aliases
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.expr.scope import Calendar, Duration, ParamValue
 from kpi_engine.plan.ir import KpiSpec, ScanGroup, ScanKey
