@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,6 +27,14 @@ class Span:
         """A span inside this one: ``line_delta`` lines down, at absolute column ``col``."""
         line = self.line + line_delta
         return Span(self.file, line, col, line, col + max(length, 1))
+
+
+def display_path(path: Path) -> str:
+    """How a file is named in diagnostics: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 class SourceTexts:

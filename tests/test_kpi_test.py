@@ -9,8 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from kpi_engine.cli.main import app
-from kpi_engine.config.loader import display_path
 from kpi_engine.pipeline import compile_workspace
+from kpi_engine.source import display_path
 from kpi_engine.testing import close, run_tests
 
 runner = CliRunner()

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from kpi_engine.errors import Code, Diagnostic, error
-from kpi_engine.source import TEXTS, Span
+from kpi_engine.source import TEXTS, Span, display_path
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -128,14 +128,6 @@ class LoadedFile:
 class _Abort(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         self.diagnostic = diagnostic
-
-
-def display_path(path: Path) -> str:
-    """How a file is named in diagnostics: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def load_file(path: Path, prefix: DataPath = ()) -> LoadedFile:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kpi_engine.config.loader import LoadedFile, SourceMap, display_path, load_file
+from kpi_engine.config.loader import LoadedFile, SourceMap, load_file
 from kpi_engine.config.paths import Boundary, allowed_folders
 from kpi_engine.errors import Code, Diagnostic, error
-from kpi_engine.source import Span
+from kpi_engine.source import Span, display_path
 
 SECTIONS = ("units", "sources", "params", "calendars", "segments", "goals", "kpis", "scorecards",
             "policies", "bonus_plans", "tests")

@@ -10,14 +10,13 @@ from typing import cast
 from sqlglot import exp
 
 from kpi_engine.config import model as m
-from kpi_engine.config.loader import display_path
 from kpi_engine.data.csvfile import raw_field
 from kpi_engine.data.files import source_files
 from kpi_engine.data.records import DataFile
 from kpi_engine.data.report import ImportReport
 from kpi_engine.errors import Code, Diagnostic, KpiError, warning
 from kpi_engine.execution import Engine
-from kpi_engine.source import Span
+from kpi_engine.source import Span, display_path
 
 __all__ = ["data_notices", "reject_counts", "reject_warnings", "roster_rejects", "rows_without_time"]
 

@@ -9,12 +9,11 @@ from decimal import Decimal, InvalidOperation
 from sqlglot import exp
 
 from kpi_engine.config import model as m
-from kpi_engine.config.loader import display_path
 from kpi_engine.config.model import MAX_UNIT_DEPTH
 from kpi_engine.errors import Code, Diagnostic, did_you_mean, error, warning
 from kpi_engine.execution import Engine
 from kpi_engine.scoring import scorecard as sc
-from kpi_engine.source import Span
+from kpi_engine.source import Span, display_path
 
 
 @dataclass(frozen=True)
