@@ -15,9 +15,9 @@ Run time, on an engine holding the data (see :mod:`kpi_engine.execution`)::
     pay(Compiled, plan, period) → BonusRun     scorecard totals → payouts, pools, cents
 
 Around them: `kpi test` runs fixture rows through evaluate and pay (:func:`run_tests`), `kpi compile`
-prints the plan's SQL (:func:`plan_sql`), `runs verify` recompiles a run's stored definitions and runs
-them again (:func:`verify_run`). Run-time modules are imported on first use: `kpi validate` loads only
-the static half.
+prints the plan's SQL (:func:`plan_sql`), `runs verify` rebuilds a run's stored definitions
+(:func:`model_from_data`), recompiles them and runs them again (:func:`verify_run`). Run-time modules
+are imported on first use: `kpi validate` loads only the static half.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kpi_engine.compiled import Compiled, Formulas
 from kpi_engine.config import model as m
 from kpi_engine.config.build import build_model
+from kpi_engine.config.loader import SourceMap
 from kpi_engine.config.rules import check_rules
-from kpi_engine.config.workspace import Unit, discover, load_definitions
+from kpi_engine.config.workspace import Definitions, Unit, discover, load_definitions
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
 from kpi_engine.source import Span
 
@@ -129,6 +130,20 @@ def _checked(path: Path) -> Checked:
     if errors or checked.workspace is None:
         raise KpiError(errors)
     return checked
+
+
+def model_from_data(root: Path, data: dict[str, Any],
+                    origins: dict[tuple[str, ...], Path]) -> tuple[m.Workspace, list[Diagnostic]]:
+    """The model of definitions data stored without their files (a ledger run's), and the problems found.
+
+    ``origins`` places each source's relative paths; there are no files, so no positions to point at.
+    """
+    return build_model(Definitions(root, [], data, SourceMap(), [], origins))
+
+
+def workspace_roots(path: Path) -> list[Path]:
+    """The roots of the workspaces (not fragments) found at ``path``."""
+    return [u.root for u in discover(path) if not u.fragment]
 
 
 def compile_workspace(workspace: Path | m.Workspace, kpis: Sequence[str] = ()) -> Compiled:

@@ -22,8 +22,7 @@ from typing import Literal, NoReturn
 from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
 from kpi_engine.config.dependencies import kpi_levels
-from kpi_engine.config.loader import DataPath
-from kpi_engine.config.model import kpi_reference_problem
+from kpi_engine.config.model import DataPath, kpi_reference_problem
 from kpi_engine.config.scalars import SECONDS, Duration, ValueProblem, parse_percent, parse_quantity
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.warehouse import import_sources, lock_down, open_memory

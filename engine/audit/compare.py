@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kpi_engine.config import model as m
-from kpi_engine.config.loader import DataPath
-from kpi_engine.config.workspace import TOP_KEYS, YAML_SUFFIXES, discover
+from kpi_engine.config.model import DataPath
 from kpi_engine.errors import Code, Diagnostic, KpiError, error
+from kpi_engine.names import TOP_KEYS, YAML_SUFFIXES
 from kpi_engine.report.formats import written
 from kpi_engine.source import TEXTS, Span
 
@@ -339,12 +339,14 @@ def _relative(file: str, root: Path) -> str:
 
 def data_root(path: Path) -> Path:
     """The folder the data paths resolve in: the workspace found at ``path``, else the folder itself."""
+    from kpi_engine.pipeline import workspace_roots
+
     if not path.exists():
         raise KpiError([error(Code.FILE_NOT_FOUND, f"`{path}` does not exist", None,
                               "--data names the workspace whose data files both sides are paid on")])
     if path.is_file():
         return path.parent
-    roots = [u.root for u in discover(path) if not u.fragment]
+    roots = workspace_roots(path)
     return roots[0] if len(roots) == 1 else path
 
 

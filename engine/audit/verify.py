@@ -11,9 +11,6 @@ from typing import Any
 from kpi_engine.audit.hashing import definitions_hash, stored_definitions_hash
 from kpi_engine.audit.recording import ENGINE_VERSION, results_hash, run_data
 from kpi_engine.config import model as m
-from kpi_engine.config.build import build_model
-from kpi_engine.config.loader import SourceMap
-from kpi_engine.config.workspace import Definitions
 from kpi_engine.data.ledger import RunRecord, duckdb_version
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.literal import literal
@@ -121,12 +118,13 @@ def _decode(value: Any) -> Any:
 
 def stored_workspace(run: RunRecord, root: Path) -> m.Workspace:
     """The workspace as the run saw it: its stored definitions, with sources read from `root`."""
+    from kpi_engine.pipeline import model_from_data
+
     stored = json.loads(run.definitions)
     data = _decode(stored["definitions"])
     origins: dict[tuple[str, ...], Path] = {("sources", sid): (root / rel / "definitions.yaml")
                for sid, rel in stored.get("source_dirs", {}).items()}
-    defs = Definitions(root, [], data, SourceMap(), [], origins)
-    workspace, problems = build_model(defs)
+    workspace, problems = model_from_data(root, data, origins)
     if problems:
         raise KpiError(problems)
     return workspace

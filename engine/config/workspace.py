@@ -10,14 +10,11 @@ from typing import Any
 from kpi_engine.config.loader import LoadedFile, SourceMap, load_file
 from kpi_engine.config.paths import Boundary, allowed_folders
 from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.names import SECTIONS, YAML_SUFFIXES
 from kpi_engine.source import Span, display_path
 
-SECTIONS = ("units", "sources", "params", "calendars", "segments", "goals", "kpis", "scorecards",
-            "policies", "bonus_plans", "tests")
-TOP_KEYS = ("organization", "include", *SECTIONS)
 # Files including files: a chain of at most this many (E430); following it recurses.
 MAX_INCLUDE_DEPTH = 64
-YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass
