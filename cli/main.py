@@ -565,7 +565,7 @@ def runs_approve(
 ) -> None:
     """Approve a bonus run that still verifies: an append-only entry of the ledger (once per run)."""
     from kpi_engine.audit.approvals import approve
-    from kpi_engine.report.formats import to_json
+    from kpi_engine.documents import to_json
 
     ws = load(workspace)
     check_writable(ws.root)

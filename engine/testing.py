@@ -26,12 +26,12 @@ from kpi_engine.config.model import DataPath, kpi_reference_problem
 from kpi_engine.config.scalars import SECONDS, Duration, ValueProblem, parse_percent, parse_quantity
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.warehouse import import_sources, lock_down, open_memory
+from kpi_engine.documents import written as as_written
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, unknown
 from kpi_engine.evaluation import Evaluation, evaluate
 from kpi_engine.evaluation.results import KpiResult
 from kpi_engine.execution import Engine
 from kpi_engine.pay import BonusRun, compute_bonus
-from kpi_engine.report.formats import written as as_written
 from kpi_engine.scoring.exact import to_decimal12
 from kpi_engine.scoring.score import seconds_per_unit
 from kpi_engine.source import Span

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from kpi_engine.audit.compare import diff_definitions, dotted, same
 from kpi_engine.cli.main import app
+from kpi_engine.documents import written
 from kpi_engine.pipeline import compile_workspace, load_workspace, pay
-from kpi_engine.report.formats import written
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parent.parent / "kpi_definitions" / "examples" / "support"

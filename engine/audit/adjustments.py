@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from kpi_engine.config import model as m
 from kpi_engine.data.ledger import RunRecord, list_runs
+from kpi_engine.documents import money
 
 if TYPE_CHECKING:
     from kpi_engine.pay import BonusRun
@@ -37,8 +38,6 @@ def approved_run(root: Path, timezone: str, plan: str, period: str) -> RunRecord
 
 def against_approved(ws: m.Workspace, run: BonusRun) -> tuple[RunRecord | None, list[Adjustment]]:
     """The approved run of the same plan and period (if any) and the people this run pays differently."""
-    from kpi_engine.report.formats import money
-
     approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
     if approved is None:
         return None, []

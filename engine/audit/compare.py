@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from kpi_engine.config import model as m
 from kpi_engine.config.model import DataPath
+from kpi_engine.documents import written
 from kpi_engine.errors import Code, Diagnostic, KpiError, error
 from kpi_engine.names import TOP_KEYS, YAML_SUFFIXES
-from kpi_engine.report.formats import written
 from kpi_engine.source import TEXTS, Span
 
 if TYPE_CHECKING:

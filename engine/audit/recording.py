@@ -16,6 +16,7 @@ from kpi_engine.config import model as m
 from kpi_engine.data.files import file_sha256, source_files
 from kpi_engine.data.ledger import Head, RunRecord, append_run, duckdb_version
 from kpi_engine.data.state import read_table_hashes
+from kpi_engine.documents import bonus_document, evaluation_document
 
 ENGINE_VERSION = __version__
 
@@ -106,8 +107,6 @@ def record(ws: m.Workspace, kind: str, period: str | None, arguments: Sequence[s
 def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str],
                       options: Mapping[str, Any]) -> RunHeader:
     """Record an evaluate run; the results stored are the JSON document without its run block."""
-    from kpi_engine.report.evaluation import evaluation_document
-
     document = evaluation_document(result, {})
     document.pop("run")
     return record(ws, "evaluate", result.period.label, arguments, document, options, result.plan.explain())
@@ -115,8 +114,6 @@ def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str],
 
 def record_bonus(ws: m.Workspace, run: Any, arguments: Sequence[str], options: Mapping[str, Any]) -> RunHeader:
     """Record a bonus run; the results stored are the JSON document without its run block."""
-    from kpi_engine.report.bonus import bonus_document
-
     document = bonus_document(run, {}, ws.organization.currency)
     document.pop("run")
     return record(ws, "bonus", run.period.label, arguments, document, options, run.evaluation.plan.explain())

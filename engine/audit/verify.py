@@ -12,6 +12,7 @@ from kpi_engine.audit.hashing import definitions_hash, stored_definitions_hash
 from kpi_engine.audit.recording import ENGINE_VERSION, results_hash, run_data
 from kpi_engine.config import model as m
 from kpi_engine.data.ledger import RunRecord, duckdb_version
+from kpi_engine.documents import bonus_document, evaluation_document
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.literal import literal
 
@@ -136,13 +137,9 @@ def recompute(run: RunRecord, ws: m.Workspace) -> Any:
 
     options = dict(run.options)
     if run.kind == "bonus":
-        from kpi_engine.report.bonus import bonus_document
-
         paid = pay(compile_workspace(ws), options.get("plan"), options.get("period"))
         document = bonus_document(paid, {}, ws.organization.currency)
     elif run.kind == "evaluate":
-        from kpi_engine.report.evaluation import evaluation_document
-
         evaluated = evaluate(compile_workspace(ws, options.get("kpis") or ()), options["period"],
                              grain=options.get("grain"), subject=options.get("subject"), by=options.get("by") or (),
                              at=options.get("at"))

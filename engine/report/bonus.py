@@ -11,37 +11,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from kpi_engine.documents import bonus_document, money, payout_row, target_bonus, to_json
 from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
 from kpi_engine.pay import BonusRun
 from kpi_engine.report.evaluation import notices
-from kpi_engine.report.formats import csv_text, money, number, safe_cell, to_json
-from kpi_engine.scoring.payout import PersonPayout, round_money
+from kpi_engine.report.formats import csv_text, safe_cell
+from kpi_engine.scoring.payout import round_money
 
 PAYOUT_FIELDS = ("person", "name", "scorecard", "total_score", "factor", "proration", "target_bonus", "computed",
                  "payout", "share", "reason")
-
-
-def _target(run: BonusRun, p: PersonPayout) -> str | None:
-    if p.target_bonus is None:
-        return None
-    return money(round_money(p.target_bonus, run.plan.rounding_to, run.plan.rounding_mode), run.plan.rounding_to)
-
-
-def payout_row(run: BonusRun, p: PersonPayout) -> dict[str, Any]:
-    """One person's payout as its JSON object; money as strings."""
-    return {"person": p.person, "scorecard": p.scorecard, "total_score": number(p.total_score),
-            "factor": number(p.factor), "proration": number(p.proration), "target_bonus": _target(run, p),
-            "computed": money(p.computed, run.plan.rounding_to), "payout": money(p.payout, run.plan.rounding_to),
-            "share": number(p.share), "reason": p.reason}
-
-
-def bonus_document(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> dict[str, Any]:
-    """The whole `bonus --format json` document."""
-    return {"run": dict(run_block), "plan": run.plan.id, "currency": currency,
-            "pool": money(run.result.pool, run.plan.rounding_to) if run.result.pool is not None else None,
-            "total": money(run.result.total, run.plan.rounding_to),
-            "payouts": [payout_row(run, p) for p in run.result.payouts]}
 
 
 def bonus_json(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> str:
@@ -80,7 +59,7 @@ def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
         table.add_column(col, justify="left" if col in ("person", "name", "scorecard") else "right")
     for p in run.result.payouts:
         table.add_row(*cells(p.person, _name(run, p.person), p.scorecard or "", _pct(p.total_score), _pct(p.factor),
-                             _pct(p.proration), _target(run, p) or "—", f"{money(p.payout, unit)} {currency}"))
+                             _pct(p.proration), target_bonus(run, p) or "—", f"{money(p.payout, unit)} {currency}"))
     table.add_section()
     table.add_row(*cells("total", "", "", "", "", "", "", f"{money(run.result.total, unit)} {currency}"))
     console.print(table)

@@ -18,7 +18,7 @@ from typing import Any
 from kpi_engine.audit.hashing import definitions_hash
 from kpi_engine.config import model as m
 from kpi_engine.config.model import DataPath
-from kpi_engine.report.formats import written
+from kpi_engine.documents import written
 
 # --- the document ----------------------------------------------------------------------------
 

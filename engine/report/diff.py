@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from kpi_engine.audit.compare import Change, DefinitionsDiff, PayoutImpact
-from kpi_engine.report.formats import money, to_json
+from kpi_engine.documents import money, to_json
 
 SHOWN = 160  # longest value printed in text and Markdown (JSON carries every value whole)
 

@@ -9,47 +9,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from kpi_engine.documents import evaluation_document, kpi_row, number, scorecard_row, to_json
 from kpi_engine.errors import Severity
 from kpi_engine.evaluation import Evaluation
-from kpi_engine.evaluation.results import KpiResult, ScorecardResult
 from kpi_engine.literal import cell, cells
-from kpi_engine.report.formats import csv_text, number, to_json
+from kpi_engine.report.formats import csv_text
 
 KPI_FIELDS = ("kpi", "subject_type", "subject", "period", "value", "n", "status", "score", "rank")
 SCORECARD_FIELDS = ("scorecard", "person", "period", "total_score", "kpi", "at", "subject", "weight", "value",
                     "status", "score", "contribution")
-
-
-def kpi_row(r: KpiResult) -> dict[str, Any]:
-    """One KPI result as its JSON object."""
-    row: dict[str, Any] = {"kpi": r.kpi, "subject_type": r.subject_type, "subject": r.subject, "period": r.period,
-                           "value": number(r.value), "n": r.n, "status": r.status, "score": number(r.score),
-                           "rank": r.rank}
-    if r.by:
-        row["by"] = dict(r.by)
-    return row
-
-
-def scorecard_row(s: ScorecardResult) -> dict[str, Any]:
-    """One person's scorecard as its JSON object."""
-    return {
-        "scorecard": s.scorecard, "person": s.person, "period": s.period, "total_score": number(s.total_score),
-        "items": [{"kpi": i.kpi, "at": i.at, "subject": i.subject, "weight": number(i.weight),
-                   "value": number(i.value), "status": i.status, "score": number(i.score),
-                   "contribution": number(i.contribution)} for i in s.items],
-    }
-
-
-def evaluation_document(ev: Evaluation, run: Mapping[str, Any]) -> dict[str, Any]:
-    """The whole `evaluate --format json` document."""
-    return {
-        "run": dict(run),
-        "kpis": [kpi_row(r) for r in ev.kpis],
-        "scorecards": [scorecard_row(s) for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person,
-                                                                                       s.period))],
-        "goals": [{"goal": g.goal, "period": g.period, "status": g.status, "attainment": number(g.attainment)}
-                  for g in ev.goals],
-    }
 
 
 def notices(ev: Evaluation) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from kpi_engine.data.report import ImportReport
+from kpi_engine.documents import to_json
 from kpi_engine.literal import cells
-from kpi_engine.report.formats import csv_text, to_json
+from kpi_engine.report.formats import csv_text
 
 FIELDS = ("source", "file", "status", "rows", "loaded", "rejected", "sha256")
 

@@ -15,8 +15,8 @@ from rich.text import Text
 from kpi_engine.audit.chain import ChainCheck
 from kpi_engine.audit.verify import Verification
 from kpi_engine.data.ledger import RunRecord
+from kpi_engine.documents import to_json
 from kpi_engine.literal import literal
-from kpi_engine.report.formats import to_json
 
 
 def runs_json(runs: list[RunRecord]) -> str:

@@ -6,12 +6,12 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from kpi_engine.config import model as m
+from kpi_engine.documents import money
 from kpi_engine.errors import Code, KpiError, error, unknown
 from kpi_engine.evaluation import Evaluation
 from kpi_engine.evaluation.org import Person
 from kpi_engine.evaluation.results import ItemResult, ScorecardResult
 from kpi_engine.pay import BonusRun
-from kpi_engine.report.formats import money
 from kpi_engine.scoring.score import ResolvedTarget
 
 
