@@ -1,0 +1,1 @@
+"""The `kpi` command line (Typer): see :mod:`kpi_engine.cli.main`."""

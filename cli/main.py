@@ -41,6 +41,7 @@ class KpiGroup(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run a command; every failure becomes an exit code and a diagnostic, never a traceback."""
         argv = list(sys.argv[1:] if args is None else args)
         try:
             result = super().main(argv, prog_name or "kpi", complete_var, standalone_mode=False, **extra)
@@ -526,7 +527,9 @@ def runs_verify(
     out: OutOption = None,
 ) -> None:
     """Check the ledger's hash chain; with RUN_ID, also its stored hashes, data files and a recomputation.
-    Exit 1 if anything differs."""
+
+    Exit 1 if anything differs.
+    """
     from kpi_engine.audit.chain import check_chain, check_head_option
     from kpi_engine.audit.verify import verify
     from kpi_engine.data.ledger import entries, get_run

@@ -109,7 +109,8 @@ def compute_bonus(compiled: Compiled, plan_id: str | None, period: str | None, w
     """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data).
 
     A period of another kind than the plan's is refused, except with ``any_period`` (`kpi test` fixtures
-    pay a plan over the fixture's own period)."""
+    pay a plan over the fixture's own period).
+    """
     ws = compiled.workspace
     if compiled.selected:
         raise ValueError("a bonus plan is paid on every KPI: compile the workspace without narrowing it")

@@ -57,6 +57,7 @@ class Checked:
 
     @property
     def ok(self) -> bool:
+        """True when no diagnostic is an error."""
         return not any(d.severity == Severity.ERROR for d in self.diagnostics)
 
 

@@ -61,6 +61,7 @@ class Check:
 
     @property
     def message(self) -> str:
+        """The check as one line: the written text, or "expected FIELD X, got Y"."""
         return self.text or f"expected {self.field} {self.expected}, got {self.actual}"
 
 
@@ -104,6 +105,7 @@ class TestReport:
 
     @property
     def ok(self) -> bool:
+        """True when every test passed."""
         return all(t.outcome == "passed" for t in self.tests)
 
 

@@ -18,12 +18,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Adjustment:
+    """One person whose payout differs from the approved run."""
     person: str
     approved: Decimal
     now: Decimal
 
     @property
     def delta(self) -> Decimal:
+        """What the person would get on top of (or back from) the approved payout."""
         return self.now - self.approved
 
 

@@ -22,6 +22,7 @@ class ChainCheck:
 
     @property
     def intact(self) -> bool:
+        """True when nothing in the chain was found altered, removed or reordered."""
         return not self.problems
 
 

@@ -71,6 +71,7 @@ class PayoutChange:
 
     @property
     def delta(self) -> Decimal:
+        """The person's payout change: new minus old (a missing side counts as 0)."""
         return (self.new or Decimal(0)) - (self.old or Decimal(0))
 
 
@@ -89,11 +90,13 @@ class PayoutImpact:
 
     @property
     def delta(self) -> Decimal:
+        """The plan total's change: new minus old (a missing side counts as 0)."""
         return (self.new_total or Decimal(0)) - (self.old_total or Decimal(0))
 
 
 @dataclass(frozen=True)
 class DefinitionsDiff:
+    """What changed between two definition sets and, with data, what it changes in money."""
     old: str
     new: str
     changes: tuple[Change, ...]

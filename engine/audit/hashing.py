@@ -1,5 +1,7 @@
-"""Canonical hashes: the same definitions hash the same whatever their key order, comments,
-formatting or split into files."""
+"""Canonical hashes of definitions and results.
+
+The same definitions hash the same whatever their key order, comments, formatting or split into files.
+"""
 
 from __future__ import annotations
 

@@ -43,13 +43,17 @@ class RunHeader:
     head: Head | None = field(default=None, compare=False)
 
     def block(self) -> dict[str, Any]:
+        """The `run` block of the JSON outputs (SPEC §7.2)."""
         return {"id": self.id, "time": self.time, "definitions_hash": self.definitions_hash,
                 "version": self.version, "period": self.period}
 
 
 def stored_definitions(ws: m.Workspace) -> str:
-    """What the ledger keeps to recompute a run: the canonical definitions, and where each source's
-    relative paths start (relative to the workspace root)."""
+    """What the ledger keeps to recompute a run.
+
+    The canonical definitions, and where each source's relative paths start (relative to the
+    workspace root).
+    """
     import os
 
     dirs = {sid: os.path.relpath(s.base_dir, ws.root) for sid, s in sorted(ws.sources.items())}
@@ -78,8 +82,11 @@ def os_identity() -> tuple[str, str]:
 
 
 def run_data(ws: m.Workspace, live: bool = False) -> list[dict[str, Any]]:
-    """Per file: {source, file, sha256 (as `sha256sum` prints it), table_hash (of the imported table the run
-    reads, null when it reads the files)}; a `table:` source is one row with no file."""
+    """The data a run reads, one row per file; a `table:` source is one row with no file.
+
+    Each row: {source, file, sha256 (as `sha256sum` prints it), table_hash (of the imported table
+    the run reads, null when it reads the files)}.
+    """
     tables = read_table_hashes(ws.root, ws.organization.timezone, ws.sources, live)
     out: list[dict[str, Any]] = []
     for source_id, source in sorted(ws.sources.items()):

@@ -187,8 +187,10 @@ def _label(item: Any, index: int) -> str:
 
 
 def verify(run: RunRecord, current: m.Workspace) -> Verification:
-    """Check `run`'s stored hashes and data, and recompute it with its stored definitions on the current
-    data of `current`'s workspace."""
+    """Check a run's stored hashes and data, and recompute it.
+
+    The recomputation uses the run's stored definitions on the current data of `current`'s workspace.
+    """
     stored = check_stored(run)
     old_ws = stored_workspace(run, current.root)
     recomputed = recompute(run, old_ws)

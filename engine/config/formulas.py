@@ -115,8 +115,10 @@ class _Checker:
 
 
 def _segment_order(ws: m.Workspace, found: list[Diagnostic]) -> list[str]:
-    """Segments in dependency order (a segment may name another of its source, read from its parsed
-    filter); cycles and chains deeper than MAX_SEGMENT_DEPTH are reported."""
+    """Segments in dependency order; cycles and chains deeper than MAX_SEGMENT_DEPTH are reported.
+
+    A segment may name another of its source, read from its parsed filter.
+    """
     deps: dict[str, list[str]] = {}
     for seg in ws.segments.values():
         try:

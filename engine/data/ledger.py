@@ -80,14 +80,17 @@ class RunRecord:
 
     @property
     def approved_by(self) -> str | None:
+        """Who approved the run (the first approval), if anyone did."""
         return self.approvals[0].approved_by if self.approvals else None
 
     @property
     def approved_at(self) -> str | None:
+        """When the run was approved (UTC), if it was."""
         return self.approvals[0].time if self.approvals else None
 
     @property
     def approval_note(self) -> str | None:
+        """The approval's note, if any."""
         return self.approvals[0].note if self.approvals else None
 
 
@@ -100,6 +103,7 @@ class Entry:
 
     @property
     def kind(self) -> str:
+        """"run" or "approval": which table the entry is from."""
         return "run" if self.table == "runs" else "approval"
 
 
@@ -111,6 +115,7 @@ class Head:
     hash: str
 
     def line(self) -> str:
+        """The head as printed after each append, to be kept and checked later with --head."""
         return f"ledger head: {self.entries} entr{'y' if self.entries == 1 else 'ies'}, {self.hash}"
 
 

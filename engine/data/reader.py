@@ -64,6 +64,7 @@ class SourceLoad:
 
     @property
     def rejected(self) -> int:
+        """Rows rejected across the source's files."""
         return sum(f.rejected for f in self.files)
 
 
@@ -264,8 +265,10 @@ def _type_file(conn: duckdb.DuckDBPyConnection, source: Source, physical: list[s
 
 def _typing_query(columns: Mapping[str, Column], key: str | None, physical: list[str], fmt: TextFormat,
                   timezone: str) -> str:
-    """Layers, so each test runs once: null tokens → `t{i}`; validity → `ok{i}`; value → `v{i}`;
-    reasons → `r{i}`."""
+    """The typing query in layers, so each test runs once.
+
+    Null tokens → `t{i}`; validity → `ok{i}`; value → `v{i}`; reasons → `r{i}`.
+    """
     base = [exp.column(name) for name in _BASE]
     items = list(columns.values())
     t = [exp.column(f"t{i}") for i in range(len(items))]

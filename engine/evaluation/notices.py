@@ -1,5 +1,7 @@
-"""What an evaluation must say about its data (SPEC §14): rejected rows, rejected roster rows by person,
-and rows that belong to no period. Nothing about people or money is left out without a word.
+"""What an evaluation must say about its data (SPEC §14).
+
+Rejected rows, rejected roster rows by person, and rows that belong to no period: nothing about
+people or money is left out without a word.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ def _where(source: m.Source, file: str, line: int | None) -> Span:
 
 
 def reject_warnings(ws: m.Workspace, report: ImportReport) -> list[Diagnostic]:
-    """The rejects of an evaluation read from files, as `kpi import` shows them: the first rows of each
-    source with file, line, column and reason, and how many more there are. The roster's rejects are
-    named by person instead (:func:`roster_rejects`)."""
+    """The rejects of an evaluation read from files, as `kpi import` shows them.
+
+    The first rows of each source with file, line, column and reason, and how many more there are.
+    The roster's rejects are named by person instead (:func:`roster_rejects`).
+    """
     roster = ws.organization.people.source if ws.organization.people else None
     out = []
     for s in report.sources:
@@ -66,8 +70,10 @@ def reject_warnings(ws: m.Workspace, report: ImportReport) -> list[Diagnostic]:
 
 
 def roster_rejects(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
-    """One warning per rejected roster row, naming the person (read from the raw row) and why: that
-    person is missing from every payout and every unit roll-up."""
+    """One warning per rejected roster row, naming the person (read from the raw row) and why.
+
+    That person is missing from every payout and every unit roll-up.
+    """
     people = ws.organization.people
     if people is None or people.source not in ws.sources or "rejects" not in wh.relations():
         return []

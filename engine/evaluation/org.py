@@ -18,6 +18,7 @@ from kpi_engine.source import Span, display_path
 
 @dataclass(frozen=True)
 class Person:
+    """One roster row: who a person is, where they sit, and what pays them."""
     id: str
     name: str
     unit: str
@@ -36,6 +37,7 @@ class Person:
 
 @dataclass(frozen=True)
 class OrgUnit:
+    """One unit of the organization tree, from YAML or from data."""
     id: str
     name: str
     parent: str | None = None
@@ -138,8 +140,11 @@ def load_units(ws: m.Workspace, wh: Engine,
 
 def unit_paths(units: dict[str, OrgUnit], span: Span | None = None,
                ) -> tuple[dict[str, tuple[str, ...]], list[Diagnostic]]:
-    """Each unit's path from its top unit; a cycle in unit data is reported and cut, and a tree deeper
-    than MAX_UNIT_DEPTH is an error (``span``: where the units are declared)."""
+    """Each unit's path from its top unit.
+
+    A cycle in unit data is reported and cut, and a tree deeper than MAX_UNIT_DEPTH is an error
+    (``span``: where the units are declared).
+    """
     paths: dict[str, tuple[str, ...]] = {}
     found: list[Diagnostic] = []
     for uid in sorted(units):

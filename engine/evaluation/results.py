@@ -65,6 +65,7 @@ class ItemResult(NamedTuple):
 
 @dataclass(frozen=True)
 class ScorecardResult:
+    """One person's scorecard in one period: each item and the total score."""
     scorecard: str
     person: str
     period: str
@@ -74,6 +75,7 @@ class ScorecardResult:
 
 @dataclass(frozen=True)
 class GoalResult:
+    """A goal's status in one period, from its KPIs."""
     goal: str
     period: str
     status: str | None
@@ -82,10 +84,12 @@ class GoalResult:
 
 def inherited_problem(ws: m.Workspace, kpi: m.Kpi, key: Key, values: Values,
                       seen: frozenset[str] = frozenset(), memo: dict[str, str | None] | None = None) -> str | None:
-    """A derived KPI is `invalid` (or `insufficient`) when one of its inputs is, for the same subject and period:
-    a number built from data that failed its own checks must not be paid for.
+    """A derived KPI is `invalid` (or `insufficient`) when one of its inputs is, for the same subject and period.
 
-    Each derived input is judged once per call (``memo``): KPIs that share inputs cost no repeated walks."""
+    A number built from data that failed its own checks must not be paid for.
+
+    Each derived input is judged once per call (``memo``): KPIs that share inputs cost no repeated walks.
+    """
     if kpi.source is not None:
         return None
     memo = {} if memo is None else memo
@@ -128,8 +132,11 @@ def _in_force(what: m.Kpi | m.ScorecardEntry, periods: Mapping[str, Period]) -> 
 
 
 class Found(NamedTuple):
-    """The KPI results of :func:`kpi_results` on their values' rows: ``results[kpi][i]`` is the result
-    of row ``i`` of the KPI's block in ``values`` (None where the row is hidden from the KPI)."""
+    """The KPI results of :func:`kpi_results` on their values' rows.
+
+    ``results[kpi][i]`` is the result of row ``i`` of the KPI's block in ``values`` (None where the
+    row is hidden from the KPI).
+    """
 
     values: Values
     results: Mapping[str, list[KpiResult | None]]

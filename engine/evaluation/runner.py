@@ -100,8 +100,10 @@ def check_by(ws: m.Workspace, plan: Plan, by: Sequence[str]) -> None:
 
 
 def _column_problem(ws: m.Workspace, source_id: str, path: str) -> tuple[str, str | None] | None:
-    """Why a column path (``agent.unit``) names nothing a formula on the source could use, with a
-    did-you-mean; None when it names a column."""
+    """Why a column path (``agent.unit``) names nothing a formula on the source could use.
+
+    The message comes with a did-you-mean; None when the path names a column.
+    """
     scope, where = source_scope(ws, source_id), source_id
     *relations, name = path.split(".")
     for relation in relations:

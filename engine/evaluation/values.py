@@ -113,11 +113,13 @@ class Values:
             self.add(block)
 
     def add(self, block: Block) -> None:
+        """Add a block of KPI columns; its KPIs are found in it from now on."""
         self.blocks.append(block)
         for kid in block.columns:
             self.home[kid] = block
 
     def merge(self, other: Values) -> None:
+        """Take over another Values' blocks and empty values (the previous period's, for `previous()`)."""
         for block in other.blocks:
             self.add(block)
         self.empty.update(other.empty)
@@ -134,6 +136,7 @@ class Values:
         return i
 
     def get(self, key: Key) -> KpiValue | None:
+        """The value of one (KPI, level, subject, period, by) key, or None when there is no row."""
         i = self.position(key)
         if i is None:
             return None
@@ -152,8 +155,10 @@ class Values:
 
     def select(self, needed: Mapping[tuple[str, str], set[str | None]], kpi_ids: Sequence[str],
                labels: Sequence[str], by: Sequence[str]) -> None:
-        """SPEC §6: subjects without rows for a KPI appear (as no_data) only where a scorecard needs
-        them; the organization always appears.
+        """Keep the rows results are reported for (SPEC §6).
+
+        Subjects without rows for a KPI appear (as no_data) only where a scorecard needs them; the
+        organization always appears.
 
         ``needed`` holds the subjects scorecards need per (KPI, level). A needed subject the data
         lacks gets a row with each KPI's value over no rows; a row without data for a KPI that no
@@ -334,8 +339,11 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
 
 
 def _grouping_set(grouping: int, grouped: Sequence[int]) -> int | None:
-    """Which grouping set a result row comes from, as its subject column (-1 the person, i ≥ 0 the
-    ancestor at depth i), None for the organization: bit i (from the left) is 1 when column i is rolled up."""
+    """Which grouping set a result row comes from, as its subject column.
+
+    -1 is the person, i ≥ 0 the ancestor at depth i, None the organization: bit i (from the left)
+    of ``grouping`` is 1 when column i is rolled up.
+    """
     count = len(grouped)
     for i, column in enumerate(grouped):
         if not grouping & (1 << (count - 1 - i)):

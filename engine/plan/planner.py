@@ -1,5 +1,8 @@
-"""Plan an evaluation: fuse source KPIs into one scan per (source, time column, attribution),
-order derived KPIs after what they use (the order of :mod:`kpi_engine.config.dependencies`)."""
+"""Plan an evaluation: fuse KPIs into scans, order derived KPIs after what they use.
+
+Source KPIs share one scan per (source, time column, attribution); derived KPIs follow in the
+order of :mod:`kpi_engine.config.dependencies`.
+"""
 
 from __future__ import annotations
 

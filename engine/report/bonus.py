@@ -27,7 +27,8 @@ def bonus_json(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> st
     """The document with what the run warned about and the rejected rows per source (SPEC §14).
 
     Both are added here, not to :func:`bonus_document`: the ledger stores the payouts, not the
-    diagnostics (whose paths depend on where the command ran)."""
+    diagnostics (whose paths depend on where the command ran).
+    """
     return to_json({**bonus_document(run, run_block, currency), **notices(run.evaluation)})
 
 

@@ -19,7 +19,7 @@ def safe_cell(value: Any) -> Any:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """UTF-8 CSV with a header, `,` separators, `\\n` line ends, minimal quoting, nulls as empty cells."""
+    r"""UTF-8 CSV with a header, `,` separators, `\n` line ends, minimal quoting, nulls as empty cells."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
