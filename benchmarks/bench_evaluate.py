@@ -98,14 +98,25 @@ SELECT month, agent_id, dept, GROUPING(agent_id, dept) AS g, count(*) AS tickets
 FROM t
 GROUP BY GROUPING SETS ((month, agent_id), (month, dept), (month))
 """
-HAND_KPIS = ("first_response_minutes", "resolution_hours_p90", "fcr", "csat", "nps", "resolution_hours_avg",
-             "resolved_in_sla.critical", "resolved_in_sla.routine", "contacts_per_customer",
-             "tickets_per_active_day", "missed_share", "reopen_share")
-ENGINE_PHASES = ("load_org", "evaluate_values", "kpi_results", "assign_scorecards", "scorecard_results",
-                 "goal_results")
+HAND_KPIS = (
+    "first_response_minutes",
+    "resolution_hours_p90",
+    "fcr",
+    "csat",
+    "nps",
+    "resolution_hours_avg",
+    "resolved_in_sla.critical",
+    "resolved_in_sla.routine",
+    "contacts_per_customer",
+    "tickets_per_active_day",
+    "missed_share",
+    "reopen_share",
+)
+ENGINE_PHASES = ("load_org", "evaluate_values", "kpi_results", "assign_scorecards", "scorecard_results", "goal_results")
 
 
 # --- memory -------------------------------------------------------------------------------------
+
 
 def _status(field_name: str) -> int | None:
     try:
@@ -146,7 +157,8 @@ class DuckMemorySampler:
         while not self._stop.is_set():
             try:
                 ((used,),) = self.cursor.execute(
-                    "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchall()
+                    "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"
+                ).fetchall()
                 self.peak = max(self.peak, int(used))
             except duckdb.Error:
                 self.ok = False
@@ -167,6 +179,7 @@ class DuckMemorySampler:
 
 
 # --- timing helpers -----------------------------------------------------------------------------
+
 
 @dataclass
 class Run:
@@ -197,6 +210,7 @@ class PhaseTimer:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - began
+
         return timed
 
     def install(self, wh: Warehouse) -> None:
@@ -212,6 +226,7 @@ class PhaseTimer:
             rows = fetch(sql, params)
             self.queries.append((time.perf_counter() - began, len(rows), sql))
             return rows
+
         wh.fetch = timed_fetch  # type: ignore[method-assign]
 
     def uninstall(self, wh: Warehouse) -> None:
@@ -264,9 +279,14 @@ def run_child(script: Path, *args: str) -> tuple[float, int, int, str]:
         hwm = Path(handle.name)
     try:
         began = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", _MEASURED, str(script), *args], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "KPI_BENCH_HWM": str(hwm)},
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", _MEASURED, str(script), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env={**os.environ, "KPI_BENCH_HWM": str(hwm)},
+            check=False,
+        )
         seconds = time.perf_counter() - began
         text = hwm.read_text().strip()
         return seconds, proc.returncode, int(text) if text else 0, proc.stdout.decode("utf-8", "replace")
@@ -285,19 +305,28 @@ def prepare(root: Path, rows: int, seed: int, reuse: bool) -> dict[str, Any]:
         if root.exists():
             shutil.rmtree(root)
         shutil.copytree(HERE / "workspace", root, ignore=shutil.ignore_patterns(".kpi", "data"))
-        seconds, code, rss, output = run_child(HERE / "gen_tickets.py", "--rows", str(rows), "--seed", str(seed),
-                                               "--out", str(root))
+        seconds, code, rss, output = run_child(
+            HERE / "gen_tickets.py", "--rows", str(rows), "--seed", str(seed), "--out", str(root)
+        )
         if code:
             raise SystemExit(f"generation failed:\n{output}")
         found = re.search(r"fingerprint ([0-9a-f]+)", output)
-        info["generate"] = {"seconds": round(seconds, 2), "parquet_mib": round(tickets.stat().st_size / 2**20, 1),
-                            "fingerprint": found.group(1) if found else None, "peak_rss_mib": _mib(rss)}
+        info["generate"] = {
+            "seconds": round(seconds, 2),
+            "parquet_mib": round(tickets.stat().st_size / 2**20, 1),
+            "fingerprint": found.group(1) if found else None,
+            "peak_rss_mib": _mib(rss),
+        }
     seconds, code, rss, output = run_child(KPI_BIN, "import", str(root))
     if code:
         raise SystemExit(f"kpi import failed:\n{output}")
     unchanged = re.search(r"tickets\.parquet\s*│\s*unchanged", output) is not None
-    info["import"] = {"seconds": round(seconds, 2), "rows_per_s": None if unchanged else round(rows / seconds),
-                      "peak_rss_mib": _mib(rss), "unchanged": unchanged}
+    info["import"] = {
+        "seconds": round(seconds, 2),
+        "rows_per_s": None if unchanged else round(rows / seconds),
+        "peak_rss_mib": _mib(rss),
+        "unchanged": unchanged,
+    }
     return info
 
 
@@ -317,7 +346,8 @@ def _mib(n: int) -> float:
 def compare(result: evaluation.Evaluation, hand_rows: list[tuple[Any, ...]], columns: list[str]) -> dict[str, Any]:
     """Every hand-written value against the engine's (agents, departments, organization; per month)."""
     engine: dict[tuple[str, str, str | None, str], Decimal | None] = {
-        (r.kpi, r.subject_type, r.subject, r.period): r.value for r in result.kpis}
+        (r.kpi, r.subject_type, r.subject, r.period): r.value for r in result.kpis
+    }
     index = {c: i for i, c in enumerate(columns)}
     checked = mismatched = missing = 0
     examples: list[str] = []
@@ -356,9 +386,15 @@ def compare(result: evaluation.Evaluation, hand_rows: list[tuple[Any, ...]], col
                     if len(examples) < 5:
                         examples.append(f"{key}: engine {theirs}, hand-written {mine}")
     org = sum(1 for r in hand_rows if int(r[index["g"]]) == 0b11) * len(HAND_KPIS)
-    return {"values_checked": checked, "organization_values": org, "mismatched": mismatched,
-            "missing_in_engine": missing, "worst_relative_difference": worst, "examples": examples,
-            "agree": mismatched == 0 and missing == 0 and checked > 0}
+    return {
+        "values_checked": checked,
+        "organization_values": org,
+        "mismatched": mismatched,
+        "missing_in_engine": missing,
+        "worst_relative_difference": worst,
+        "examples": examples,
+        "agree": mismatched == 0 and missing == 0 and checked > 0,
+    }
 
 
 def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -368,9 +404,12 @@ def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any
     gen, imp = info["generate"], info["import"]
     if not gen.get("reused"):
         print(f"generate    {gen['seconds']:.1f} s, {gen['parquet_mib']} MiB Parquet, fingerprint {gen['fingerprint']}")
-    print(f"kpi import  {imp['seconds']:.1f} s" + (f"  →  {imp['rows_per_s']:,} rows/s" if imp["rows_per_s"] else
-                                                  " (unchanged: no-op)") + f", peak RSS {imp['peak_rss_mib']:,} MiB",
-          flush=True)
+    print(
+        f"kpi import  {imp['seconds']:.1f} s"
+        + (f"  →  {imp['rows_per_s']:,} rows/s" if imp["rows_per_s"] else " (unchanged: no-op)")
+        + f", peak RSS {imp['peak_rss_mib']:,} MiB",
+        flush=True,
+    )
 
     out: dict[str, Any] = {"rows": rows, **info}
     ws = load_workspace(root)
@@ -409,8 +448,11 @@ def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any
                 engine_runs.append(run)
                 hand_result, hrun = measured(hand)
                 hand_runs.append(hrun)
-                print(f"  run {i + 1}: engine {run.wall:6.2f} s (its SQL {run.phases['sql']:.2f} s)   "
-                      f"hand-written {hrun.wall:6.2f} s", flush=True)
+                print(
+                    f"  run {i + 1}: engine {run.wall:6.2f} s (its SQL {run.phases['sql']:.2f} s)   "
+                    f"hand-written {hrun.wall:6.2f} s",
+                    flush=True,
+                )
         finally:
             timer.uninstall(wh)
         assert result is not None and hand_result is not None
@@ -422,31 +464,53 @@ def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any
         best_sql = min(r.phases["scan_query"] for r in engine_runs)
         phases = {k: round(v, 3) for k, v in best_e.phases.items()}
         python_s = best_e.wall - best_e.phases["sql"]
-        out.update({
-            "threads": int(threads), "tickets_in_table": loaded, "baseline_rss_mib": _mib(baseline),
-            "engine": {"best_s": round(best_e.wall, 3), "runs_s": [round(r.wall, 3) for r in engine_runs],
-                       "cpu_s_of_best": round(best_e.cpu, 3), "phases_of_best_s": phases,
-                       "python_s_of_best": round(python_s, 3), "scan_query_best_s": round(best_sql, 3),
-                       "in_process_peak_rss_mib": _mib(max(r.peak_rss for r in engine_runs)),
-                       "kpi_rows": len(result.kpis), "scorecards": len(result.scorecards)},
-            "hand": {"best_s": round(best_h.wall, 3), "runs_s": [round(r.wall, 3) for r in hand_runs],
-                     "cpu_s_of_best": round(best_h.cpu, 3),
-                     "in_process_peak_rss_mib": _mib(max(r.peak_rss for r in hand_runs)), "rows": len(hand_rows)},
-            "ratio": round(best_e.wall / best_h.wall, 2),
-            "cpu_ratio": round(min(r.cpu for r in engine_runs) / min(r.cpu for r in hand_runs), 2),
-            "scan_query_ratio": round(best_sql / best_h.wall, 2),
-            "agreement": agreement,
-        })
-        print(f"engine      best {best_e.wall:.2f} s = SQL {best_e.phases['sql']:.2f} s (scan query "
-              f"{best_e.phases['scan_query']:.2f} s) + Python {python_s:.2f} s")
-        print("            phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()
-                                                 if k not in ("sql", "scan_query")))
+        out.update(
+            {
+                "threads": int(threads),
+                "tickets_in_table": loaded,
+                "baseline_rss_mib": _mib(baseline),
+                "engine": {
+                    "best_s": round(best_e.wall, 3),
+                    "runs_s": [round(r.wall, 3) for r in engine_runs],
+                    "cpu_s_of_best": round(best_e.cpu, 3),
+                    "phases_of_best_s": phases,
+                    "python_s_of_best": round(python_s, 3),
+                    "scan_query_best_s": round(best_sql, 3),
+                    "in_process_peak_rss_mib": _mib(max(r.peak_rss for r in engine_runs)),
+                    "kpi_rows": len(result.kpis),
+                    "scorecards": len(result.scorecards),
+                },
+                "hand": {
+                    "best_s": round(best_h.wall, 3),
+                    "runs_s": [round(r.wall, 3) for r in hand_runs],
+                    "cpu_s_of_best": round(best_h.cpu, 3),
+                    "in_process_peak_rss_mib": _mib(max(r.peak_rss for r in hand_runs)),
+                    "rows": len(hand_rows),
+                },
+                "ratio": round(best_e.wall / best_h.wall, 2),
+                "cpu_ratio": round(min(r.cpu for r in engine_runs) / min(r.cpu for r in hand_runs), 2),
+                "scan_query_ratio": round(best_sql / best_h.wall, 2),
+                "agreement": agreement,
+            }
+        )
+        print(
+            f"engine      best {best_e.wall:.2f} s = SQL {best_e.phases['sql']:.2f} s (scan query "
+            f"{best_e.phases['scan_query']:.2f} s) + Python {python_s:.2f} s"
+        )
+        print(
+            "            phases: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items() if k not in ("sql", "scan_query"))
+        )
         print(f"hand        best {best_h.wall:.2f} s")
-        print(f"ratio       {out['ratio']:.2f}× (evaluate / hand-written; CPU time {out['cpu_ratio']:.2f}×); "
-              f"the engine's scan query alone {out['scan_query_ratio']:.2f}×")
-        print(f"values      {'agree' if agreement['agree'] else 'DIFFER'}: {agreement['values_checked']:,} checked, "
-              f"{agreement['mismatched']} mismatched, worst relative difference "
-              f"{agreement['worst_relative_difference']:.1e}")
+        print(
+            f"ratio       {out['ratio']:.2f}× (evaluate / hand-written; CPU time {out['cpu_ratio']:.2f}×); "
+            f"the engine's scan query alone {out['scan_query_ratio']:.2f}×"
+        )
+        print(
+            f"values      {'agree' if agreement['agree'] else 'DIFFER'}: {agreement['values_checked']:,} checked, "
+            f"{agreement['mismatched']} mismatched, worst relative difference "
+            f"{agreement['worst_relative_difference']:.1e}"
+        )
         for line in agreement["examples"]:
             print(f"            {line}")
         if args.diagnose:
@@ -457,13 +521,17 @@ def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any
         for side in ("engine", "hand"):
             out[side]["memory"] = memory_child(side, root, args.threads)
         e, h = out["engine"]["memory"], out["hand"]["memory"]
-        print(f"memory      fresh process, one run each: engine peak RSS {e['peak_rss_mib']:,} MiB (DuckDB "
-              f"{e['duckdb_peak_mib']:,} MiB), hand-written {h['peak_rss_mib']:,} MiB "
-              f"(DuckDB {h['duckdb_peak_mib']:,} MiB)")
+        print(
+            f"memory      fresh process, one run each: engine peak RSS {e['peak_rss_mib']:,} MiB (DuckDB "
+            f"{e['duckdb_peak_mib']:,} MiB), hand-written {h['peak_rss_mib']:,} MiB "
+            f"(DuckDB {h['duckdb_peak_mib']:,} MiB)"
+        )
     if args.cli:
         out["cli"] = time_cli(root)
-        print(f"kpi evaluate (CLI, JSON to a file, ledger write) {out['cli']['seconds']:.1f} s, "
-              f"peak RSS {out['cli']['peak_rss_mib']:,} MiB")
+        print(
+            f"kpi evaluate (CLI, JSON to a file, ledger write) {out['cli']['seconds']:.1f} s, "
+            f"peak RSS {out['cli']['peak_rss_mib']:,} MiB"
+        )
     return out
 
 
@@ -474,8 +542,12 @@ def memory_child(side: str, root: Path, threads: int | None) -> dict[str, Any]:
     if code:
         raise SystemExit(f"memory run of {side} failed:\n{output}")
     found = json.loads(output.strip().splitlines()[-1])
-    return {"peak_rss_mib": _mib(rss), "duckdb_peak_mib": _mib(found["duckdb_peak"]),
-            "seconds": round(found["seconds"], 3), "process_seconds": round(seconds, 2)}
+    return {
+        "peak_rss_mib": _mib(rss),
+        "duckdb_peak_mib": _mib(found["duckdb_peak"]),
+        "seconds": round(found["seconds"], 3),
+        "process_seconds": round(seconds, 2),
+    }
 
 
 def child(side: str, root: Path, threads: int | None) -> None:
@@ -498,14 +570,20 @@ def child(side: str, root: Path, threads: int | None) -> None:
 
 def time_cli(root: Path) -> dict[str, Any]:
     target = root / "evaluate.json"
-    seconds, code, rss, output = run_child(KPI_BIN, "evaluate", str(root), "--period", PERIOD, "--grain", GRAIN,
-                                           "--format", "json", "--out", str(target))
-    return {"seconds": round(seconds, 2), "exit_code": code, "peak_rss_mib": _mib(rss),
-            "json_mib": _mib(target.stat().st_size) if target.exists() else None,
-            "output_tail": output.strip().splitlines()[-3:] if code else []}
+    seconds, code, rss, output = run_child(
+        KPI_BIN, "evaluate", str(root), "--period", PERIOD, "--grain", GRAIN, "--format", "json", "--out", str(target)
+    )
+    return {
+        "seconds": round(seconds, 2),
+        "exit_code": code,
+        "peak_rss_mib": _mib(rss),
+        "json_mib": _mib(target.stat().st_size) if target.exists() else None,
+        "output_tail": output.strip().splitlines()[-3:] if code else [],
+    }
 
 
 # --- diagnosis: where the engine's query spends its time ---------------------------------------
+
 
 def diagnose(wh: Warehouse, scan_sql: str, rows: int, runs: int) -> dict[str, Any]:
     """EXPLAIN ANALYZE of both queries, and the engine's query with one feature removed at a time."""
@@ -549,8 +627,13 @@ def engine_variants(sql: str) -> dict[str, str]:
         return tree
 
     def period_cases(q: exp.Select) -> list[exp.Case]:
-        return [c for c in q.find_all(exp.Case) if "__period" not in c.sql() and ">=" in c.sql()
-                and any(isinstance(v, exp.Literal) and v.is_string for v in c.find_all(exp.Literal))]
+        return [
+            c
+            for c in q.find_all(exp.Case)
+            if "__period" not in c.sql()
+            and ">=" in c.sql()
+            and any(isinstance(v, exp.Literal) and v.is_string for v in c.find_all(exp.Literal))
+        ]
 
     def period_once(q: exp.Select) -> exp.Select:
         """The period label computed once per row in a subquery, not in each GROUPING SET's pass."""
@@ -563,7 +646,8 @@ def engine_variants(sql: str) -> dict[str, str]:
         source = q.args["from_"] if "from_" in q.args else q.args["from"]
         table = source.this
         inner = exp.select(exp.Star(), label.as_("__period_label", quoted=True)).from_(
-            exp.Table(this=table.this.copy(), alias=exp.TableAlias(this=exp.to_identifier("t", quoted=True))))
+            exp.Table(this=table.this.copy(), alias=exp.TableAlias(this=exp.to_identifier("t", quoted=True)))
+        )
         table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("t", quoted=True))))
         return q
 
@@ -581,8 +665,7 @@ def engine_variants(sql: str) -> dict[str, str]:
 
     def no_n(q: exp.Select) -> exp.Select:
         """Without the per-KPI row counts `n:` (they feed min_sample and the reported n)."""
-        q.set("expressions", [e for e in q.expressions
-                              if not (isinstance(e, exp.Alias) and e.alias.startswith("n:"))])
+        q.set("expressions", [e for e in q.expressions if not (isinstance(e, exp.Alias) and e.alias.startswith("n:"))])
         return q
 
     def avg_double(q: exp.Select) -> exp.Select:
@@ -596,9 +679,13 @@ def engine_variants(sql: str) -> dict[str, str]:
         return avg_double(no_n(no_root_set(period_once(q))))
 
     out = {"engine scan query (as run)": sql}
-    for name, fn in (("- period label computed once (subquery)", period_once),
-                     ("- root-unit grouping set", no_root_set), ("- n: count columns", no_n),
-                     ("- AVG over DECIMAL(38,12) → DOUBLE", avg_double), ("all four removed", all_four)):
+    for name, fn in (
+        ("- period label computed once (subquery)", period_once),
+        ("- root-unit grouping set", no_root_set),
+        ("- n: count columns", no_n),
+        ("- AVG over DECIMAL(38,12) → DOUBLE", avg_double),
+        ("all four removed", all_four),
+    ):
         out[name] = fn(parse()).sql(dialect="duckdb")
     return out
 
@@ -606,8 +693,18 @@ def engine_variants(sql: str) -> dict[str, str]:
 def explain(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
     """EXPLAIN ANALYZE as an indented operator tree: name, time, rows and the key details."""
     text = conn.execute("EXPLAIN (ANALYZE, FORMAT mermaid) " + sql).fetchall()[0][1]
-    keys = ("Timing", "Cardinality", "Join Type", "Conditions", "Groups", "Aggregates", "Projections", "Table",
-            "Filters", "Expressions")
+    keys = (
+        "Timing",
+        "Cardinality",
+        "Join Type",
+        "Conditions",
+        "Groups",
+        "Aggregates",
+        "Projections",
+        "Table",
+        "Filters",
+        "Expressions",
+    )
     nodes: dict[str, tuple[str, dict[str, str]]] = {}
     for m in re.finditer(r'(node_\d+_\d+)\["`\*\*(.+?)\*\*\n(.*?)`"\]', text, re.S):
         fields: dict[str, str] = {}
@@ -631,8 +728,11 @@ def explain(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
         name, f = nodes[node]
         extra = "".join(f"  {k}: {f[k][:160]}" for k in ("Join Type", "Conditions", "Groups", "Table") if k in f)
         if name in ("HASH_GROUP_BY", "PERFECT_HASH_GROUP_BY", "PROJECTION", "FILTER"):
-            extra += "".join(f"  {k}: {f[k][:240]}{'…' if len(f[k]) > 240 else ''}"
-                             for k in ("Aggregates", "Projections", "Expressions", "Filters") if k in f)
+            extra += "".join(
+                f"  {k}: {f[k][:240]}{'…' if len(f[k]) > 240 else ''}"
+                for k in ("Aggregates", "Projections", "Expressions", "Filters")
+                if k in f
+            )
         lines.append(f"{'  ' * depth}{name}  {f.get('Timing', '')}  rows={f.get('Cardinality', '')}{extra}")
         for child in edges.get(node, []):
             walk(child, depth + 1)
@@ -644,28 +744,56 @@ def explain(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
 
 # --- main ---------------------------------------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         memory = 0
-    return {"cpus": os.cpu_count(), "memory_gib": round(memory / 2**30, 1), "python": platform.python_version(),
-            "duckdb": duckdb.__version__, "platform": platform.platform(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def print_table(sizes: list[dict[str, Any]]) -> None:
-    header = ("rows", "import rows/s", "engine s", "its SQL s", "hand s", "ratio", "SQL ratio", "engine peak MiB",
-              "hand peak MiB", "values")
+    header = (
+        "rows",
+        "import rows/s",
+        "engine s",
+        "its SQL s",
+        "hand s",
+        "ratio",
+        "SQL ratio",
+        "engine peak MiB",
+        "hand peak MiB",
+        "values",
+    )
     print("\n" + " | ".join(header))
     print(" | ".join("-" * len(h) for h in header))
     for s in sizes:
         e, h = s["engine"], s["hand"]
         rate = s["import"]["rows_per_s"]
-        print(" | ".join((f"{s['rows']:,}", f"{rate:,}" if rate else "n/a", f"{e['best_s']:.2f}",
-                          f"{e['phases_of_best_s']['sql']:.2f}", f"{h['best_s']:.2f}", f"{s['ratio']:.2f}×",
-                          f"{s['scan_query_ratio']:.2f}×", _peak(e), _peak(h),
-                          "agree" if s["agreement"]["agree"] else "DIFFER")))
+        print(
+            " | ".join(
+                (
+                    f"{s['rows']:,}",
+                    f"{rate:,}" if rate else "n/a",
+                    f"{e['best_s']:.2f}",
+                    f"{e['phases_of_best_s']['sql']:.2f}",
+                    f"{h['best_s']:.2f}",
+                    f"{s['ratio']:.2f}×",
+                    f"{s['scan_query_ratio']:.2f}×",
+                    _peak(e),
+                    _peak(h),
+                    "agree" if s["agreement"]["agree"] else "DIFFER",
+                )
+            )
+        )
 
 
 def _peak(side: dict[str, Any]) -> str:
@@ -681,8 +809,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="DuckDB threads (default: DuckDB's, one per core)")
     parser.add_argument("--work", type=Path, help="folder for the generated workspaces (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the generated workspaces")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse data already generated in --work (it is imported again)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse data already generated in --work (it is imported again)"
+    )
     parser.add_argument("--diagnose", action="store_true", help="EXPLAIN ANALYZE and ablation of the engine's query")
     parser.add_argument("--cli", action="store_true", help="also time the `kpi evaluate` command once")
     parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory runs")
@@ -695,8 +824,15 @@ def main() -> None:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="kpi-bench-eval-"))
     work.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"benchmark": "bench_evaluate", "period": PERIOD, "grain": GRAIN, "runs": args.runs,
-                              "seed": args.seed, "machine": machine(), "sizes": []}
+    report: dict[str, Any] = {
+        "benchmark": "bench_evaluate",
+        "period": PERIOD,
+        "grain": GRAIN,
+        "runs": args.runs,
+        "seed": args.seed,
+        "machine": machine(),
+        "sizes": [],
+    }
     try:
         for rows in args.rows:
             report["sizes"].append(bench_size(rows, args, work))

@@ -49,16 +49,32 @@ def generate(path: Path, rows: int, seed: int) -> None:
         for i in range(rows):
             created = start + timedelta(seconds=rng.randrange(365 * 86400))
             first = created + timedelta(minutes=rng.randrange(1, 600))
-            resolved = "" if rng.random() < 0.1 else (first + timedelta(minutes=rng.randrange(1, 6000))).strftime(
-                "%Y-%m-%d %H:%M:%S")
+            resolved = (
+                ""
+                if rng.random() < 0.1
+                else (first + timedelta(minutes=rng.randrange(1, 6000))).strftime("%Y-%m-%d %H:%M:%S")
+            )
             broken = rng.random() < 0.001
             ticket = f"T{i:08d}" if not (broken and i % 3 == 0 and i) else f"T{i - 1:08d}"
             priority = rng.choice(PRIORITIES) if not (broken and i % 3 == 1) else "urgent"
             csat = str(rng.randrange(1, 6)) if not (broken and i % 3 == 2) else "7"
-            out.write(",".join((
-                ticket, created.strftime("%Y-%m-%d %H:%M:%S"), first.strftime("%Y-%m-%dT%H:%M:%S"), resolved,
-                priority, rng.choice(CHANNELS), f"a{rng.randrange(200):03d}", f"c{rng.randrange(50000)}",
-                rng.choice(("true", "false", "yes", "no")), csat if rng.random() > 0.3 else "")) + "\n")
+            out.write(
+                ",".join(
+                    (
+                        ticket,
+                        created.strftime("%Y-%m-%d %H:%M:%S"),
+                        first.strftime("%Y-%m-%dT%H:%M:%S"),
+                        resolved,
+                        priority,
+                        rng.choice(CHANNELS),
+                        f"a{rng.randrange(200):03d}",
+                        f"c{rng.randrange(50000)}",
+                        rng.choice(("true", "false", "yes", "no")),
+                        csat if rng.random() > 0.3 else "",
+                    )
+                )
+                + "\n"
+            )
 
 
 def main() -> None:
@@ -90,8 +106,10 @@ def main() -> None:
         print(f"file        {path.name}: {args.rows:,} rows, {size_mib:.1f} MiB (generated in {generated:.1f} s)")
         print(f"target      {'warehouse file' if args.warehouse else 'memory'}")
         print(f"import      {took:.2f} s  →  {args.rows / took:,.0f} rows/s, {size_mib / took:.1f} MiB/s")
-        print(f"result      {tickets.loaded:,} loaded, {tickets.rejected:,} rejected "
-              f"(loaded + rejected = {tickets.loaded + tickets.rejected:,})")
+        print(
+            f"result      {tickets.loaded:,} loaded, {tickets.rejected:,} rejected "
+            f"(loaded + rejected = {tickets.loaded + tickets.rejected:,})"
+        )
         print(f"re-import   {noop:.2f} s ({again.status}: content hashes only)")
         print(f"peak RSS    {peak_mib:,.0f} MiB")
 

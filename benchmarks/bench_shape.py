@@ -61,8 +61,10 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp)
     best = min(times)
-    print(f"shape check of {args.files} files x {args.kpis} KPIs: best {best:.3f}s of {args.runs} "
-          f"(goal < {GOAL_SECONDS:.1f}s), {problems} diagnostics")
+    print(
+        f"shape check of {args.files} files x {args.kpis} KPIs: best {best:.3f}s of {args.runs} "
+        f"(goal < {GOAL_SECONDS:.1f}s), {problems} diagnostics"
+    )
     return 0 if best < GOAL_SECONDS and problems == 0 else 1
 
 

@@ -65,15 +65,26 @@ def main() -> None:
     rows = []
     for name, values in samples.items():
         median = statistics.median(values)
-        rows.append({"command": name, "median_s": round(median, 3), "min_s": round(min(values), 3),
-                     "max_s": round(max(values), 3), "x_floor": round(median / floor, 2)})
+        rows.append(
+            {
+                "command": name,
+                "median_s": round(median, 3),
+                "min_s": round(min(values), 3),
+                "max_s": round(max(values), 3),
+                "x_floor": round(median / floor, 2),
+            }
+        )
     width = max(len(r["command"]) for r in rows)
     print(f"{'command':<{width}}  median    min    max  x floor")
     for r in rows:
         print(f"{r['command']:<{width}}  {r['median_s']:6.3f} {r['min_s']:6.3f} {r['max_s']:6.3f}  {r['x_floor']:6.2f}")
     if args.out:
-        document = {"rounds": args.rounds, "python": platform.python_version(), "machine": platform.machine(),
-                    "results": rows}
+        document = {
+            "rounds": args.rounds,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "results": rows,
+        }
         args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 

@@ -37,7 +37,9 @@ def generate(root: Path, kpis: int, files: int) -> None:
         "    columns:\n      ticket_id: string\n      created_at: timestamp\n      first_response_at: timestamp\n"
         "      resolved_at: timestamp\n      agent_id: string\n      customer_id: string\n"
         "      reopened: boolean\n      csat: integer\n"
-        "segments:\n  critical:\n    source: tickets\n    where: csat is not null\n", encoding="utf-8")
+        "segments:\n  critical:\n    source: tickets\n    where: csat is not null\n",
+        encoding="utf-8",
+    )
     per_file = max(1, kpis // files)
     n = 0
     for f in range(files):
@@ -45,10 +47,17 @@ def generate(root: Path, kpis: int, files: int) -> None:
         for _ in range(per_file):
             if n >= kpis:
                 break
-            lines += [f"  kpi_{n:04d}:", f"    name: KPI number {n}", "    goal: g", "    source: tickets",
-                      "    by: {person: agent_id}", f"    formula: {FORMULAS[n % len(FORMULAS)]}",
-                      "    where: csat is null or csat >= 1", "    category: quality",
-                      "    target: {threshold: 50, target: 60, stretch: 70}"]
+            lines += [
+                f"  kpi_{n:04d}:",
+                f"    name: KPI number {n}",
+                "    goal: g",
+                "    source: tickets",
+                "    by: {person: agent_id}",
+                f"    formula: {FORMULAS[n % len(FORMULAS)]}",
+                "    where: csat is null or csat >= 1",
+                "    category: quality",
+                "    target: {threshold: 50, target: 60, stretch: 70}",
+            ]
             n += 1
         lines += ["scorecards:", f"  card_{f:03d}:", "    kpis:"]
         first = f * per_file
@@ -75,8 +84,10 @@ def main() -> None:
         start = time.perf_counter()
         proc = subprocess.run([str(kpi), "validate", str(tmp / "ws")], capture_output=True, text=True)
         cli = time.perf_counter() - start
-        print(f"validate {args.kpis} KPIs in {args.files} files: in-process {in_process:.3f}s, "
-              f"`kpi validate` {cli:.3f}s (exit {proc.returncode}, {errors} errors)")
+        print(
+            f"validate {args.kpis} KPIs in {args.files} files: in-process {in_process:.3f}s, "
+            f"`kpi validate` {cli:.3f}s (exit {proc.returncode}, {errors} errors)"
+        )
     finally:
         shutil.rmtree(tmp)
 

@@ -41,9 +41,15 @@ import duckdb
 AGENTS = 2000
 # 10 departments under one root unit; sizes sum to 2,000 agents
 DEPARTMENTS = (
-    ("billing", "Billing", 320), ("technical", "Technical support", 280), ("onboarding", "Onboarding", 260),
-    ("accounts", "Accounts", 240), ("returns", "Returns", 200), ("shipping", "Shipping", 180),
-    ("enterprise", "Enterprise", 160), ("partners", "Partners", 140), ("mobile", "Mobile apps", 120),
+    ("billing", "Billing", 320),
+    ("technical", "Technical support", 280),
+    ("onboarding", "Onboarding", 260),
+    ("accounts", "Accounts", 240),
+    ("returns", "Returns", 200),
+    ("shipping", "Shipping", 180),
+    ("enterprise", "Enterprise", 160),
+    ("partners", "Partners", 140),
+    ("mobile", "Mobile apps", 120),
     ("security", "Security", 100),
 )
 ROOT = "support"
@@ -51,8 +57,24 @@ DEFAULT_SEED = 20250101
 YEAR = 2025
 ZONE = "Europe/Riga"  # the workspace's organization.timezone
 
-FIRST = ("Anna", "Janis", "Liga", "Martins", "Ilze", "Karlis", "Dace", "Peteris", "Inese", "Andris",
-         "Zane", "Edgars", "Laura", "Roberts", "Elina", "Toms")
+FIRST = (
+    "Anna",
+    "Janis",
+    "Liga",
+    "Martins",
+    "Ilze",
+    "Karlis",
+    "Dace",
+    "Peteris",
+    "Inese",
+    "Andris",
+    "Zane",
+    "Edgars",
+    "Laura",
+    "Roberts",
+    "Elina",
+    "Toms",
+)
 LAST = ("Ozola", "Berzins", "Kalnina", "Liepa", "Krumina", "Jansons", "Vitola", "Zarins", "Kalejs", "Lacis")
 
 
@@ -99,7 +121,7 @@ def _u(name: str, seed: int, of: str = "i") -> str:
 
 def _normal(name: str, seed: int) -> str:
     """A standard normal draw (Box–Muller)."""
-    return (f"(sqrt(-2.0 * ln(1.0 - {_u(name + '1', seed)})) * cos(2.0 * pi() * {_u(name + '2', seed)}))")
+    return f"(sqrt(-2.0 * ln(1.0 - {_u(name + '1', seed)})) * cos(2.0 * pi() * {_u(name + '2', seed)}))"
 
 
 def tickets_sql(rows: int, seed: int) -> str:
@@ -109,30 +131,30 @@ def tickets_sql(rows: int, seed: int) -> str:
     return f"""
 WITH base AS (
   SELECT i,
-         least({AGENTS - 1}, floor({AGENTS} * pow({_u('agent', seed)}, 1.25)))::INTEGER AS agent_no,
-         floor(365 * {_u('day', seed)})::INTEGER AS day0,
-         {_u('wknd', seed)} AS u_wknd,
-         {_u('busy', seed)} AS u_busy,
-         {_u('hour', seed)} AS u_hour,
-         {_u('prio', seed)} AS u_prio,
-         {_u('chan', seed)} AS u_chan,
-         {_u('miss', seed)} AS u_miss,
-         {_u('open', seed)} AS u_open,
-         {_u('fcr', seed)} AS u_fcr,
-         {_u('reop', seed)} AS u_reop,
-         {_u('csat', seed)} AS u_csat,
-         {_u('csat_null', seed)} AS u_csat_null,
-         {_u('nps', seed)} AS u_nps,
-         {_u('nps_null', seed)} AS u_nps_null,
-         {_u('cust', seed)} AS u_cust,
-         {_u('cust_null', seed)} AS u_cust_null,
-         {_normal('resp', seed)} AS z_resp,
-         {_normal('res', seed)} AS z_res
+         least({AGENTS - 1}, floor({AGENTS} * pow({_u("agent", seed)}, 1.25)))::INTEGER AS agent_no,
+         floor(365 * {_u("day", seed)})::INTEGER AS day0,
+         {_u("wknd", seed)} AS u_wknd,
+         {_u("busy", seed)} AS u_busy,
+         {_u("hour", seed)} AS u_hour,
+         {_u("prio", seed)} AS u_prio,
+         {_u("chan", seed)} AS u_chan,
+         {_u("miss", seed)} AS u_miss,
+         {_u("open", seed)} AS u_open,
+         {_u("fcr", seed)} AS u_fcr,
+         {_u("reop", seed)} AS u_reop,
+         {_u("csat", seed)} AS u_csat,
+         {_u("csat_null", seed)} AS u_csat_null,
+         {_u("nps", seed)} AS u_nps,
+         {_u("nps_null", seed)} AS u_nps_null,
+         {_u("cust", seed)} AS u_cust,
+         {_u("cust_null", seed)} AS u_cust_null,
+         {_normal("resp", seed)} AS z_resp,
+         {_normal("res", seed)} AS z_res
   FROM range({rows}) AS r(i)
 ), agent AS (
   SELECT *,
          -- skill in [-1, 1): a fixed trait of each agent (same hash for all of its rows)
-         {_u('skill', seed, 'agent_no')} * 2 - 1 AS skill,
+         {_u("skill", seed, "agent_no")} * 2 - 1 AS skill,
          -- weekend tickets: 60% of them move to the following Monday
          CASE WHEN isodow(DATE '{YEAR}-01-01' + day0) >= 6 AND u_wknd < 0.6
               THEN least(364, day0 + 8 - isodow(DATE '{YEAR}-01-01' + day0)) ELSE day0 END AS day,
@@ -202,8 +224,9 @@ def write_tickets(path: Path, rows: int, seed: int = DEFAULT_SEED, threads: int 
             conn.execute(f"SET threads = {int(threads)}")
         conn.execute("SET preserve_insertion_order = true")
         target = str(path).replace("'", "''")
-        conn.execute(f"COPY ({tickets_sql(rows, seed)}) TO '{target}' "
-                     "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)")
+        conn.execute(
+            f"COPY ({tickets_sql(rows, seed)}) TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+        )
         return fingerprint(conn, path)
     finally:
         conn.close()
@@ -226,8 +249,14 @@ def generate(out: Path, rows: int, seed: int = DEFAULT_SEED, threads: int | None
     people = write_roster(out / "data" / "employees.csv")
     tickets = out / "data" / "tickets.parquet"
     digest = write_tickets(tickets, rows, seed, threads)
-    return {"rows": rows, "seed": seed, "people": people, "seconds": time.perf_counter() - began,
-            "bytes": tickets.stat().st_size, "fingerprint": digest}
+    return {
+        "rows": rows,
+        "seed": seed,
+        "people": people,
+        "seconds": time.perf_counter() - began,
+        "bytes": tickets.stat().st_size,
+        "fingerprint": digest,
+    }
 
 
 def describe(path: Path) -> list[tuple[str, object]]:
@@ -249,10 +278,26 @@ def describe(path: Path) -> list[tuple[str, object]]:
         FROM read_parquet('{target}')""").fetchone()
     conn.close()
     assert row is not None
-    names = ("rows", "critical share", "missed (no first response)", "open (no resolved_at)", "csat null",
-             "nps null", "contacts per customer", "median first response min (non-phone)", "p90 resolution h",
-             "critical resolved ≤ 4h (nulls = miss)", "routine resolved ≤ 72h", "FCR (of resolved)",
-             "reopened (of resolved)", "CSAT 4–5", "NPS", "first created_at", "last created_at", "agents")
+    names = (
+        "rows",
+        "critical share",
+        "missed (no first response)",
+        "open (no resolved_at)",
+        "csat null",
+        "nps null",
+        "contacts per customer",
+        "median first response min (non-phone)",
+        "p90 resolution h",
+        "critical resolved ≤ 4h (nulls = miss)",
+        "routine resolved ≤ 72h",
+        "FCR (of resolved)",
+        "reopened (of resolved)",
+        "CSAT 4–5",
+        "NPS",
+        "first created_at",
+        "last created_at",
+        "agents",
+    )
     return list(zip(names, row, strict=True))
 
 
@@ -260,14 +305,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--out", type=Path, required=True,
-                        help="folder; writes data/employees.csv and data/tickets.parquet")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder; writes data/employees.csv and data/tickets.parquet"
+    )
     parser.add_argument("--threads", type=int, help="DuckDB threads for generation (the output does not depend on it)")
     parser.add_argument("--describe", action="store_true", help="print the distributions of the generated file")
     args = parser.parse_args()
     summary = generate(args.out, args.rows, args.seed, args.threads)
-    print(f"{summary['rows']:,} tickets, {summary['people']:,} people, {int(summary['bytes']) / 2**20:.1f} MiB "  # type: ignore[call-overload]
-          f"in {summary['seconds']:.1f} s; fingerprint {summary['fingerprint']}")
+    print(
+        f"{summary['rows']:,} tickets, {summary['people']:,} people, {int(summary['bytes']) / 2**20:.1f} MiB "  # type: ignore[call-overload]
+        f"in {summary['seconds']:.1f} s; fingerprint {summary['fingerprint']}"
+    )
     if args.describe:
         for name, value in describe(args.out / "data" / "tickets.parquet"):
             print(f"  {name:<40} {value:.4f}" if isinstance(value, float) else f"  {name:<40} {value}")

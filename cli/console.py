@@ -81,8 +81,13 @@ def import_progress(enabled: bool) -> Iterator[Callable[[Progress], None] | None
 
     from kpi_engine.literal import cell
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), DownloadColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
     with Bar(*columns, transient=True, console=_stderr_console(), refresh_per_second=4) as bar:
         task = bar.add_task("importing", total=None)
 

@@ -6,7 +6,6 @@ and, under `--format json`, as a JSON document on stdout. Engine modules are imp
 commands so that `kpi --help` and `kpi validate` load only what they use.
 """
 
-
 import itertools
 import os
 import sys
@@ -39,8 +38,14 @@ H = TypeVar("H")
 class KpiGroup(TyperGroup):
     """The error boundary of every command: exit codes, diagnostics, JSON on failure, no traceback."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run a command; every failure becomes an exit code and a diagnostic, never a traceback."""
         argv = list(sys.argv[1:] if args is None else args)
         try:
@@ -99,8 +104,12 @@ def _usage_diagnostic(exc: Exception) -> Diagnostic:
 def _os_diagnostic(exc: OSError) -> Diagnostic:
     """A file-system failure as a coded error naming the file and the reason."""
     where = f" `{exc.filename}`" if exc.filename else ""
-    return error(Code.FILE_SYSTEM, f"cannot read or write{where}: {exc.strerror or exc}", None,
-                 "check that the place is writable (not read-only, with permission) and that the disk has space")
+    return error(
+        Code.FILE_SYSTEM,
+        f"cannot read or write{where}: {exc.strerror or exc}",
+        None,
+        "check that the place is writable (not read-only, with permission) and that the disk has space",
+    )
 
 
 def _json_failure(argv: list[str], diagnostics: Sequence[Diagnostic], **extra: object) -> None:
@@ -148,8 +157,9 @@ app = typer.Typer(
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", help="Print the engine version and exit.",
-                                          callback=_version, is_eager=True)] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the engine version and exit.", callback=_version, is_eager=True)
+    ] = False,
 ) -> None:
     """KPI and bonus engine: validate definitions, evaluate scorecards, compute payouts."""
 
@@ -212,13 +222,19 @@ def check_writable(root: Path) -> None:
 
 
 Workspace = Annotated[Path, typer.Argument(help="Workspace folder or file.", metavar="WORKSPACE")]
-OutOption = Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out,
-                                                help="Write the output to this file.")]
-PeriodOption = Annotated[str | None, typer.Option("--period", metavar="PERIOD", callback=check_period,
-                                                  help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b "
-                                                       "(default: the plan's).")]
-PlanOption = Annotated[str | None, typer.Option("--plan", metavar="ID",
-                                                help="Bonus plan id (default: the only plan).")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", metavar="FILE", callback=check_out, help="Write the output to this file.")
+]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        metavar="PERIOD",
+        callback=check_period,
+        help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b (default: the plan's).",
+    ),
+]
+PlanOption = Annotated[str | None, typer.Option("--plan", metavar="ID", help="Bonus plan id (default: the only plan).")]
 RunId = Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", metavar="RUN_ID")]
 
 
@@ -247,8 +263,13 @@ def run_block(header: Any, ws: Any, period: str | None) -> dict[str, Any]:
     """
     if header is not None:
         return header.block()  # type: ignore[no-any-return]
-    return {"id": "0" * 23, "time": "0" * 20, "definitions_hash": "0" * 64, "version": ws.organization.version,
-            "period": period}
+    return {
+        "id": "0" * 23,
+        "time": "0" * 20,
+        "definitions_hash": "0" * 64,
+        "version": ws.organization.version,
+        "period": period,
+    }
 
 
 def run_id(header: Any) -> str:
@@ -266,24 +287,33 @@ def command_line(command: str, workspace: Path, options: Mapping[str, object]) -
     return words
 
 
-@app.command(epilog=examples("kpi validate kpi_definitions --strict",
-                             "kpi validate my_ws --format github   # annotations in a GitHub workflow"))
+@app.command(
+    epilog=examples(
+        "kpi validate kpi_definitions --strict",
+        "kpi validate my_ws --format github   # annotations in a GitHub workflow",
+    )
+)
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Workspaces, folders or files (default: .)",
-                                                       metavar="PATHS...")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Workspaces, folders or files (default: .)", metavar="PATHS...")
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat lint warnings as errors.")] = False,
     format: Annotated[ValidateFormat, typer.Option("--format", help="Output format.")] = "text",
     no_data: Annotated[bool, typer.Option("--no-data", help="Do not read the roster data.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out,
-                                             help="Write the report to this file.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", callback=check_out, help="Write the report to this file.")
+    ] = None,
 ) -> None:
     """Check definitions: schema, names, formulas, weights, targets, policies and lints."""
     from kpi_engine.pipeline import validate as run_validate
     from kpi_engine.report.validation import validation_github, validation_json, validation_text
 
     results = run_validate(paths or [Path(".")], data=not no_data)
-    diagnostics = [d.as_error() if strict and d.severity == Severity.WARNING else d
-                   for result in results for d in result.diagnostics]
+    diagnostics = [
+        d.as_error() if strict and d.severity == Severity.WARNING else d
+        for result in results
+        for d in result.diagnostics
+    ]
     renderers = {"text": validation_text, "json": validation_json, "github": validation_github}
     emit(renderers[format](diagnostics, len(results)), out)
     if any(d.severity == Severity.ERROR for d in diagnostics):
@@ -292,8 +322,9 @@ def validate(
 
 @app.command(epilog=examples("kpi schema --out kpi.schema.json"))
 def schema(
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out,
-                                             help="Write the schema to this file.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", callback=check_out, help="Write the schema to this file.")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the definitions YAML (for editors and CI)."""
     import json
@@ -306,10 +337,13 @@ def schema(
 @app.command("import", epilog=examples("kpi import my_ws", "kpi import my_ws --source requests --max-rejects 0"))
 def import_(
     workspace: Workspace = Path("."),
-    source: Annotated[list[str] | None, typer.Option("--source", metavar="ID",
-                                                     help="Import only this source (repeatable).")] = None,
-    max_rejects: Annotated[int | None, typer.Option("--max-rejects", min=0, metavar="N",
-                                                    help="Load nothing for a source with more rejects.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", metavar="ID", help="Import only this source (repeatable).")
+    ] = None,
+    max_rejects: Annotated[
+        int | None,
+        typer.Option("--max-rejects", min=0, metavar="N", help="Load nothing for a source with more rejects."),
+    ] = None,
     format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = "table",
     out: OutOption = None,
 ) -> None:
@@ -320,11 +354,12 @@ def import_(
 
     ws = load(workspace)
     check_writable(ws.root)
-    with open_warehouse(ws.root, ws.organization.timezone) as wh, \
-            import_progress(interactive() and format == "table") as progress:
+    with (
+        open_warehouse(ws.root, ws.organization.timezone) as wh,
+        import_progress(interactive() and format == "table") as progress,
+    ):
         try:
-            result = import_sources(wh, ws.sources, only=source or None, max_rejects=max_rejects,
-                                    progress=progress)
+            result = import_sources(wh, ws.sources, only=source or None, max_rejects=max_rejects, progress=progress)
         except ImportFailed as failed:
             if format != "json":  # JSON: the boundary prints the report inside the failure document
                 emit(import_table(failed.report), out)
@@ -335,22 +370,41 @@ def import_(
         raise typer.Exit(1)
 
 
-@app.command(epilog=examples("kpi evaluate my_ws --period 2026-03",
-                             "kpi evaluate my_ws --period 2026 --grain quarter --at unit",
-                             "kpi evaluate my_ws --period 2026-Q1 --format csv --out results/"))
+@app.command(
+    epilog=examples(
+        "kpi evaluate my_ws --period 2026-03",
+        "kpi evaluate my_ws --period 2026 --grain quarter --at unit",
+        "kpi evaluate my_ws --period 2026-Q1 --format csv --out results/",
+    )
+)
 def evaluate(
     workspace: Workspace = Path("."),
-    period: Annotated[str, typer.Option("--period", metavar="PERIOD", callback=check_period,
-                                        help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b")] = ...,  # type: ignore[assignment]
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            metavar="PERIOD",
+            callback=check_period,
+            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b",
+        ),
+    ] = ...,  # type: ignore[assignment]
     grain: Annotated[Grain | None, typer.Option("--grain", help="Split the period.")] = None,
     kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
     subject: Annotated[str | None, typer.Option("--subject", metavar="ID", help="Only this person or unit.")] = None,
-    by: Annotated[list[str] | None, typer.Option("--by", metavar="COLUMN",
-                                                 help="Break KPIs down by a column (repeatable).")] = None,
+    by: Annotated[
+        list[str] | None, typer.Option("--by", metavar="COLUMN", help="Break KPIs down by a column (repeatable).")
+    ] = None,
     at: Annotated[Level | None, typer.Option("--at", help="Only this subject level.")] = None,
     format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = "table",
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", callback=check_out_folder,
-                                             help="Write the output to this file (or folder for CSV).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            callback=check_out_folder,
+            help="Write the output to this file (or folder for CSV).",
+        ),
+    ] = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
     from kpi_engine.audit.recording import RunHeader, record_evaluation
@@ -391,13 +445,23 @@ def evaluate(
         wrote(written, header.id)
 
 
-@app.command("compile", epilog=examples("kpi compile my_ws --kpi csat", "kpi compile my_ws --explain",
-                                        "kpi compile my_ws --dialect postgres --period 2026"))
+@app.command(
+    "compile",
+    epilog=examples(
+        "kpi compile my_ws --kpi csat",
+        "kpi compile my_ws --explain",
+        "kpi compile my_ws --dialect postgres --period 2026",
+    ),
+)
 def compile_(
     workspace: Workspace = Path("."),
     kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
-    period: Annotated[str | None, typer.Option("--period", metavar="PERIOD", callback=check_period,
-                                               help="Period to compile for (default: this year).")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period", metavar="PERIOD", callback=check_period, help="Period to compile for (default: this year)."
+        ),
+    ] = None,
     dialect: Annotated[Dialect, typer.Option("--dialect", help="SQL dialect to print.")] = "duckdb",
     explain: Annotated[bool, typer.Option("--explain", help="Show which KPIs share a scan and why.")] = False,
     out: OutOption = None,
@@ -408,8 +472,11 @@ def compile_(
     emit(plan_sql(compile_workspace(workspace, kpi or ()), period, dialect, explain), out)
 
 
-@app.command(epilog=examples("kpi bonus my_ws --plan support_monthly --period 2026-03",
-                             "kpi bonus my_ws --format xlsx --out payouts.xlsx"))
+@app.command(
+    epilog=examples(
+        "kpi bonus my_ws --plan support_monthly --period 2026-03", "kpi bonus my_ws --format xlsx --out payouts.xlsx"
+    )
+)
 def bonus(
     workspace: Workspace = Path("."),
     plan: PlanOption = None,
@@ -419,8 +486,9 @@ def bonus(
 ) -> None:
     """Payouts per person, bonus shares and the total, exact to the cent."""
     if format == "xlsx" and out is None:
-        raise UsageProblem(Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx",
-                           param_hint="'--format'")
+        raise UsageProblem(
+            Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx", param_hint="'--format'"
+        )
     from kpi_engine.audit.adjustments import against_approved
     from kpi_engine.audit.recording import RunHeader, record_bonus
     from kpi_engine.cli.output import staged, write_bytes
@@ -440,8 +508,10 @@ def bonus(
 
     report(run.evaluation.diagnostics)
     if approved is not None and changes:
-        say(f"this run differs from run {literal(approved.id)}, approved by {literal(approved.approved_by)}; "
-            "it does not replace it. Adjustments:")
+        say(
+            f"this run differs from run {literal(approved.id)}, approved by {literal(approved.approved_by)}; "
+            "it does not replace it. Adjustments:"
+        )
         for c in changes:
             say(f"  {literal(c.person):<12} approved {c.approved:>12}  now {c.now:>12}  adjustment {c.delta:+}")
     if format == "xlsx":
@@ -478,8 +548,12 @@ def explain(
     emit(text, out)
 
 
-runs_app = typer.Typer(help="The audit ledger: list, show, verify and approve runs.", no_args_is_help=True,
-                       context_settings=CONTEXT, rich_markup_mode=None)
+runs_app = typer.Typer(
+    help="The audit ledger: list, show, verify and approve runs.",
+    no_args_is_help=True,
+    context_settings=CONTEXT,
+    rich_markup_mode=None,
+)
 app.add_typer(runs_app, name="runs")
 
 
@@ -515,15 +589,24 @@ def runs_show(
     emit({"table": run_text, "json": run_json}[format](run), out)
 
 
-@runs_app.command("verify", epilog=examples("kpi runs verify my_ws", "kpi runs verify my_ws --head 3f9a0c1e",
-                                             "kpi runs verify my_ws 20260315"))
+@runs_app.command(
+    "verify",
+    epilog=examples("kpi runs verify my_ws", "kpi runs verify my_ws --head 3f9a0c1e", "kpi runs verify my_ws 20260315"),
+)
 def runs_verify(
     workspace: Workspace,
-    run_id: Annotated[str | None, typer.Argument(help="Also check and recompute this run (a unique prefix is "
-                                                      "enough).", metavar="RUN_ID")] = None,
-    head: Annotated[str | None, typer.Option("--head", metavar="HASH",
-                                             help="Also check that the chain still holds this head (a hash "
-                                                  "printed by an earlier command).")] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Argument(help="Also check and recompute this run (a unique prefix is enough).", metavar="RUN_ID"),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            metavar="HASH",
+            help="Also check that the chain still holds this head (a hash printed by an earlier command).",
+        ),
+    ] = None,
     out: OutOption = None,
 ) -> None:
     """Check the ledger's hash chain; with RUN_ID, also its stored hashes, data files and a recomputation.
@@ -574,12 +657,26 @@ def runs_approve(
     check_writable(ws.root)
     run, approval, new_head = approve(ws, run_id, by, note)
     if format == "json":
-        emit(to_json({"id": run.id, "approved_by": approval.approved_by, "approved_at": approval.time,
-                      "note": approval.note, "user": approval.user, "host": approval.host,
-                      "hash": new_head.hash, "ledger": {"entries": new_head.entries, "head": new_head.hash}}), out)
+        emit(
+            to_json(
+                {
+                    "id": run.id,
+                    "approved_by": approval.approved_by,
+                    "approved_at": approval.time,
+                    "note": approval.note,
+                    "user": approval.user,
+                    "host": approval.host,
+                    "hash": new_head.hash,
+                    "ledger": {"entries": new_head.entries, "head": new_head.hash},
+                }
+            ),
+            out,
+        )
     else:
-        emit(f"run {literal(run.id)} approved by {literal(approval.approved_by)} at {approval.time}\n"
-             f"{new_head.line()}", out)
+        emit(
+            f"run {literal(run.id)} approved by {literal(approval.approved_by)} at {approval.time}\n{new_head.line()}",
+            out,
+        )
 
 
 def _print_head(head: Any) -> None:
@@ -591,8 +688,9 @@ def _print_head(head: Any) -> None:
 @app.command("test", epilog=examples("kpi test my_ws", "kpi test my_ws --format junit --out junit.xml"))
 def test_command(
     workspace: Workspace = Path("."),
-    name: Annotated[str | None, typer.Option("--name", metavar="PATTERN",
-                                             help="Only tests whose id matches (fnmatch: * ?).")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", metavar="PATTERN", help="Only tests whose id matches (fnmatch: * ?).")
+    ] = None,
     format: Annotated[TestsFormat, typer.Option("--format", help="text, or JUnit XML for CI.")] = "text",
     out: OutOption = None,
 ) -> None:
@@ -609,8 +707,9 @@ def test_command(
 @app.command(epilog=examples("kpi init --list", "kpi init my_ws --template field_service"))
 def init(
     folder: Annotated[Path | None, typer.Argument(help="New workspace folder.", metavar="FOLDER")] = None,
-    template: Annotated[str, typer.Option("--template", metavar="NAME",
-                                          help="Library template to start from.")] = "support",
+    template: Annotated[
+        str, typer.Option("--template", metavar="NAME", help="Library template to start from.")
+    ] = "support",
     list_: Annotated[bool, typer.Option("--list", help="List the templates.")] = False,
 ) -> None:
     """A new workspace from a library template: definitions and sample data."""
@@ -619,8 +718,16 @@ def init(
     if list_:
         found = templates()
         if not found:
-            raise KpiError([error(Code.FILE_NOT_FOUND, "no templates are installed with this kpi-engine", None,
-                                  "reinstall kpi-engine: its wheel ships the template library")])
+            raise KpiError(
+                [
+                    error(
+                        Code.FILE_NOT_FOUND,
+                        "no templates are installed with this kpi-engine",
+                        None,
+                        "reinstall kpi-engine: its wheel ships the template library",
+                    )
+                ]
+            )
         emit("\n".join(f"{t.name:<18} {t.title}" for t in found), None)
         return
     if folder is None:
@@ -643,15 +750,23 @@ def catalog(
     emit(render_catalog(ws, format), out)
 
 
-@app.command(epilog=examples("kpi diff git:HEAD~1:my_ws my_ws",
-                             "kpi diff old_ws new_ws --data new_ws --plan support_monthly --period 2026-03"))
+@app.command(
+    epilog=examples(
+        "kpi diff git:HEAD~1:my_ws my_ws",
+        "kpi diff old_ws new_ws --data new_ws --plan support_monthly --period 2026-03",
+    )
+)
 def diff(
     old: Annotated[str, typer.Argument(help="Old definitions: a workspace path or git:REV[:PATH].", metavar="OLD")],
-    new: Annotated[str, typer.Argument(help="New definitions: a workspace path or git:REV[:PATH].",
-                                       metavar="NEW")] = ".",
-    data: Annotated[Path | None, typer.Option("--data", metavar="WORKSPACE",
-                                              help="Pay the plan under both sides on this workspace's data "
-                                                   "files.")] = None,
+    new: Annotated[
+        str, typer.Argument(help="New definitions: a workspace path or git:REV[:PATH].", metavar="NEW")
+    ] = ".",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", metavar="WORKSPACE", help="Pay the plan under both sides on this workspace's data files."
+        ),
+    ] = None,
     plan: PlanOption = None,
     period: PeriodOption = None,
     format: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = "text",
@@ -662,8 +777,9 @@ def diff(
     from kpi_engine.report.diff import diff_json, diff_markdown, diff_text
 
     if data is None and (plan is not None or period is not None):
-        raise UsageProblem(Code.USAGE, "--plan and --period price the change on data", "add --data WORKSPACE",
-                           param_hint="'--data'")
+        raise UsageProblem(
+            Code.USAGE, "--plan and --period price the change on data", "add --data WORKSPACE", param_hint="'--data'"
+        )
     result = run_diff(old, new, data, plan, period)
     report(result.notes)
     emit({"text": diff_text, "json": diff_json, "md": diff_markdown}[format](result), out)

@@ -31,31 +31,63 @@ def out_problem(out: Path, folder: bool = False) -> Diagnostic | None:
     folder above it is writable.
     """
     if out.is_dir() and not folder:
-        return error(Code.OUT_IS_FOLDER, f"`{out}` is a folder; this output is one file",
-                     None, f"name a file, e.g. --out {out / 'output.txt'}")
+        return error(
+            Code.OUT_IS_FOLDER,
+            f"`{out}` is a folder; this output is one file",
+            None,
+            f"name a file, e.g. --out {out / 'output.txt'}",
+        )
     if out.exists() and not out.is_dir() and not os.access(out, os.W_OK):
-        return error(Code.OUT_NOT_WRITABLE, f"`{out}` cannot be written (read-only)", None,
-                     "choose another --out, or make the file writable")
+        return error(
+            Code.OUT_NOT_WRITABLE,
+            f"`{out}` cannot be written (read-only)",
+            None,
+            "choose another --out, or make the file writable",
+        )
     parent = out if folder and out.is_dir() else out.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        return error(Code.OUT_NOT_WRITABLE, f"`{out}`: `{parent}` is a file, not a folder", None,
-                     "choose a path whose folders are folders")
+        return error(
+            Code.OUT_NOT_WRITABLE,
+            f"`{out}`: `{parent}` is a file, not a folder",
+            None,
+            "choose a path whose folders are folders",
+        )
     if not out.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        return error(Code.OUT_NOT_WRITABLE, f"`{out}`: the folder `{parent}` cannot be written "
-                     "(read-only or no permission)", None, "choose another --out in a writable folder")
+        return error(
+            Code.OUT_NOT_WRITABLE,
+            f"`{out}`: the folder `{parent}` cannot be written (read-only or no permission)",
+            None,
+            "choose another --out in a writable folder",
+        )
     return None
 
 
 def _failed(out: Path, exc: OSError, recorded: str | None = None, run: bool = False) -> KpiError:
     reason = exc.strerror or str(exc)
     if recorded is None:
-        return KpiError([error(Code.OUT_WRITE_FAILED, f"cannot write --out `{out}`: {reason}", None,
-                               WRITE_HINT + ("; nothing was recorded in the ledger" if run else ""))])
-    return KpiError([error(Code.OUT_WRITE_FAILED, f"cannot write --out `{out}`: {reason}; run {recorded} is "
-                           "recorded in the ledger, but its output was NOT delivered", None,
-                           WRITE_HINT + ", then run the command again")])
+        return KpiError(
+            [
+                error(
+                    Code.OUT_WRITE_FAILED,
+                    f"cannot write --out `{out}`: {reason}",
+                    None,
+                    WRITE_HINT + ("; nothing was recorded in the ledger" if run else ""),
+                )
+            ]
+        )
+    return KpiError(
+        [
+            error(
+                Code.OUT_WRITE_FAILED,
+                f"cannot write --out `{out}`: {reason}; run {recorded} is "
+                "recorded in the ledger, but its output was NOT delivered",
+                None,
+                WRITE_HINT + ", then run the command again",
+            )
+        ]
+    )
 
 
 def _regular(out: Path) -> bool:
@@ -139,6 +171,10 @@ def workspace_problem(root: Path) -> Diagnostic | None:
     blocked = next((p for p in targets if not os.access(p, os.W_OK)), None)
     if blocked is None:
         return None
-    return error(Code.WORKSPACE_READ_ONLY, f"the workspace is read-only: `{blocked}` cannot be written", None,
-                 "this command keeps its database and the run ledger in .kpi/; run it where the workspace is "
-                 "writable (a writable copy, or fix the permissions or the mount)")
+    return error(
+        Code.WORKSPACE_READ_ONLY,
+        f"the workspace is read-only: `{blocked}` cannot be written",
+        None,
+        "this command keeps its database and the run ledger in .kpi/; run it where the workspace is "
+        "writable (a writable copy, or fix the permissions or the mount)",
+    )

@@ -27,8 +27,10 @@ def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool
         query = compile_scan(ws, formulas, group, slices, paths or {"": ()}, dialect=dialect)
         parts.append(f"-- scan {i}: {group.key.describe()}\n" + to_sql(query.select, dialect, pretty=True) + ";")
     for spec in plan.derived:
-        parts.append(f"-- derived KPI {spec.id} [{spec.location}]: computed after the scans from "
-                     + (", ".join(spec.inputs) or "constants"))
+        parts.append(
+            f"-- derived KPI {spec.id} [{spec.location}]: computed after the scans from "
+            + (", ".join(spec.inputs) or "constants")
+        )
     return "\n\n".join(parts) + "\n"
 
 

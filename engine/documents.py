@@ -72,19 +72,31 @@ def written(value: Any, nested: bool = False) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(written(v, True) for v in value) + "]"
     text = str(value)
-    if nested and not isinstance(value, int) and (not _PLAIN.fullmatch(text) or text.strip() != text
-                                                   or text in ("true", "false", "null", "~")):
+    if (
+        nested
+        and not isinstance(value, int)
+        and (not _PLAIN.fullmatch(text) or text.strip() != text or text in ("true", "false", "null", "~"))
+    ):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return text
 
 
 # --- `kpi evaluate` ------------------------------------------------------------------------
 
+
 def kpi_row(r: KpiResult) -> dict[str, Any]:
     """One KPI result as its JSON object."""
-    row: dict[str, Any] = {"kpi": r.kpi, "subject_type": r.subject_type, "subject": r.subject, "period": r.period,
-                           "value": number(r.value), "n": r.n, "status": r.status, "score": number(r.score),
-                           "rank": r.rank}
+    row: dict[str, Any] = {
+        "kpi": r.kpi,
+        "subject_type": r.subject_type,
+        "subject": r.subject,
+        "period": r.period,
+        "value": number(r.value),
+        "n": r.n,
+        "status": r.status,
+        "score": number(r.score),
+        "rank": r.rank,
+    }
     if r.by:
         row["by"] = dict(r.by)
     return row
@@ -93,10 +105,23 @@ def kpi_row(r: KpiResult) -> dict[str, Any]:
 def scorecard_row(s: ScorecardResult) -> dict[str, Any]:
     """One person's scorecard as its JSON object."""
     return {
-        "scorecard": s.scorecard, "person": s.person, "period": s.period, "total_score": number(s.total_score),
-        "items": [{"kpi": i.kpi, "at": i.at, "subject": i.subject, "weight": number(i.weight),
-                   "value": number(i.value), "status": i.status, "score": number(i.score),
-                   "contribution": number(i.contribution)} for i in s.items],
+        "scorecard": s.scorecard,
+        "person": s.person,
+        "period": s.period,
+        "total_score": number(s.total_score),
+        "items": [
+            {
+                "kpi": i.kpi,
+                "at": i.at,
+                "subject": i.subject,
+                "weight": number(i.weight),
+                "value": number(i.value),
+                "status": i.status,
+                "score": number(i.score),
+                "contribution": number(i.contribution),
+            }
+            for i in s.items
+        ],
     }
 
 
@@ -105,14 +130,18 @@ def evaluation_document(ev: Evaluation, run: Mapping[str, Any]) -> dict[str, Any
     return {
         "run": dict(run),
         "kpis": [kpi_row(r) for r in ev.kpis],
-        "scorecards": [scorecard_row(s) for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person,
-                                                                                       s.period))],
-        "goals": [{"goal": g.goal, "period": g.period, "status": g.status, "attainment": number(g.attainment)}
-                  for g in ev.goals],
+        "scorecards": [
+            scorecard_row(s) for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person, s.period))
+        ],
+        "goals": [
+            {"goal": g.goal, "period": g.period, "status": g.status, "attainment": number(g.attainment)}
+            for g in ev.goals
+        ],
     }
 
 
 # --- `kpi bonus` ---------------------------------------------------------------------------
+
 
 def target_bonus(run: BonusRun, p: PersonPayout) -> str | None:
     """A person's target bonus as money at the plan's unit, rounded as the plan rounds; None without one."""
@@ -123,15 +152,27 @@ def target_bonus(run: BonusRun, p: PersonPayout) -> str | None:
 
 def payout_row(run: BonusRun, p: PersonPayout) -> dict[str, Any]:
     """One person's payout as its JSON object; money as strings."""
-    return {"person": p.person, "scorecard": p.scorecard, "total_score": number(p.total_score),
-            "factor": number(p.factor), "proration": number(p.proration), "target_bonus": target_bonus(run, p),
-            "computed": money(p.computed, run.plan.rounding_to), "payout": money(p.payout, run.plan.rounding_to),
-            "share": number(p.share), "reason": p.reason}
+    return {
+        "person": p.person,
+        "scorecard": p.scorecard,
+        "total_score": number(p.total_score),
+        "factor": number(p.factor),
+        "proration": number(p.proration),
+        "target_bonus": target_bonus(run, p),
+        "computed": money(p.computed, run.plan.rounding_to),
+        "payout": money(p.payout, run.plan.rounding_to),
+        "share": number(p.share),
+        "reason": p.reason,
+    }
 
 
 def bonus_document(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> dict[str, Any]:
     """The whole `bonus --format json` document."""
-    return {"run": dict(run_block), "plan": run.plan.id, "currency": currency,
-            "pool": money(run.result.pool, run.plan.rounding_to) if run.result.pool is not None else None,
-            "total": money(run.result.total, run.plan.rounding_to),
-            "payouts": [payout_row(run, p) for p in run.result.payouts]}
+    return {
+        "run": dict(run_block),
+        "plan": run.plan.id,
+        "currency": currency,
+        "pool": money(run.result.pool, run.plan.rounding_to) if run.result.pool is not None else None,
+        "total": money(run.result.total, run.plan.rounding_to),
+        "payouts": [payout_row(run, p) for p in run.result.payouts],
+    }

@@ -19,8 +19,19 @@ DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 
 # The top-level keys of a definitions tree: the sections of named things merge across files; a diff
 # walks the keys in this order.
-SECTIONS = ("units", "sources", "params", "calendars", "segments", "goals", "kpis", "scorecards",
-            "policies", "bonus_plans", "tests")
+SECTIONS = (
+    "units",
+    "sources",
+    "params",
+    "calendars",
+    "segments",
+    "goals",
+    "kpis",
+    "scorecards",
+    "policies",
+    "bonus_plans",
+    "tests",
+)
 TOP_KEYS = ("organization", "include", *SECTIONS)
 # The files that hold definitions.
 YAML_SUFFIXES = (".yaml", ".yml")

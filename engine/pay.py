@@ -36,9 +36,18 @@ def find_plan(ws: m.Workspace, plan_id: str | None) -> m.BonusPlan:
     if plan_id is None:
         if len(ws.bonus_plans) == 1:
             return next(iter(ws.bonus_plans.values()))
-        raise KpiError([error(Code.MISSING_KEY, "name the bonus plan with --plan", None,
-                              "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans
-                              else "this workspace defines no `bonus_plans`")])
+        raise KpiError(
+            [
+                error(
+                    Code.MISSING_KEY,
+                    "name the bonus plan with --plan",
+                    None,
+                    "plans: " + ", ".join(sorted(ws.bonus_plans))
+                    if ws.bonus_plans
+                    else "this workspace defines no `bonus_plans`",
+                )
+            ]
+        )
     if plan_id not in ws.bonus_plans:
         message, hint = unknown("bonus plan", plan_id, list(ws.bonus_plans))
         raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
@@ -50,8 +59,9 @@ def plan_period(plan: m.BonusPlan, period: str | None) -> str:
     if period is not None:
         return period
     if plan.period is None or plan.period in GRAINS:
-        raise KpiError([error(Code.BAD_PERIOD, f"plan `{plan.id}` has no fixed period; pass --period", None,
-                              "e.g. --period 2026")])
+        raise KpiError(
+            [error(Code.BAD_PERIOD, f"plan `{plan.id}` has no fixed period; pass --period", None, "e.g. --period 2026")]
+        )
     return plan.period
 
 
@@ -79,14 +89,28 @@ def check_period_kind(ws: m.Workspace, plan: m.BonusPlan, whole: Period) -> None
     kind = plan.period if plan.period in GRAINS else period_of(ws, plan.period).kind
     if kind != whole.kind:
         span = ws.source_map.value((*plan.path, "period"))
-        raise KpiError([error(Code.PLAN_PERIOD_KIND, f"plan `{plan.id}` pays per {kind} (`period: {plan.period}`), "
-                              f"but --period {whole.label} is a {whole.kind}", span,
-                              f"pass a {kind} (e.g. {_example(kind)}), or change the plan's `period:`")])
+        raise KpiError(
+            [
+                error(
+                    Code.PLAN_PERIOD_KIND,
+                    f"plan `{plan.id}` pays per {kind} (`period: {plan.period}`), "
+                    f"but --period {whole.label} is a {whole.kind}",
+                    span,
+                    f"pass a {kind} (e.g. {_example(kind)}), or change the plan's `period:`",
+                )
+            ]
+        )
 
 
 def _example(kind: str) -> str:
-    return {"year": "2026", "quarter": "2026-Q1", "month": "2026-03", "week": "2026-W05", "day": "2026-03-14",
-            "range": "2026-01-01..2026-06-30"}.get(kind, "2026")
+    return {
+        "year": "2026",
+        "quarter": "2026-Q1",
+        "month": "2026-03",
+        "week": "2026-W05",
+        "day": "2026-03-14",
+        "range": "2026-01-01..2026-06-30",
+    }.get(kind, "2026")
 
 
 def missing_money(ws: m.Workspace, plan: m.BonusPlan, result: PlanResult, org: OrgData) -> list[Diagnostic]:
@@ -97,15 +121,25 @@ def missing_money(ws: m.Workspace, plan: m.BonusPlan, result: PlanResult, org: O
         if p.reason not in ("no_base_salary", "no_target_bonus"):
             continue
         person = org.people.get(p.person)
-        what = f"no `{column}` in the roster" if plan.target_bonus.kind != "column" else \
-            f"no target bonus in roster column `{column}`"
-        out.append(warning(Code.NO_TARGET_BONUS, f"person `{p.person}` in plan `{plan.id}` has {what}, so their "
-                           "payout is 0", person.row if person else None, f"fill `{column}` for them in the roster"))
+        what = (
+            f"no `{column}` in the roster"
+            if plan.target_bonus.kind != "column"
+            else f"no target bonus in roster column `{column}`"
+        )
+        out.append(
+            warning(
+                Code.NO_TARGET_BONUS,
+                f"person `{p.person}` in plan `{plan.id}` has {what}, so their payout is 0",
+                person.row if person else None,
+                f"fill `{column}` for them in the roster",
+            )
+        )
     return out
 
 
-def compute_bonus(compiled: Compiled, plan_id: str | None, period: str | None, wh: Engine | None = None, *,
-                  any_period: bool = False) -> BonusRun:
+def compute_bonus(
+    compiled: Compiled, plan_id: str | None, period: str | None, wh: Engine | None = None, *, any_period: bool = False
+) -> BonusRun:
     """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data).
 
     A period of another kind than the plan's is refused, except with ``any_period`` (`kpi test` fixtures
@@ -124,8 +158,17 @@ def compute_bonus(compiled: Compiled, plan_id: str | None, period: str | None, w
     people = []
     for pid in sorted(cards):
         person = evaluation.org.people[pid]
-        people.append(PersonInput(pid, cards[pid].total_score, cards[pid].scorecard, roster_value(ws, plan, person),
-                                  person.fte, person.hired, person.left))
+        people.append(
+            PersonInput(
+                pid,
+                cards[pid].total_score,
+                cards[pid].scorecard,
+                roster_value(ws, plan, person),
+                person.fte,
+                person.hired,
+                person.left,
+            )
+        )
     result = plan_result(plan, people, whole.start, whole.end)
     evaluation.diagnostics += unmatched_scorecards(ws, evaluation.org, plan.scorecards)
     evaluation.diagnostics += missing_money(ws, plan, result, evaluation.org)

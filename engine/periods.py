@@ -110,8 +110,20 @@ _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _WEEK = re.compile(r"(\d{4})-[Ww](\d+)")
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _RANGE = re.compile(r"(\S+)\s*\.\.\s*(\S+)")
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                "October", "November", "December")
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def parse_period(text: str | int | date, fiscal_year_start: FiscalYearStart = (1, 1)) -> Period:
@@ -147,8 +159,10 @@ def _parse(raw: str, fys: FiscalYearStart) -> Period:
     if m := _RANGE.fullmatch(raw):
         first, last = _parse_date(m.group(1), raw), _parse_date(m.group(2), raw)
         if last < first:
-            raise PeriodError(f"the range `{raw}` ends ({last}) before it starts ({first})",
-                              "write the earlier date first, e.g. 2025-01-01..2025-03-31")
+            raise PeriodError(
+                f"the range `{raw}` ends ({last}) before it starts ({first})",
+                "write the earlier date first, e.g. 2025-01-01..2025-03-31",
+            )
         return _range(first, last)
     if m := _YEAR.fullmatch(raw):
         return fiscal_year(_year(m.group(1), raw), fys)
@@ -161,8 +175,9 @@ def _parse(raw: str, fys: FiscalYearStart) -> Period:
         year, week = _year(m.group(1), raw), int(m.group(2))
         weeks = iso_weeks_in_year(year)
         if not 1 <= week <= weeks:
-            raise PeriodError(f"`{raw}`: ISO week {m.group(2)} does not exist, {year} has {weeks} ISO weeks "
-                              f"(W01 to W{weeks})")
+            raise PeriodError(
+                f"`{raw}`: ISO week {m.group(2)} does not exist, {year} has {weeks} ISO weeks (W01 to W{weeks})"
+            )
         return iso_week(year, week)
     if m := _MONTH.fullmatch(raw):
         month = int(m.group(2))
@@ -188,12 +203,15 @@ def _parse_date(text: str, raw: str) -> date:
         raise PeriodError(f"{what} is not a date", "write dates as YYYY-MM-DD, e.g. 2025-01-01..2025-03-31")
     year, month, day = _year(m.group(1), raw), int(m.group(2)), int(m.group(3))
     if not 1 <= month <= 12:
-        raise PeriodError(f"`{text}` is not a date: month {m.group(2)} does not exist (months are 01 to 12)",
-                          "write dates as YYYY-MM-DD")
+        raise PeriodError(
+            f"`{text}` is not a date: month {m.group(2)} does not exist (months are 01 to 12)",
+            "write dates as YYYY-MM-DD",
+        )
     length = _month_length(year, month)
     if not 1 <= day <= length:
-        raise PeriodError(f"`{text}` is not a date: {_MONTH_NAMES[month - 1]} {year} has {length} days",
-                          "write dates as YYYY-MM-DD")
+        raise PeriodError(
+            f"`{text}` is not a date: {_MONTH_NAMES[month - 1]} {year} has {length} days", "write dates as YYYY-MM-DD"
+        )
     return date(year, month, day)
 
 
@@ -213,11 +231,13 @@ def check_fiscal_year_start(fys: FiscalYearStart) -> None:
     try:
         date(2001, month, day)  # a common year: 02-29 would not start every fiscal year
     except (TypeError, ValueError) as exc:
-        raise PeriodError(f"fiscal year start {month:02d}-{day:02d} is not a day of every year",
-                          'write MM-DD, e.g. "04-01"') from exc
+        raise PeriodError(
+            f"fiscal year start {month:02d}-{day:02d} is not a day of every year", 'write MM-DD, e.g. "04-01"'
+        ) from exc
 
 
 # --- constructors of the natural units ----------------------------------------------------------
+
 
 def _month_length(year: int, month: int) -> int:
     nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
@@ -296,6 +316,7 @@ def containing(day: date, grain: Grain, fiscal_year_start: FiscalYearStart = (1,
 
 # --- operations --------------------------------------------------------------------------------
 
+
 def _clip(unit: Period, period: Period) -> Period:
     return Period(max(unit.start, period.start), min(unit.end, period.end), unit.kind, unit.label)
 
@@ -359,8 +380,9 @@ def zone(timezone: str) -> ZoneInfo:
     try:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
-        raise PeriodError(f"`{timezone}` is not a known time zone",
-                          "use an IANA name such as Europe/Riga, America/New_York or UTC") from exc
+        raise PeriodError(
+            f"`{timezone}` is not a known time zone", "use an IANA name such as Europe/Riga, America/New_York or UTC"
+        ) from exc
 
 
 def bounds_utc(period: Period, timezone: str) -> tuple[datetime, datetime]:

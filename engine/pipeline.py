@@ -70,8 +70,14 @@ def check_unit(unit: Unit, data: bool = False) -> Checked:
     defs = load_definitions(unit)
     found = list(defs.diagnostics)
     if not unit.fragment and "organization" not in defs.data and not _has_errors(found):
-        found.append(error(Code.NO_ORGANIZATION, "this workspace has no `organization`",
-                           Span(str(unit.root), 1, 1), "add an `organization:` section to one file"))
+        found.append(
+            error(
+                Code.NO_ORGANIZATION,
+                "this workspace has no `organization`",
+                Span(str(unit.root), 1, 1),
+                "add an `organization:` section to one file",
+            )
+        )
     if _has_errors(found):
         return Checked(unit, None, _sorted(found))
     workspace, problems = build_model(defs)
@@ -101,8 +107,12 @@ def validate(paths: list[Path], data: bool = False) -> list[Checked]:
             continue
         units = discover(path)
         if not units:
-            diag = error(Code.NO_WORKSPACE, f"no YAML definitions found in `{path}`", None,
-                         "definitions are *.yaml or *.yml files")
+            diag = error(
+                Code.NO_WORKSPACE,
+                f"no YAML definitions found in `{path}`",
+                None,
+                "definitions are *.yaml or *.yml files",
+            )
             results.append(Checked(Unit(path, (), True), None, (diag,)))
         for unit in units:
             key = (unit.root.resolve(), *(f.resolve() for f in unit.files))
@@ -123,8 +133,11 @@ def _checked(path: Path) -> Checked:
         raise KpiError([error(Code.FILE_NOT_FOUND, f"`{path}` does not exist", None, "check the path")])
     units = [u for u in discover(path) if not u.fragment]
     if len(units) != 1:
-        message = (f"no workspace (a file with `organization:`) found in `{path}`" if not units else
-                   f"`{path}` holds {len(units)} workspaces: " + ", ".join(str(u.root) for u in units))
+        message = (
+            f"no workspace (a file with `organization:`) found in `{path}`"
+            if not units
+            else f"`{path}` holds {len(units)} workspaces: " + ", ".join(str(u.root) for u in units)
+        )
         raise KpiError([error(Code.NO_WORKSPACE, message, None, "name one workspace folder or file")])
     checked = check_unit(units[0])
     errors = [d for d in checked.diagnostics if d.severity == Severity.ERROR]
@@ -133,8 +146,9 @@ def _checked(path: Path) -> Checked:
     return checked
 
 
-def model_from_data(root: Path, data: dict[str, Any],
-                    origins: dict[tuple[str, ...], Path]) -> tuple[m.Workspace, list[Diagnostic]]:
+def model_from_data(
+    root: Path, data: dict[str, Any], origins: dict[tuple[str, ...], Path]
+) -> tuple[m.Workspace, list[Diagnostic]]:
     """The model of definitions data stored without their files (a ledger run's), and the problems found.
 
     ``origins`` places each source's relative paths; there are no files, so no positions to point at.
@@ -172,8 +186,16 @@ def compile_workspace(workspace: Path | m.Workspace, kpis: Sequence[str] = ()) -
     return Compiled(ws, formulas, make_plan(ws, formulas, kpis or list(ws.kpis)), tuple(kpis))
 
 
-def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, subject: str | None = None,
-             by: Sequence[str] = (), at: str | None = None, engine: Engine | None = None) -> Evaluation:
+def evaluate(
+    compiled: Compiled,
+    period: str,
+    *,
+    grain: Grain | None = None,
+    subject: str | None = None,
+    by: Sequence[str] = (),
+    at: str | None = None,
+    engine: Engine | None = None,
+) -> Evaluation:
     """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
 
     On ``engine`` when given, else on the workspace database (or its files read into memory).
@@ -183,8 +205,9 @@ def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, sub
     return run(compiled, period, grain=grain, subject=subject, by=by, at=at, wh=engine)
 
 
-def pay(compiled: Compiled, plan: str | None, period: str | None, engine: Engine | None = None, *,
-        any_period: bool = False) -> BonusRun:
+def pay(
+    compiled: Compiled, plan: str | None, period: str | None, engine: Engine | None = None, *, any_period: bool = False
+) -> BonusRun:
     """Every person of a bonus plan's scorecards paid for the period (default: the plan's own)."""
     from kpi_engine.pay import compute_bonus
 
@@ -210,8 +233,16 @@ def explain(compiled: Compiled, person: str, plan: str | None, period: str | Non
     elif period is not None:
         evaluation = evaluate(compiled, period)
     else:
-        raise KpiError([error(Code.MISSING_KEY, "name a --plan or a --period", None,
-                              "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None)])
+        raise KpiError(
+            [
+                error(
+                    Code.MISSING_KEY,
+                    "name a --plan or a --period",
+                    None,
+                    "plans: " + ", ".join(sorted(ws.bonus_plans)) if ws.bonus_plans else None,
+                )
+            ]
+        )
     try:
         return statement(ws, evaluation, run, person), evaluation.diagnostics
     except KpiError as exc:  # an unknown person: the run's warnings still come first

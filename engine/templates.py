@@ -46,8 +46,12 @@ class Template:
     def next_steps(self, target: Path) -> list[str]:
         """Commands that work on a fresh copy of this template in `target`."""
         ws = shlex.quote(str(target))
-        steps = [f"kpi validate {ws}", f"kpi import {ws}", f"kpi test {ws}",
-                 f"kpi evaluate {ws} --period {self.period}"]
+        steps = [
+            f"kpi validate {ws}",
+            f"kpi import {ws}",
+            f"kpi test {ws}",
+            f"kpi evaluate {ws} --period {self.period}",
+        ]
         if self.plan is not None:
             steps.append(f"kpi bonus {ws} --plan {self.plan} --period {self.pay_period}")
         return steps
@@ -67,8 +71,9 @@ def templates(root: Traversable | None = None) -> list[Template]:
     found = []
     for name, entry in sorted(json.loads(manifest.read_text(encoding="utf-8")).items()):
         folder = root.joinpath(name)
-        found.append(Template(name, _title(folder, name), entry["period"], entry.get("plan"),
-                              entry.get("pay_period"), folder))
+        found.append(
+            Template(name, _title(folder, name), entry["period"], entry.get("plan"), entry.get("pay_period"), folder)
+        )
     return found
 
 
@@ -86,8 +91,16 @@ def init_workspace(target: Path, name: str = DEFAULT, root: Traversable | None =
         message, hint = unknown("template", name, list(available))
         raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise KpiError([error(Code.BAD_VALUE, f"`{target}` exists and is not an empty folder", None,
-                              "choose a new folder name; kpi init never overwrites files")])
+        raise KpiError(
+            [
+                error(
+                    Code.BAD_VALUE,
+                    f"`{target}` exists and is not an empty folder",
+                    None,
+                    "choose a new folder name; kpi init never overwrites files",
+                )
+            ]
+        )
     template = available[name]
     for relative, item in _payload(template.folder):
         destination = target.joinpath(*relative)

@@ -117,7 +117,8 @@ def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport
         ids = [i for i in ids if fnmatchcase(i, name_pattern)]
         if not ids:
             hint = did_you_mean(name_pattern, ws.tests) or (
-                "tests: " + ", ".join(sorted(ws.tests)[:8]) if ws.tests else "this workspace defines no `tests:`")
+                "tests: " + ", ".join(sorted(ws.tests)[:8]) if ws.tests else "this workspace defines no `tests:`"
+            )
             raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no test matches `{name_pattern}`", None, hint)])
     return TestReport(tuple(run_test(compiled, ws.tests[i]) for i in ids), str(ws.root))
 
@@ -155,6 +156,7 @@ def _run(compiled: Compiled, test: m.KpiTest, span: Span | None) -> TestResult:
 
 # --- the fixture -------------------------------------------------------------------------
 
+
 def fixture_problems(ws: m.Workspace, test: m.KpiTest) -> list[Diagnostic]:
     """Fixture data naming a source or a column that is not declared (the importer would ignore it)."""
     found = []
@@ -163,15 +165,20 @@ def fixture_problems(ws: m.Workspace, test: m.KpiTest) -> list[Diagnostic]:
         source = ws.sources.get(source_id)
         if source is None:
             message, hint = unknown("source", source_id, list(ws.sources))
-            found.append(error(Code.UNKNOWN_REFERENCE, f"fixture data for an {message}", ws.source_map.key(path),
-                               hint))
+            found.append(error(Code.UNKNOWN_REFERENCE, f"fixture data for an {message}", ws.source_map.key(path), hint))
             continue
         for i, row in enumerate(rows):
             for column in row:
                 if column not in source.columns:
                     hint = did_you_mean(column, source.columns) or "declared columns: " + ", ".join(source.columns)
-                    found.append(error(Code.DATA_COLUMN, f"source `{source_id}` declares no column `{column}`",
-                                       ws.source_map.key((*path, i, column)), hint))
+                    found.append(
+                        error(
+                            Code.DATA_COLUMN,
+                            f"source `{source_id}` declares no column `{column}`",
+                            ws.source_map.key((*path, i, column)),
+                            hint,
+                        )
+                    )
     return found
 
 
@@ -182,8 +189,9 @@ def fixture_sources(ws: m.Workspace, test: m.KpiTest, folder: Path) -> dict[str,
         name = f"{source_id}.ndjson"
         lines = [_ndjson(row, source) + "\n" for row in test.data.get(source_id, ())]
         (folder / name).write_text("".join(lines), encoding="utf-8")
-        out[source_id] = replace(source, path=name, table=None, base_dir=folder, sheet=None,
-                                 csv=replace(source.csv, encoding="utf-8"))
+        out[source_id] = replace(
+            source, path=name, table=None, base_dir=folder, sheet=None, csv=replace(source.csv, encoding="utf-8")
+        )
     return out
 
 
@@ -215,14 +223,24 @@ def rejected_rows(ws: m.Workspace, test: m.KpiTest, report: ImportReport) -> lis
             reason = re.sub(rf"\b{re.escape(reject.file)}:(\d+)", r"row \1", reject.reason)
             if reject.column is not None and len(at) == len(path) + 1:
                 reason += f" (column `{reject.column}`)"
-            found.append(error(Code.DATA_REJECTS, f"fixture row {index + 1} of `{source.source}` is rejected: "
-                               f"{reason}", ws.source_map.value(at),
-                               "fixture rows pass the same type checks as imported data; fix the value "
-                               "(or the column's declaration under `sources:`)"))
+            found.append(
+                error(
+                    Code.DATA_REJECTS,
+                    f"fixture row {index + 1} of `{source.source}` is rejected: {reason}",
+                    ws.source_map.value(at),
+                    "fixture rows pass the same type checks as imported data; fix the value "
+                    "(or the column's declaration under `sources:`)",
+                )
+            )
         shown = len({r.record for r in source.sample})
         if source.rejected > shown:
-            found.append(error(Code.DATA_REJECTS, f"… and {source.rejected - shown} more rejected rows of "
-                               f"`{source.source}`", ws.source_map.key(path)))
+            found.append(
+                error(
+                    Code.DATA_REJECTS,
+                    f"… and {source.rejected - shown} more rejected rows of `{source.source}`",
+                    ws.source_map.key(path),
+                )
+            )
     return found
 
 
@@ -230,11 +248,13 @@ def _placed(ws: m.Workspace, test: m.KpiTest, diagnostics: tuple[Diagnostic, ...
     """Diagnostics without a position placed at the test (at its period, for a bad period)."""
     here = ws.source_map.key(test.path)
     period = ws.source_map.value((*test.path, "period"))
-    return tuple(d if d.span is not None else replace(d, span=period if d.code == Code.BAD_PERIOD else here)
-                 for d in diagnostics)
+    return tuple(
+        d if d.span is not None else replace(d, span=period if d.code == Code.BAD_PERIOD else here) for d in diagnostics
+    )
 
 
 # --- expectations ------------------------------------------------------------------------
+
 
 @dataclass
 class Results:
@@ -278,7 +298,8 @@ def check_expectation(results: Results, index: int, expect: Mapping[str, object]
     try:
         _check_fields(results, index, expect, kind)
         checks, context = {"kpi": _kpi_checks, "scorecard": _scorecard_checks, "plan": _plan_checks}[kind](
-            results, index, expect)
+            results, index, expect
+        )
     except _Unresolved as exc:
         return ExpectationResult(index, label, "error", (), exc.diagnostic)
     failed = [c for c in checks if not c.ok]
@@ -292,14 +313,30 @@ def check_expectation(results: Results, index: int, expect: Mapping[str, object]
 def _check_fields(results: Results, index: int, expect: Mapping[str, object], kind: str) -> None:
     for name in expect:
         if name not in FIELDS[kind]:
-            hint = "use `subject` for the person or unit of a KPI" if (kind, name) == ("kpi", "person") else \
-                f"a {kind} expectation checks: " + ", ".join(FIELDS[kind])
-            _fail(results, results.path(index, name), f"`{name}` does not apply to a {kind} expectation", hint,
-                  key=True, code=Code.UNKNOWN_KEY)
+            hint = (
+                "use `subject` for the person or unit of a KPI"
+                if (kind, name) == ("kpi", "person")
+                else f"a {kind} expectation checks: " + ", ".join(FIELDS[kind])
+            )
+            _fail(
+                results,
+                results.path(index, name),
+                f"`{name}` does not apply to a {kind} expectation",
+                hint,
+                key=True,
+                code=Code.UNKNOWN_KEY,
+            )
 
 
-def _fail(results: Results, path: DataPath, message: str, hint: str | None, *, key: bool = False,
-          code: Code = Code.UNKNOWN_REFERENCE) -> NoReturn:
+def _fail(
+    results: Results,
+    path: DataPath,
+    message: str,
+    hint: str | None,
+    *,
+    key: bool = False,
+    code: Code = Code.UNKNOWN_REFERENCE,
+) -> NoReturn:
     source_map = results.ws.source_map
     raise _Unresolved(error(code, message, source_map.key(path) if key else source_map.value(path), hint))
 
@@ -314,16 +351,28 @@ def _kpi_checks(results: Results, index: int, expect: Mapping[str, object]) -> t
     levels = kpi_levels(ws, kpi)
     at = str(expect.get("at") or next((level for level in _LEVEL_ORDER if level in levels), "organization"))
     if at not in levels:
-        _fail(results, results.path(index, "at"), f"KPI `{kpi_id}` is not computed at {at} level",
-              "it is computed for: " + ", ".join(level for level in _LEVEL_ORDER if level in levels))
+        _fail(
+            results,
+            results.path(index, "at"),
+            f"KPI `{kpi_id}` is not computed at {at} level",
+            "it is computed for: " + ", ".join(level for level in _LEVEL_ORDER if level in levels),
+        )
     subject = None if expect.get("subject") is None else str(expect["subject"])
     if at == "organization" and subject is not None:
-        _fail(results, results.path(index, "subject"), f"KPI `{kpi_id}` is checked for the organization, which "
-              "has no subject", "leave out `subject`, or set `at: person` or `at: unit`")
+        _fail(
+            results,
+            results.path(index, "subject"),
+            f"KPI `{kpi_id}` is checked for the organization, which has no subject",
+            "leave out `subject`, or set `at: person` or `at: unit`",
+        )
     if at != "organization":
         if subject is None:
-            _fail(results, results.path(index), f"name the {at} whose `{kpi_id}` is checked with `subject`",
-                  f"e.g. subject: {next(iter(sorted(org.people if at == 'person' else org.units)), 'e1')}")
+            _fail(
+                results,
+                results.path(index),
+                f"name the {at} whose `{kpi_id}` is checked with `subject`",
+                f"e.g. subject: {next(iter(sorted(org.people if at == 'person' else org.units)), 'e1')}",
+            )
         pool, other = (org.people, org.units) if at == "person" else (org.units, org.people)
         if subject not in pool:
             message, hint = _unknown_subject(at, str(subject), pool)
@@ -332,8 +381,7 @@ def _kpi_checks(results: Results, index: int, expect: Mapping[str, object]) -> t
                 hint = f"`{subject}` is a {level}: add `at: {level}`"
             _fail(results, results.path(index, "subject"), message, hint)
     row = _kpi_row(results, kpi_id, at, subject)
-    value, n, status, score = (None, 0, "no_data", None) if row is None else (row.value, row.n, row.status,
-                                                                             row.score)
+    value, n, status, score = (None, 0, "no_data", None) if row is None else (row.value, row.n, row.status, row.score)
     checks = []
     if "value" in expect:
         checks.append(_value_check(results, index, kpi, expect["value"], value))
@@ -345,9 +393,11 @@ def _kpi_checks(results: Results, index: int, expect: Mapping[str, object]) -> t
         checks.append(_fraction_check(results, index, "score", expect["score"], score))
     who = "the organization" if subject is None else f"{at} {subject}"
     shown_value = _shown(value, "percent" if kpi.unit == "percent" else "number", kpi.unit)
-    context = (f"actual `{kpi_id}` for {who} in {results.label}: value {shown_value}, n {n}, "
-               f"status {as_written(status)}, score {_shown(score, 'percent')}"
-               + ("" if row is not None else " (no rows for this subject)"))
+    context = (
+        f"actual `{kpi_id}` for {who} in {results.label}: value {shown_value}, n {n}, "
+        f"status {as_written(status)}, score {_shown(score, 'percent')}"
+        + ("" if row is not None else " (no rows for this subject)")
+    )
     return checks, context
 
 
@@ -389,8 +439,10 @@ def _scorecard_checks(results: Results, index: int, expect: Mapping[str, object]
         context = f"no scorecard applies to {person}: check `applies_to` and the person's role and unit in the fixture"
     else:
         parts = ", ".join(f"{i.kpi}@{i.at} {_shown(i.score, 'percent')}" for i in card.items)
-        context = f"actual `{card.scorecard}` for {person} in {results.label}: total score " \
-                  f"{_shown(card.total_score, 'percent')} ({parts})"
+        context = (
+            f"actual `{card.scorecard}` for {person} in {results.label}: total score "
+            f"{_shown(card.total_score, 'percent')} ({parts})"
+        )
     return checks, context
 
 
@@ -404,11 +456,23 @@ def _plan_checks(results: Results, index: int, expect: Mapping[str, object]) -> 
         run = results.bonus(plan_id)
     except KpiError as exc:
         first = exc.diagnostics[0]
-        _fail(results, results.path(index), f"plan `{plan_id}` cannot be computed: {first.message}", first.hint,
-              code=first.code)
+        _fail(
+            results,
+            results.path(index),
+            f"plan `{plan_id}` cannot be computed: {first.message}",
+            first.hint,
+            code=first.code,
+        )
     paid = next((p for p in run.result.payouts if p.person == person), None)
-    checks = [Check("plan", f"`{plan_id}`", "not in it" if paid is None else "in it", paid is not None,
-                    f"expected plan `{plan_id}` to pay {person}, but {person} is not in it")]
+    checks = [
+        Check(
+            "plan",
+            f"`{plan_id}`",
+            "not in it" if paid is None else "in it",
+            paid is not None,
+            f"expected plan `{plan_id}` to pay {person}, but {person} is not in it",
+        )
+    ]
     if paid is None:
         scorecards = ", ".join(f"`{s}`" for s in run.plan.scorecards)
         return checks, f"plan `{plan_id}` pays the people of scorecards {scorecards}; {person} is not on one of them"
@@ -417,13 +481,16 @@ def _plan_checks(results: Results, index: int, expect: Mapping[str, object]) -> 
         checks.append(Check("payout", as_written(expect["payout"]), format(paid.payout, "f"), expected == paid.payout))
     if "total_score" in expect:
         checks.append(_fraction_check(results, index, "total_score", expect["total_score"], paid.total_score))
-    context = (f"actual `{plan_id}` for {person} in {run.period.label}: payout {format(paid.payout, 'f')} "
-               f"(computed {format(paid.computed, 'f')}, total score {_shown(paid.total_score, 'percent')}, "
-               f"factor {_shown(paid.factor, 'percent')}, proration {_shown(paid.proration, 'percent')})")
+    context = (
+        f"actual `{plan_id}` for {person} in {run.period.label}: payout {format(paid.payout, 'f')} "
+        f"(computed {format(paid.computed, 'f')}, total score {_shown(paid.total_score, 'percent')}, "
+        f"factor {_shown(paid.factor, 'percent')}, proration {_shown(paid.proration, 'percent')})"
+    )
     return checks, context
 
 
 # --- values in the user's terms ----------------------------------------------------------
+
 
 def _value_check(results: Results, index: int, kpi: m.Kpi, written: object, actual: Decimal | None) -> Check:
     if written is None:
@@ -450,8 +517,12 @@ def _fraction_check(results: Results, index: int, name: str, written: object, ac
     except ValueProblem as exc:
         _fail(results, results.path(index, name), str(exc), exc.hint, code=Code.BAD_PERCENT)
     style = "percent" if isinstance(written, str) else "number"
-    return Check(name.replace("_", " "), as_written(written), _shown(actual, style), actual is not None
-                 and close(expected, actual))
+    return Check(
+        name.replace("_", " "),
+        as_written(written),
+        _shown(actual, style),
+        actual is not None and close(expected, actual),
+    )
 
 
 def _money(results: Results, index: int, written: object) -> Decimal:
@@ -460,8 +531,13 @@ def _money(results: Results, index: int, written: object) -> Decimal:
             raise ArithmeticError
         return Decimal(str(written).strip())
     except ArithmeticError:
-        _fail(results, results.path(index, "payout"), f"`{written}` is not an amount of money",
-              'write it like "1234.50"', code=Code.BAD_VALUE)
+        _fail(
+            results,
+            results.path(index, "payout"),
+            f"`{written}` is not an amount of money",
+            'write it like "1234.50"',
+            code=Code.BAD_VALUE,
+        )
 
 
 def close(expected: Decimal, actual: Decimal) -> bool:

@@ -50,12 +50,20 @@ def check_contents(wheel: Path) -> None:
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     if top != {"kpi_engine"}:
         raise SystemExit(f"check_wheel: the wheel installs {sorted(top)}; only kpi_engine is allowed")
-    for needed in ("kpi_engine/schemas/kpi.schema.json", "kpi_engine/expr/grammar.lark",
-                   "kpi_engine/kpi_definitions/library/templates.json", "kpi_engine/cli/main.py"):
+    for needed in (
+        "kpi_engine/schemas/kpi.schema.json",
+        "kpi_engine/expr/grammar.lark",
+        "kpi_engine/kpi_definitions/library/templates.json",
+        "kpi_engine/cli/main.py",
+    ):
         if needed not in names:
             raise SystemExit(f"check_wheel: the wheel lacks {needed}")
-    strays = [n for n in names if n.startswith("kpi_engine/kpi_definitions/library/") and
-              (n.endswith(("generate.py", ".txt")) or "/examples/" in n)]
+    strays = [
+        n
+        for n in names
+        if n.startswith("kpi_engine/kpi_definitions/library/")
+        and (n.endswith(("generate.py", ".txt")) or "/examples/" in n)
+    ]
     if strays:
         raise SystemExit(f"check_wheel: the wheel ships library leftovers: {strays}")
     print(f"{wheel.name}: {len(names)} files, top-level package kpi_engine only")

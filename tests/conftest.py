@@ -19,8 +19,9 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-goldens", action="store_true", default=False,
-                     help="rewrite golden files from the current output")
+    parser.addoption(
+        "--update-goldens", action="store_true", default=False, help="rewrite golden files from the current output"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -60,8 +60,12 @@ def tricky(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns(".kpi"))
     kpis = ws / "kpis.yaml"
     text = kpis.read_text(encoding="utf-8")
-    marked = re.sub(r"(\n  csat:\n(?:    .*\n)*?    description: ).*\n",
-                    r"\1'<script>alert(1)</script> & friends: a | b, *not* bold'\n", text, count=1)
+    marked = re.sub(
+        r"(\n  csat:\n(?:    .*\n)*?    description: ).*\n",
+        r"\1'<script>alert(1)</script> & friends: a | b, *not* bold'\n",
+        text,
+        count=1,
+    )
     assert marked != text, "the example's csat KPI has no description line any more"
     kpis.write_text(marked, encoding="utf-8")
     return ws
@@ -82,7 +86,7 @@ def test_markdown_lists_every_kpi_id_and_formula() -> None:
 
 def test_markdown_shows_weights_and_levels_of_each_kpi() -> None:
     text = catalog(load_workspace(EXAMPLE), "md")
-    csat = text[text.index('<a id="kpi-csat">'):text.index('<a id="kpi-first_contact_resolution">')]
+    csat = text[text.index('<a id="kpi-csat">') : text.index('<a id="kpi-first_contact_resolution">')]
     assert "#### Weighed in" in csat
     assert re.search(r"\| \[support_lead\]\(#scorecard-support_lead\) \| `csat` \| organization \| \d+% \|", csat)
     assert "| total |  | 100% |" in text

@@ -45,8 +45,9 @@ def check_golden(name: str, text: str, update: bool) -> None:
         path.write_text(text, encoding="utf-8")
         return
     assert path.exists(), f"no golden {path.name}: run pytest {__file__} --update-goldens"
-    assert text == path.read_text(encoding="utf-8"), \
+    assert text == path.read_text(encoding="utf-8"), (
         f"golden {path.name} differs; rerun with --update-goldens and review the diff"
+    )
 
 
 CASES = [pytest.param(name, (), f"{name}.duckdb.sql", id=f"{name}-duckdb") for name in NAMES]
@@ -55,8 +56,7 @@ CASES += [pytest.param("support", ("--dialect", "postgres"), "support.postgres.s
 
 
 @pytest.mark.parametrize(("name", "options", "golden"), CASES)
-def test_compile_golden(tmp_path: Path, update_goldens: bool, name: str, options: tuple[str, ...],
-                        golden: str) -> None:
+def test_compile_golden(tmp_path: Path, update_goldens: bool, name: str, options: tuple[str, ...], golden: str) -> None:
     ws = copy_example(tmp_path, name)
     first = compile_output(ws, *options)
     assert compile_output(ws, *options) == first, "kpi compile printed different text on a second run"
@@ -125,8 +125,14 @@ def test_fusion_decision_field_service(tmp_path: Path) -> None:
 def test_one_scan_when_nothing_keeps_kpis_apart(tmp_path: Path) -> None:
     scans, not_fused = explain_plan(compile_output(copy_example(tmp_path, "support"), "--explain"))
     assert list(scans) == [1]
-    assert scans[1]["kpis"] == ["csat", "first_contact_resolution", "first_response_minutes",
-                                "resolved_in_sla.critical", "resolved_in_sla.routine", "tickets_handled"]
+    assert scans[1]["kpis"] == [
+        "csat",
+        "first_contact_resolution",
+        "first_response_minutes",
+        "resolved_in_sla.critical",
+        "resolved_in_sla.routine",
+        "tickets_handled",
+    ]
     assert not_fused == []
 
 

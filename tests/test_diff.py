@@ -44,8 +44,12 @@ class Edit:
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false",
-                    *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _copy_example(to: Path) -> Path:
@@ -64,9 +68,10 @@ def _move_weight(ws: Path) -> Edit:
     """Move 5 points of weight from first_response_minutes to the person-level csat in support_agent."""
     cards = ws / "scorecards.yaml"
     text = cards.read_text(encoding="utf-8")
-    block = text[text.index("  support_agent:"):]
-    entries = re.findall(r"- \{kpi: ([a-z_.]+),", block[:block.index("\n  support_lead:")] if
-                         "\n  support_lead:" in block else block)
+    block = text[text.index("  support_agent:") :]
+    entries = re.findall(
+        r"- \{kpi: ([a-z_.]+),", block[: block.index("\n  support_lead:")] if "\n  support_lead:" in block else block
+    )
     index = entries.index("first_response_minutes")
     old = re.search(r"\{kpi: first_response_minutes, weight: (\d+)%\}", text)
     csat = re.search(r"\{kpi: csat, weight: (\d+)%\}", text)
@@ -81,10 +86,16 @@ def _move_weight(ws: Path) -> Edit:
     target = re.compile(r"(    target: \{threshold: [^,]+, target: )(\d+)%").search(ktext, start)
     assert target, "the support example's csat KPI has no target line"
     new_target = f"{int(target.group(2)) - 5}%"
-    kpis.write_text(ktext[:target.start(2)] + new_target[:-1] + ktext[target.end(2):], encoding="utf-8")
-    return Edit(f"scorecards.support_agent.kpis[{index}].weight", _line_of(cards, "kpi: first_response_minutes"),
-                f"{old.group(1)}%", new_weight, ktext[:target.start()].count("\n") + 1, f"{target.group(2)}%",
-                new_target)
+    kpis.write_text(ktext[: target.start(2)] + new_target[:-1] + ktext[target.end(2) :], encoding="utf-8")
+    return Edit(
+        f"scorecards.support_agent.kpis[{index}].weight",
+        _line_of(cards, "kpi: first_response_minutes"),
+        f"{old.group(1)}%",
+        new_weight,
+        ktext[: target.start()].count("\n") + 1,
+        f"{target.group(2)}%",
+        new_target,
+    )
 
 
 @dataclass(frozen=True)
@@ -124,14 +135,18 @@ def _change(document: dict[str, object], path: str) -> dict[str, str | None]:
     return found[0]  # type: ignore[no-any-return]
 
 
-def test_git_revisions_show_the_changed_weight_with_both_positions(repo: Repo,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_revisions_show_the_changed_weight_with_both_positions(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo.ws)
     document = _invoke("git:HEAD~1", "git:HEAD")
     edit = repo.edit
     assert _change(document, edit.weight_path) == {
-        "kind": "changed", "path": edit.weight_path, "old": edit.old_weight, "new": edit.new_weight,
-        "old_at": f"scorecards.yaml:{edit.weight_line}", "new_at": f"scorecards.yaml:{edit.weight_line}"}
+        "kind": "changed",
+        "path": edit.weight_path,
+        "old": edit.old_weight,
+        "new": edit.new_weight,
+        "old_at": f"scorecards.yaml:{edit.weight_line}",
+        "new_at": f"scorecards.yaml:{edit.weight_line}",
+    }
     target = _change(document, "kpis.csat.target.target")
     assert (target["old"], target["new"]) == (edit.old_target, edit.new_target)
     assert target["old_at"] == target["new_at"] == f"kpis.yaml:{edit.target_line}"
@@ -145,12 +160,15 @@ def test_text_report_names_change_and_places(repo: Repo, monkeypatch: pytest.Mon
     assert result.exit_code == 0, result.output
     edit = repo.edit
     assert result.output.startswith("git:HEAD~1 → git:HEAD: 3 changes in the definitions\n")
-    assert (f"  ~ {edit.weight_path}: {edit.old_weight} → {edit.new_weight}  (scorecards.yaml:{edit.weight_line})"
-            in result.output)
+    assert (
+        f"  ~ {edit.weight_path}: {edit.old_weight} → {edit.new_weight}  (scorecards.yaml:{edit.weight_line})"
+        in result.output
+    )
 
 
 def test_git_path_from_the_repository_root_names_files_relative_to_the_workspace(
-        repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(repo.root)
     document = _invoke("git:HEAD~1:ws", "git:HEAD:ws")
     change = _change(document, repo.edit.weight_path)
@@ -159,8 +177,7 @@ def test_git_path_from_the_repository_root_names_files_relative_to_the_workspace
     assert _invoke("git:HEAD~1:ws", "ws") == document
 
 
-def test_payouts_on_the_same_data_match_bonus_runs_of_each_version(repo: Repo,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_payouts_on_the_same_data_match_bonus_runs_of_each_version(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo.ws)
     document = _invoke("git:HEAD~1", "git:HEAD", "--data", ".", "--plan", PLAN)
     assert set(document) == {"changes", "payouts", "total"}
@@ -191,11 +208,14 @@ def test_markdown_report_has_change_and_payout_tables(repo: Repo, monkeypatch: p
     text = result.output
     edit = repo.edit
     assert "| change | path | old | new | where |" in text
-    assert (f"| changed | `{edit.weight_path}` | `{edit.old_weight}` | `{edit.new_weight}` | "
-            f"scorecards.yaml:{edit.weight_line} |") in text
+    assert (
+        f"| changed | `{edit.weight_path}` | `{edit.old_weight}` | `{edit.new_weight}` | "
+        f"scorecards.yaml:{edit.weight_line} |"
+    ) in text
     assert "| person | name | old | new | delta |" in text
-    assert re.search(r"^\| \*\*total\*\* \| \| \*\*\d+\.\d\d\*\* \| \*\*\d+\.\d\d\*\* \| \*\*[-+]?\d+\.\d\d\*\* \|$",
-                     text, re.M)
+    assert re.search(
+        r"^\| \*\*total\*\* \| \| \*\*\d+\.\d\d\*\* \| \*\*\d+\.\d\d\*\* \| \*\*[-+]?\d+\.\d\d\*\* \|$", text, re.M
+    )
 
 
 def test_path_against_path_with_an_added_and_a_removed_kpi(tmp_path: Path) -> None:
@@ -205,10 +225,12 @@ def test_path_against_path_with_an_added_and_a_removed_kpi(tmp_path: Path) -> No
     text = kpis.read_text(encoding="utf-8")
     removed = re.search(r"\n  tickets_handled:\n(?:    .*\n|\n)*?(?=  \S|\Z)", text)
     assert removed, "the example lost its tickets_handled KPI"
-    text = text[:removed.start()] + "\n" + text[removed.end():]
-    text = text.rstrip("\n") + "\n\n  reopen_rate:\n    name: Reopened requests\n    source: tickets\n" \
-        "    by: {person: agent_id}\n    formula: share(reopened, resolved_at is not null)\n" \
+    text = text[: removed.start()] + "\n" + text[removed.end() :]
+    text = (
+        text.rstrip("\n") + "\n\n  reopen_rate:\n    name: Reopened requests\n    source: tickets\n"
+        "    by: {person: agent_id}\n    formula: share(reopened, resolved_at is not null)\n"
         "    direction: lower\n    goal: solved_for_good\n"
+    )
     kpis.write_text(text, encoding="utf-8")
     document = _invoke(str(old), str(new))
     added = _change(document, "kpis.reopen_rate")
@@ -274,11 +296,20 @@ def test_plan_without_data_is_a_usage_error() -> None:
     assert result.exit_code == 2
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    ("25%", "25%"), (Decimal("0.250"), "0.250"), (3, "3"), (True, "true"), (None, "null"),
-    ({"kpi": "csat", "weight": "20%", "at": "unit"}, "{kpi: csat, weight: 20%, at: unit}"),
-    (["fte", "employment"], "[fte, employment]"), ({"where": "a <> 'b'"}, "{where: \"a <> 'b'\"}"),
-], ids=["percent", "decimal", "int", "bool", "null", "entry", "list", "quoted"])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("25%", "25%"),
+        (Decimal("0.250"), "0.250"),
+        (3, "3"),
+        (True, "true"),
+        (None, "null"),
+        ({"kpi": "csat", "weight": "20%", "at": "unit"}, "{kpi: csat, weight: 20%, at: unit}"),
+        (["fte", "employment"], "[fte, employment]"),
+        ({"where": "a <> 'b'"}, "{where: \"a <> 'b'\"}"),
+    ],
+    ids=["percent", "decimal", "int", "bool", "null", "entry", "list", "quoted"],
+)
 def test_values_are_shown_as_written(value: object, text: str) -> None:
     assert written(value) == text
 

@@ -36,7 +36,8 @@ def _total(engine: Engine, sources: dict[str, Source]) -> tuple[int, int, list[t
         report = engine.register_sources(sources)
         assert "tickets" in engine.relations() and "rejects" in engine.relations()
         query = exp.select(exp.func("sum", exp.column("minutes", quoted=True))).from_(
-            exp.to_identifier("tickets", quoted=True))
+            exp.to_identifier("tickets", quoted=True)
+        )
         (source,) = report.sources
         return source.loaded, source.rejected, engine.run(query)
 
@@ -54,8 +55,11 @@ def test_an_engine_registers_sources_runs_queries_and_closes(tmp_path: Path) -> 
 
 
 def test_run_returns_rows_of_a_sqlglot_query(engine: Engine) -> None:
-    values = exp.values([(exp.Literal.string("a"), exp.Literal.number(1)), (exp.Literal.string("b"), exp.null())],
-                        alias="v", columns=["k", "n"])
+    values = exp.values(
+        [(exp.Literal.string("a"), exp.Literal.number(1)), (exp.Literal.string("b"), exp.null())],
+        alias="v",
+        columns=["k", "n"],
+    )
     query = exp.select(exp.column("k"), exp.column("n")).from_(values).order_by(exp.column("k"))
     assert engine.run(query) == [("a", 1), ("b", None)]
 
@@ -65,14 +69,24 @@ def test_timestamptz_comes_back_as_text_in_the_zone(engine: Engine) -> None:
     assert engine.run(exp.select(at.as_("at"), exp.Literal.number(1).as_("n"))) == [("2025-03-30 04:30:00+03", 1)]
 
 
-@pytest.mark.parametrize(("query", "kind"), [
-    pytest.param(exp.select(exp.cast(exp.Literal.number(300), "TINYINT")), "conversion", id="out-of-range-cast"),
-    pytest.param(exp.select(exp.cast(exp.Literal.string("x"), "INTEGER")), "conversion", id="bad-text"),
-    pytest.param(exp.select(exp.Add(this=exp.cast(exp.Literal.number(2147483647), "INTEGER"),
-                                    expression=exp.cast(exp.Literal.number(1), "INTEGER"))),
-                 "out_of_range", id="overflow"),
-    pytest.param(exp.select(exp.Star()).from_("nowhere"), "other", id="no-table"),
-])
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        pytest.param(exp.select(exp.cast(exp.Literal.number(300), "TINYINT")), "conversion", id="out-of-range-cast"),
+        pytest.param(exp.select(exp.cast(exp.Literal.string("x"), "INTEGER")), "conversion", id="bad-text"),
+        pytest.param(
+            exp.select(
+                exp.Add(
+                    this=exp.cast(exp.Literal.number(2147483647), "INTEGER"),
+                    expression=exp.cast(exp.Literal.number(1), "INTEGER"),
+                )
+            ),
+            "out_of_range",
+            id="overflow",
+        ),
+        pytest.param(exp.select(exp.Star()).from_("nowhere"), "other", id="no-table"),
+    ],
+)
 def test_a_failed_query_raises_the_neutral_exception(engine: Engine, query: exp.Expression, kind: str) -> None:
     with pytest.raises(QueryFailed) as failed:
         engine.run(query)

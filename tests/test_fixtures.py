@@ -32,8 +32,11 @@ def _actual(folder: Path) -> tuple[set[str], set[str]]:
 
 @pytest.mark.parametrize("folder", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_fixture(folder: Path) -> None:
-    expected = {line.strip() for line in (folder / "expected.txt").read_text().splitlines()
-                if line.strip() and not line.startswith("#")}
+    expected = {
+        line.strip()
+        for line in (folder / "expected.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     errors, warnings = _actual(folder)
     expected_errors = {e for e in expected if e.startswith("E")}
     expected_warnings = {e for e in expected if e.startswith("W")}

@@ -37,13 +37,17 @@ def test_init_copies_definitions_and_sample_data_only(tmp_path: Path, name: str)
     assert runner.invoke(app, ["init", str(target), "--template", name]).exit_code == 0
     copied = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
     source = Path(str(library())) / name
-    expected = sorted(p.relative_to(source).as_posix() for p in source.rglob("*")
-                      if p.is_file() and (p.suffix == ".yaml" or p.parent.name == "data"))
+    expected = sorted(
+        p.relative_to(source).as_posix()
+        for p in source.rglob("*")
+        if p.is_file() and (p.suffix == ".yaml" or p.parent.name == "data")
+    )
     assert copied == sorted([*expected, "kpi.schema.json"])  # the schema, for the editor
     assert not any(p.endswith((".py", ".txt")) for p in copied)
     for definitions in target.glob("*.yaml"):  # each file's modeline points at the workspace's copy
-        assert definitions.read_text(encoding="utf-8").splitlines()[0] == \
-            "# yaml-language-server: $schema=kpi.schema.json"
+        assert (
+            definitions.read_text(encoding="utf-8").splitlines()[0] == "# yaml-language-server: $schema=kpi.schema.json"
+        )
     assert json.loads((target / "kpi.schema.json").read_text(encoding="utf-8")) == load_schema()
 
 
@@ -55,8 +59,12 @@ def test_next_steps_work_on_the_new_workspace(tmp_path: Path, name: str, monkeyp
     head, steps = created.stdout.split("next:\n")
     assert head == f"created my ws from template `{name}`\n"
     commands = [shlex.split(line) for line in steps.splitlines()]
-    assert [c[:2] for c in commands][:4] == [["kpi", "validate"], ["kpi", "import"], ["kpi", "test"],
-                                             ["kpi", "evaluate"]]
+    assert [c[:2] for c in commands][:4] == [
+        ["kpi", "validate"],
+        ["kpi", "import"],
+        ["kpi", "test"],
+        ["kpi", "evaluate"],
+    ]
     assert ["kpi", "bonus"] == commands[4][:2] and "--plan" in commands[4] and "--period" in commands[4]
     for words in commands:
         assert words[2] == "my ws"

@@ -57,8 +57,9 @@ def test_failing_expectation_shows_both_sides_at_its_position() -> None:
     where = display_path(BROKEN_TESTS)
     assert f"{where}:13:9: error[E600]: expected value 60%, got 50%\n" in out
     assert "13 |       - {kpi: resolved_in_sla.critical, subject: e1, value: 60%, status: red}\n   |         ^\n" in out
-    assert ("  = help: actual `resolved_in_sla.critical` for person e1 in 2025-03: value 50%, n 2, status red, "
-            "score 0%") in out
+    assert (
+        "  = help: actual `resolved_in_sla.critical` for person e1 in 2025-03: value 50%, n 2, status red, score 0%"
+    ) in out
     # outside the 1e-9 tolerance; written as a fraction, shown as one
     assert f"{where}:14:9: error[E600]: expected value 0.500000002, got 0.5\n" in out
     # money compares exactly
@@ -84,8 +85,10 @@ def test_fixture_row_with_a_bad_type_is_rejected_where_it_is_written() -> None:
     code, out = kpi_test(BROKEN, "--name", "bad_fixture_row")
     assert code == 1
     assert out.startswith("ERROR bad_fixture_row (the test could not run)\n")
-    assert (f"{display_path(BROKEN_TESTS)}:34:40: error[E501]: fixture row 2 of `requests` is rejected: "
-            "'2025-03-32 10:00' is not a valid timestamp\n") in out
+    assert (
+        f"{display_path(BROKEN_TESTS)}:34:40: error[E501]: fixture row 2 of `requests` is rejected: "
+        "'2025-03-32 10:00' is not a valid timestamp\n"
+    ) in out
     assert "   |                                        ^^^^^^^^^^^^^^^^\n" in out
 
 
@@ -156,7 +159,9 @@ def test_definition_errors_exit_1(tmp_path: Path) -> None:
 
 
 def test_sources_not_given_are_empty(tmp_path: Path) -> None:
-    ws = workspace_with(tmp_path, """\
+    ws = workspace_with(
+        tmp_path,
+        """\
 tests:
   nothing_happened:
     period: 2025-Q1
@@ -164,13 +169,16 @@ tests:
       # no rows: count() is 0, and the status is no_data even without a target
       - {kpi: requests_handled, at: organization, value: 0, n: 0, status: no_data}
       - {kpi: resolved_in_sla.critical, at: organization, value: null, n: 0, status: no_data}
-""")
+""",
+    )
     code, out = kpi_test(ws)
     assert code == 0, out
 
 
 def test_a_person_without_rows_has_no_data(tmp_path: Path) -> None:
-    ws = workspace_with(tmp_path, """\
+    ws = workspace_with(
+        tmp_path,
+        """\
 tests:
   quiet_person:
     period: 2025-03
@@ -181,7 +189,8 @@ tests:
       - {kpi: resolved_in_sla.critical, subject: e1, n: 0, status: no_data, value: null}
       - {kpi: requests_handled, subject: north, at: unit, n: 0}
       - {scorecard: engineer, person: e1, total_score: 0%}
-""")
+""",
+    )
     code, out = kpi_test(ws)
     assert code == 1
     # no KPI has a score, so the total is null rather than 0%
@@ -189,7 +198,9 @@ tests:
 
 
 def test_expectation_mistakes_are_reported(tmp_path: Path) -> None:
-    ws = workspace_with(tmp_path, """\
+    ws = workspace_with(
+        tmp_path,
+        """\
 tests:
   mistakes:
     period: 2025-03
@@ -203,14 +214,19 @@ tests:
       - {kpi: resolved_in_sla, subject: e1, n: 0}
       - {scorecard: engineer, person: e1, value: 1}
       - {plan: engineers_2025, person: e7, payout: 0}
-""")
+""",
+    )
     code, out = kpi_test(ws)
     assert code == 1
-    for message in ("unknown person `north`", "help: `north` is a unit: add `at: unit`",
-                    "KPI `requests_handled` is checked for the organization, which has no subject",
-                    "name the person whose `requests_handled` is checked with `subject`",
-                    "KPI `resolved_in_sla` is defined per segment; name one of its variants",
-                    "`value` does not apply to a scorecard expectation", "unknown person `e7`"):
+    for message in (
+        "unknown person `north`",
+        "help: `north` is a unit: add `at: unit`",
+        "KPI `requests_handled` is checked for the organization, which has no subject",
+        "name the person whose `requests_handled` is checked with `subject`",
+        "KPI `resolved_in_sla` is defined per segment; name one of its variants",
+        "`value` does not apply to a scorecard expectation",
+        "unknown person `e7`",
+    ):
         assert message in out, message
 
 
@@ -235,7 +251,9 @@ def test_tolerance() -> None:
 
 
 def test_segment_column_null_on_every_row(tmp_path: Path) -> None:
-    ws = workspace_with(tmp_path, """\
+    ws = workspace_with(
+        tmp_path,
+        """\
 tests:
   no_priority:
     period: 2025-03
@@ -246,7 +264,8 @@ tests:
         - {request_id: R1, created_at: 2025-03-03 09:00, engineer_id: e1}
     expect:
       - {kpi: resolved_in_sla.critical, subject: e1, n: 0}
-""")
+""",
+    )
     report = run_tests(compile_workspace(ws))
     assert report.ok
 

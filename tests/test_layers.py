@@ -18,19 +18,23 @@ PACKAGES = {"engine": "kpi_engine", "cli": "kpi_engine.cli"}
 
 # The validation stages' own modules (load, shape, model, formulas, rules): only engine/config/ and the
 # pipeline that runs the stages import them; later stages use the model and the modules beside it.
-VALIDATION_INTERNALS = frozenset({
-    "kpi_engine.config.build",
-    "kpi_engine.config.formulas",
-    "kpi_engine.config.loader",
-    "kpi_engine.config.rules",
-    "kpi_engine.config.schema",
-    "kpi_engine.config.workspace",
-})
+VALIDATION_INTERNALS = frozenset(
+    {
+        "kpi_engine.config.build",
+        "kpi_engine.config.formulas",
+        "kpi_engine.config.loader",
+        "kpi_engine.config.rules",
+        "kpi_engine.config.schema",
+        "kpi_engine.config.workspace",
+    }
+)
 STAGE_RUNNERS = frozenset({"kpi_engine.pipeline"})
 # (importing module, internal module) pairs allowed for a reason.
-ALLOWED = frozenset({
-    ("kpi_engine.cli.main", "kpi_engine.config.schema"),  # `kpi schema` prints the JSON Schema itself
-})
+ALLOWED = frozenset(
+    {
+        ("kpi_engine.cli.main", "kpi_engine.config.schema"),  # `kpi schema` prints the JSON Schema itself
+    }
+)
 # (internal module, name) imports tolerated until the name moves to its own module. Empty since
 # Formulas moved to kpi_engine.compiled and only the pipeline calls analyze.
 TOLERATED: frozenset[tuple[str, str]] = frozenset()
@@ -66,7 +70,7 @@ def _imports(module: str, path: Path) -> Iterator[tuple[str, str | None, int]]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                package = module.split(".")[:len(module.split(".")) - node.level + is_package]
+                package = module.split(".")[: len(module.split(".")) - node.level + is_package]
                 base = ".".join([*package, *([base] if base else [])])
             for alias in node.names:
                 if f"{base}.{alias.name}" in MODULE_NAMES:
@@ -80,8 +84,14 @@ def _shown(imported: str, name: str | None) -> str:
 
 
 def test_the_tree_is_found() -> None:
-    assert {"kpi_engine", "kpi_engine.pipeline", "kpi_engine.config.rules", "kpi_engine.audit.verify",
-            "kpi_engine.report", "kpi_engine.cli.main"} <= MODULE_NAMES
+    assert {
+        "kpi_engine",
+        "kpi_engine.pipeline",
+        "kpi_engine.config.rules",
+        "kpi_engine.audit.verify",
+        "kpi_engine.report",
+        "kpi_engine.cli.main",
+    } <= MODULE_NAMES
 
 
 def test_validation_internals_are_imported_only_by_the_validation_stages() -> None:
@@ -99,31 +109,42 @@ def test_validation_internals_are_imported_only_by_the_validation_stages() -> No
 
 
 def test_the_ledger_does_not_import_the_reports() -> None:
-    found = [f"{module} (line {line}) imports {_shown(imported, name)}"
-             for module, path in MODULES if module.startswith("kpi_engine.audit")
-             for imported, name, line in _imports(module, path)
-             if imported == "kpi_engine.report" or imported.startswith("kpi_engine.report.")]
-    assert not found, "audit/ imports report/ (documents the ledger hashes live in kpi_engine.documents):\n" + \
-        "\n".join(found)
+    found = [
+        f"{module} (line {line}) imports {_shown(imported, name)}"
+        for module, path in MODULES
+        if module.startswith("kpi_engine.audit")
+        for imported, name, line in _imports(module, path)
+        if imported == "kpi_engine.report" or imported.startswith("kpi_engine.report.")
+    ]
+    assert not found, (
+        "audit/ imports report/ (documents the ledger hashes live in kpi_engine.documents):\n" + "\n".join(found)
+    )
 
 
 def test_module_file_names_are_unique() -> None:
     names = Counter(path.name for _, path in MODULES if path.name != "__init__.py")
-    shared = {name: [module for module, path in MODULES if path.name == name]
-              for name, count in sorted(names.items()) if count > 1}
+    shared = {
+        name: [module for module, path in MODULES if path.name == name]
+        for name, count in sorted(names.items())
+        if count > 1
+    }
     assert not shared, "modules sharing a file name: " + "; ".join(
-        f"{name}: {', '.join(modules)}" for name, modules in shared.items())
+        f"{name}: {', '.join(modules)}" for name, modules in shared.items()
+    )
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("from kpi_engine.config.rules import derived_inputs", [("kpi_engine.config.rules", "derived_inputs")]),
-    ("from kpi_engine.config import rules", [("kpi_engine.config.rules", None)]),
-    ("import kpi_engine.config.rules as r", [("kpi_engine.config.rules", None)]),
-    ("def f():\n    from kpi_engine.report.bonus import x", [("kpi_engine.report.bonus", "x")]),
-    ("from kpi_engine import report", [("kpi_engine.report", None)]),
-    ("from ..report import bonus", [("kpi_engine.report.bonus", None)]),
-    ("from .hashing import definitions_hash", [("kpi_engine.audit.hashing", "definitions_hash")]),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from kpi_engine.config.rules import derived_inputs", [("kpi_engine.config.rules", "derived_inputs")]),
+        ("from kpi_engine.config import rules", [("kpi_engine.config.rules", None)]),
+        ("import kpi_engine.config.rules as r", [("kpi_engine.config.rules", None)]),
+        ("def f():\n    from kpi_engine.report.bonus import x", [("kpi_engine.report.bonus", "x")]),
+        ("from kpi_engine import report", [("kpi_engine.report", None)]),
+        ("from ..report import bonus", [("kpi_engine.report.bonus", None)]),
+        ("from .hashing import definitions_hash", [("kpi_engine.audit.hashing", "definitions_hash")]),
+    ],
+)
 def test_imports_are_read_in_every_form(tmp_path: Path, source: str, expected: list[tuple[str, str | None]]) -> None:
     path = tmp_path / "verify.py"
     path.write_text(source + "\n", encoding="utf-8")

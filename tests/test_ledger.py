@@ -70,6 +70,7 @@ def history(ws: Path) -> tuple[str, str, str]:
 
 # --- where the ledger lives -------------------------------------------------------------------------
 
+
 def test_the_ledger_is_its_own_file_and_outlives_the_data_database(ws: Path) -> None:
     assert kpi("import", ws).exit_code == 0
     run_id = bonus(ws)
@@ -106,12 +107,27 @@ def test_runs_in_an_old_warehouse_move_into_the_ledger_once(ws: Path) -> None:
                        arguments VARCHAR, engine_version VARCHAR, duckdb_version VARCHAR, version VARCHAR,
                        definitions_hash VARCHAR, definitions VARCHAR, data_hashes VARCHAR, period VARCHAR,
                        options VARCHAR, plan VARCHAR, results VARCHAR, results_hash VARCHAR)""")
-        old.execute("CREATE TABLE approvals (run_id VARCHAR PRIMARY KEY, approved_by VARCHAR, time VARCHAR, "
-                    "note VARCHAR)")
-        row = [stored["id"], stored["time"], "bonus", "kpi bonus", json.dumps(stored["command"].split()[1:]),
-               stored["engine_version"], stored["duckdb_version"], stored["version"], stored["definitions_hash"],
-               "{}", json.dumps({"tickets": "x"}), stored["period"], json.dumps(stored["options"]), None,
-               json.dumps(stored["results"], sort_keys=True), stored["results_hash"]]
+        old.execute(
+            "CREATE TABLE approvals (run_id VARCHAR PRIMARY KEY, approved_by VARCHAR, time VARCHAR, note VARCHAR)"
+        )
+        row = [
+            stored["id"],
+            stored["time"],
+            "bonus",
+            "kpi bonus",
+            json.dumps(stored["command"].split()[1:]),
+            stored["engine_version"],
+            stored["duckdb_version"],
+            stored["version"],
+            stored["definitions_hash"],
+            "{}",
+            json.dumps({"tickets": "x"}),
+            stored["period"],
+            json.dumps(stored["options"]),
+            None,
+            json.dumps(stored["results"], sort_keys=True),
+            stored["results_hash"],
+        ]
         old.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
         old.execute("INSERT INTO approvals VALUES (?, 'Old HR', '2026-01-01T00:00:00Z', NULL)", [run_id])
     listed = json.loads(kpi("runs", "list", ws, "--format", "json").stdout)["runs"]
@@ -123,6 +139,7 @@ def test_runs_in_an_old_warehouse_move_into_the_ledger_once(ws: Path) -> None:
 
 
 # --- the head ---------------------------------------------------------------------------------------
+
 
 def test_every_append_prints_the_new_head_and_keeps_stdout_clean(ws: Path) -> None:
     evaluated = kpi("evaluate", ws, "--period", "2026", "--format", "json")
@@ -151,6 +168,7 @@ def test_a_bad_head_option_is_refused(ws: Path) -> None:
 
 # --- tampering --------------------------------------------------------------------------------------
 
+
 def test_an_edited_payout_of_an_approved_run_is_caught(ws: Path) -> None:
     run_id = bonus(ws)
     approve(ws, run_id)
@@ -174,10 +192,17 @@ def test_replaced_definitions_and_results_with_their_hashes_are_caught(ws: Path)
     paid = json.loads(results)
     for p in paid["payouts"]:
         p["payout"] = "1.00"
-    sql(ws, "UPDATE runs SET definitions = ?, definitions_hash = ?, results = ?, results_hash = ? WHERE id = ?",
-        [json.dumps(forged, sort_keys=True), hashlib.sha256(inner.encode()).hexdigest(),
-         json.dumps(paid, sort_keys=True),
-         hashlib.sha256(json.dumps(paid, sort_keys=True, separators=(",", ":")).encode()).hexdigest(), run_id])
+    sql(
+        ws,
+        "UPDATE runs SET definitions = ?, definitions_hash = ?, results = ?, results_hash = ? WHERE id = ?",
+        [
+            json.dumps(forged, sort_keys=True),
+            hashlib.sha256(inner.encode()).hexdigest(),
+            json.dumps(paid, sort_keys=True),
+            hashlib.sha256(json.dumps(paid, sort_keys=True, separators=(",", ":")).encode()).hexdigest(),
+            run_id,
+        ],
+    )
     assert f"run {run_id} (entry #1): its content does not match its hash" in broken(ws)
     out = broken(ws, run_id)
     assert "DIFFERS" in out and "money differs for" in out
@@ -223,8 +248,11 @@ def test_an_inserted_entry_is_caught(ws: Path) -> None:
 
 def test_an_entry_appended_without_the_chain_is_caught(ws: Path) -> None:
     first, _, third = history(ws)
-    sql(ws, "INSERT INTO runs SELECT * REPLACE ('late-run' AS id, 5 AS seq, hash AS prev_hash) FROM runs "
-            "WHERE id = ?", [third])
+    sql(
+        ws,
+        "INSERT INTO runs SELECT * REPLACE ('late-run' AS id, 5 AS seq, hash AS prev_hash) FROM runs WHERE id = ?",
+        [third],
+    )
     assert "run late-run (entry #5): its content does not match its hash" in broken(ws)
 
 
@@ -249,6 +277,7 @@ def test_a_deleted_last_entry_is_caught_only_against_a_kept_head(ws: Path) -> No
 
 
 # --- data -------------------------------------------------------------------------------------------
+
 
 def test_a_changed_data_file_fails_verify_even_when_the_results_do_not_move(ws: Path) -> None:
     run_id = bonus(ws)
@@ -277,8 +306,18 @@ def test_an_imported_table_changed_behind_the_ledgers_back_fails_verify(ws: Path
 def test_runs_show_json_carries_the_audit_fields(ws: Path) -> None:
     run_id = bonus(ws)
     shown = json.loads(kpi("runs", "show", ws, run_id, "--format", "json").stdout)
-    assert set(shown) >= {"id", "time", "engine", "user", "host", "definitions_hash", "results_hash", "prev_hash",
-                          "hash", "data"}
+    assert set(shown) >= {
+        "id",
+        "time",
+        "engine",
+        "user",
+        "host",
+        "definitions_hash",
+        "results_hash",
+        "prev_hash",
+        "hash",
+        "data",
+    }
     assert shown["user"] and shown["host"] and shown["prev_hash"] == "0" * 64
     assert {d["source"] for d in shown["data"]} == {"tickets", "employees"}
     assert all(set(d) == {"source", "file", "sha256", "table_hash"} for d in shown["data"])
@@ -286,8 +325,12 @@ def test_runs_show_json_carries_the_audit_fields(ws: Path) -> None:
 
 # --- approvals --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["", "   ", "\t", "HR\x1b[31mLead", "HR\nLead", "\u202eHR"],
-                         ids=["empty", "spaces", "tab", "escape", "newline", "bidi"])
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "   ", "\t", "HR\x1b[31mLead", "HR\nLead", "\u202eHR"],
+    ids=["empty", "spaces", "tab", "escape", "newline", "bidi"],
+)
 def test_an_approver_must_be_printable_text(ws: Path, name: str) -> None:
     run_id = bonus(ws)
     result = kpi("runs", "approve", ws, run_id, "--by", name)
@@ -298,8 +341,9 @@ def test_an_approver_must_be_printable_text(ws: Path, name: str) -> None:
 
 def test_the_runner_may_not_approve_when_the_organization_says_so(ws: Path) -> None:
     org = ws / "organization.yaml"
-    org.write_text(org.read_text().replace("  currency: EUR\n", "  currency: EUR\n  approvals: "
-                                           "{distinct_from_runner: true}\n"))
+    org.write_text(
+        org.read_text().replace("  currency: EUR\n", "  currency: EUR\n  approvals: {distinct_from_runner: true}\n")
+    )
     run_id = bonus(ws)
     result = kpi("runs", "approve", ws, run_id, "--by", "HR Lead")
     assert result.exit_code == 1 and "E523" in result.stderr and getpass.getuser() in result.stderr
@@ -321,6 +365,7 @@ def test_an_approval_records_who_and_where(ws: Path) -> None:
 
 
 # --- printing -------------------------------------------------------------------------------------
+
 
 def test_user_text_is_printed_literally(ws: Path) -> None:
     run_id = bonus(ws)

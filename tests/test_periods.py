@@ -36,6 +36,7 @@ def spans(periods: list[Period]) -> list[tuple[date, date]]:
 
 # --- parsing every kind -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "start", "end", "kind"),
     [
@@ -84,8 +85,10 @@ def test_fiscal_year_starting_april() -> None:
 def test_fiscal_year_january_is_the_calendar_year() -> None:
     assert parse_period("2025", (1, 1)) == parse_period("2025")
     assert spans(split(parse_period("2025"), "quarter")) == [
-        (D(2025, 1, 1), D(2025, 3, 31)), (D(2025, 4, 1), D(2025, 6, 30)),
-        (D(2025, 7, 1), D(2025, 9, 30)), (D(2025, 10, 1), D(2025, 12, 31)),
+        (D(2025, 1, 1), D(2025, 3, 31)),
+        (D(2025, 4, 1), D(2025, 6, 30)),
+        (D(2025, 7, 1), D(2025, 9, 30)),
+        (D(2025, 10, 1), D(2025, 12, 31)),
     ]
 
 
@@ -96,8 +99,10 @@ def test_fiscal_year_with_mid_month_and_month_end_starts() -> None:
     # a start day missing from some months is clamped to the month's last day
     q = split(parse_period("2024", (1, 31)), "quarter", (1, 31))
     assert spans(q) == [
-        (D(2024, 1, 31), D(2024, 4, 29)), (D(2024, 4, 30), D(2024, 7, 30)),
-        (D(2024, 7, 31), D(2024, 10, 30)), (D(2024, 10, 31), D(2025, 1, 30)),
+        (D(2024, 1, 31), D(2024, 4, 29)),
+        (D(2024, 4, 30), D(2024, 7, 30)),
+        (D(2024, 7, 31), D(2024, 10, 30)),
+        (D(2024, 10, 31), D(2025, 1, 30)),
     ]
 
 
@@ -132,6 +137,7 @@ def test_days() -> None:
 
 
 # --- errors -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "message"),
@@ -203,12 +209,15 @@ def test_previous_before_year_one() -> None:
 
 # --- split ------------------------------------------------------------------------------------
 
+
 def test_split_range_by_month_clips_and_keeps_month_labels() -> None:
     p = parse_period("2025-01-15..2025-03-10")
     pieces = split(p, "month")
     assert labels(pieces) == ["2025-01", "2025-02", "2025-03"]
     assert spans(pieces) == [
-        (D(2025, 1, 15), D(2025, 1, 31)), (D(2025, 2, 1), D(2025, 2, 28)), (D(2025, 3, 1), D(2025, 3, 10)),
+        (D(2025, 1, 15), D(2025, 1, 31)),
+        (D(2025, 2, 1), D(2025, 2, 28)),
+        (D(2025, 3, 1), D(2025, 3, 10)),
     ]
     assert [q.kind for q in pieces] == ["month"] * 3
 
@@ -246,8 +255,15 @@ def test_split_range_by_fiscal_quarter_keeps_fiscal_labels() -> None:
 
 
 def test_split_by_a_grain_as_coarse_or_coarser_gives_the_period() -> None:
-    for text, grain in [("2025-03", "year"), ("2025-03", "quarter"), ("2025-03", "month"),
-                        ("2025-W05", "month"), ("2025-Q1", "year"), ("2025-03-14", "week"), ("2025", "year")]:
+    for text, grain in [
+        ("2025-03", "year"),
+        ("2025-03", "quarter"),
+        ("2025-03", "month"),
+        ("2025-W05", "month"),
+        ("2025-Q1", "year"),
+        ("2025-03-14", "week"),
+        ("2025", "year"),
+    ]:
         p = parse_period(text)
         assert split(p, grain) == [p]  # type: ignore[arg-type]
 
@@ -273,6 +289,7 @@ def test_split_quarter_by_month_and_week() -> None:
 
 
 # --- previous ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "fys", "expected"),
@@ -323,6 +340,7 @@ def test_previous_range_has_same_length() -> None:
 
 # --- bounds in the organization's zone ---------------------------------------------------------
 
+
 def test_bounds_utc_riga_dst() -> None:
     lo, hi = bounds_utc(parse_period("2025-03"), "Europe/Riga")
     assert lo == datetime(2025, 2, 28, 22, 0, tzinfo=UTC)  # EET, UTC+2
@@ -337,7 +355,9 @@ def test_bounds_utc_riga_dst() -> None:
 
 def test_bounds_utc_utc_and_fiscal_year() -> None:
     assert bounds_utc(parse_period("2025"), "UTC") == (
-        datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
+        datetime(2025, 1, 1, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
     lo, hi = bounds_utc(parse_period("2025", APRIL), "America/New_York")
     assert lo == datetime(2025, 4, 1, 4, 0, tzinfo=UTC)  # EDT
     assert hi == datetime(2026, 4, 1, 4, 0, tzinfo=UTC)
@@ -359,6 +379,7 @@ def test_row_belongs_to_period_by_local_time() -> None:
 
 
 # --- containing -------------------------------------------------------------------------------
+
 
 def test_containing() -> None:
     assert containing(D(2025, 3, 31), "year", APRIL).label == "2024"

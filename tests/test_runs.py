@@ -72,16 +72,21 @@ def test_verify_uses_the_stored_definitions(ws: Path) -> None:
 
 def test_approval_is_once_and_later_runs_show_adjustments(ws: Path) -> None:
     run_id = _bonus(ws)["run"]["id"]
-    evaluate_id = json.loads(runner.invoke(app, ["evaluate", str(ws), "--period", "2026", "--format",
-                                                 "json"]).stdout)["run"]["id"]
+    evaluate_id = json.loads(runner.invoke(app, ["evaluate", str(ws), "--period", "2026", "--format", "json"]).stdout)[
+        "run"
+    ]["id"]
     refused = runner.invoke(app, ["runs", "approve", str(ws), evaluate_id, "--by", "HR"])
     assert refused.exit_code == 1 and "only bonus runs are approved" in refused.output
-    ok = runner.invoke(app, ["runs", "approve", str(ws), run_id, "--by", "HR Lead", "--note", "Q4 payroll",
-                             "--format", "json"])
+    ok = runner.invoke(
+        app, ["runs", "approve", str(ws), run_id, "--by", "HR Lead", "--note", "Q4 payroll", "--format", "json"]
+    )
     assert ok.exit_code == 0, ok.output
     approval = json.loads(ok.stdout)
-    assert {k: approval[k] for k in ("id", "approved_by", "note")} == {"id": run_id, "approved_by": "HR Lead",
-                                                                      "note": "Q4 payroll"}
+    assert {k: approval[k] for k in ("id", "approved_by", "note")} == {
+        "id": run_id,
+        "approved_by": "HR Lead",
+        "note": "Q4 payroll",
+    }
     assert approval["approved_at"] and approval["user"] and approval["host"]
     assert approval["ledger"] == {"entries": 3, "head": approval["hash"]}
     again = runner.invoke(app, ["runs", "approve", str(ws), run_id, "--by", "Someone"])
@@ -99,14 +104,15 @@ def test_approval_is_once_and_later_runs_show_adjustments(ws: Path) -> None:
 def test_same_inputs_give_byte_identical_output(ws: Path) -> None:
     outputs = []
     for _ in range(3):
-        result = runner.invoke(app, ["evaluate", str(ws), "--period", "2026", "--grain", "quarter", "--format",
-                                     "json"])
+        result = runner.invoke(app, ["evaluate", str(ws), "--period", "2026", "--grain", "quarter", "--format", "json"])
         doc = json.loads(result.stdout)
         doc["run"].pop("id")
         doc["run"].pop("time")
         outputs.append(json.dumps(doc, sort_keys=True))
     assert len(set(outputs)) == 1
     runs = json.loads(runner.invoke(app, ["runs", "list", str(ws), "--format", "json"]).stdout)["runs"]
-    hashes = {json.loads(runner.invoke(app, ["runs", "show", str(ws), r["id"], "--format", "json"]).stdout)[
-        "results_hash"] for r in runs}
+    hashes = {
+        json.loads(runner.invoke(app, ["runs", "show", str(ws), r["id"], "--format", "json"]).stdout)["results_hash"]
+        for r in runs
+    }
     assert len(runs) == 3 and len(hashes) == 1

@@ -260,12 +260,15 @@ def test_unknown_top_level_key_suggests_the_section(tmp_path: Path) -> None:
 
 
 def test_misspelled_nested_key_is_reported_once_at_the_key(tmp_path: Path) -> None:
-    diagnostics = shape(tmp_path, """\
+    diagnostics = shape(
+        tmp_path,
+        """\
         scorecards:
           agent:
             kpis:
               - {kpi: csat, weigth: 25%}
-        """)
+        """,
+    )
     assert where(diagnostics) == [(Code.UNKNOWN_KEY, 4, 21)]  # no "missing weight" on top of it
     assert diagnostics[0].hint == "did you mean `weight`?"
     assert "scorecards.agent.kpis[0]" in diagnostics[0].message
@@ -275,25 +278,64 @@ def test_missing_required_keys_name_the_key(tmp_path: Path) -> None:
     diagnostics = shape(tmp_path, "units: {}\norganization:\n  currency: EUR\n")
     assert where(diagnostics) == [(Code.MISSING_KEY, 2, 1), (Code.MISSING_KEY, 2, 1)]
     assert sorted(d.message for d in diagnostics) == [
-        "`organization` needs the key `name`", "`organization` needs the key `version`"]
+        "`organization` needs the key `name`",
+        "`organization` needs the key `version`",
+    ]
 
 
-@pytest.mark.parametrize(("text", "line", "col", "message", "hint"), [
-    pytest.param("bonus_plans:\n  p:\n    scorecards: [a]\n    target_bonus: 5000\n    pool: {amount: 1e3}\n",
-                 5, 20, "expected a number, found the string `1e3`",
-                 "write numbers as digits with an optional decimal point, e.g. 1000", id="1e3"),
-    pytest.param("sources:\n  t:\n    path: t.csv\n    csv:\n      header: yes\n",
-                 5, 15, "expected true or false, found the string `yes`", "write true or false", id="yes"),
-    pytest.param("sources:\n  t:\n    path: t.csv\n    columns: {id: {type: string, required: True}}\n",
-                 4, 44, "expected true or false, found the string `True`", "write true or false", id="True"),
-    pytest.param("kpis:\n  csat:\n    formula: avg(csat)\n    by:\n      - agent_id\n",
-                 5, 7, "expected a mapping, found a list",
-                 "write `key: value` pairs here, not a list of `- ` items", id="list-for-mapping"),
-    pytest.param("kpis:\n  csat:\n    formula: avg(csat)\n    min_sample: true\n",
-                 4, 17, "expected a whole number, found `true`", None, id="bool-is-not-a-number"),
-    pytest.param('organization:\n  name: Acme\n  version: 1.10\n',
-                 3, 12, "expected text, found the number `1.10`", 'quote it: version: "1.10"', id="version"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "col", "message", "hint"),
+    [
+        pytest.param(
+            "bonus_plans:\n  p:\n    scorecards: [a]\n    target_bonus: 5000\n    pool: {amount: 1e3}\n",
+            5,
+            20,
+            "expected a number, found the string `1e3`",
+            "write numbers as digits with an optional decimal point, e.g. 1000",
+            id="1e3",
+        ),
+        pytest.param(
+            "sources:\n  t:\n    path: t.csv\n    csv:\n      header: yes\n",
+            5,
+            15,
+            "expected true or false, found the string `yes`",
+            "write true or false",
+            id="yes",
+        ),
+        pytest.param(
+            "sources:\n  t:\n    path: t.csv\n    columns: {id: {type: string, required: True}}\n",
+            4,
+            44,
+            "expected true or false, found the string `True`",
+            "write true or false",
+            id="True",
+        ),
+        pytest.param(
+            "kpis:\n  csat:\n    formula: avg(csat)\n    by:\n      - agent_id\n",
+            5,
+            7,
+            "expected a mapping, found a list",
+            "write `key: value` pairs here, not a list of `- ` items",
+            id="list-for-mapping",
+        ),
+        pytest.param(
+            "kpis:\n  csat:\n    formula: avg(csat)\n    min_sample: true\n",
+            4,
+            17,
+            "expected a whole number, found `true`",
+            None,
+            id="bool-is-not-a-number",
+        ),
+        pytest.param(
+            "organization:\n  name: Acme\n  version: 1.10\n",
+            3,
+            12,
+            "expected text, found the number `1.10`",
+            'quote it: version: "1.10"',
+            id="version",
+        ),
+    ],
+)
 def test_wrong_types(tmp_path: Path, text: str, line: int, col: int, message: str, hint: str | None) -> None:
     [d] = shape(tmp_path, text)
     assert where([d]) == [(Code.WRONG_TYPE, line, col)]
@@ -320,18 +362,46 @@ def test_bare_weight_above_one_is_a_bad_percent(tmp_path: Path) -> None:
     assert d.hint is not None and d.hint.startswith("write 25% or 0.25")
 
 
-@pytest.mark.parametrize(("text", "line", "col", "code"), [
-    pytest.param("bonus_plans:\n  p: {scorecards: [a], target_bonus: 5000, payout: {cap: 1.5}}\n",
-                 2, 58, Code.BAD_PERCENT, id="cap-as-bare-number"),
-    pytest.param("bonus_plans:\n  p: {scorecards: [a], target_bonus: 20 of base_salary}\n",
-                 2, 38, Code.BAD_PERCENT, id="target-bonus-bare-number"),
-    pytest.param("organization:\n  name: A\n  version: '1'\n  score_points: {stretch: 150}\n",
-                 4, 27, Code.BAD_PERCENT, id="score-points"),
-    pytest.param("kpis:\n  k: {formula: x, target: {vs: previous, change: 10}}\n",
-                 2, 50, Code.BAD_PERCENT, id="signed-change"),
-    pytest.param("policies:\n  p: {scorecards: all, kpi: k, weight: {min: '-5%'}}\n",
-                 2, 46, Code.BAD_PERCENT, id="negative-weight-bound"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "col", "code"),
+    [
+        pytest.param(
+            "bonus_plans:\n  p: {scorecards: [a], target_bonus: 5000, payout: {cap: 1.5}}\n",
+            2,
+            58,
+            Code.BAD_PERCENT,
+            id="cap-as-bare-number",
+        ),
+        pytest.param(
+            "bonus_plans:\n  p: {scorecards: [a], target_bonus: 20 of base_salary}\n",
+            2,
+            38,
+            Code.BAD_PERCENT,
+            id="target-bonus-bare-number",
+        ),
+        pytest.param(
+            "organization:\n  name: A\n  version: '1'\n  score_points: {stretch: 150}\n",
+            4,
+            27,
+            Code.BAD_PERCENT,
+            id="score-points",
+        ),
+        pytest.param(
+            "kpis:\n  k: {formula: x, target: {vs: previous, change: 10}}\n",
+            2,
+            50,
+            Code.BAD_PERCENT,
+            id="signed-change",
+        ),
+        pytest.param(
+            "policies:\n  p: {scorecards: all, kpi: k, weight: {min: '-5%'}}\n",
+            2,
+            46,
+            Code.BAD_PERCENT,
+            id="negative-weight-bound",
+        ),
+    ],
+)
 def test_fractions(tmp_path: Path, text: str, line: int, col: int, code: Code) -> None:
     assert where(shape(tmp_path, text)) == [(code, line, col)]
 
@@ -357,41 +427,65 @@ def test_param_duration(tmp_path: Path) -> None:
     assert where(shape(tmp_path, "params:\n  sla: 4m\n  ok: 4h\n")) == [(Code.BAD_DURATION, 2, 8)]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    pytest.param("sources:\n  t: {path: a.csv, table: a}\n", [(Code.BAD_VALUE, 2, 20)], id="path-and-table"),
-    pytest.param("sources:\n  t: {key: id}\n", [(Code.MISSING_KEY, 2, 3)], id="neither-path-nor-table"),
-    pytest.param("kpis:\n  k: {formula: x, by: {person: a, unit: b}}\n", [(Code.BAD_VALUE, 2, 35)], id="by-both"),
-    pytest.param("kpis:\n  k: {formula: x, target: {target: 10, min: 5, max: 20}}\n",
-                 [(Code.BAD_VALUE, 2, 40), (Code.BAD_VALUE, 2, 48)], id="target-forms-mixed"),
-    pytest.param("kpis:\n  k: {formula: x, target: {vs: previous}}\n", [(Code.MISSING_KEY, 2, 28)],
-                 id="relative-target-without-change"),
-    pytest.param("kpis:\n  k: {formula: x, scoring: {method: bands}}\n", [(Code.MISSING_KEY, 2, 19)],
-                 id="bands-without-bands"),
-    pytest.param("kpis:\n  k: {formula: x, scoring: {method: bands, bands: [{from: 1, to: 2, score: 50%}]}}\n",
-                 [(Code.BAD_VALUE, 2, 62)], id="band-from-and-to"),
-    pytest.param("calendars:\n  c:\n    week: {mon: '9-18'}\n", [(Code.BAD_VALUE, 3, 17)], id="window"),
-    pytest.param("tests:\n  t: {period: 2025-13, expect: [{kpi: k, n: 1}]}\n", [(Code.BAD_VALUE, 2, 15)],
-                 id="period"),
-    pytest.param("policies:\n  p: {scorecards: al, kpi_count: {min: 3}}\n", [(Code.BAD_VALUE, 2, 19)],
-                 id="policy-selector"),
-    pytest.param("bonus_plans:\n  p: {scorecards: [a], target_bonus: 1, proration: [fte, fte]}\n",
-                 [(Code.BAD_VALUE, 2, 58)], id="unique-items"),
-    pytest.param("organization: {name: A, version: '1', currency: eur}\n", [(Code.BAD_VALUE, 1, 49)],
-                 id="currency"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("sources:\n  t: {path: a.csv, table: a}\n", [(Code.BAD_VALUE, 2, 20)], id="path-and-table"),
+        pytest.param("sources:\n  t: {key: id}\n", [(Code.MISSING_KEY, 2, 3)], id="neither-path-nor-table"),
+        pytest.param("kpis:\n  k: {formula: x, by: {person: a, unit: b}}\n", [(Code.BAD_VALUE, 2, 35)], id="by-both"),
+        pytest.param(
+            "kpis:\n  k: {formula: x, target: {target: 10, min: 5, max: 20}}\n",
+            [(Code.BAD_VALUE, 2, 40), (Code.BAD_VALUE, 2, 48)],
+            id="target-forms-mixed",
+        ),
+        pytest.param(
+            "kpis:\n  k: {formula: x, target: {vs: previous}}\n",
+            [(Code.MISSING_KEY, 2, 28)],
+            id="relative-target-without-change",
+        ),
+        pytest.param(
+            "kpis:\n  k: {formula: x, scoring: {method: bands}}\n",
+            [(Code.MISSING_KEY, 2, 19)],
+            id="bands-without-bands",
+        ),
+        pytest.param(
+            "kpis:\n  k: {formula: x, scoring: {method: bands, bands: [{from: 1, to: 2, score: 50%}]}}\n",
+            [(Code.BAD_VALUE, 2, 62)],
+            id="band-from-and-to",
+        ),
+        pytest.param("calendars:\n  c:\n    week: {mon: '9-18'}\n", [(Code.BAD_VALUE, 3, 17)], id="window"),
+        pytest.param(
+            "tests:\n  t: {period: 2025-13, expect: [{kpi: k, n: 1}]}\n", [(Code.BAD_VALUE, 2, 15)], id="period"
+        ),
+        pytest.param(
+            "policies:\n  p: {scorecards: al, kpi_count: {min: 3}}\n", [(Code.BAD_VALUE, 2, 19)], id="policy-selector"
+        ),
+        pytest.param(
+            "bonus_plans:\n  p: {scorecards: [a], target_bonus: 1, proration: [fte, fte]}\n",
+            [(Code.BAD_VALUE, 2, 58)],
+            id="unique-items",
+        ),
+        pytest.param(
+            "organization: {name: A, version: '1', currency: eur}\n", [(Code.BAD_VALUE, 1, 49)], id="currency"
+        ),
+    ],
+)
 def test_constraints(tmp_path: Path, text: str, expected: list[tuple[Code, int, int]]) -> None:
     assert where(shape(tmp_path, text)) == expected
 
 
 def test_diagnostics_are_sorted_and_never_raw_jsonschema(tmp_path: Path) -> None:
-    diagnostics = shape(tmp_path, """\
+    diagnostics = shape(
+        tmp_path,
+        """\
         kpis:
           k:
             formula: x
             direction: sideways
             target: {threshold: abc}
         organization: {name: A}
-        """)
+        """,
+    )
     assert [d.span.line for d in diagnostics if d.span] == sorted(d.span.line for d in diagnostics if d.span)
     for d in diagnostics:
         assert "is not valid under any of the given schemas" not in d.message

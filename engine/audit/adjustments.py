@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Adjustment:
     """One person whose payout differs from the approved run."""
+
     person: str
     approved: Decimal
     now: Decimal
@@ -32,8 +33,12 @@ class Adjustment:
 def approved_run(root: Path, timezone: str, plan: str, period: str) -> RunRecord | None:
     """The latest approved bonus run of a plan and period, if any."""
     for run in list_runs(root, timezone):
-        if run.kind == "bonus" and run.approved_by and run.options.get("plan") == plan \
-                and run.options.get("period") == period:
+        if (
+            run.kind == "bonus"
+            and run.approved_by
+            and run.options.get("plan") == plan
+            and run.options.get("period") == period
+        ):
             return run
     return None
 
@@ -51,6 +56,8 @@ def adjustments(approved: RunRecord, payouts: Mapping[str, Decimal]) -> list[Adj
     """People whose payout differs from the approved run (a person missing on one side counts as 0)."""
     before = {p["person"]: Decimal(p["payout"]) for p in approved.results.get("payouts", [])}
     after = dict(payouts)
-    return [Adjustment(person, before.get(person, Decimal(0)), after.get(person, Decimal(0)))
-            for person in sorted(set(before) | set(after))
-            if before.get(person, Decimal(0)) != after.get(person, Decimal(0))]
+    return [
+        Adjustment(person, before.get(person, Decimal(0)), after.get(person, Decimal(0)))
+        for person in sorted(set(before) | set(after))
+        if before.get(person, Decimal(0)) != after.get(person, Decimal(0))
+    ]

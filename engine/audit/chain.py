@@ -44,8 +44,10 @@ def check_chain(found: Sequence[Entry], head: str | None = None) -> ChainCheck:
             missing = f"#{expected}" if seq == expected + 1 else f"#{expected}–#{seq - 1}"
             problems.append(f"entry {missing} is missing before {_name(e)}; deleted")
         if e.row.get("prev_hash") != previous:
-            problems.append(f"{_name(e)}: its prev_hash is not the hash of the entry before it; an entry before it "
-                            "was deleted, inserted or reordered")
+            problems.append(
+                f"{_name(e)}: its prev_hash is not the hash of the entry before it; an entry before it "
+                "was deleted, inserted or reordered"
+            )
         if entry_hash(e.table, e.row) != e.row.get("hash"):
             problems.append(f"{_name(e)}: its content does not match its hash; it was edited")
         key = (e.table, str(e.row.get("id")))
@@ -58,8 +60,10 @@ def check_chain(found: Sequence[Entry], head: str | None = None) -> ChainCheck:
         expected = max(expected, seq + 1) if isinstance(seq, int) else expected + 1
     last = str(found[-1].row.get("hash")) if found else GENESIS
     if head is not None and not any(str(e.row.get("hash")).startswith(head) for e in found):
-        problems.append(f"the head {literal(head)} is not in the ledger (head now: {len(found)} entries, {last}); "
-                        "entries were deleted from its end, or the chain was rewritten")
+        problems.append(
+            f"the head {literal(head)} is not in the ledger (head now: {len(found)} entries, {last}); "
+            "entries were deleted from its end, or the chain was rewritten"
+        )
     return ChainCheck(len(found), last, problems)
 
 
@@ -69,6 +73,14 @@ def check_head_option(head: str | None) -> str | None:
         return None
     value = head.strip().lower()
     if len(value) < MIN_HEAD or len(value) > 64 or any(c not in "0123456789abcdef" for c in value):
-        raise KpiError([error(Code.USAGE, f"--head `{literal(head)}` is not a ledger hash", None,
-                              "give the hash printed as `ledger head: N entries, HASH` (at least 8 hex digits)")])
+        raise KpiError(
+            [
+                error(
+                    Code.USAGE,
+                    f"--head `{literal(head)}` is not a ledger hash",
+                    None,
+                    "give the hash printed as `ledger head: N entries, HASH` (at least 8 hex digits)",
+                )
+            ]
+        )
     return value

@@ -97,6 +97,7 @@ class PayoutImpact:
 @dataclass(frozen=True)
 class DefinitionsDiff:
     """What changed between two definition sets and, with data, what it changes in money."""
+
     old: str
     new: str
     changes: tuple[Change, ...]
@@ -104,8 +105,9 @@ class DefinitionsDiff:
     notes: tuple[Diagnostic, ...] = ()
 
 
-def diff(old: str, new: str, data: Path | None = None, plan: str | None = None,
-         period: str | None = None) -> DefinitionsDiff:
+def diff(
+    old: str, new: str, data: Path | None = None, plan: str | None = None, period: str | None = None
+) -> DefinitionsDiff:
     """Load both sides, diff their definitions and, with ``data``, pay the plan on that data under each."""
     old_side, new_side = load_side(old), load_side(new)
     changes = diff_definitions(old_side.workspace, new_side.workspace)
@@ -126,8 +128,16 @@ def load_side(spec: str) -> Side:
         return Side(spec, load_workspace(Path(spec)))
     rev, _, where = spec.removeprefix(GIT_PREFIX).partition(":")
     if not rev:
-        raise KpiError([error(Code.FILE_NOT_FOUND, f"`{spec}` names no revision", None,
-                              "write git:REV or git:REV:PATH, e.g. git:HEAD~1 or git:main:kpi_definitions")])
+        raise KpiError(
+            [
+                error(
+                    Code.FILE_NOT_FOUND,
+                    f"`{spec}` names no revision",
+                    None,
+                    "write git:REV or git:REV:PATH, e.g. git:HEAD~1 or git:main:kpi_definitions",
+                )
+            ]
+        )
     top, prefix = _repository(Path(where or "."))
     commit = _commit(top, rev)
     with tempfile.TemporaryDirectory(prefix="kpi-diff-") as tmp:
@@ -135,9 +145,17 @@ def load_side(spec: str) -> Side:
         _extract_yaml(top, commit, tree)
         target = tree / prefix
         if not target.exists():
-            raise KpiError([error(Code.FILE_NOT_FOUND, f"no definitions at `{rev}:{prefix}` in {top}", None,
-                                  "PATH is relative to the current directory; list what the revision holds with "
-                                  f"`git -C {top} ls-tree --name-only {rev} -- {prefix or '.'}`")])
+            raise KpiError(
+                [
+                    error(
+                        Code.FILE_NOT_FOUND,
+                        f"no definitions at `{rev}:{prefix}` in {top}",
+                        None,
+                        "PATH is relative to the current directory; list what the revision holds with "
+                        f"`git -C {top} ls-tree --name-only {rev} -- {prefix or '.'}`",
+                    )
+                ]
+            )
         try:
             workspace = load_workspace(target)
         except KpiError as exc:
@@ -158,34 +176,60 @@ def _repository(path: Path) -> tuple[Path, str]:
     try:
         done = _git(probe, "rev-parse", "--show-toplevel")
     except OSError:
-        raise KpiError([error(Code.FILE_NOT_FOUND, "git is not installed", None,
-                              "install git, or compare two folders")]) from None
+        raise KpiError(
+            [error(Code.FILE_NOT_FOUND, "git is not installed", None, "install git, or compare two folders")]
+        ) from None
     if done.returncode != 0:
-        raise KpiError([error(Code.FILE_NOT_FOUND, f"`{path}` is not inside a git repository", None,
-                              "run kpi diff inside the repository, or name a path in it: git:REV:PATH")])
+        raise KpiError(
+            [
+                error(
+                    Code.FILE_NOT_FOUND,
+                    f"`{path}` is not inside a git repository",
+                    None,
+                    "run kpi diff inside the repository, or name a path in it: git:REV:PATH",
+                )
+            ]
+        )
     top = Path(done.stdout.strip())
     try:
         prefix = Path(os.path.relpath(target.resolve(), top.resolve())).as_posix()
     except ValueError:
         prefix = ".."
     if prefix == ".." or prefix.startswith("../"):
-        raise KpiError([error(Code.FILE_NOT_FOUND, f"`{path}` is outside the repository {top}", None,
-                              "name a path inside the repository")])
+        raise KpiError(
+            [
+                error(
+                    Code.FILE_NOT_FOUND,
+                    f"`{path}` is outside the repository {top}",
+                    None,
+                    "name a path inside the repository",
+                )
+            ]
+        )
     return top, "" if prefix == "." else prefix
 
 
 def _commit(top: Path, rev: str) -> str:
     done = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     if done.returncode != 0 or not done.stdout.strip():
-        raise KpiError([error(Code.FILE_NOT_FOUND, f"`{rev}` is not a revision of the repository {top}", None,
-                              "use a branch, a tag or a commit such as HEAD~1; `git log --oneline` lists them")])
+        raise KpiError(
+            [
+                error(
+                    Code.FILE_NOT_FOUND,
+                    f"`{rev}` is not a revision of the repository {top}",
+                    None,
+                    "use a branch, a tag or a commit such as HEAD~1; `git log --oneline` lists them",
+                )
+            ]
+        )
     return done.stdout.strip()
 
 
 def _extract_yaml(top: Path, commit: str, into: Path) -> None:
     """Write every YAML file of the commit's tree under ``into`` (includes may reach outside the workspace)."""
-    with subprocess.Popen(["git", "-C", str(top), "archive", "--format=tar", commit],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        ["git", "-C", str(top), "archive", "--format=tar", commit], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
         assert proc.stdout is not None
         with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
             for member in archive:
@@ -193,12 +237,21 @@ def _extract_yaml(top: Path, commit: str, into: Path) -> None:
                     archive.extract(member, into, filter="data")
         stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.returncode != 0:
-        raise KpiError([error(Code.FILE_NOT_FOUND, f"git archive failed: {stderr.strip()}", None,
-                              "check that the revision exists in this repository")])
+        raise KpiError(
+            [
+                error(
+                    Code.FILE_NOT_FOUND,
+                    f"git archive failed: {stderr.strip()}",
+                    None,
+                    "check that the revision exists in this repository",
+                )
+            ]
+        )
 
 
 def _relabel(d: Diagnostic, tree: Path, rev: str) -> Diagnostic:
     """Name files of a git side ``REV:path`` instead of a temporary folder (and keep their text)."""
+
     def fix(span: Span | None) -> Span | None:
         if span is None:
             return None
@@ -259,14 +312,25 @@ class _Walker:
     def lists(self, a: list[Any], b: list[Any], pa: DataPath, pb: DataPath) -> None:
         pairs = _by_identity(a, b, pb) or _by_alignment(a, b)
         for i, j in pairs:
-            self.pair(a[i] if i is not None else _ABSENT, b[j] if j is not None else _ABSENT,
-                      (*pa, i if i is not None else -1), (*pb, j if j is not None else -1))
+            self.pair(
+                a[i] if i is not None else _ABSENT,
+                b[j] if j is not None else _ABSENT,
+                (*pa, i if i is not None else -1),
+                (*pb, j if j is not None else -1),
+            )
 
     def emit(self, kind: Kind, path: DataPath, a: Any, b: Any, old_path: DataPath | None = None) -> None:
         pa = old_path if old_path is not None else path
-        self.changes.append(Change(
-            kind, dotted(path), None if kind == "added" else written(a), None if kind == "removed" else written(b),
-            None if kind == "added" else _at(self.old, pa), None if kind == "removed" else _at(self.new, path)))
+        self.changes.append(
+            Change(
+                kind,
+                dotted(path),
+                None if kind == "added" else written(a),
+                None if kind == "removed" else written(b),
+                None if kind == "added" else _at(self.old, pa),
+                None if kind == "removed" else _at(self.new, path),
+            )
+        )
 
 
 def _by_identity(a: list[Any], b: list[Any], path: DataPath) -> list[tuple[int | None, int | None]] | None:
@@ -345,8 +409,16 @@ def data_root(path: Path) -> Path:
     from kpi_engine.pipeline import workspace_roots
 
     if not path.exists():
-        raise KpiError([error(Code.FILE_NOT_FOUND, f"`{path}` does not exist", None,
-                              "--data names the workspace whose data files both sides are paid on")])
+        raise KpiError(
+            [
+                error(
+                    Code.FILE_NOT_FOUND,
+                    f"`{path}` does not exist",
+                    None,
+                    "--data names the workspace whose data files both sides are paid on",
+                )
+            ]
+        )
     if path.is_file():
         return path.parent
     roots = workspace_roots(path)
@@ -355,13 +427,15 @@ def data_root(path: Path) -> Path:
 
 def rebase(ws: m.Workspace, root: Path) -> m.Workspace:
     """The same definitions reading their data files from the workspace at ``root`` (same relative layout)."""
-    sources = {sid: replace(s, base_dir=root / _relative(str(s.base_dir.absolute()), ws.root))
-               for sid, s in ws.sources.items()}
+    sources = {
+        sid: replace(s, base_dir=root / _relative(str(s.base_dir.absolute()), ws.root)) for sid, s in ws.sources.items()
+    }
     return replace(ws, root=root, sources=sources)
 
 
-def payout_impact(old: m.Workspace, new: m.Workspace, data: Path, plan: str | None,
-                  period: str | None) -> tuple[PayoutImpact, tuple[Diagnostic, ...]]:
+def payout_impact(
+    old: m.Workspace, new: m.Workspace, data: Path, plan: str | None, period: str | None
+) -> tuple[PayoutImpact, tuple[Diagnostic, ...]]:
     """The plan's payout per person under both definition sets, on the data files of ``data``."""
     from kpi_engine.pay import find_plan
 
@@ -374,12 +448,20 @@ def payout_impact(old: m.Workspace, new: m.Workspace, data: Path, plan: str | No
     old_paid = {p.person: p.payout for p in old_run.result.payouts} if old_run else {}
     new_paid = {p.person: p.payout for p in new_run.result.payouts} if new_run else {}
     names = {pid: person.name for run in runs for pid, person in run.evaluation.org.people.items()}
-    rows = tuple(PayoutChange(p, names.get(p, p), old_paid.get(p), new_paid.get(p))
-                 for p in sorted(old_paid.keys() | new_paid.keys()))
+    rows = tuple(
+        PayoutChange(p, names.get(p, p), old_paid.get(p), new_paid.get(p))
+        for p in sorted(old_paid.keys() | new_paid.keys())
+    )
     impact = PayoutImpact(
-        plan_id, " → ".join(dict.fromkeys(r.period.label for r in runs)),
-        (new if new_run else old).organization.currency, min((r.plan.rounding_to for r in runs), key=_exponent),
-        data, rows, old_run.result.total if old_run else None, new_run.result.total if new_run else None)
+        plan_id,
+        " → ".join(dict.fromkeys(r.period.label for r in runs)),
+        (new if new_run else old).organization.currency,
+        min((r.plan.rounding_to for r in runs), key=_exponent),
+        data,
+        rows,
+        old_run.result.total if old_run else None,
+        new_run.result.total if new_run else None,
+    )
     return impact, tuple(dict.fromkeys((*old_notes, *new_notes)))
 
 

@@ -44,8 +44,13 @@ class RunHeader:
 
     def block(self) -> dict[str, Any]:
         """The `run` block of the JSON outputs (SPEC §7.2)."""
-        return {"id": self.id, "time": self.time, "definitions_hash": self.definitions_hash,
-                "version": self.version, "period": self.period}
+        return {
+            "id": self.id,
+            "time": self.time,
+            "definitions_hash": self.definitions_hash,
+            "version": self.version,
+            "period": self.period,
+        }
 
 
 def stored_definitions(ws: m.Workspace) -> str:
@@ -93,26 +98,58 @@ def run_data(ws: m.Workspace, live: bool = False) -> list[dict[str, Any]]:
         if source.path is None:
             out.append({"source": source_id, "file": None, "sha256": None, "table_hash": tables.get(source_id)})
             continue
-        out += [{"source": source_id, "file": f.label, "sha256": file_sha256(f.path)[0],
-                 "table_hash": tables.get(source_id)} for f in source_files(source)]
+        out += [
+            {
+                "source": source_id,
+                "file": f.label,
+                "sha256": file_sha256(f.path)[0],
+                "table_hash": tables.get(source_id),
+            }
+            for f in source_files(source)
+        ]
     return out
 
 
-def record(ws: m.Workspace, kind: str, period: str | None, arguments: Sequence[str], results: Any,
-           options: Mapping[str, Any], plan: str | None = None) -> RunHeader:
+def record(
+    ws: m.Workspace,
+    kind: str,
+    period: str | None,
+    arguments: Sequence[str],
+    results: Any,
+    options: Mapping[str, Any],
+    plan: str | None = None,
+) -> RunHeader:
     """Append a run to the workspace ledger and return its header (with the ledger's new head)."""
     now = datetime.now(UTC).replace(microsecond=0)
     run_id = new_run_id(now)
     user, host = os_identity()
-    head = append_run(ws.root, RunRecord(
-        run_id, utc_timestamp(now), kind, "kpi " + kind, tuple(arguments), ENGINE_VERSION, duckdb_version(),
-        ws.organization.version, definitions_hash(ws), stored_definitions(ws), tuple(run_data(ws)), period,
-        options, plan, results, results_hash(results), user, host))
+    head = append_run(
+        ws.root,
+        RunRecord(
+            run_id,
+            utc_timestamp(now),
+            kind,
+            "kpi " + kind,
+            tuple(arguments),
+            ENGINE_VERSION,
+            duckdb_version(),
+            ws.organization.version,
+            definitions_hash(ws),
+            stored_definitions(ws),
+            tuple(run_data(ws)),
+            period,
+            options,
+            plan,
+            results,
+            results_hash(results),
+            user,
+            host,
+        ),
+    )
     return RunHeader(run_id, utc_timestamp(now), definitions_hash(ws), ws.organization.version, period, head)
 
 
-def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str],
-                      options: Mapping[str, Any]) -> RunHeader:
+def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str], options: Mapping[str, Any]) -> RunHeader:
     """Record an evaluate run; the results stored are the JSON document without its run block."""
     document = evaluation_document(result, {})
     document.pop("run")

@@ -36,8 +36,7 @@ class Verification:
     @property
     def ok(self) -> bool:
         """Exit 0 of `runs verify WS ID`: stored hashes hold, same data, same engine, identical results."""
-        return self.identical and not (self.stored or self.data_changed or self.engine_changed
-                                       or self.changed_sources)
+        return self.identical and not (self.stored or self.data_changed or self.engine_changed or self.changed_sources)
 
 
 def check_stored(run: RunRecord) -> list[str]:
@@ -82,17 +81,25 @@ def check_data(run: RunRecord, now: list[dict[str, Any]]) -> list[str]:
         if here is None:
             found.append(f"source `{literal(source)}`: file `{literal(name)}` is gone since the run")
         elif here["sha256"] != then.get("sha256"):
-            found.append(f"source `{literal(source)}`: file `{literal(name)}` changed since the run "
-                         f"(sha256 {literal(then.get('sha256'))} then, {here['sha256']} now)")
+            found.append(
+                f"source `{literal(source)}`: file `{literal(name)}` changed since the run "
+                f"(sha256 {literal(then.get('sha256'))} then, {here['sha256']} now)"
+            )
     names = {(str(d.get("source")), d.get("file")) for d in run.data}
-    found += [f"source `{literal(s)}`: file `{literal(f)}` is new since the run"
-              for (s, f) in sorted(current, key=str) if f is not None and (s, f) not in names
-              and any(str(d.get("source")) == s and d.get("file") is not None for d in run.data)]
+    found += [
+        f"source `{literal(s)}`: file `{literal(f)}` is new since the run"
+        for (s, f) in sorted(current, key=str)
+        if f is not None
+        and (s, f) not in names
+        and any(str(d.get("source")) == s and d.get("file") is not None for d in run.data)
+    ]
     tables_now = {d["source"]: d["table_hash"] for d in now}
     for source, hashed in sorted(tables_then.items()):
         if tables_now.get(source) != hashed:
-            found.append(f"source `{literal(source)}`: the imported table no longer matches what the run read "
-                         "(changed, re-imported or gone)")
+            found.append(
+                f"source `{literal(source)}`: the imported table no longer matches what the run read "
+                "(changed, re-imported or gone)"
+            )
     return found
 
 
@@ -102,8 +109,11 @@ def _money(run: RunRecord, recomputed: Any) -> list[str]:
         return []
     old = {str(p.get("person")): p.get("payout") for p in run.results.get("payouts", []) if isinstance(p, dict)}
     new = {str(p.get("person")): p.get("payout") for p in recomputed.get("payouts", [])}
-    return [f"{literal(person)}: {literal(old.get(person))} → {literal(new.get(person))}"
-            for person in sorted(set(old) | set(new)) if old.get(person) != new.get(person)]
+    return [
+        f"{literal(person)}: {literal(old.get(person))} → {literal(new.get(person))}"
+        for person in sorted(set(old) | set(new))
+        if old.get(person) != new.get(person)
+    ]
 
 
 def _decode(value: Any) -> Any:
@@ -123,8 +133,9 @@ def stored_workspace(run: RunRecord, root: Path) -> m.Workspace:
 
     stored = json.loads(run.definitions)
     data = _decode(stored["definitions"])
-    origins: dict[tuple[str, ...], Path] = {("sources", sid): (root / rel / "definitions.yaml")
-               for sid, rel in stored.get("source_dirs", {}).items()}
+    origins: dict[tuple[str, ...], Path] = {
+        ("sources", sid): (root / rel / "definitions.yaml") for sid, rel in stored.get("source_dirs", {}).items()
+    }
     workspace, problems = model_from_data(root, data, origins)
     if problems:
         raise KpiError(problems)
@@ -140,9 +151,14 @@ def recompute(run: RunRecord, ws: m.Workspace) -> Any:
         paid = pay(compile_workspace(ws), options.get("plan"), options.get("period"))
         document = bonus_document(paid, {}, ws.organization.currency)
     elif run.kind == "evaluate":
-        evaluated = evaluate(compile_workspace(ws, options.get("kpis") or ()), options["period"],
-                             grain=options.get("grain"), subject=options.get("subject"), by=options.get("by") or (),
-                             at=options.get("at"))
+        evaluated = evaluate(
+            compile_workspace(ws, options.get("kpis") or ()),
+            options["period"],
+            grain=options.get("grain"),
+            subject=options.get("subject"),
+            by=options.get("by") or (),
+            at=options.get("at"),
+        )
         document = evaluation_document(evaluated, {})
     else:
         raise KpiError([error(Code.BAD_VALUE, f"run `{run.id}` is of unknown kind `{run.kind}`")])

@@ -28,8 +28,9 @@ class _Builder:
         self.data: dict[str, Any] = defs.data
         self.diagnostics: list[Diagnostic] = []
         organization = self.data.get("organization")
-        self.allowed = allowed_folders(organization.get("allow_paths") if isinstance(organization, dict) else None,
-                                       defs.root)
+        self.allowed = allowed_folders(
+            organization.get("allow_paths") if isinstance(organization, dict) else None, defs.root
+        )
 
     # --- helpers -----------------------------------------------------------------------
     def fail(self, code: Code, message: str, path: DataPath, hint: str | None = None, key: bool = False) -> None:
@@ -66,31 +67,48 @@ class _Builder:
                 parse_date(f"2001-{month:02d}-{day:02d}")
                 fys = (month, day)
             except (ValueError, ValueProblem):
-                self.fail(Code.BAD_DATE, f"`{raw['fiscal_year_start']}` is not a month and day",
-                          (*path, "fiscal_year_start"), 'write MM-DD, e.g. "04-01"')
+                self.fail(
+                    Code.BAD_DATE,
+                    f"`{raw['fiscal_year_start']}` is not a month and day",
+                    (*path, "fiscal_year_start"),
+                    'write MM-DD, e.g. "04-01"',
+                )
         points = raw.get("score_points") or {}
-        score_points = m.ScorePoints(*(
-            self.value(lambda v: parse_percent(v, allow_above_one=True), points.get(k), (*path, "score_points", k),
-                       Code.BAD_PERCENT) or default
-            for k, default in (("threshold", Decimal("0.5")), ("target", Decimal(1)), ("stretch", Decimal("1.5")))))
+        score_points = m.ScorePoints(
+            *(
+                self.value(
+                    lambda v: parse_percent(v, allow_above_one=True),
+                    points.get(k),
+                    (*path, "score_points", k),
+                    Code.BAD_PERCENT,
+                )
+                or default
+                for k, default in (("threshold", Decimal("0.5")), ("target", Decimal(1)), ("stretch", Decimal("1.5")))
+            )
+        )
         people = raw.get("people")
         units = raw.get("units")
         return m.Organization(
-            name=str(raw.get("name", "")), version=str(raw.get("version", "")),
-            currency=raw.get("currency", "EUR"), timezone=raw.get("timezone", "UTC"), fiscal_year_start=fys,
-            effective_from=self.value(parse_date, raw.get("effective_from"), (*path, "effective_from"),
-                                      Code.BAD_DATE),
+            name=str(raw.get("name", "")),
+            version=str(raw.get("version", "")),
+            currency=raw.get("currency", "EUR"),
+            timezone=raw.get("timezone", "UTC"),
+            fiscal_year_start=fys,
+            effective_from=self.value(parse_date, raw.get("effective_from"), (*path, "effective_from"), Code.BAD_DATE),
             people=m.PeopleMapping(**people) if isinstance(people, dict) else None,
             units=m.UnitsMapping(**units) if isinstance(units, dict) else None,
-            score_points=score_points, allow_paths=self.allowed,
-            approvals_distinct_from_runner=bool((raw.get("approvals") or {}).get("distinct_from_runner", False)))
+            score_points=score_points,
+            allow_paths=self.allowed,
+            approvals_distinct_from_runner=bool((raw.get("approvals") or {}).get("distinct_from_runner", False)),
+        )
 
     def units(self) -> dict[str, m.Unit]:
         out = {}
         for ident, raw in self.section("units").items():
             raw = raw or {}
-            out[ident] = m.Unit(ident, str(raw.get("name", ident)), raw.get("parent"),
-                                tuple(raw.get("tags", ())), ("units", ident))
+            out[ident] = m.Unit(
+                ident, str(raw.get("name", ident)), raw.get("parent"), tuple(raw.get("tags", ())), ("units", ident)
+            )
         return out
 
     def sources(self) -> dict[str, m.Source]:
@@ -103,24 +121,40 @@ class _Builder:
                 else:
                     values = spec.get("values")
                     columns[name] = m.Column(
-                        name, spec.get("type", "string"), bool(spec.get("required", False)),
+                        name,
+                        spec.get("type", "string"),
+                        bool(spec.get("required", False)),
                         tuple(str(v) for v in values) if values is not None else None,
                         Decimal(spec["min"]) if spec.get("min") is not None else None,
-                        Decimal(spec["max"]) if spec.get("max") is not None else None)
-            relations = {name: m.Relation(name, rel["source"], rel["key"])
-                         for name, rel in (raw.get("relations") or {}).items()}
+                        Decimal(spec["max"]) if spec.get("max") is not None else None,
+                    )
+            relations = {
+                name: m.Relation(name, rel["source"], rel["key"]) for name, rel in (raw.get("relations") or {}).items()
+            }
             csv_raw = dict(raw.get("csv") or {})
             if "nulls" in csv_raw:
                 csv_raw["nulls"] = tuple(csv_raw["nulls"])
             base_dir = self.base_dir("sources", ident)
             out[ident] = m.Source(
-                ident, base_dir, raw.get("path"), raw.get("table"), raw.get("key"),
-                raw.get("time"), columns, relations, m.CsvOptions(**csv_raw), raw.get("sheet"), ("sources", ident),
+                ident,
+                base_dir,
+                raw.get("path"),
+                raw.get("table"),
+                raw.get("key"),
+                raw.get("time"),
+                columns,
+                relations,
+                m.CsvOptions(**csv_raw),
+                raw.get("sheet"),
+                ("sources", ident),
                 self.map.value(("sources", ident, "path")) or self.map.key(("sources", ident)),
-                os.path.relpath(self.defs.root, base_dir), self.allowed)
+                os.path.relpath(self.defs.root, base_dir),
+                self.allowed,
+            )
             if isinstance(raw.get("path"), str):
-                problem = Boundary.of(self.defs.root, self.allowed).check(raw["path"], base_dir,
-                                                                          f"source `{ident}`: path")
+                problem = Boundary.of(self.defs.root, self.allowed).check(
+                    raw["path"], base_dir, f"source `{ident}`: path"
+                )
                 if problem is not None:
                     self.fail(problem.code, problem.message, ("sources", ident, "path"), problem.hint)
         return out
@@ -139,14 +173,20 @@ class _Builder:
                 except ValueProblem:
                     out[name] = value
             else:
-                self.fail(Code.WRONG_TYPE, f"parameter `{name}` must be a number, percentage, duration, text or "
-                          "true/false", (*path, name))
+                self.fail(
+                    Code.WRONG_TYPE,
+                    f"parameter `{name}` must be a number, percentage, duration, text or true/false",
+                    (*path, name),
+                )
         return out
 
     def calendars(self) -> dict[str, m.Calendar]:
         out = {}
-        tz = self.data.get("organization", {}).get("timezone", "UTC") if isinstance(
-            self.data.get("organization"), dict) else "UTC"
+        tz = (
+            self.data.get("organization", {}).get("timezone", "UTC")
+            if isinstance(self.data.get("organization"), dict)
+            else "UTC"
+        )
         for ident, raw in self.section("calendars").items():
             path: DataPath = ("calendars", ident)
             week: dict[int, tuple[tuple[int, int], ...]] = {}
@@ -154,8 +194,16 @@ class _Builder:
                 windows = self.windows(spec, (*path, "week", day))
                 if windows:
                     week[WEEKDAYS[day]] = windows
-            holidays = tuple(sorted(h for h in (self.value(parse_date, h, (*path, "holidays", i), Code.BAD_DATE)
-                                                for i, h in enumerate(raw.get("holidays") or [])) if h))
+            holidays = tuple(
+                sorted(
+                    h
+                    for h in (
+                        self.value(parse_date, h, (*path, "holidays", i), Code.BAD_DATE)
+                        for i, h in enumerate(raw.get("holidays") or [])
+                    )
+                    if h
+                )
+            )
             out[ident] = m.Calendar(ident, raw.get("timezone", tz), week, holidays, path)
         return out
 
@@ -168,26 +216,37 @@ class _Builder:
                 if not 0 <= start < end <= 24 * 60:
                     raise ValueError
             except ValueError:
-                self.fail(Code.BAD_VALUE, f"`{part.strip()}` is not a working window", path,
-                          'write "09:00-18:00" (several windows: "09:00-13:00, 14:00-18:00")')
+                self.fail(
+                    Code.BAD_VALUE,
+                    f"`{part.strip()}` is not a working window",
+                    path,
+                    'write "09:00-18:00" (several windows: "09:00-13:00, 14:00-18:00")',
+                )
                 continue
             windows.append((start, end))
         return tuple(sorted(windows))
 
     def segments(self) -> dict[str, m.Segment]:
-        return {ident: m.Segment(ident, raw["source"], str(raw.get("where", "true")), raw.get("description"),
-                                 ("segments", ident))
-                for ident, raw in self.section("segments").items()}
+        return {
+            ident: m.Segment(
+                ident, raw["source"], str(raw.get("where", "true")), raw.get("description"), ("segments", ident)
+            )
+            for ident, raw in self.section("segments").items()
+        }
 
     def goals(self) -> dict[str, m.Goal]:
         out = {}
         for ident, raw in self.section("goals").items():
             horizon = raw.get("horizon") or {}
             path: DataPath = ("goals", ident, "horizon")
-            out[ident] = m.Goal(ident, str(raw.get("name", ident)), raw.get("owner"),
-                                self.value(parse_date, horizon.get("from"), (*path, "from"), Code.BAD_DATE),
-                                self.value(parse_date, horizon.get("to"), (*path, "to"), Code.BAD_DATE),
-                                ("goals", ident))
+            out[ident] = m.Goal(
+                ident,
+                str(raw.get("name", ident)),
+                raw.get("owner"),
+                self.value(parse_date, horizon.get("from"), (*path, "from"), Code.BAD_DATE),
+                self.value(parse_date, horizon.get("to"), (*path, "to"), Code.BAD_DATE),
+                ("goals", ident),
+            )
         return out
 
     def target(self, raw: Any, path: DataPath) -> m.Target | None:
@@ -199,8 +258,12 @@ class _Builder:
                 fields[key] = self.value(parse_quantity, raw[key], (*path, key), Code.BAD_VALUE)
         for key in ("change", "threshold_change", "stretch_change", "better_by"):
             if key in raw:
-                fields[key] = self.value(lambda v: parse_percent(v, allow_above_one=True, signed=True), raw[key],
-                                         (*path, key), Code.BAD_PERCENT)
+                fields[key] = self.value(
+                    lambda v: parse_percent(v, allow_above_one=True, signed=True),
+                    raw[key],
+                    (*path, key),
+                    Code.BAD_PERCENT,
+                )
         if "vs" in raw:
             fields["vs"] = raw["vs"]
         return m.Target(**fields)
@@ -212,8 +275,12 @@ class _Builder:
         for i, band in enumerate(raw.get("bands") or []):
             edge_key = "from" if "from" in band else "to"
             edge = self.value(parse_quantity, band.get(edge_key), (*path, "bands", i, edge_key), Code.BAD_VALUE)
-            score = self.value(lambda v: parse_percent(v, allow_above_one=True), band.get("score"),
-                               (*path, "bands", i, "score"), Code.BAD_PERCENT)
+            score = self.value(
+                lambda v: parse_percent(v, allow_above_one=True),
+                band.get("score"),
+                (*path, "bands", i, "score"),
+                Code.BAD_PERCENT,
+            )
             if edge is not None and score is not None:
                 bands.append(m.Band(edge, score))
         return m.Scoring(raw.get("method", "bands" if bands else "linear"), tuple(bands), path)
@@ -249,19 +316,31 @@ class _Builder:
             level, column = next(iter(by.items()))
             by_model = m.By(level, column)
         return {
-            "id": ident, "name": str(raw.get("name", ident)), "formula": str(raw.get("formula", "")),
-            "source": raw.get("source"), "by": by_model, "description": raw.get("description"),
-            "goal": raw.get("goal"), "where": raw.get("where"), "segment": raw.get("segment"),
-            "time": raw.get("time"), "unit": raw.get("unit"), "direction": raw.get("direction", "higher"),
-            "category": raw.get("category"), "indicator": raw.get("indicator"),
-            "min_sample": raw.get("min_sample"), "valid_if": raw.get("valid_if"),
+            "id": ident,
+            "name": str(raw.get("name", ident)),
+            "formula": str(raw.get("formula", "")),
+            "source": raw.get("source"),
+            "by": by_model,
+            "description": raw.get("description"),
+            "goal": raw.get("goal"),
+            "where": raw.get("where"),
+            "segment": raw.get("segment"),
+            "time": raw.get("time"),
+            "unit": raw.get("unit"),
+            "direction": raw.get("direction", "higher"),
+            "category": raw.get("category"),
+            "indicator": raw.get("indicator"),
+            "min_sample": raw.get("min_sample"),
+            "valid_if": raw.get("valid_if"),
             "target": self.target(raw.get("target"), (*path, "target")),
             "scoring": self.scoring(raw.get("scoring"), (*path, "scoring")),
-            "effective_from": self.value(parse_date, raw.get("effective_from"), (*path, "effective_from"),
-                                         Code.BAD_DATE),
+            "effective_from": self.value(
+                parse_date, raw.get("effective_from"), (*path, "effective_from"), Code.BAD_DATE
+            ),
             "effective_to": self.value(parse_date, raw.get("effective_to"), (*path, "effective_to"), Code.BAD_DATE),
             "params": self.params(raw.get("params") or {}, (*path, "params")),
-            "base_id": ident, "path": path,
+            "base_id": ident,
+            "path": path,
         }
 
     def scorecards(self) -> dict[str, m.Scorecard]:
@@ -272,19 +351,32 @@ class _Builder:
             for i, e in enumerate(raw.get("kpis") or []):
                 epath = (*path, "kpis", i)
                 weight = self.value(parse_percent, e.get("weight"), (*epath, "weight"), Code.BAD_PERCENT)
-                entries.append(m.ScorecardEntry(
-                    str(e.get("kpi")), weight if weight is not None else Decimal(0), e.get("at", "person"),
-                    self.target(e.get("target"), (*epath, "target")),
-                    self.scoring(e.get("scoring"), (*epath, "scoring")),
-                    self.value(parse_date, e.get("effective_from"), (*epath, "effective_from"), Code.BAD_DATE),
-                    self.value(parse_date, e.get("effective_to"), (*epath, "effective_to"), Code.BAD_DATE), epath))
+                entries.append(
+                    m.ScorecardEntry(
+                        str(e.get("kpi")),
+                        weight if weight is not None else Decimal(0),
+                        e.get("at", "person"),
+                        self.target(e.get("target"), (*epath, "target")),
+                        self.scoring(e.get("scoring"), (*epath, "scoring")),
+                        self.value(parse_date, e.get("effective_from"), (*epath, "effective_from"), Code.BAD_DATE),
+                        self.value(parse_date, e.get("effective_to"), (*epath, "effective_to"), Code.BAD_DATE),
+                        epath,
+                    )
+                )
             applies = raw.get("applies_to") or {}
             out[ident] = m.Scorecard(
-                ident, tuple(entries), tuple(raw.get("tags") or ()),
-                m.AppliesTo(tuple(applies.get("roles") or ()), tuple(applies.get("units") or ()),
-                            tuple(applies.get("unit_tags") or ())),
+                ident,
+                tuple(entries),
+                tuple(raw.get("tags") or ()),
+                m.AppliesTo(
+                    tuple(applies.get("roles") or ()),
+                    tuple(applies.get("units") or ()),
+                    tuple(applies.get("unit_tags") or ()),
+                ),
                 None if raw.get("period") is None else str(raw.get("period")),
-                raw.get("on_insufficient", "renormalize"), path)
+                raw.get("on_insufficient", "renormalize"),
+                path,
+            )
         return out
 
     def bounds(self, raw: Any, path: DataPath, percent: bool) -> m.Bounds | None:
@@ -294,8 +386,10 @@ class _Builder:
         def read(v: Any) -> Decimal:
             return parse_percent(v) if percent else Decimal(v)
 
-        return m.Bounds(self.value(read, raw.get("min"), (*path, "min"), Code.BAD_PERCENT),
-                        self.value(read, raw.get("max"), (*path, "max"), Code.BAD_PERCENT))
+        return m.Bounds(
+            self.value(read, raw.get("min"), (*path, "min"), Code.BAD_PERCENT),
+            self.value(read, raw.get("max"), (*path, "max"), Code.BAD_PERCENT),
+        )
 
     def policies(self) -> dict[str, m.Policy]:
         out = {}
@@ -307,9 +401,16 @@ class _Builder:
             if isinstance(sel, dict):
                 tags = tuple(sel.get("tags") or ()) if "tags" in sel else "all"
                 ids = tuple(sel.get("ids") or ())
-            out[ident] = m.Policy(ident, tags, ids, raw.get("description"), raw.get("kpi"),
-                                  self.bounds(raw.get("weight"), (*path, "weight"), True),
-                                  self.bounds(raw.get("kpi_count"), (*path, "kpi_count"), False), path)
+            out[ident] = m.Policy(
+                ident,
+                tags,
+                ids,
+                raw.get("description"),
+                raw.get("kpi"),
+                self.bounds(raw.get("weight"), (*path, "weight"), True),
+                self.bounds(raw.get("kpi_count"), (*path, "kpi_count"), False),
+                path,
+            )
         return out
 
     def bonus_plans(self, currency: str = "EUR") -> dict[str, m.BonusPlan]:
@@ -321,15 +422,25 @@ class _Builder:
             rounding = raw.get("rounding") or {}
             pool = raw.get("pool") or {}
             gate = self.value(parse_percent, payout.get("gate"), (*path, "payout", "gate"), Code.BAD_PERCENT)
-            cap = self.value(lambda v: parse_percent(v, allow_above_one=True), payout.get("cap"),
-                             (*path, "payout", "cap"), Code.BAD_PERCENT)
+            cap = self.value(
+                lambda v: parse_percent(v, allow_above_one=True),
+                payout.get("cap"),
+                (*path, "payout", "cap"),
+                Code.BAD_PERCENT,
+            )
             out[ident] = m.BonusPlan(
-                ident, tuple(raw.get("scorecards") or ()), target_bonus,
+                ident,
+                tuple(raw.get("scorecards") or ()),
+                target_bonus,
                 None if raw.get("period") is None else str(raw.get("period")),
-                gate or Decimal(0), cap, Decimal(pool["amount"]) if pool.get("amount") is not None else None,
+                gate or Decimal(0),
+                cap,
+                Decimal(pool["amount"]) if pool.get("amount") is not None else None,
                 tuple(raw.get("proration", ("fte", "employment"))),
                 Decimal(rounding["to"]) if rounding.get("to") is not None else minor_unit(str(currency)),
-                rounding.get("mode", "half_up"), path)
+                rounding.get("mode", "half_up"),
+                path,
+            )
         return out
 
     def target_bonus(self, raw: Any, path: DataPath) -> m.TargetBonus:
@@ -341,19 +452,25 @@ class _Builder:
                 return m.TargetBonus("column", column=text.removeprefix("column ").strip())
             if " of " in text:
                 pct_text, column = text.split(" of ", 1)
-                pct = self.value(lambda v: parse_percent(v, allow_above_one=True), pct_text.strip(), path,
-                                 Code.BAD_PERCENT)
+                pct = self.value(
+                    lambda v: parse_percent(v, allow_above_one=True), pct_text.strip(), path, Code.BAD_PERCENT
+                )
                 return m.TargetBonus("percent", pct, column.strip())
-        self.fail(Code.BAD_VALUE, f"`{raw}` is not a target bonus", path,
-                  'write "20% of base_salary", a fixed amount like 5000, or "column target_bonus"')
+        self.fail(
+            Code.BAD_VALUE,
+            f"`{raw}` is not a target bonus",
+            path,
+            'write "20% of base_salary", a fixed amount like 5000, or "column target_bonus"',
+        )
         return m.TargetBonus("fixed", Decimal(0))
 
     def tests(self) -> dict[str, m.KpiTest]:
         out = {}
         for ident, raw in self.section("tests").items():
             data = {src: tuple(rows or ()) for src, rows in (raw.get("data") or {}).items()}
-            out[ident] = m.KpiTest(ident, str(raw.get("period", "")), data, tuple(raw.get("expect") or ()),
-                                   ("tests", ident))
+            out[ident] = m.KpiTest(
+                ident, str(raw.get("period", "")), data, tuple(raw.get("expect") or ()), ("tests", ident)
+            )
         return out
 
 
@@ -368,13 +485,29 @@ def build_model(defs: Definitions) -> tuple[m.Workspace, list[Diagnostic]]:
     """The typed model of schema-valid definitions, with the diagnostics found while reading values."""
     b = _Builder(defs)
     organization, units, sources = b.organization(), b.units(), b.sources()
-    params, calendars, segments, goals = b.params(b.section("params"), ("params",)), b.calendars(), b.segments(), \
-        b.goals()
+    params, calendars, segments, goals = (
+        b.params(b.section("params"), ("params",)),
+        b.calendars(),
+        b.segments(),
+        b.goals(),
+    )
     kpis, scorecards, policies, plans = b.kpis(), b.scorecards(), b.policies(), b.bonus_plans(organization.currency)
     workspace = m.Workspace(
-        root=defs.root, files=tuple(defs.files), organization=organization, units=units,
-        sources=strict_roster(sources, organization, plans), params=params, calendars=calendars,
-        segments=segments, goals=goals, kpis=kpis, scorecards=scorecards,
-        policies=policies, bonus_plans=plans, tests=b.tests(), source_map=defs.source_map,
-        data=defs.data)
+        root=defs.root,
+        files=tuple(defs.files),
+        organization=organization,
+        units=units,
+        sources=strict_roster(sources, organization, plans),
+        params=params,
+        calendars=calendars,
+        segments=segments,
+        goals=goals,
+        kpis=kpis,
+        scorecards=scorecards,
+        policies=policies,
+        bonus_plans=plans,
+        tests=b.tests(),
+        source_map=defs.source_map,
+        data=defs.data,
+    )
     return workspace, b.diagnostics

@@ -108,12 +108,14 @@ def _build(ws: m.Workspace) -> KpiGraph:
         inputs[kpi.id], previous[kpi.id] = tuple(used), tuple(prev)
     # previous() counts too: the previous period is evaluated without its own previous(), so a KPI
     # reached again through previous() would silently be null — a cycle across periods.
-    derived = {kid: tuple(i for i in dict.fromkeys((*used, *previous[kid])) if i in inputs)
-               for kid, used in inputs.items()}
+    derived = {
+        kid: tuple(i for i in dict.fromkeys((*used, *previous[kid])) if i in inputs) for kid, used in inputs.items()
+    }
     cycles = _cycles(derived)
     on_cycle = {kid for cycle in cycles for kid in cycle}
-    sorter = TopologicalSorter({kid: [i for i in deps if i not in on_cycle]
-                                for kid, deps in sorted(derived.items()) if kid not in on_cycle})
+    sorter = TopologicalSorter(
+        {kid: [i for i in deps if i not in on_cycle] for kid, deps in sorted(derived.items()) if kid not in on_cycle}
+    )
     order = tuple(sorter.static_order())
     depth: dict[str, int] = {}
     for kid in order:
@@ -127,8 +129,9 @@ def _cycles(derived: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, ...], ..
     remaining = dict(derived)
     while True:
         try:
-            TopologicalSorter({k: [d for d in deps if d in remaining] for k, deps in sorted(remaining.items())}
-                              ).prepare()
+            TopologicalSorter(
+                {k: [d for d in deps if d in remaining] for k, deps in sorted(remaining.items())}
+            ).prepare()
         except CycleError as exc:
             path = list(exc.args[1])  # [a, …, a] in reverse dependency order
             path.reverse()

@@ -50,19 +50,29 @@ class _Checker:
         if source_id not in self.scopes:
             base = source_scope(self.ws, source_id)
             self.scopes[source_id] = sc.Scope(
-                columns=base.columns, relations=base.relations,
+                columns=base.columns,
+                relations=base.relations,
                 segments={name: self.out.segments.get(name) for name in base.segments},
-                calendars=self.calendars)
+                calendars=self.calendars,
+            )
         base = self.scopes[source_id]
-        return sc.Scope(columns=base.columns, relations=base.relations, segments=base.segments,
-                        params=_params({**self.ws.params, **params}), calendars=self.calendars)
+        return sc.Scope(
+            columns=base.columns,
+            relations=base.relations,
+            segments=base.segments,
+            params=_params({**self.ws.params, **params}),
+            calendars=self.calendars,
+        )
 
     def run(self, text: str, kind: Kind, scope: sc.Scope, path: DataPath) -> tuple[Expr | None, sc.Type | None]:
         smap = self.ws.source_map
 
         def locate(offset: int, length: int) -> Span:
-            return (smap.span_in_value(path, offset, length) or smap.value(path)
-                    or Span("<formula>", 1, offset + 1, 1, offset + 1 + length))
+            return (
+                smap.span_in_value(path, offset, length)
+                or smap.value(path)
+                or Span("<formula>", 1, offset + 1, 1, offset + 1 + length)
+            )
 
         checked = check(text, kind, scope, locate)
         self.out.diagnostics.extend(checked.diagnostics)
@@ -76,9 +86,13 @@ class _Checker:
                 continue
             scope = self.scope(seg.source, {})
             # a segment may use segments defined before it in dependency order
-            scope = sc.Scope(columns=scope.columns, relations=scope.relations,
-                             segments={k: v for k, v in scope.segments.items() if k != seg_id},
-                             params=scope.params, calendars=scope.calendars)
+            scope = sc.Scope(
+                columns=scope.columns,
+                relations=scope.relations,
+                segments={k: v for k, v in scope.segments.items() if k != seg_id},
+                params=scope.params,
+                calendars=scope.calendars,
+            )
             expr, _ = self.run(seg.where, "where", scope, (*seg.path, "where"))
             if expr is not None:
                 self.out.segments[seg_id] = expr
@@ -88,22 +102,31 @@ class _Checker:
         kpi_infos = {k: sc.KpiInfo() for k in self.ws.kpis}
         for kpi in self.ws.kpis.values():
             if kpi.source is None:
-                scope = sc.Scope(params=_params({**self.ws.params, **kpi.params}), kpis=kpi_infos,
-                                 calendars=self.calendars)
+                scope = sc.Scope(
+                    params=_params({**self.ws.params, **kpi.params}), kpis=kpi_infos, calendars=self.calendars
+                )
                 expr, typ = self.run(kpi.formula, "derived", scope, field_path(self.ws, kpi, "formula"))
                 if expr is not None:
                     self.out.formula[kpi.id] = expr
                     self.out.types[kpi.id] = typ or sc.Type.NUMBER
                 if kpi.valid_if is not None:
-                    self.out.diagnostics.append(error(
-                        Code.BAD_VALUE, "`valid_if` needs a `source`: it is checked on the rows of a KPI",
-                        self.ws.source_map.key(field_path(self.ws, kpi, "valid_if")), "remove `valid_if`"))
+                    self.out.diagnostics.append(
+                        error(
+                            Code.BAD_VALUE,
+                            "`valid_if` needs a `source`: it is checked on the rows of a KPI",
+                            self.ws.source_map.key(field_path(self.ws, kpi, "valid_if")),
+                            "remove `valid_if`",
+                        )
+                    )
                 continue
             if kpi.source not in self.ws.sources:
                 continue
             scope = self.scope(kpi.source, kpi.params)
-            for name, kind, table in (("formula", "formula", self.out.formula), ("where", "where", self.out.where),
-                                      ("valid_if", "valid_if", self.out.valid_if)):
+            for name, kind, table in (
+                ("formula", "formula", self.out.formula),
+                ("where", "where", self.out.where),
+                ("valid_if", "valid_if", self.out.valid_if),
+            ):
                 text = getattr(kpi, name)
                 if text is None:
                     continue
@@ -125,21 +148,31 @@ def _segment_order(ws: m.Workspace, found: list[Diagnostic]) -> list[str]:
             names = {".".join(n.parts) for n in walk(parse(seg.where)) if isinstance(n, Name)}
         except KpiError:  # reported when the filter is checked
             names = set()
-        deps[seg.id] = sorted(n for n in names if n in ws.segments and n != seg.id
-                              and ws.segments[n].source == seg.source)
+        deps[seg.id] = sorted(
+            n for n in names if n in ws.segments and n != seg.id and ws.segments[n].source == seg.source
+        )
     remaining = dict(deps)
     while True:
         try:
-            order = list(TopologicalSorter({k: [d for d in v if d in remaining]
-                                            for k, v in sorted(remaining.items())}).static_order())
+            order = list(
+                TopologicalSorter(
+                    {k: [d for d in v if d in remaining] for k, v in sorted(remaining.items())}
+                ).static_order()
+            )
             break
         except CycleError as exc:
             loop = list(reversed(exc.args[1]))
             start = loop.index(min(loop[:-1]))
             loop = [*loop[start:-1], *loop[:start], loop[start]]
             seg = ws.segments[loop[-2]]
-            found.append(error(Code.KPI_CYCLE, "segments form a cycle: " + " → ".join(loop),
-                               ws.source_map.value((*seg.path, "where")), "a segment cannot be defined through itself"))
+            found.append(
+                error(
+                    Code.KPI_CYCLE,
+                    "segments form a cycle: " + " → ".join(loop),
+                    ws.source_map.value((*seg.path, "where")),
+                    "a segment cannot be defined through itself",
+                )
+            )
             for sid in loop:
                 remaining.pop(sid, None)
     depth: dict[str, int] = {}
@@ -147,10 +180,15 @@ def _segment_order(ws: m.Workspace, found: list[Diagnostic]) -> list[str]:
         depth[sid] = 1 + max((depth.get(d, 0) for d in deps[sid]), default=0)
         if depth[sid] == MAX_SEGMENT_DEPTH + 1:
             seg = ws.segments[sid]
-            found.append(error(Code.SEGMENT_TOO_DEEP, f"segment `{sid}` is defined through {depth[sid] - 1} levels "
-                               f"of segments; the limit is {MAX_SEGMENT_DEPTH}",
-                               ws.source_map.value((*seg.path, "where")),
-                               "write the condition out, or define the segment on fewer others"))
+            found.append(
+                error(
+                    Code.SEGMENT_TOO_DEEP,
+                    f"segment `{sid}` is defined through {depth[sid] - 1} levels "
+                    f"of segments; the limit is {MAX_SEGMENT_DEPTH}",
+                    ws.source_map.value((*seg.path, "where")),
+                    "write the condition out, or define the segment on fewer others",
+                )
+            )
     return [sid for sid in order if depth[sid] <= MAX_SEGMENT_DEPTH]
 
 

@@ -89,12 +89,17 @@ def _span_in_plain(scalar: Scalar, offset: int, length: int) -> Span:
     start = scalar.span
     pos = 0
     for index, raw in enumerate(scalar.raw_lines):
-        content = raw.strip() if index else raw[start.col - 1:].rstrip()  # the first line starts at the value
+        content = raw.strip() if index else raw[start.col - 1 :].rstrip()  # the first line starts at the value
         lead = (len(raw) - len(raw.lstrip())) if index else 0
         if offset <= pos + len(content) or index == len(scalar.raw_lines) - 1:
             base_col = start.col if index == 0 else lead + 1
-            return Span(start.file, start.line + index, base_col + (offset - pos), start.line + index,
-                        base_col + (offset - pos) + max(length, 1))
+            return Span(
+                start.file,
+                start.line + index,
+                base_col + (offset - pos),
+                start.line + index,
+                base_col + (offset - pos) + max(length, 1),
+            )
         pos += len(content) + 1
     return start
 
@@ -137,8 +142,12 @@ def load_file(path: Path, prefix: DataPath = ()) -> LoadedFile:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            diag = error(Code.FILE_TOO_LARGE, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MiB)",
-                         Span(shown, 1, 1), "split the definitions into several files")
+            diag = error(
+                Code.FILE_TOO_LARGE,
+                f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MiB)",
+                Span(shown, 1, 1),
+                "split the definitions into several files",
+            )
             return LoadedFile(path, shown, None, source_map, [diag])
         raw = path.read_bytes()
     except OSError as exc:
@@ -173,14 +182,22 @@ def _decode(raw: bytes, shown: str) -> tuple[str, Diagnostic | None]:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         col = len(before) - (before.rfind(b"\n") + 1) + 1
-        return "", error(Code.NOT_UTF8, f"{shown} is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
-                         Span(shown, line, col, line, col + 1), "save the file as UTF-8")
+        return "", error(
+            Code.NOT_UTF8,
+            f"{shown} is not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
+            Span(shown, line, col, line, col + 1),
+            "save the file as UTF-8",
+        )
     bad = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
         col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
-        return "", error(Code.NOT_UTF8, f"control character U+{ord(bad.group()):04X} in {shown}",
-                         Span(shown, line, col, line, col + 1), "remove the invisible character")
+        return "", error(
+            Code.NOT_UTF8,
+            f"control character U+{ord(bad.group()):04X} in {shown}",
+            Span(shown, line, col, line, col + 1),
+            "remove the invisible character",
+        )
     return text, None
 
 
@@ -203,8 +220,12 @@ def _prescan_depth(text: str, shown: str) -> Diagnostic | None:
         elif ch in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                return error(Code.YAML_DEPTH, f"nesting deeper than {MAX_DEPTH} levels",
-                             Span(shown, line, col, line, col + 1), "flatten the structure")
+                return error(
+                    Code.YAML_DEPTH,
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    Span(shown, line, col, line, col + 1),
+                    "flatten the structure",
+                )
         elif ch in "]}" and depth:
             depth -= 1
     return None
@@ -215,19 +236,26 @@ def _syntax_error(exc: yaml.MarkedYAMLError, shown: str, lines: list[str]) -> Di
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = exc.problem or "invalid YAML"
     span = Span(shown, line, col, line, col + 1)
-    at = lines[line - 1][col - 1: col] if 0 < line <= len(lines) else ""
+    at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
     if at == "\t" or "\\t" in problem or "tab" in problem.lower():
         return error(Code.YAML_TAB, "tab character in indentation", span, "indent with spaces, not tabs")
     if "expected a single document" in problem or "but found another document" in problem:
-        return error(Code.YAML_MULTI_DOCUMENT, "a definitions file holds one YAML document", span,
-                     "remove the `---` separator (a merge-conflict leftover?) or split the file")
+        return error(
+            Code.YAML_MULTI_DOCUMENT,
+            "a definitions file holds one YAML document",
+            span,
+            "remove the `---` separator (a merge-conflict leftover?) or split the file",
+        )
     opened = exc.context_mark
     if exc.context and exc.context.startswith("while parsing a flow") and opened and opened.line + 1 < line:
         # the parser stops where the next line begins; the mistake is the bracket left open above it
         opener, closer = ("{", "}") if "mapping" in exc.context else ("[", "]")
-        return error(Code.YAML_SYNTAX, f"invalid YAML: this `{opener}` is not closed before line {line}, column {col}",
-                     Span(shown, opened.line + 1, opened.column + 1, opened.line + 1, opened.column + 2),
-                     f"close it with `{closer}`, or put the missing `,` between its items")
+        return error(
+            Code.YAML_SYNTAX,
+            f"invalid YAML: this `{opener}` is not closed before line {line}, column {col}",
+            Span(shown, opened.line + 1, opened.column + 1, opened.line + 1, opened.column + 2),
+            f"close it with `{closer}`, or put the missing `,` between its items",
+        )
     hint = "check the indentation and the quoting around this position"
     if exc.context:
         hint = f"{exc.context}; {hint}"
@@ -256,25 +284,55 @@ class _Builder:
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise _Abort(error(Code.YAML_MULTI_DOCUMENT, "a definitions file holds one YAML document",
-                                       self.span(event), "remove the `---` separator or split the file"))
+                    raise _Abort(
+                        error(
+                            Code.YAML_MULTI_DOCUMENT,
+                            "a definitions file holds one YAML document",
+                            self.span(event),
+                            "remove the `---` separator or split the file",
+                        )
+                    )
                 data = self.node(next(events), self.prefix, 1)
         return data
 
     def node(self, event: Any, path: DataPath, depth: int) -> Any:
         if depth > MAX_DEPTH:
-            raise _Abort(error(Code.YAML_DEPTH, f"nesting deeper than {MAX_DEPTH} levels", self.span(event),
-                               "flatten the structure"))
+            raise _Abort(
+                error(
+                    Code.YAML_DEPTH,
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    self.span(event),
+                    "flatten the structure",
+                )
+            )
         if isinstance(event, yaml.AliasEvent):
-            raise _Abort(error(Code.YAML_ALIAS, f"aliases (`*{event.anchor}`) are not allowed", self.span(event),
-                               "write the value out: what an auditor reads must be exactly what is computed"))
+            raise _Abort(
+                error(
+                    Code.YAML_ALIAS,
+                    f"aliases (`*{event.anchor}`) are not allowed",
+                    self.span(event),
+                    "write the value out: what an auditor reads must be exactly what is computed",
+                )
+            )
         if getattr(event, "anchor", None):
-            self.diagnostics.append(error(Code.YAML_ALIAS, f"anchors (`&{event.anchor}`) are not allowed",
-                                          self.span(event), "write each value out in full"))
+            self.diagnostics.append(
+                error(
+                    Code.YAML_ALIAS,
+                    f"anchors (`&{event.anchor}`) are not allowed",
+                    self.span(event),
+                    "write each value out in full",
+                )
+            )
         tag = getattr(event, "tag", None)
         if tag is not None and tag != "!":
-            self.diagnostics.append(error(Code.YAML_TAG, f"explicit tag `{_as_written(tag)}` is not allowed",
-                                          self.span(event), "remove the tag; values are typed by the schema"))
+            self.diagnostics.append(
+                error(
+                    Code.YAML_TAG,
+                    f"explicit tag `{_as_written(tag)}` is not allowed",
+                    self.span(event),
+                    "remove the tag; values are typed by the schema",
+                )
+            )
         span = self.span(event)
         self.map.values[path] = span
         if isinstance(event, yaml.ScalarEvent):
@@ -298,24 +356,48 @@ class _Builder:
                 break
             key_span = self.span(event)
             if not isinstance(event, yaml.ScalarEvent) or getattr(event, "anchor", None):
-                raise _Abort(error(Code.YAML_KEY_TYPE, "a mapping key must be a plain name", key_span,
-                                   "write the key as a simple word"))
+                raise _Abort(
+                    error(
+                        Code.YAML_KEY_TYPE,
+                        "a mapping key must be a plain name",
+                        key_span,
+                        "write the key as a simple word",
+                    )
+                )
             if event.tag not in (None, "!"):
-                self.diagnostics.append(error(Code.YAML_TAG, f"explicit tag `{_as_written(event.tag)}` is not allowed",
-                                              key_span, "remove the tag"))
+                self.diagnostics.append(
+                    error(
+                        Code.YAML_TAG,
+                        f"explicit tag `{_as_written(event.tag)}` is not allowed",
+                        key_span,
+                        "remove the tag",
+                    )
+                )
             key = event.value
             if key == "<<" and not event.style:
-                self.diagnostics.append(error(Code.YAML_MERGE_KEY, "merge keys (`<<`) are not allowed", key_span,
-                                              "write every key out; overrides must be visible to a reviewer"))
+                self.diagnostics.append(
+                    error(
+                        Code.YAML_MERGE_KEY,
+                        "merge keys (`<<`) are not allowed",
+                        key_span,
+                        "write every key out; overrides must be visible to a reviewer",
+                    )
+                )
             if key == "" and not event.style:
-                self.diagnostics.append(error(Code.YAML_KEY_TYPE, "empty mapping key", key_span,
-                                              "give the entry a name"))
+                self.diagnostics.append(
+                    error(Code.YAML_KEY_TYPE, "empty mapping key", key_span, "give the entry a name")
+                )
             value_event = next(self.events)
             if key in first_seen:
-                self.diagnostics.append(Diagnostic(
-                    Code.YAML_DUPLICATE_KEY, f"duplicate key `{key}` (first at line {first_seen[key].line})",
-                    key_span, "remove one of them; YAML would silently keep only the last",
-                    related=(("first definition", first_seen[key]),)))
+                self.diagnostics.append(
+                    Diagnostic(
+                        Code.YAML_DUPLICATE_KEY,
+                        f"duplicate key `{key}` (first at line {first_seen[key].line})",
+                        key_span,
+                        "remove one of them; YAML would silently keep only the last",
+                        related=(("first definition", first_seen[key]),),
+                    )
+                )
                 self.skip(value_event)
                 continue
             first_seen[key] = key_span
@@ -337,7 +419,7 @@ class _Builder:
 
     def scalar(self, event: Any, path: DataPath, span: Span) -> Any:
         style = event.style or ""
-        raw = tuple(self.lines[span.line - 1: max(span.end_line, span.line)])
+        raw = tuple(self.lines[span.line - 1 : max(span.end_line, span.line)])
         self.map.scalars[path] = Scalar(span, style, raw)
         value: str = event.value
         if style:
@@ -349,14 +431,25 @@ class _Builder:
         if _NUMBER.fullmatch(value):
             digits = sum(ch.isdigit() for ch in value)
             if digits > MAX_NUMBER_DIGITS:
-                self.diagnostics.append(error(
-                    Code.YAML_BAD_NUMBER, f"this number has {digits} digits; the limit is {MAX_NUMBER_DIGITS}", span,
-                    "write a number with fewer digits (numbers in definitions are DECIMAL(38) at most)"))
+                self.diagnostics.append(
+                    error(
+                        Code.YAML_BAD_NUMBER,
+                        f"this number has {digits} digits; the limit is {MAX_NUMBER_DIGITS}",
+                        span,
+                        "write a number with fewer digits (numbers in definitions are DECIMAL(38) at most)",
+                    )
+                )
                 return value
             return int(value) if "." not in value else Decimal(value)
         if _NOT_A_NUMBER.fullmatch(value):
-            self.diagnostics.append(error(Code.YAML_BAD_NUMBER, f"`{value}` is not a finite number", span,
-                                          "write a finite number such as 0 or 1.5"))
+            self.diagnostics.append(
+                error(
+                    Code.YAML_BAD_NUMBER,
+                    f"`{value}` is not a finite number",
+                    span,
+                    "write a finite number such as 0 or 1.5",
+                )
+            )
         return value
 
 

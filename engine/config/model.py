@@ -398,6 +398,7 @@ class Workspace:
 
 # --- what later stages ask the model -----------------------------------------------------
 
+
 def field_path(ws: Workspace, kpi: Kpi, name: str) -> DataPath:
     """Where a KPI's field was written: in its segment variant when the variant sets it."""
     if kpi.variant is not None and kpi.variant_path is not None:
@@ -414,6 +415,8 @@ def kpi_reference_problem(ws: Workspace, name: str) -> tuple[str, str | None] | 
         return None
     variants = sorted(k for k in ws.kpis if k.startswith(name + "."))
     if variants:
-        return (f"KPI `{name}` is defined per segment; name one of its variants",
-                "use " + " or ".join(f"`{v}`" for v in variants))
+        return (
+            f"KPI `{name}` is defined per segment; name one of its variants",
+            "use " + " or ".join(f"`{v}`" for v in variants),
+        )
     return unknown("KPI", name, list(ws.kpis))

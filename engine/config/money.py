@@ -20,8 +20,28 @@ __all__ = ["MINOR_UNITS", "check_gate_below_cap", "minor_unit", "money_columns",
 
 #: ISO 4217 currencies whose minor unit is not 1/100 of the main unit (every other code: 0.01).
 MINOR_UNITS: dict[str, Decimal] = {
-    **{code: Decimal(1) for code in ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
-                                     "UYI", "VND", "VUV", "XAF", "XOF", "XPF")},
+    **{
+        code: Decimal(1)
+        for code in (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        )
+    },
     **{code: Decimal("0.001") for code in ("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND")},
     **{code: Decimal("0.0001") for code in ("CLF", "UYW")},
 }
@@ -44,8 +64,9 @@ def money_columns(people: m.PeopleMapping, plans: Mapping[str, m.BonusPlan]) -> 
     return columns
 
 
-def strict_roster(sources: Mapping[str, m.Source], organization: m.Organization,
-                  plans: Mapping[str, m.BonusPlan]) -> dict[str, m.Source]:
+def strict_roster(
+    sources: Mapping[str, m.Source], organization: m.Organization, plans: Mapping[str, m.BonusPlan]
+) -> dict[str, m.Source]:
     """The sources with the roster's money and fte columns read as non-negative decimals (fte in (0, 1])."""
     out = dict(sources)
     people = organization.people
@@ -72,10 +93,13 @@ def check_gate_below_cap(ws: m.Workspace) -> Iterator[Diagnostic]:
     for plan in ws.bonus_plans.values():
         if plan.cap is not None and plan.gate >= plan.cap:
             span = ws.source_map.value((*plan.path, "payout", "gate"))
-            yield error(Code.GATE_NOT_BELOW_CAP, f"bonus plan `{plan.id}`: the gate ({_percent(plan.gate)}) is not "
-                        f"below the cap ({_percent(plan.cap)})", span,
-                        "the gate is the lowest total score that pays, the cap the highest factor paid: "
-                        "e.g. gate: 60%, cap: 150%")
+            yield error(
+                Code.GATE_NOT_BELOW_CAP,
+                f"bonus plan `{plan.id}`: the gate ({_percent(plan.gate)}) is not below the cap ({_percent(plan.cap)})",
+                span,
+                "the gate is the lowest total score that pays, the cap the highest factor paid: "
+                "e.g. gate: 60%, cap: 150%",
+            )
 
 
 def _percent(value: Decimal) -> str:

@@ -21,8 +21,10 @@ from pathlib import Path, PurePath
 from kpi_engine.errors import Code
 
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-OUTSIDE_HINT = ("write the path relative to the declaring file, inside the workspace, or list its folder in "
-                "`organization.allow_paths`")
+OUTSIDE_HINT = (
+    "write the path relative to the declaring file, inside the workspace, or list its folder in "
+    "`organization.allow_paths`"
+)
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,24 @@ class Boundary:
     def check(self, written: str, base: Path, what: str) -> Problem | None:
         """The problem with a written path (a glob: its fixed prefix), or None when it stays inside."""
         if _REMOTE.match(written):
-            return Problem(Code.REMOTE_PATH, f"{what} `{written}` is a remote URI; the DuckDB engine reads local "
-                           "files only", "copy the file into the workspace and name it with a relative path")
+            return Problem(
+                Code.REMOTE_PATH,
+                f"{what} `{written}` is a remote URI; the DuckDB engine reads local files only",
+                "copy the file into the workspace and name it with a relative path",
+            )
         prefix = fixed_prefix(written)
         target = base / prefix
         if PurePath(written).is_absolute():
             if not any(target.resolve().is_relative_to(root) for root in self.roots[1:]):
-                return Problem(Code.PATH_OUTSIDE, f"{what} `{written}` is an absolute path outside the workspace",
-                               OUTSIDE_HINT)
+                return Problem(
+                    Code.PATH_OUTSIDE, f"{what} `{written}` is an absolute path outside the workspace", OUTSIDE_HINT
+                )
         elif not self.holds(target):
-            return Problem(Code.PATH_OUTSIDE, f"{what} `{written}` leads outside the workspace (to "
-                           f"{target.resolve()})", OUTSIDE_HINT)
+            return Problem(
+                Code.PATH_OUTSIDE,
+                f"{what} `{written}` leads outside the workspace (to {target.resolve()})",
+                OUTSIDE_HINT,
+            )
         return None
 
 
@@ -88,7 +97,7 @@ def fixed_prefix(written: str) -> str:
 def walk_glob(base: Path, written: str) -> Iterator[Path]:
     """The files matching a glob, walking only below its fixed prefix and never into symlinked folders."""
     prefix = fixed_prefix(written)
-    pattern = PurePath(written).parts[len(PurePath(prefix).parts) if prefix != "." else 0:]
+    pattern = PurePath(written).parts[len(PurePath(prefix).parts) if prefix != "." else 0 :]
     start = base / prefix
     deep = "**" in pattern
     for folder, dirs, files in os.walk(start, followlinks=False):
@@ -107,7 +116,12 @@ def _match(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
         return not parts
     head, rest = pattern[0], pattern[1:]
     if head == "**":
-        return any(_match(parts[i:], rest) for i in range(len(parts) + 1)
-                   if not any(p.startswith(".") for p in parts[:i]))
-    return (bool(parts) and (not parts[0].startswith(".") or head.startswith("."))
-            and fnmatch.fnmatchcase(parts[0], head) and _match(parts[1:], rest))
+        return any(
+            _match(parts[i:], rest) for i in range(len(parts) + 1) if not any(p.startswith(".") for p in parts[:i])
+        )
+    return (
+        bool(parts)
+        and (not parts[0].startswith(".") or head.startswith("."))
+        and fnmatch.fnmatchcase(parts[0], head)
+        and _match(parts[1:], rest)
+    )

@@ -22,8 +22,9 @@ Rule = Callable[[m.Workspace], Iterable[Diagnostic]]
 SPEED_PARTNERS = ("quality", "satisfaction")
 
 
-def _err(ws: m.Workspace, code: Code, message: str, path: DataPath, hint: str | None = None,
-         key: bool = False) -> Diagnostic:
+def _err(
+    ws: m.Workspace, code: Code, message: str, path: DataPath, hint: str | None = None, key: bool = False
+) -> Diagnostic:
     span = ws.source_map.key(path) if key else ws.source_map.value(path)
     return error(code, message, span, hint)
 
@@ -34,6 +35,7 @@ def _ref(ws: m.Workspace, kind: str, name: str, pool: Iterable[str], path: DataP
 
 
 # --- references --------------------------------------------------------------------------
+
 
 def check_organization_references(ws: m.Workspace) -> Iterator[Diagnostic]:
     """The roster and unit sources exist and declare the mapped columns."""
@@ -60,16 +62,27 @@ def check_source_references(ws: m.Workspace) -> Iterator[Diagnostic]:
     for source in ws.sources.values():
         path = source.data_path
         if source.path is None and source.table is None:
-            yield _err(ws, Code.MISSING_KEY, f"source `{source.id}` needs `path:` or `table:`", path,
-                       "e.g. path: data/tickets.csv", key=True)
+            yield _err(
+                ws,
+                Code.MISSING_KEY,
+                f"source `{source.id}` needs `path:` or `table:`",
+                path,
+                "e.g. path: data/tickets.csv",
+                key=True,
+            )
         for field_name in ("key", "time"):
             column = getattr(source, field_name)
             if column is not None and source.columns and column not in source.columns:
                 message, hint = unknown("column", column, list(source.columns))
                 yield _err(ws, Code.UNKNOWN_REFERENCE, message, (*path, field_name), hint)
         if source.time and source.columns.get(source.time, m.Column("", "timestamp")).type not in ("date", "timestamp"):
-            yield _err(ws, Code.WRONG_TYPE, f"time column `{source.time}` must be a date or timestamp",
-                       (*path, "time"), f"declare `{source.time}: timestamp` under columns")
+            yield _err(
+                ws,
+                Code.WRONG_TYPE,
+                f"time column `{source.time}` must be a date or timestamp",
+                (*path, "time"),
+                f"declare `{source.time}: timestamp` under columns",
+            )
         for rel in source.relations.values():
             rpath = (*path, "relations", rel.name)
             if rel.source not in ws.sources:
@@ -78,8 +91,14 @@ def check_source_references(ws: m.Workspace) -> Iterator[Diagnostic]:
                 message, hint = unknown("column", rel.key, list(source.columns))
                 yield _err(ws, Code.UNKNOWN_REFERENCE, message, (*rpath, "key"), hint)
             if rel.name in source.columns:
-                yield _err(ws, Code.DUPLICATE_ID, f"relation `{rel.name}` has the name of a column", rpath,
-                           "give the relation another name", key=True)
+                yield _err(
+                    ws,
+                    Code.DUPLICATE_ID,
+                    f"relation `{rel.name}` has the name of a column",
+                    rpath,
+                    "give the relation another name",
+                    key=True,
+                )
 
 
 def check_segment_references(ws: m.Workspace) -> Iterator[Diagnostic]:
@@ -121,9 +140,14 @@ def _kpi_source_references(ws: m.Workspace, kpi: m.Kpi, first_of_base: bool) -> 
     if kpi.segment is not None and ws.segments[kpi.segment].source != kpi.source:
         seg = ws.segments[kpi.segment]
         spath = kpi.variant_path if kpi.variant else (*kpi.path, "segment")
-        yield _err(ws, Code.SEGMENT_SOURCE, f"segment `{seg.id}` filters source `{seg.source}`, but KPI "
-                   f"`{kpi.id}` reads `{kpi.source}`", spath or kpi.path,
-                   f"define a segment on `{kpi.source}`", key=kpi.variant is not None)
+        yield _err(
+            ws,
+            Code.SEGMENT_SOURCE,
+            f"segment `{seg.id}` filters source `{seg.source}`, but KPI `{kpi.id}` reads `{kpi.source}`",
+            spath or kpi.path,
+            f"define a segment on `{kpi.source}`",
+            key=kpi.variant is not None,
+        )
     if first_of_base and source.columns:
         yield from _kpi_column_references(ws, kpi, source)
 
@@ -143,9 +167,14 @@ def _keys_needing_source(ws: m.Workspace, kpi: m.Kpi) -> Iterator[Diagnostic]:
     """Keys set on a derived KPI that only mean something for a KPI over a source's rows."""
     for field_name in ("by", "where", "time", "min_sample"):
         if getattr(kpi, field_name) is not None:
-            yield _err(ws, Code.BAD_VALUE, f"`{field_name}` needs a `source`: a derived KPI takes "
-                       "subjects and rows from the KPIs it combines", (*kpi.path, field_name),
-                       "add `source:` or remove the key", key=True)
+            yield _err(
+                ws,
+                Code.BAD_VALUE,
+                f"`{field_name}` needs a `source`: a derived KPI takes subjects and rows from the KPIs it combines",
+                (*kpi.path, field_name),
+                "add `source:` or remove the key",
+                key=True,
+            )
 
 
 def _kpi_column_references(ws: m.Workspace, kpi: m.Kpi, source: m.Source) -> Iterator[Diagnostic]:
@@ -153,15 +182,20 @@ def _kpi_column_references(ws: m.Workspace, kpi: m.Kpi, source: m.Source) -> Ite
     path = kpi.path
     if kpi.by is not None and kpi.by.column not in source.columns and not _is_relation_path(source, kpi.by.column):
         message, hint = unknown("column", kpi.by.column, list(source.columns))
-        yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`",
-                   (*path, "by", kpi.by.level), hint)
+        yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`", (*path, "by", kpi.by.level), hint)
     time = kpi.time or source.time
     if kpi.time is not None and kpi.time not in source.columns:
         message, hint = unknown("column", kpi.time, list(source.columns))
         yield _err(ws, Code.UNKNOWN_REFERENCE, f"{message} in source `{source.id}`", (*path, "time"), hint)
     elif time is None:
-        yield _err(ws, Code.MISSING_KEY, f"KPI `{kpi.id}` has no time column to place rows in a period", path,
-                   f"set `time:` on the KPI or on source `{source.id}`", key=True)
+        yield _err(
+            ws,
+            Code.MISSING_KEY,
+            f"KPI `{kpi.id}` has no time column to place rows in a period",
+            path,
+            f"set `time:` on the KPI or on source `{source.id}`",
+            key=True,
+        )
 
 
 def _is_relation_path(source: m.Source, column: str) -> bool:
@@ -180,9 +214,13 @@ def check_formula_syntax_without_source(ws: m.Workspace) -> Iterator[Diagnostic]
     owners = [(seg.where, (*seg.path, "where")) for seg in ws.segments.values() if seg.source not in ws.sources]
     for kpi in ws.kpis.values():
         if kpi.source is not None and kpi.source not in ws.sources:
-            owners += [(text, field_path(ws, kpi, name)) for name in ("formula", "where", "valid_if")
-                       if (text := getattr(kpi, name)) is not None]
+            owners += [
+                (text, field_path(ws, kpi, name))
+                for name in ("formula", "where", "valid_if")
+                if (text := getattr(kpi, name)) is not None
+            ]
     for path, text in {where: text for text, where in owners}.items():  # variants share their KPI's formula
+
         def locate(offset: int, length: int, path: DataPath = path) -> Span:
             return ws.source_map.span_in_value(path, offset, length) or Span("<formula>", 1, offset + 1)
 
@@ -213,8 +251,11 @@ def check_scorecard_references(ws: m.Workspace) -> Iterator[Diagnostic]:
 def check_policy_references(ws: m.Workspace) -> Iterator[Diagnostic]:
     """Policies name KPIs and scorecards that exist."""
     for policy in ws.policies.values():
-        if policy.kpi is not None and policy.kpi not in ws.kpis and not any(
-                k.startswith(policy.kpi + ".") for k in ws.kpis):
+        if (
+            policy.kpi is not None
+            and policy.kpi not in ws.kpis
+            and not any(k.startswith(policy.kpi + ".") for k in ws.kpis)
+        ):
             yield _ref(ws, "KPI", policy.kpi, ws.kpis, (*policy.path, "kpi"))
         for i, ident in enumerate(policy.scorecard_ids):
             if ident not in ws.scorecards:
@@ -239,11 +280,17 @@ def check_plan_references(ws: m.Workspace) -> Iterator[Diagnostic]:
             message, hint = unknown("roster column", column, list(roster.columns))
             yield _err(ws, Code.UNKNOWN_REFERENCE, message, (*plan.path, "target_bonus"), hint)
         elif people is None and ws.organization is not None and ws.data.get("organization"):
-            yield _err(ws, Code.MISSING_KEY, "a target bonus from a roster column needs `organization.people`",
-                       (*plan.path, "target_bonus"), "map the roster under organization.people")
+            yield _err(
+                ws,
+                Code.MISSING_KEY,
+                "a target bonus from a roster column needs `organization.people`",
+                (*plan.path, "target_bonus"),
+                "map the roster under organization.people",
+            )
 
 
 # --- structure ---------------------------------------------------------------------------
+
 
 def check_unit_tree(ws: m.Workspace) -> Iterator[Diagnostic]:
     """Parents exist, the unit tree has no cycle and is at most MAX_UNIT_DEPTH levels deep."""
@@ -262,11 +309,16 @@ def check_unit_tree(ws: m.Workspace) -> Iterator[Diagnostic]:
             on_chain.add(node)
             node = ws.units[node].parent
         if node is not None and node in on_chain:
-            loop = chain[chain.index(node):]
+            loop = chain[chain.index(node) :]
             if node not in reported:
                 reported.update(loop)
-                yield _err(ws, Code.UNIT_CYCLE, "unit tree has a cycle: " + " → ".join([*loop, node]),
-                           (*ws.units[loop[-1]].path, "parent"), "one of these units must have another parent")
+                yield _err(
+                    ws,
+                    Code.UNIT_CYCLE,
+                    "unit tree has a cycle: " + " → ".join([*loop, node]),
+                    (*ws.units[loop[-1]].path, "parent"),
+                    "one of these units must have another parent",
+                )
             node = None
         above = level.get(node, 0) if node is not None else 0
         for i, uid in enumerate(reversed(chain)):
@@ -274,9 +326,13 @@ def check_unit_tree(ws: m.Workspace) -> Iterator[Diagnostic]:
             if level[uid] == MAX_UNIT_DEPTH + 1:
                 too_deep.append(uid)
     for uid in sorted(too_deep):
-        yield _err(ws, Code.UNIT_TREE_TOO_DEEP, f"unit `{uid}` is level {MAX_UNIT_DEPTH + 1} of the unit tree; the "
-                   f"limit is {MAX_UNIT_DEPTH} levels", (*ws.units[uid].path, "parent"),
-                   "flatten the tree: group units with tags instead of extra levels")
+        yield _err(
+            ws,
+            Code.UNIT_TREE_TOO_DEEP,
+            f"unit `{uid}` is level {MAX_UNIT_DEPTH + 1} of the unit tree; the limit is {MAX_UNIT_DEPTH} levels",
+            (*ws.units[uid].path, "parent"),
+            "flatten the tree: group units with tags instead of extra levels",
+        )
 
 
 def check_weights_sum_to_100(ws: m.Workspace) -> Iterator[Diagnostic]:
@@ -284,8 +340,14 @@ def check_weights_sum_to_100(ws: m.Workspace) -> Iterator[Diagnostic]:
     for card in ws.scorecards.values():
         total = sum((e.weight for e in card.entries), Decimal(0))
         if card.entries and total != 1:
-            yield _err(ws, Code.WEIGHTS_NOT_100, f"weights of scorecard `{card.id}` sum to {_pct(total)}, not 100%",
-                       (*card.path, "kpis"), f"adjust the weights by {_pct(1 - total)}", key=True)
+            yield _err(
+                ws,
+                Code.WEIGHTS_NOT_100,
+                f"weights of scorecard `{card.id}` sum to {_pct(total)}, not 100%",
+                (*card.path, "kpis"),
+                f"adjust the weights by {_pct(1 - total)}",
+                key=True,
+            )
 
 
 def check_duplicate_entries(ws: m.Workspace) -> Iterator[Diagnostic]:
@@ -295,10 +357,15 @@ def check_duplicate_entries(ws: m.Workspace) -> Iterator[Diagnostic]:
         for entry in card.entries:
             key = (entry.kpi, entry.at)
             if key in first:
-                yield Diagnostic(Code.DUPLICATE_ENTRY, f"`{entry.kpi}` at `{entry.at}` is in scorecard `{card.id}` "
-                                 "twice", ws.source_map.value(entry.path), "merge the two entries",
-                                 related=(("first entry", ws.source_map.value(first[key].path)),)  # type: ignore[arg-type]
-                                 if ws.source_map.value(first[key].path) else ())
+                yield Diagnostic(
+                    Code.DUPLICATE_ENTRY,
+                    f"`{entry.kpi}` at `{entry.at}` is in scorecard `{card.id}` twice",
+                    ws.source_map.value(entry.path),
+                    "merge the two entries",
+                    related=(("first entry", ws.source_map.value(first[key].path)),)  # type: ignore[arg-type]
+                    if ws.source_map.value(first[key].path)
+                    else (),
+                )
             else:
                 first[key] = entry
 
@@ -313,9 +380,13 @@ def check_entry_levels(ws: m.Workspace) -> Iterator[Diagnostic]:
             levels = kpi_levels(ws, kpi)
             if entry.at not in levels:
                 have = ", ".join(sorted(levels))
-                yield _err(ws, Code.ENTRY_LEVEL, f"KPI `{kpi.id}` is not computed at `{entry.at}` level "
-                           f"(it exists at: {have})", (*entry.path, "at") if entry.at != "person" else entry.path,
-                           f"use `at: {sorted(levels, key=_LEVEL_ORDER.index)[0]}` or attribute the KPI with `by:`")
+                yield _err(
+                    ws,
+                    Code.ENTRY_LEVEL,
+                    f"KPI `{kpi.id}` is not computed at `{entry.at}` level (it exists at: {have})",
+                    (*entry.path, "at") if entry.at != "person" else entry.path,
+                    f"use `at: {sorted(levels, key=_LEVEL_ORDER.index)[0]}` or attribute the KPI with `by:`",
+                )
 
 
 _LEVEL_ORDER = ["person", "unit", "organization"]
@@ -327,22 +398,32 @@ def check_kpi_cycles(ws: m.Workspace) -> Iterator[Diagnostic]:
         start = cycle.index(min(cycle[:-1]))
         loop = (*cycle[start:-1], *cycle[:start], cycle[start])
         kpi = ws.kpis[loop[-2]]  # its formula closes the loop
-        yield _err(ws, Code.KPI_CYCLE, "derived KPIs form a cycle: " + " → ".join(loop),
-                   (*kpi.path, "formula"), "a KPI cannot depend on itself, directly or through others")
+        yield _err(
+            ws,
+            Code.KPI_CYCLE,
+            "derived KPIs form a cycle: " + " → ".join(loop),
+            (*kpi.path, "formula"),
+            "a KPI cannot depend on itself, directly or through others",
+        )
 
 
 def check_derived_depth(ws: m.Workspace) -> Iterator[Diagnostic]:
     """Derived KPIs built on derived KPIs nest at most MAX_DERIVED_DEPTH levels."""
     for kid, depth in sorted(kpi_graph(ws).depth.items()):
         if depth == MAX_DERIVED_DEPTH + 1:
-            yield _err(ws, Code.DERIVED_TOO_DEEP, f"derived KPI `{kid}` is built on {depth - 1} levels of derived "
-                       f"KPIs; the limit is {MAX_DERIVED_DEPTH}", (*ws.kpis[kid].path, "formula"),
-                       "compute intermediate values from the source rows, or combine several steps into one formula")
+            yield _err(
+                ws,
+                Code.DERIVED_TOO_DEEP,
+                f"derived KPI `{kid}` is built on {depth - 1} levels of derived KPIs; the limit is {MAX_DERIVED_DEPTH}",
+                (*ws.kpis[kid].path, "formula"),
+                "compute intermediate values from the source rows, or combine several steps into one formula",
+            )
 
 
 def _points(target: m.Target) -> list[tuple[str, m.Quantity]]:
-    return [(name, value) for name in ("threshold", "target", "stretch")
-            if (value := getattr(target, name)) is not None]
+    return [
+        (name, value) for name in ("threshold", "target", "stretch") if (value := getattr(target, name)) is not None
+    ]
 
 
 def _comparable(a: m.Quantity, b: m.Quantity) -> bool:
@@ -358,48 +439,86 @@ def check_target(ws: m.Workspace, target: m.Target, direction: str, owner: str) 
     path = target.path
     if direction == "range":
         if target.min is None or target.max is None:
-            yield _err(ws, Code.RANGE_TARGET, f"{owner} has `direction: range`; its target needs `min` and `max`",
-                       path, "e.g. target: {min: 15, max: 20, threshold_min: 10, threshold_max: 25}")
+            yield _err(
+                ws,
+                Code.RANGE_TARGET,
+                f"{owner} has `direction: range`; its target needs `min` and `max`",
+                path,
+                "e.g. target: {min: 15, max: 20, threshold_min: 10, threshold_max: 25}",
+            )
             return
-        chain = [(n, v) for n in ("threshold_min", "min", "max", "threshold_max")
-                 if (v := getattr(target, n)) is not None]
+        chain = [
+            (n, v) for n in ("threshold_min", "min", "max", "threshold_max") if (v := getattr(target, n)) is not None
+        ]
         for (n1, v1), (n2, v2) in zip(chain, chain[1:], strict=False):
             if not _comparable(v1, v2) or _key(v1) > _key(v2) or (n1 != "min" and _key(v1) == _key(v2)):
                 found = f"{_shown(ws, (*path, n1), v1)} and {_shown(ws, (*path, n2), v2)}"
-                yield _err(ws, Code.RANGE_TARGET, f"range target needs {n1} ≤ {n2}, found {found}",
-                           (*path, n2), "order the points threshold_min ≤ min ≤ max ≤ threshold_max")
+                yield _err(
+                    ws,
+                    Code.RANGE_TARGET,
+                    f"range target needs {n1} ≤ {n2}, found {found}",
+                    (*path, n2),
+                    "order the points threshold_min ≤ min ≤ max ≤ threshold_max",
+                )
         return
     if target.is_range:
-        yield _err(ws, Code.RANGE_TARGET, f"{owner} has a range target but `direction: {direction}`", path,
-                   "set `direction: range`, or use threshold/target/stretch")
+        yield _err(
+            ws,
+            Code.RANGE_TARGET,
+            f"{owner} has a range target but `direction: {direction}`",
+            path,
+            "set `direction: range`, or use threshold/target/stretch",
+        )
         return
     if target.vs is None and target.benchmark is None and target.target is None:
-        yield _err(ws, Code.TARGET_INCONSISTENT, f"target of {owner} has no `target` point", path,
-                   "add `target:`; threshold and stretch are optional", key=True)
+        yield _err(
+            ws,
+            Code.TARGET_INCONSISTENT,
+            f"target of {owner} has no `target` point",
+            path,
+            "add `target:`; threshold and stretch are optional",
+            key=True,
+        )
     points = _points(target)
     durations = [name for name, value in points if isinstance(value, Duration)]
     if 0 < len(durations) < len(points):  # report the odd one out once, not every pair it is in
         odd = [name for name, _ in points if name not in durations] if len(durations) * 2 > len(points) else durations
         kinds = ("a duration", "numbers") if odd[0] in durations else ("a number", "durations")
-        yield _err(ws, Code.TARGET_INCONSISTENT, f"the {odd[0]} is {kinds[0]}, but the other points are {kinds[1]}",
-                   (*path, odd[0]), "write every point as a duration (4h) or every point as a number")
+        yield _err(
+            ws,
+            Code.TARGET_INCONSISTENT,
+            f"the {odd[0]} is {kinds[0]}, but the other points are {kinds[1]}",
+            (*path, odd[0]),
+            "write every point as a duration (4h) or every point as a number",
+        )
         return
     for (n1, v1), (n2, v2) in zip(points, points[1:], strict=False):
         better = _key(v2) > _key(v1) if direction == "higher" else _key(v2) < _key(v1)
         if not better:
             word = "above" if direction == "higher" else "below"
-            yield _err(ws, Code.TARGET_INCONSISTENT,
-                       f"for a `{direction}` KPI the {n2} ({_shown(ws, (*path, n2), v2)}) must be {word} the {n1} "
-                       f"({_shown(ws, (*path, n1), v1)})", (*path, n2),
-                       "order the points threshold < target < stretch" if direction == "higher"
-                       else "for lower-is-better: threshold > target > stretch")
-    changes = [(n, v) for n in ("threshold_change", "change", "stretch_change")
-               if (v := getattr(target, n)) is not None]
+            yield _err(
+                ws,
+                Code.TARGET_INCONSISTENT,
+                f"for a `{direction}` KPI the {n2} ({_shown(ws, (*path, n2), v2)}) must be {word} the {n1} "
+                f"({_shown(ws, (*path, n1), v1)})",
+                (*path, n2),
+                "order the points threshold < target < stretch"
+                if direction == "higher"
+                else "for lower-is-better: threshold > target > stretch",
+            )
+    changes = [
+        (n, v) for n in ("threshold_change", "change", "stretch_change") if (v := getattr(target, n)) is not None
+    ]
     for (n1, v1), (n2, v2) in zip(changes, changes[1:], strict=False):
         better = v2 > v1 if direction == "higher" else v2 < v1
         if not better:
-            yield _err(ws, Code.TARGET_INCONSISTENT, f"{n2} ({_pct(v2)}) must be better than {n1} ({_pct(v1)})",
-                       (*path, n2), "order threshold_change, change, stretch_change in the KPI's direction")
+            yield _err(
+                ws,
+                Code.TARGET_INCONSISTENT,
+                f"{n2} ({_pct(v2)}) must be better than {n1} ({_pct(v1)})",
+                (*path, n2),
+                "order threshold_change, change, stretch_change in the KPI's direction",
+            )
 
 
 def _shown(ws: m.Workspace, path: DataPath, value: object) -> str:
@@ -423,27 +542,43 @@ def _edge_path(ws: m.Workspace, scoring: m.Scoring, index: int) -> DataPath:
 def check_bands(ws: m.Workspace, scoring: m.Scoring, direction: str) -> Iterator[Diagnostic]:
     """Bands step in one direction, with comparable edges."""
     if scoring.method == "bands" and not scoring.bands:
-        yield _err(ws, Code.BANDS, "scoring method `bands` needs `bands:`", scoring.path,
-                   "e.g. bands: [{from: 70%, score: 50%}, {from: 80%, score: 100%}]")
+        yield _err(
+            ws,
+            Code.BANDS,
+            "scoring method `bands` needs `bands:`",
+            scoring.path,
+            "e.g. bands: [{from: 70%, score: 50%}, {from: 80%, score: 100%}]",
+        )
     edges = [b.edge for b in scoring.bands]
     for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False)):
         ok = _comparable(a, b) and (_key(b) > _key(a) if direction != "lower" else _key(b) < _key(a))
         if not ok:
             order = "increase" if direction != "lower" else "decrease (lower is better: use `to:`)"
-            yield _err(ws, Code.BANDS, f"band edges must {order}: {_shown(ws, _edge_path(ws, scoring, i), a)} then "
-                       f"{_shown(ws, _edge_path(ws, scoring, i + 1), b)}", (*scoring.path, "bands", i + 1),
-                       "list the bands from the worst to the best")
+            yield _err(
+                ws,
+                Code.BANDS,
+                f"band edges must {order}: {_shown(ws, _edge_path(ws, scoring, i), a)} then "
+                f"{_shown(ws, _edge_path(ws, scoring, i + 1), b)}",
+                (*scoring.path, "bands", i + 1),
+                "list the bands from the worst to the best",
+            )
 
 
-def check_ratio_target(ws: m.Workspace, target: m.Target | None, scoring: m.Scoring | None,
-                       owner: str) -> Iterator[Diagnostic]:
+def check_ratio_target(
+    ws: m.Workspace, target: m.Target | None, scoring: m.Scoring | None, owner: str
+) -> Iterator[Diagnostic]:
     """Ratio scoring divides by the `target` point: a written target must be above 0."""
     if scoring is None or scoring.method != "ratio" or target is None or target.target is None:
         return
     if _key(target.target) <= 0:
-        yield _err(ws, Code.TARGET_INCONSISTENT, f"{owner} is scored by `ratio`, which divides by the target, "
-                   f"but the target is {_shown(ws, (*target.path, 'target'), target.target)}",
-                   (*target.path, "target"), "give a target above 0, or score it `linear` or by `bands`")
+        yield _err(
+            ws,
+            Code.TARGET_INCONSISTENT,
+            f"{owner} is scored by `ratio`, which divides by the target, "
+            f"but the target is {_shown(ws, (*target.path, 'target'), target.target)}",
+            (*target.path, "target"),
+            "give a target above 0, or score it `linear` or by `bands`",
+        )
 
 
 def check_targets(ws: m.Workspace) -> Iterator[Diagnostic]:
@@ -472,12 +607,17 @@ def check_targets(ws: m.Workspace) -> Iterator[Diagnostic]:
                 yield from check_ratio_target(ws, entry.target or kpi.target, scoring, f"`{entry.kpi}` in `{card.id}`")
             has_bands = scoring is not None and scoring.method == "bands"
             if entry.target is None and kpi.target is None and not has_bands:
-                yield _err(ws, Code.ENTRY_NO_TARGET, f"`{entry.kpi}` has no target, so it cannot be scored in "
-                           f"`{card.id}`", (*entry.path, "kpi"),
-                           "give the KPI (or this entry) a target: {threshold: …, target: …}")
+                yield _err(
+                    ws,
+                    Code.ENTRY_NO_TARGET,
+                    f"`{entry.kpi}` has no target, so it cannot be scored in `{card.id}`",
+                    (*entry.path, "kpi"),
+                    "give the KPI (or this entry) a target: {threshold: …, target: …}",
+                )
 
 
 # --- policies and lints ------------------------------------------------------------------
+
 
 def _covered(policy: m.Policy, card: m.Scorecard) -> bool:
     if policy.scorecard_ids:
@@ -500,14 +640,26 @@ def check_policies(ws: m.Workspace) -> Iterator[Diagnostic]:
                     bounds = f"{_pct(lo) if lo is not None else '0%'}–{_pct(hi) if hi is not None else '100%'}"
                     where = (*entries[0].path, "weight") if entries else card.path
                     found = f"weighs {_pct(total)}" if entries else "is absent (weighs 0%)"
-                    yield _err(ws, Code.POLICY_WEIGHT, f"`{policy.kpi}` {found} in scorecard `{card.id}`", where,
-                               f"policy `{policy.id}` requires {bounds}", key=not entries)
+                    yield _err(
+                        ws,
+                        Code.POLICY_WEIGHT,
+                        f"`{policy.kpi}` {found} in scorecard `{card.id}`",
+                        where,
+                        f"policy `{policy.id}` requires {bounds}",
+                        key=not entries,
+                    )
             if policy.kpi_count is not None:
                 count = len(card.entries)
                 lo, hi = policy.kpi_count.min, policy.kpi_count.max
                 if (lo is not None and count < lo) or (hi is not None and count > hi):
-                    yield _err(ws, Code.POLICY_KPI_COUNT, f"scorecard `{card.id}` has {count} KPIs",
-                               (*card.path, "kpis"), f"policy `{policy.id}` requires {lo}–{hi} KPIs", key=True)
+                    yield _err(
+                        ws,
+                        Code.POLICY_KPI_COUNT,
+                        f"scorecard `{card.id}` has {count} KPIs",
+                        (*card.path, "kpis"),
+                        f"policy `{policy.id}` requires {lo}–{hi} KPIs",
+                        key=True,
+                    )
 
 
 def check_lints(ws: m.Workspace) -> Iterator[Diagnostic]:
@@ -516,24 +668,38 @@ def check_lints(ws: m.Workspace) -> Iterator[Diagnostic]:
     for kpi in ws.kpis.values():
         if kpi.goal is None and kpi.base_id not in seen:
             seen.add(kpi.base_id)
-            yield warning(Code.LINT_NO_GOAL, f"KPI `{kpi.base_id}` is linked to no goal",
-                          ws.source_map.key(kpi.path), "add `goal:` so everyone sees what this KPI serves")
+            yield warning(
+                Code.LINT_NO_GOAL,
+                f"KPI `{kpi.base_id}` is linked to no goal",
+                ws.source_map.key(kpi.path),
+                "add `goal:` so everyone sees what this KPI serves",
+            )
     for card in ws.scorecards.values():
         count = len(card.entries)
         if count > 10 or count < 3:
-            yield warning(Code.LINT_KPI_COUNT, f"scorecard `{card.id}` has {count} KPIs",
-                          ws.source_map.key((*card.path, "kpis")), "keep 3 to 10 KPIs: focus is what pays")
+            yield warning(
+                Code.LINT_KPI_COUNT,
+                f"scorecard `{card.id}` has {count} KPIs",
+                ws.source_map.key((*card.path, "kpis")),
+                "keep 3 to 10 KPIs: focus is what pays",
+            )
         cats = Counter(ws.kpis[e.kpi].category for e in card.entries if e.kpi in ws.kpis)
         if cats.get("speed") and not any(cats.get(c) for c in SPEED_PARTNERS):
-            yield warning(Code.LINT_SPEED_WITHOUT_QUALITY, f"scorecard `{card.id}` pays for speed with no quality "
-                          "or satisfaction KPI", ws.source_map.key((*card.path, "kpis")),
-                          "add a quality or satisfaction KPI so speed is not bought with sloppiness")
+            yield warning(
+                Code.LINT_SPEED_WITHOUT_QUALITY,
+                f"scorecard `{card.id}` pays for speed with no quality or satisfaction KPI",
+                ws.source_map.key((*card.path, "kpis")),
+                "add a quality or satisfaction KPI so speed is not bought with sloppiness",
+            )
         for entry in card.entries:
             weighted = ws.kpis.get(entry.kpi)
             if weighted is not None and weighted.category == "activity" and entry.weight > 0:
-                yield warning(Code.LINT_ACTIVITY_WEIGHTED, f"`{entry.kpi}` is an activity KPI weighted "
-                              f"{_pct(entry.weight)} in `{card.id}`", ws.source_map.value((*entry.path, "weight")),
-                              "pay for results, not activity: track it without weight or replace it")
+                yield warning(
+                    Code.LINT_ACTIVITY_WEIGHTED,
+                    f"`{entry.kpi}` is an activity KPI weighted {_pct(entry.weight)} in `{card.id}`",
+                    ws.source_map.value((*entry.path, "weight")),
+                    "pay for results, not activity: track it without weight or replace it",
+                )
 
 
 def _pct(value: Decimal | None) -> str:

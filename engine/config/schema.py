@@ -35,28 +35,60 @@ SCHEMA_FILE = "kpi.schema.json"
 
 _DIGITS_HINT = "write numbers as digits with an optional decimal point, e.g. 1000"
 _BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
-_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "text", "number": "a number",
-               "integer": "a whole number", "boolean": "true or false", "null": "null"}
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "null": "null",
+}
 _KIND_NAMES = {
-    "id": "an id", "kpi_ref": "a KPI id", "column": "a column name", "tag": "a tag", "data_id": "an id",
-    "percent": "a percentage (25%)", "signed_percent": "a percentage (+10%)",
+    "id": "an id",
+    "kpi_ref": "a KPI id",
+    "column": "a column name",
+    "tag": "a tag",
+    "data_id": "an id",
+    "percent": "a percentage (25%)",
+    "signed_percent": "a percentage (+10%)",
     "fraction": "a percentage (25%) or a fraction (0.25)",
-    "signed_fraction": "a signed percentage (+10%) or a fraction (0.1)", "duration": "a duration (4h)",
-    "date": "a date (YYYY-MM-DD)", "target_point": "a number, a percentage (80%) or a duration (4h)",
+    "signed_fraction": "a signed percentage (+10%) or a fraction (0.1)",
+    "duration": "a duration (4h)",
+    "date": "a date (YYYY-MM-DD)",
+    "target_point": "a number, a percentage (80%) or a duration (4h)",
     "param_value": "a number, a percentage, a duration, a date, true/false or text",
-    "period": "a period (2025, 2025-Q1, 2025-03)", "period_or_grain": "a period (year, 2025, 2025-Q1)",
-    "formula": "a formula (text)", "money": "an amount", "window": "working hours (09:00-18:00)",
+    "period": "a period (2025, 2025-Q1, 2025-03)",
+    "period_or_grain": "a period (year, 2025, 2025-Q1)",
+    "formula": "a formula (text)",
+    "money": "an amount",
+    "window": "working hours (09:00-18:00)",
     "target_bonus": "a target bonus (20% of base_salary, 5000 or column target_bonus)",
 }
 _NOUNS = {"column_type": "column type"}
-_SYNONYMS = {"upper": "higher", "up": "higher", "increase": "higher", "more": "higher", "down": "lower",
-             "decrease": "lower", "less": "lower", "between": "range", "within": "range"}
+_SYNONYMS = {
+    "upper": "higher",
+    "up": "higher",
+    "increase": "higher",
+    "more": "higher",
+    "down": "lower",
+    "decrease": "lower",
+    "less": "lower",
+    "between": "range",
+    "within": "range",
+}
 _PERIOD_HINT = "write 2025, 2025-Q1, 2025-03, 2025-W05 or 2025-01-01..2025-03-31"
 _GRAINS = GRAINS
-_TARGET_FAMILIES = (("threshold", "target", "stretch"), ("min", "max", "threshold_min", "threshold_max"),
-                    ("vs", "change", "threshold_change", "stretch_change"), ("benchmark", "better_by"))
-_TARGET_FORMS_HINT = ("a target is one of: {threshold, target, stretch}; {min, max, threshold_min, threshold_max}; "
-                      "{vs: previous, change, threshold_change, stretch_change}; {benchmark, better_by}")
+_TARGET_FAMILIES = (
+    ("threshold", "target", "stretch"),
+    ("min", "max", "threshold_min", "threshold_max"),
+    ("vs", "change", "threshold_change", "stretch_change"),
+    ("benchmark", "better_by"),
+)
+_TARGET_FORMS_HINT = (
+    "a target is one of: {threshold, target, stretch}; {min, max, threshold_min, threshold_max}; "
+    "{vs: previous, change, threshold_change, stretch_change}; {benchmark, better_by}"
+)
 _NEEDS_HINTS = {
     ("vs", "change"): "a relative target reads {vs: previous, change: +10%}",
     ("change", "vs"): "a relative target reads {vs: previous, change: +10%}",
@@ -78,10 +110,15 @@ def _numeric(value: object) -> bool:
     return isinstance(value, (int, Decimal, float)) and not isinstance(value, bool)
 
 
-_ValidatorClass = extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many({
-    "number": lambda _checker, value: _numeric(value),
-    "integer": lambda _checker, value: isinstance(value, int) and not isinstance(value, bool),
-}))
+_ValidatorClass = extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {
+            "number": lambda _checker, value: _numeric(value),
+            "integer": lambda _checker, value: isinstance(value, int) and not isinstance(value, bool),
+        }
+    ),
+)
 
 
 @cache
@@ -153,6 +190,7 @@ def _explain(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
 
 
 # ---- what a value is and how to talk about it ----------------------------------------------------
+
 
 def _anchor(schema: object) -> str | None:
     return schema.get("$anchor") if isinstance(schema, dict) else None
@@ -296,8 +334,12 @@ def _either(options: list[str]) -> str:
 
 def _wrong_type(ctx: _Context, err: ValidationError, schema: object) -> Diagnostic:
     value, path = err.instance, ctx.path(err)
-    return error(Code.WRONG_TYPE, f"expected {_expected(schema)}, found {_found(value)}", ctx.value(err),
-                 _type_hint(_types(schema) or set(), value, path))
+    return error(
+        Code.WRONG_TYPE,
+        f"expected {_expected(schema)}, found {_found(value)}",
+        ctx.value(err),
+        _type_hint(_types(schema) or set(), value, path),
+    )
 
 
 def _type_hint(expected: set[str], value: object, path: DataPath) -> str | None:
@@ -324,30 +366,50 @@ def _type_hint(expected: set[str], value: object, path: DataPath) -> str | None:
 
 # ---- kinds of values (schema $anchors) --------------------------------------------------------------
 
+
 def _fraction(ctx: _Context, err: ValidationError) -> Diagnostic | None:
     value, span = err.instance, ctx.value(err)
     signed = _anchor(err.schema) == "signed_fraction"
     if _numeric(value):
         low = -1 if signed else 0
         if value < 0 and not signed:
-            return error(Code.BAD_PERCENT, f"`{value}` is negative where a percentage is expected", span,
-                         "write a percentage from 0% up, e.g. 25% or 0.25")
+            return error(
+                Code.BAD_PERCENT,
+                f"`{value}` is negative where a percentage is expected",
+                span,
+                "write a percentage from 0% up, e.g. 25% or 0.25",
+            )
         if value > 1 or value < low:
-            return error(Code.BAD_PERCENT, f"bare number `{value}` where a percentage is expected", span,
-                         _percent_fix(Decimal(str(value))))
+            return error(
+                Code.BAD_PERCENT,
+                f"bare number `{value}` where a percentage is expected",
+                span,
+                _percent_fix(Decimal(str(value))),
+            )
         return None
     if not isinstance(value, str):
         return _wrong_type(ctx, err, err.schema)
     if not signed and value.startswith(("-", "+")) and value.endswith("%"):
-        return error(Code.BAD_PERCENT, f"`{value}` is signed where a percentage from 0% up is expected", span,
-                     f"write {value.lstrip('+-')}" if value.startswith("+") else "write a percentage such as 25%")
+        return error(
+            Code.BAD_PERCENT,
+            f"`{value}` is signed where a percentage from 0% up is expected",
+            span,
+            f"write {value.lstrip('+-')}" if value.startswith("+") else "write a percentage such as 25%",
+        )
     if _NUMBER_TEXT.fullmatch(value):
         number = Decimal(value)
-        fix = (_percent_fix(number) if abs(number) > 1
-               else f"write {value} without quotes, or {_as_fraction_text(number * 100)}%")
+        fix = (
+            _percent_fix(number)
+            if abs(number) > 1
+            else f"write {value} without quotes, or {_as_fraction_text(number * 100)}%"
+        )
         return error(Code.BAD_PERCENT, f"expected a percentage or a fraction, found {_found(value)}", span, fix)
-    return error(Code.BAD_PERCENT, f"`{value}` is not a percentage", span,
-                 "write digits followed by %, e.g. 25%, or a fraction such as 0.25")
+    return error(
+        Code.BAD_PERCENT,
+        f"`{value}` is not a percentage",
+        span,
+        "write digits followed by %, e.g. 25%, or a fraction such as 0.25",
+    )
 
 
 def _duration_problem(value: str, span: Span | None) -> Diagnostic | None:
@@ -365,8 +427,9 @@ def _loose_string(value: str, span: Span | None, expected: str) -> Diagnostic:
     if looks_numeric(value):
         return error(Code.WRONG_TYPE, f"expected a number, found {_found(value)}", span, _DIGITS_HINT)
     if value.endswith("%"):
-        return error(Code.BAD_PERCENT, f"`{value}` is not a percentage", span,
-                     "write digits followed by %, e.g. 80% or -5%")
+        return error(
+            Code.BAD_PERCENT, f"`{value}` is not a percentage", span, "write digits followed by %, e.g. 80% or -5%"
+        )
     if _DATE_LIKE.fullmatch(value) and not _is_date(value):
         return _bad_date(value, span)
     duration = _duration_problem(value, span)
@@ -376,10 +439,18 @@ def _loose_string(value: str, span: Span | None, expected: str) -> Diagnostic:
     if clock:  # YAML 1.1 would read 1:30 as the base-60 number 90
         minutes = int(clock[1]) * 60 + int(clock[2])
         hours = f"{round(Decimal(minutes) / 60, 2).normalize():f}"
-        return error(Code.BAD_VALUE, f"expected {expected}, found {_found(value)}", span,
-                     f"hours:minutes is not read as a time: write {hours} (a number) or {minutes}min (a duration)")
-    return error(Code.BAD_VALUE, f"expected {expected}, found {_found(value)}", span,
-                 "write a number (8), a percentage (80%) or a duration (4h)")
+        return error(
+            Code.BAD_VALUE,
+            f"expected {expected}, found {_found(value)}",
+            span,
+            f"hours:minutes is not read as a time: write {hours} (a number) or {minutes}min (a duration)",
+        )
+    return error(
+        Code.BAD_VALUE,
+        f"expected {expected}, found {_found(value)}",
+        span,
+        "write a number (8), a percentage (80%) or a duration (4h)",
+    )
 
 
 def _target_point(ctx: _Context, err: ValidationError) -> Diagnostic | None:
@@ -392,9 +463,13 @@ def _param_value(ctx: _Context, err: ValidationError) -> Diagnostic | None:
     if isinstance(err.instance, str):
         diag = _loose_string(err.instance, ctx.value(err), _KIND_NAMES["param_value"])
         if diag.code is Code.BAD_VALUE:
-            return error(Code.BAD_VALUE, f"`{err.instance}` is not a parameter value", diag.span,
-                         "text values start with a letter; numbers, percentages (10%) and durations (4h) "
-                         "are written without spaces")
+            return error(
+                Code.BAD_VALUE,
+                f"`{err.instance}` is not a parameter value",
+                diag.span,
+                "text values start with a letter; numbers, percentages (10%) and durations (4h) "
+                "are written without spaces",
+            )
         return diag
     return _wrong_type(ctx, err, err.schema)
 
@@ -402,11 +477,19 @@ def _param_value(ctx: _Context, err: ValidationError) -> Diagnostic | None:
 def _duration(ctx: _Context, err: ValidationError) -> Diagnostic | None:
     value, span = err.instance, ctx.value(err)
     if isinstance(value, str):
-        return _duration_problem(value, span) or error(Code.BAD_DURATION, f"`{value}` is not a duration", span,
-                                                       "write a number and a unit: 30s, 15min, 4h, 3d or 2w")
+        return _duration_problem(value, span) or error(
+            Code.BAD_DURATION,
+            f"`{value}` is not a duration",
+            span,
+            "write a number and a unit: 30s, 15min, 4h, 3d or 2w",
+        )
     if _numeric(value):
-        return error(Code.BAD_DURATION, f"expected a duration, found {_found(value)}", span,
-                     f"add a unit: {value}min, {value}h or {value}d")
+        return error(
+            Code.BAD_DURATION,
+            f"expected a duration, found {_found(value)}",
+            span,
+            f"add a unit: {value}min, {value}h or {value}d",
+        )
     return _wrong_type(ctx, err, err.schema)
 
 
@@ -426,8 +509,12 @@ def _bad_date(value: str, span: Span | None) -> Diagnostic:
     else:
         reason = "write it as YYYY-MM-DD"
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        return error(Code.BAD_DATE, f"`{value}` is not a valid date ({reason})", span,
-                     "check the day and month: dates are YYYY-MM-DD")
+        return error(
+            Code.BAD_DATE,
+            f"`{value}` is not a valid date ({reason})",
+            span,
+            "check the day and month: dates are YYYY-MM-DD",
+        )
     return error(Code.BAD_DATE, f"`{value}` is not a date", span, "write dates as YYYY-MM-DD, e.g. 2026-01-31")
 
 
@@ -436,8 +523,9 @@ def _date(ctx: _Context, err: ValidationError) -> Diagnostic | None:
     if isinstance(value, str):
         return _bad_date(value, span)
     if _numeric(value):
-        return error(Code.BAD_DATE, f"expected a date, found {_found(value)}", span,
-                     "write dates as YYYY-MM-DD, e.g. 2026-01-31")
+        return error(
+            Code.BAD_DATE, f"expected a date, found {_found(value)}", span, "write dates as YYYY-MM-DD, e.g. 2026-01-31"
+        )
     return _wrong_type(ctx, err, err.schema)
 
 
@@ -485,6 +573,7 @@ def _by_pattern(code: Code, what: str) -> Callable[[_Context, ValidationError], 
         if not isinstance(err.instance, str):
             return _wrong_type(ctx, err, err.schema)
         return error(code, f"`{err.instance}` is not {what}", ctx.value(err), _hint_from(err.schema))
+
     return handler
 
 
@@ -497,8 +586,12 @@ def _target_bonus(ctx: _Context, err: ValidationError) -> Diagnostic | None:
         return _wrong_type(ctx, err, err.schema)
     share = re.fullmatch(r"(\S+)\s+of\s+(\S+)", value)
     if share and _NUMBER_TEXT.fullmatch(share[1]) and Decimal(share[1]) > 1:
-        return error(Code.BAD_PERCENT, f"bare number `{share[1]}` where a percentage is expected", span,
-                     f"write {share[1]}% of {share[2]} or {_as_fraction_text(Decimal(share[1]))} of {share[2]}")
+        return error(
+            Code.BAD_PERCENT,
+            f"bare number `{share[1]}` where a percentage is expected",
+            span,
+            f"write {share[1]}% of {share[2]} or {_as_fraction_text(Decimal(share[1]))} of {share[2]}",
+        )
     if share and share[1].endswith("%"):
         return error(Code.BAD_PERCENT, f"`{share[1]}` is not a percentage", span, hint)
     return error(Code.BAD_VALUE, f"`{value}` is not a target bonus", span, hint)
@@ -506,15 +599,25 @@ def _target_bonus(ctx: _Context, err: ValidationError) -> Diagnostic | None:
 
 _KindHandler = Callable[[_Context, ValidationError], Diagnostic | None]
 _KINDS: dict[str | None, _KindHandler] = {
-    "fraction": _fraction, "signed_fraction": _fraction, "percent": _fraction,
-    "target_point": _target_point, "param_value": _param_value, "duration": _duration, "date": _date,
-    "period": _period, "period_or_grain": _period, "id": _id_like, "kpi_ref": _id_like,
+    "fraction": _fraction,
+    "signed_fraction": _fraction,
+    "percent": _fraction,
+    "target_point": _target_point,
+    "param_value": _param_value,
+    "duration": _duration,
+    "date": _date,
+    "period": _period,
+    "period_or_grain": _period,
+    "id": _id_like,
+    "kpi_ref": _id_like,
     "window": _by_pattern(Code.BAD_VALUE, "a working-hours window"),
-    "money": _by_pattern(Code.BAD_VALUE, "an amount"), "target_bonus": _target_bonus,
+    "money": _by_pattern(Code.BAD_VALUE, "an amount"),
+    "target_bonus": _target_bonus,
 }
 
 
 # ---- JSON Schema keywords ----------------------------------------------------------------------------
+
 
 def _bad_key_name(ctx: _Context, err: ValidationError) -> Diagnostic:
     key = str(err.instance)
@@ -574,8 +677,12 @@ def _dependent_required(ctx: _Context, err: ValidationError) -> Iterator[Diagnos
         for other in needs:
             if key in err.instance and other not in err.instance and other not in said:
                 said.add(other)
-                yield error(Code.MISSING_KEY, f"`{key}` needs `{other}` beside it", ctx.key((*path, key)),
-                            _NEEDS_HINTS.get((key, other), f"add `{other}:`"))
+                yield error(
+                    Code.MISSING_KEY,
+                    f"`{key}` needs `{other}` beside it",
+                    ctx.key((*path, key)),
+                    _NEEDS_HINTS.get((key, other), f"add `{other}:`"),
+                )
 
 
 def _forbidden(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
@@ -589,8 +696,7 @@ def _forbidden(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
     # Report each clash once, against the first key (in family order) that rules this one out.
     first = next(k for family in _TARGET_FAMILIES for k in family if k in parent)
     if schema_path[schema_path.index("dependentSchemas") + 1] == first:
-        yield error(Code.BAD_VALUE, f"`{key}` cannot be combined with `{first}`", ctx.key(path),
-                    _TARGET_FORMS_HINT)
+        yield error(Code.BAD_VALUE, f"`{key}` cannot be combined with `{first}`", ctx.key(path), _TARGET_FORMS_HINT)
 
 
 def _one_of_keys(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
@@ -605,8 +711,12 @@ def _one_of_keys(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
             where = f"`{_dotted(path)}`" if path else "the file"
             yield error(Code.MISSING_KEY, f"{where} needs {listed}", ctx.key(path), f"add one of {listed}")
     elif err.validator == "oneOf":
-        yield error(Code.BAD_VALUE, f"use only one of {listed}", ctx.key((*path, present[1])),
-                    f"remove `{present[1]}` or `{present[0]}`")
+        yield error(
+            Code.BAD_VALUE,
+            f"use only one of {listed}",
+            ctx.key((*path, present[1])),
+            f"remove `{present[1]}` or `{present[0]}`",
+        )
 
 
 def _alternatives(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
@@ -640,9 +750,14 @@ def _enum(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
         return
     synonym = _SYNONYMS.get(err.instance.lower())
     hint = (f"did you mean `{synonym}`?" if synonym in choices else did_you_mean(err.instance, choices)) or (
-        f"use one of {listed}")
-    yield error(Code.BAD_VALUE, f"`{err.instance}` is not a valid {_noun(ctx, err)}: expected one of {listed}",
-                ctx.value(err), hint)
+        f"use one of {listed}"
+    )
+    yield error(
+        Code.BAD_VALUE,
+        f"`{err.instance}` is not a valid {_noun(ctx, err)}: expected one of {listed}",
+        ctx.value(err),
+        hint,
+    )
 
 
 def _bounds(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
@@ -663,8 +778,9 @@ def _bounds(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
 
 
 def _pattern(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
-    yield error(Code.BAD_VALUE, f"`{err.instance}` is not a valid {_noun(ctx, err)}", ctx.value(err),
-                _hint_from(err.schema))
+    yield error(
+        Code.BAD_VALUE, f"`{err.instance}` is not a valid {_noun(ctx, err)}", ctx.value(err), _hint_from(err.schema)
+    )
 
 
 def _const(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
@@ -683,21 +799,47 @@ def _unique(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
     for index, item in enumerate(err.instance):
         if item in err.instance[:index]:
             shown = f"`{item}`" if isinstance(item, (str, int, Decimal)) else "this item"
-            yield error(Code.BAD_VALUE, f"{shown} is listed twice", ctx.source_map.value((*path, index)),
-                        "remove the repeated item")
+            yield error(
+                Code.BAD_VALUE,
+                f"{shown} is listed twice",
+                ctx.source_map.value((*path, index)),
+                "remove the repeated item",
+            )
             return
 
 
 def _fallback(ctx: _Context, err: ValidationError) -> Iterator[Diagnostic]:
-    yield error(Code.SCHEMA, f"{_found(err.instance)} does not fit here; expected {_expected(err.schema)}",
-                ctx.value(err))
+    yield error(
+        Code.SCHEMA, f"{_found(err.instance)} does not fit here; expected {_expected(err.schema)}", ctx.value(err)
+    )
 
 
 _RULES: dict[str, _Handler] = {
-    "additionalProperties": _unknown_keys, "required": _missing, "dependentRequired": _dependent_required,
-    "not": _forbidden, "anyOf": _alternatives, "oneOf": _alternatives, "type": _type, "enum": _enum,
-    "const": _const, "pattern": _pattern, "format": _format, "uniqueItems": _unique,
-    **{keyword: _bounds for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                                        "minLength", "maxLength", "minItems", "maxItems",
-                                        "minProperties", "maxProperties")},
+    "additionalProperties": _unknown_keys,
+    "required": _missing,
+    "dependentRequired": _dependent_required,
+    "not": _forbidden,
+    "anyOf": _alternatives,
+    "oneOf": _alternatives,
+    "type": _type,
+    "enum": _enum,
+    "const": _const,
+    "pattern": _pattern,
+    "format": _format,
+    "uniqueItems": _unique,
+    **{
+        keyword: _bounds
+        for keyword in (
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "minLength",
+            "maxLength",
+            "minItems",
+            "maxItems",
+            "minProperties",
+            "maxProperties",
+        )
+    },
 }

@@ -14,8 +14,13 @@ from kpi_engine.expr import scope as sc
 from kpi_engine.expr.ast import Expr
 
 COLUMN_TYPES: Mapping[str, sc.Type] = {
-    "string": sc.Type.STRING, "integer": sc.Type.NUMBER, "number": sc.Type.NUMBER, "decimal": sc.Type.NUMBER,
-    "boolean": sc.Type.BOOLEAN, "date": sc.Type.DATE, "timestamp": sc.Type.TIMESTAMP,
+    "string": sc.Type.STRING,
+    "integer": sc.Type.NUMBER,
+    "number": sc.Type.NUMBER,
+    "decimal": sc.Type.NUMBER,
+    "boolean": sc.Type.BOOLEAN,
+    "date": sc.Type.DATE,
+    "timestamp": sc.Type.TIMESTAMP,
 }
 ROSTER_NAMES = ("id", "name", "unit", "role")
 RELATION_DEPTH = 3
@@ -38,8 +43,11 @@ def source_scope(ws: m.Workspace, source_id: str, depth: int = 0) -> sc.Scope:
             columns[alias] = columns[column]
     relations: dict[str, sc.Scope] = {}
     if depth < RELATION_DEPTH:
-        relations = {rel.name: source_scope(ws, rel.source, depth + 1)
-                     for rel in source.relations.values() if rel.source in ws.sources}
+        relations = {
+            rel.name: source_scope(ws, rel.source, depth + 1)
+            for rel in source.relations.values()
+            if rel.source in ws.sources
+        }
     segments: dict[str, Expr | None] = {}
     if depth == 0:
         segments = {seg.id: None for seg in ws.segments.values() if seg.source == source_id}

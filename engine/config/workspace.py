@@ -77,8 +77,9 @@ def discover(path: Path, cache: _FileCache | None = None) -> list[Unit]:
         return member or [Unit(path.parent, (path,), fragment=True)]
     files = scan_yaml(path)
     inside = Boundary.of(path)  # a linked file outside the scanned folder is never read to find workspaces
-    roots = sorted({f.parent for f in files if inside.holds(f) and _holds_organization(cache.get(f))},
-                   key=lambda p: p.as_posix())
+    roots = sorted(
+        {f.parent for f in files if inside.holds(f) and _holds_organization(cache.get(f))}, key=lambda p: p.as_posix()
+    )
     members: dict[Path, list[Path]] = {root: [] for root in roots}
     fragments: list[Path] = []
     for f in files:
@@ -103,8 +104,9 @@ def _enclosing_root(path: Path, cache: _FileCache) -> Path | None:
     top = here if path.absolute().is_relative_to(here) else path.absolute().parent
     folder = path.parent
     while folder.absolute().is_relative_to(top):
-        yamls = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file()
-                       and not p.name.startswith("."))
+        yamls = sorted(
+            p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file() and not p.name.startswith(".")
+        )
         if any(_holds_organization(cache.get(y)) for y in yamls):
             return folder
         if folder.absolute() == top or folder == folder.parent:
@@ -133,11 +135,15 @@ def load_definitions(unit: Unit, cache: _FileCache | None = None) -> Definitions
     boundary = _boundary(unit, cache)
     for path in unit.files:
         if not boundary.holds(path):  # a symlink found by the scan: named, never read
-            merged.diagnostics.append(error(Code.PATH_OUTSIDE, f"`{display_path(path)}` is a link that leads "
-                                            f"outside the workspace (to {path.resolve()})",
-                                            Span(display_path(path), 1, 1),
-                                            "put the file itself in the workspace instead of a link, or list its "
-                                            "folder in `organization.allow_paths`"))
+            merged.diagnostics.append(
+                error(
+                    Code.PATH_OUTSIDE,
+                    f"`{display_path(path)}` is a link that leads outside the workspace (to {path.resolve()})",
+                    Span(display_path(path), 1, 1),
+                    "put the file itself in the workspace instead of a link, or list its "
+                    "folder in `organization.allow_paths`",
+                )
+            )
             continue
         _load_into(path, merged, cache, seen, stack=(), boundary=boundary)
     return merged
@@ -155,8 +161,9 @@ def _boundary(unit: Unit, cache: _FileCache) -> Boundary:
     return Boundary.of(unit.root, allowed)
 
 
-def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Path],
-               stack: tuple[Path, ...], boundary: Boundary) -> None:
+def _load_into(
+    path: Path, merged: Definitions, cache: _FileCache, seen: set[Path], stack: tuple[Path, ...], boundary: Boundary
+) -> None:
     key = path.resolve()
     if key in seen:
         return
@@ -171,8 +178,14 @@ def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Pat
     data = loaded.data
     if not isinstance(data, dict):
         span = loaded.source_map.value(()) or Span(loaded.display, 1, 1)
-        merged.diagnostics.append(error(Code.SCHEMA, "a definitions file must be a mapping of sections", span,
-                                        "start with a section such as `kpis:` or `organization:`"))
+        merged.diagnostics.append(
+            error(
+                Code.SCHEMA,
+                "a definitions file must be a mapping of sections",
+                span,
+                "start with a section such as `kpis:` or `organization:`",
+            )
+        )
         return
     # a value the loader already refused (`.nan`, a tagged node) is not explained a second time
     refused = {d.span for d in loaded.diagnostics}
@@ -181,8 +194,16 @@ def _load_into(path: Path, merged: Definitions, cache: _FileCache, seen: set[Pat
     _merge(data, loaded, merged)
 
 
-def _follow_includes(path: Path, data: dict[str, Any], loaded: LoadedFile, merged: Definitions,
-                     cache: _FileCache, seen: set[Path], stack: tuple[Path, ...], boundary: Boundary) -> None:
+def _follow_includes(
+    path: Path,
+    data: dict[str, Any],
+    loaded: LoadedFile,
+    merged: Definitions,
+    cache: _FileCache,
+    seen: set[Path],
+    stack: tuple[Path, ...],
+    boundary: Boundary,
+) -> None:
     includes = data.get("include")
     if not isinstance(includes, list):
         return
@@ -194,21 +215,38 @@ def _follow_includes(path: Path, data: dict[str, Any], loaded: LoadedFile, merge
         if problem is not None:  # refused before it is read: its content never reaches a diagnostic
             merged.diagnostics.append(error(problem.code, problem.message, span, problem.hint))
             continue
-        target = (path.parent / item)
+        target = path.parent / item
         if target.resolve() in stack:
             chain = " → ".join(p.name for p in (*stack, target.resolve()))
-            merged.diagnostics.append(error(Code.INCLUDE_CYCLE, f"include cycle: {chain}", span,
-                                            "remove one of the includes that close the loop"))
+            merged.diagnostics.append(
+                error(
+                    Code.INCLUDE_CYCLE,
+                    f"include cycle: {chain}",
+                    span,
+                    "remove one of the includes that close the loop",
+                )
+            )
             continue
         if len(stack) >= MAX_INCLUDE_DEPTH:
-            merged.diagnostics.append(error(
-                Code.INCLUDE_TOO_DEEP, f"including `{item}` makes a chain of more than {MAX_INCLUDE_DEPTH} "
-                "files, each included by the one before; that is the limit", span,
-                "include the files from one place (a list under `include:`) instead of each from the one before"))
+            merged.diagnostics.append(
+                error(
+                    Code.INCLUDE_TOO_DEEP,
+                    f"including `{item}` makes a chain of more than {MAX_INCLUDE_DEPTH} "
+                    "files, each included by the one before; that is the limit",
+                    span,
+                    "include the files from one place (a list under `include:`) instead of each from the one before",
+                )
+            )
             continue
         if not target.is_file():
-            merged.diagnostics.append(error(Code.INCLUDE_MISSING, f"included file `{item}` does not exist", span,
-                                            f"paths are relative to {loaded.display}"))
+            merged.diagnostics.append(
+                error(
+                    Code.INCLUDE_MISSING,
+                    f"included file `{item}` does not exist",
+                    span,
+                    f"paths are relative to {loaded.display}",
+                )
+            )
             continue
         if target.resolve() in seen:
             continue
@@ -222,10 +260,15 @@ def _merge(data: dict[str, Any], loaded: LoadedFile, merged: Definitions) -> Non
         if section == "organization":
             if "organization" in merged.data:
                 first = merged.source_map.key(("organization",))
-                merged.diagnostics.append(Diagnostic(
-                    Code.TWO_ORGANIZATIONS, "`organization` is defined twice in this workspace",
-                    smap.key(("organization",)), "keep one organization per workspace",
-                    related=(("first definition", first),) if first else ()))
+                merged.diagnostics.append(
+                    Diagnostic(
+                        Code.TWO_ORGANIZATIONS,
+                        "`organization` is defined twice in this workspace",
+                        smap.key(("organization",)),
+                        "keep one organization per workspace",
+                        related=(("first definition", first),) if first else (),
+                    )
+                )
                 continue
             merged.data["organization"] = value
             merged.origins[("organization",)] = loaded.path
@@ -235,10 +278,15 @@ def _merge(data: dict[str, Any], loaded: LoadedFile, merged: Definitions) -> Non
             for ident, definition in value.items():
                 if ident in target:
                     first = merged.source_map.key((section, ident))
-                    merged.diagnostics.append(Diagnostic(
-                        Code.DUPLICATE_ID, f"{section} id `{ident}` is defined twice", smap.key((section, ident)),
-                        "rename one of them or remove the copy",
-                        related=(("first definition", first),) if first else ()))
+                    merged.diagnostics.append(
+                        Diagnostic(
+                            Code.DUPLICATE_ID,
+                            f"{section} id `{ident}` is defined twice",
+                            smap.key((section, ident)),
+                            "rename one of them or remove the copy",
+                            related=(("first definition", first),) if first else (),
+                        )
+                    )
                     continue
                 target[ident] = definition
                 merged.origins[(section, ident)] = loaded.path

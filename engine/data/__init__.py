@@ -17,10 +17,17 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "source_hashes": "files",
-    "FileReport": "report", "ImportFailed": "report", "ImportReport": "report", "Progress": "report",
-    "Reject": "report", "SourceReport": "report",
+    "FileReport": "report",
+    "ImportFailed": "report",
+    "ImportReport": "report",
+    "Progress": "report",
+    "Reject": "report",
+    "SourceReport": "report",
     "DUCKDB_TYPES": "types",
-    "Warehouse": "warehouse", "import_sources": "warehouse", "lock_down": "warehouse", "open_memory": "warehouse",
+    "Warehouse": "warehouse",
+    "import_sources": "warehouse",
+    "lock_down": "warehouse",
+    "open_memory": "warehouse",
     "open_warehouse": "warehouse",
 }
 __all__ = [

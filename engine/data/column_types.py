@@ -40,8 +40,18 @@ _ISO_TIME = "[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]{1,6})?)?"
 _OFFSET = "(?:Z|[+-](?:(?:0[0-9]|1[0-3])(?::?[0-5][0-9])?|14(?::?00)?))"
 _ISO_TIMESTAMP = f"{_ISO_DATE}[T ]{_ISO_TIME}{_OFFSET}?"
 # Parquet physical types each declared type accepts without going through text.
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+_INTEGER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+)
 # Parquet timestamps without a zone (any precision): wall-clock times in the organization's zone.
 _NAIVE_TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 _DECIMAL_TYPE = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
@@ -62,8 +72,7 @@ class TextFormat:
     def of(cls, options: CsvOptions) -> TextFormat:
         """The text format declared by a source's `csv:` options; an empty cell is always null."""
         nulls = tuple(dict.fromkeys(("", *options.nulls)))
-        return cls(options.decimal, options.thousands or None, nulls, options.date_format,
-                   options.timestamp_format)
+        return cls(options.decimal, options.thousands or None, nulls, options.date_format, options.timestamp_format)
 
     @property
     def thousands_chars(self) -> tuple[str, ...]:
@@ -127,12 +136,24 @@ def parse_column(column: Column, physical: str, fmt: TextFormat, t: exp.Expr, ok
     return Parsed(*_from_typed(column.type, physical, t, ok))
 
 
-def reject_reason(column: Column, physical: str, fmt: TextFormat, timezone: str, *, key: bool, parsed: Parsed,
-                  t: exp.Expr, ok: exp.Expr, value: exp.Expr) -> exp.Expr:
+def reject_reason(
+    column: Column,
+    physical: str,
+    fmt: TextFormat,
+    timezone: str,
+    *,
+    key: bool,
+    parsed: Parsed,
+    t: exp.Expr,
+    ok: exp.Expr,
+    value: exp.Expr,
+) -> exp.Expr:
     """Why a row's value is rejected, or NULL; `ok` and `value` refer to the computed columns."""
     checks: list[tuple[exp.Expr, exp.Expr]] = [
-        (exp.Is(this=t.copy(), expression=exp.null()),
-         _lit("missing key value") if key else _lit("missing required value") if column.required else exp.null()),
+        (
+            exp.Is(this=t.copy(), expression=exp.null()),
+            _lit("missing key value") if key else _lit("missing required value") if column.required else exp.null(),
+        ),
         (exp.not_(ok.copy()), parsed.syntax),
         (exp.Is(this=value.copy(), expression=exp.null()), parsed.invalid),
     ]
@@ -151,8 +172,10 @@ def null_cell(raw: exp.Expr, column: Column, physical: str, fmt: TextFormat) -> 
     # Trimming is slow in DuckDB; most cells have nothing to trim, and a regex finds the others.
     trimmed = _fn("trim", raw, _lit(" \t\r\n"))
     padded = _fn("regexp_matches", raw, _lit("^[ \t\r\n]|[ \t\r\n]$"))
-    blank = exp.Case(ifs=[exp.If(this=exp.In(this=trimmed, expressions=[n.copy() for n in nulls]),
-                                 true=exp.null())], default=trimmed.copy())
+    blank = exp.Case(
+        ifs=[exp.If(this=exp.In(this=trimmed, expressions=[n.copy() for n in nulls]), true=exp.null())],
+        default=trimmed.copy(),
+    )
     return exp.Case(ifs=[exp.If(this=is_null, true=exp.null()), exp.If(this=padded, true=blank)], default=raw.copy())
 
 
@@ -165,14 +188,22 @@ def _from_text(column_type: str, fmt: TextFormat, t: exp.Expr, valid: exp.Expr) 
         case "integer":
             ok = _full_match(t, _number_pattern(fmt, integer=True))
             value = _try_cast(_normalised(t, fmt), "BIGINT")
-            return (ok, _when(valid, value), _not_valid(shown, "integer", fmt.number_example(True)),
-                    _concat(shown, " is out of range for an integer"))
+            return (
+                ok,
+                _when(valid, value),
+                _not_valid(shown, "integer", fmt.number_example(True)),
+                _concat(shown, " is out of range for an integer"),
+            )
         case "number":
             ok = _full_match(t, _number_pattern(fmt, integer=False))
             number = _try_cast(_normalised(t, fmt), "DOUBLE")
             finite = exp.Case(ifs=[exp.If(this=_fn("isinf", number), true=exp.null())], default=number.copy())
-            return (ok, _when(valid, finite), _not_valid(shown, "number", fmt.number_example(False)),
-                    _concat(shown, " is out of range for a number"))
+            return (
+                ok,
+                _when(valid, finite),
+                _not_valid(shown, "number", fmt.number_example(False)),
+                _concat(shown, " is out of range for a number"),
+            )
         case "decimal":
             return _decimal_from_text(t, fmt, shown, valid)
         case "boolean":
@@ -192,17 +223,26 @@ def _decimal_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr, valid: exp
     number = _normalised(t, fmt)
     fraction = _fn("rtrim", _fn("regexp_extract", number, _lit(r"[.]([0-9]*)$"), exp.Literal.number(1)), _lit("0"))
     too_fine = exp.GT(this=exp.Length(this=fraction), expression=exp.Literal.number(DECIMAL_SCALE))
-    value = exp.Case(ifs=[exp.If(this=exp.or_(exp.not_(valid.copy()), too_fine), true=exp.null())],
-                     default=_try_cast(number.copy(), DUCKDB_TYPES["decimal"]))
-    invalid = exp.Case(ifs=[exp.If(this=too_fine.copy(), true=_concat(
-        shown, f" has more than {DECIMAL_SCALE} digits after the decimal separator"))],
-        default=_concat(shown.copy(), f" is out of range for a decimal (at most {DECIMAL_INTEGER_DIGITS} digits "
-                                      "before the decimal separator)"))
+    value = exp.Case(
+        ifs=[exp.If(this=exp.or_(exp.not_(valid.copy()), too_fine), true=exp.null())],
+        default=_try_cast(number.copy(), DUCKDB_TYPES["decimal"]),
+    )
+    invalid = exp.Case(
+        ifs=[
+            exp.If(
+                this=too_fine.copy(),
+                true=_concat(shown, f" has more than {DECIMAL_SCALE} digits after the decimal separator"),
+            )
+        ],
+        default=_concat(
+            shown.copy(),
+            f" is out of range for a decimal (at most {DECIMAL_INTEGER_DIGITS} digits before the decimal separator)",
+        ),
+    )
     return ok, value, _not_valid(shown, "decimal", fmt.number_example(False)), invalid
 
 
-def _date_from_text(t: exp.Expr, fmt: TextFormat,
-                    shown: exp.Expr) -> _Parts:
+def _date_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr) -> _Parts:
     iso = _full_match(t, _ISO_DATE)
     ifs = [exp.If(this=iso, true=_try_cast(t, "DATE"))]
     ok: exp.Expr = iso.copy()
@@ -222,14 +262,26 @@ def _timestamp_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr, valid: e
     iso = _full_match(t, _ISO_TIMESTAMP)
     expected = "YYYY-MM-DD HH:MM[:SS], optionally with an offset within ±14:00"
     if not fmt.timestamp_format:
-        return iso, _when(valid, _try_cast(t, "TIMESTAMPTZ")), _not_valid(shown, "timestamp", expected), \
-            _concat(shown, " is not a valid timestamp")
+        return (
+            iso,
+            _when(valid, _try_cast(t, "TIMESTAMPTZ")),
+            _not_valid(shown, "timestamp", expected),
+            _concat(shown, " is not a valid timestamp"),
+        )
     parsed = _fn("try_strptime", t, _lit(fmt.timestamp_format))
     ok = exp.or_(iso, exp.not_(exp.Is(this=parsed, expression=exp.null())))
-    value = exp.Case(ifs=[exp.If(this=iso.copy(), true=_try_cast(t, "TIMESTAMPTZ")),
-                          exp.If(this=valid.copy(), true=exp.cast(parsed.copy(), "TIMESTAMPTZ"))])
-    return ok, value, _not_valid(shown, "timestamp", f"{expected}, or {fmt.timestamp_format}"), \
-        _concat(shown, " is not a valid timestamp")
+    value = exp.Case(
+        ifs=[
+            exp.If(this=iso.copy(), true=_try_cast(t, "TIMESTAMPTZ")),
+            exp.If(this=valid.copy(), true=exp.cast(parsed.copy(), "TIMESTAMPTZ")),
+        ]
+    )
+    return (
+        ok,
+        value,
+        _not_valid(shown, "timestamp", f"{expected}, or {fmt.timestamp_format}"),
+        _concat(shown, " is not a valid timestamp"),
+    )
 
 
 def wall_clock(column: Column, physical: str, fmt: TextFormat, t: exp.Expr) -> exp.Expr | None:
@@ -242,8 +294,9 @@ def wall_clock(column: Column, physical: str, fmt: TextFormat, t: exp.Expr) -> e
         return None
     # After the date, a naive ISO time has no `Z`, `+` or `-`: cheaper than another regex.
     time_part = _fn("substr", t, exp.Literal.number(11))
-    naive = exp.and_(*[exp.EQ(this=_fn("strpos", time_part, _lit(c)), expression=exp.Literal.number(0))
-                       for c in ("Z", "+", "-")])
+    naive = exp.and_(
+        *[exp.EQ(this=_fn("strpos", time_part, _lit(c)), expression=exp.Literal.number(0)) for c in ("Z", "+", "-")]
+    )
     ifs = [exp.If(this=naive, true=_try_cast(t, "TIMESTAMP"))]
     if fmt.timestamp_format and "%z" not in fmt.timestamp_format and "%Z" not in fmt.timestamp_format:
         ifs.append(exp.If(this=exp.true(), true=_fn("try_strptime", t, _lit(fmt.timestamp_format))))
@@ -265,8 +318,9 @@ def _from_typed(column_type: str, physical: str, t: exp.Expr, valid: exp.Expr) -
     return exp.true(), value, exp.null(), _concat(shown, f" is out of range for {_article(column_type)}")
 
 
-def _extra_checks(column: Column, physical: str, fmt: TextFormat, timezone: str, key: bool,
-                  t: exp.Expr, value: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]]:
+def _extra_checks(
+    column: Column, physical: str, fmt: TextFormat, timezone: str, key: bool, t: exp.Expr, value: exp.Expr
+) -> list[tuple[exp.Expr, exp.Expr]]:
     """Checks after the value parsed: DST gap, control characters in keys, `values`, `min`, `max`."""
     shown = _shown(t if column.type == "string" else exp.cast(t, "VARCHAR"))
     checks: list[tuple[exp.Expr, exp.Expr]] = []
@@ -275,8 +329,9 @@ def _extra_checks(column: Column, physical: str, fmt: TextFormat, timezone: str,
         gap = exp.NEQ(this=exp.cast(value.copy(), "TIMESTAMP"), expression=written)
         checks.append((gap, _concat(shown, f" does not exist in {timezone} (the clocks jump forward over it)")))
     if key and column.type == "string" and physical == "VARCHAR":  # a Parquet integer key has no control character
-        checks.append((_fn("regexp_matches", t, _lit("[\\x00-\\x1f\\x7f]")),
-                       _lit("the key contains a control character")))
+        checks.append(
+            (_fn("regexp_matches", t, _lit("[\\x00-\\x1f\\x7f]")), _lit("the key contains a control character"))
+        )
     if column.values is not None:
         allowed = _allowed(column, value, t)
         if allowed is not None:
@@ -284,14 +339,26 @@ def _extra_checks(column: Column, physical: str, fmt: TextFormat, timezone: str,
     if column.type in NUMERIC:
         as_decimal = exp.cast(value.copy(), DUCKDB_TYPES["decimal"])
         if column.min is not None and _fits(column.min):
-            checks.append((exp.LT(this=as_decimal, expression=_decimal(column.min)),
-                           _concat(shown, f" is below the minimum {column.min}")))
+            checks.append(
+                (
+                    exp.LT(this=as_decimal, expression=_decimal(column.min)),
+                    _concat(shown, f" is below the minimum {column.min}"),
+                )
+            )
         if column.max is not None and _fits(column.max):
-            checks.append((exp.GT(this=as_decimal.copy(), expression=_decimal(column.max)),
-                           _concat(shown.copy(), f" is above the maximum {column.max}")))
+            checks.append(
+                (
+                    exp.GT(this=as_decimal.copy(), expression=_decimal(column.max)),
+                    _concat(shown.copy(), f" is above the maximum {column.max}"),
+                )
+            )
         if column.above is not None and _fits(column.above):
-            checks.append((exp.LTE(this=as_decimal.copy(), expression=_decimal(column.above)),
-                           _concat(shown.copy(), f" is not above {column.above}")))
+            checks.append(
+                (
+                    exp.LTE(this=as_decimal.copy(), expression=_decimal(column.above)),
+                    _concat(shown.copy(), f" is not above {column.above}"),
+                )
+            )
     return checks
 
 
@@ -357,9 +424,15 @@ def _not_valid(shown: exp.Expr, column_type: str, expected: str) -> exp.Expr:
 
 def _shown(t: exp.Expr) -> exp.Expr:
     """The offending value as reasons quote it: in quotes, cut after SHOWN_CHARS characters."""
-    cut = exp.Case(ifs=[exp.If(this=exp.GT(this=exp.Length(this=t), expression=exp.Literal.number(SHOWN_CHARS)),
-                               true=_concat(_fn("left", t.copy(), exp.Literal.number(SHOWN_CHARS)), "…"))],
-                   default=t.copy())
+    cut = exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.GT(this=exp.Length(this=t), expression=exp.Literal.number(SHOWN_CHARS)),
+                true=_concat(_fn("left", t.copy(), exp.Literal.number(SHOWN_CHARS)), "…"),
+            )
+        ],
+        default=t.copy(),
+    )
     return _fn("concat", _lit("'"), cut, _lit("'"))
 
 

@@ -32,8 +32,16 @@ def text_codec(encoding: str, file: DataFile) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}`: unknown encoding `{encoding}`", None,
-                              "use a Python codec name such as utf-8, cp1251, latin-1 or utf-16")]) from None
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"`{file.label}`: unknown encoding `{encoding}`",
+                    None,
+                    "use a Python codec name such as utf-8, cp1251, latin-1 or utf-16",
+                )
+            ]
+        ) from None
     return "utf-8-sig" if name == "utf-8" else name
 
 
@@ -59,8 +67,9 @@ def count_lines(path: Path, codec: str) -> tuple[int, bool]:
     return lines, unsafe
 
 
-def read_csv_records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions,
-                     tally: Tally) -> Iterator[StageRow]:
+def read_csv_records(
+    file: DataFile, columns: Mapping[str, Column], options: CsvOptions, tally: Tally
+) -> Iterator[StageRow]:
     """Every data record of a CSV file, in order; malformed ones carry their reason.
 
     Records are staged without their text (`raw` is None): the few that end up rejected get it
@@ -75,15 +84,24 @@ def read_csv_records(file: DataFile, columns: Mapping[str, Column], options: Csv
         with file.path.open("r", encoding=codec, errors="surrogateescape", newline="") as handle:
             yield from _records(file, columns, options, csv.reader(handle, **dialect), unsafe, tally)  # type: ignore[arg-type]
     except UnicodeError as exc:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}` cannot be decoded as {options.encoding}: {exc}",
-                              file.span(), "declare the file's encoding under `csv: {encoding: …}`")]) from exc
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"`{file.label}` cannot be decoded as {options.encoding}: {exc}",
+                    file.span(),
+                    "declare the file's encoding under `csv: {encoding: …}`",
+                )
+            ]
+        ) from exc
     except OSError as exc:
         raise KpiError([error(Code.DATA_FILE, f"cannot read `{file.label}`: {exc.strerror or exc}")]) from exc
     _reconcile_lines(file, tally)
 
 
-def _records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions, reader: Any, unsafe: bool,
-             tally: Tally) -> Iterator[StageRow]:
+def _records(
+    file: DataFile, columns: Mapping[str, Column], options: CsvOptions, reader: Any, unsafe: bool, tally: Tally
+) -> Iterator[StageRow]:
     """Header (or positions), then the data records; the reader's line count gives each record's lines."""
     width = len(columns)
     done = 0  # source lines consumed so far
@@ -105,8 +123,16 @@ def _records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions,
             tally.consumed_lines = done
 
 
-def _data(reader: Any, pick: Callable[[list[str]], tuple[str, ...]], expected: int, width: int, done: int,
-          unsafe: bool, encoding: str, tally: Tally) -> Iterator[StageRow]:
+def _data(
+    reader: Any,
+    pick: Callable[[list[str]], tuple[str, ...]],
+    expected: int,
+    width: int,
+    done: int,
+    unsafe: bool,
+    encoding: str,
+    tally: Tally,
+) -> Iterator[StageRow]:
     """The hot loop: a tuple per record. Counters live in locals and reach `tally` when it stops."""
     records = tally.records
     try:
@@ -130,9 +156,16 @@ def _guarded(reader: Any, file: DataFile, what: str) -> Iterator[list[str]]:
     try:
         yield from reader
     except csv.Error as exc:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}`: cannot read {what}: {_csv_problem(str(exc))}",
-                              file.span(reader.line_num), "check the file's delimiter, quote and encoding options")
-                        ]) from None
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"`{file.label}`: cannot read {what}: {_csv_problem(str(exc))}",
+                    file.span(reader.line_num),
+                    "check the file's delimiter, quote and encoding options",
+                )
+            ]
+        ) from None
 
 
 def _picker(positions: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
@@ -142,11 +175,20 @@ def _picker(positions: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
     return operator.itemgetter(*positions)  # type: ignore[return-value]
 
 
-def _header(file: DataFile, columns: Mapping[str, Column], fields: list[str], unsafe: bool,
-            line: int) -> Callable[[list[str]], tuple[str, ...]]:
+def _header(
+    file: DataFile, columns: Mapping[str, Column], fields: list[str], unsafe: bool, line: int
+) -> Callable[[list[str]], tuple[str, ...]]:
     if unsafe and _unsafe(fields):
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}`: the header row holds bytes that are not valid in the "
-                              "declared encoding", file.span(line), "declare the file's encoding under `csv:`")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"`{file.label}`: the header row holds bytes that are not valid in the declared encoding",
+                    file.span(line),
+                    "declare the file's encoding under `csv:`",
+                )
+            ]
+        )
     return _picker(match_header(fields, columns, file, line))
 
 
@@ -191,20 +233,41 @@ def _reconcile_lines(file: DataFile, tally: Tally) -> None:
     """
     accounted = tally.consumed_lines
     if tally.physical_lines is not None and accounted != tally.physical_lines:
-        raise KpiError([error(Code.DATA_RECONCILE, f"`{file.label}`: the CSV reader accounted for {accounted} "
-                              f"lines but the file has {tally.physical_lines}", file.span(),
-                              "this is a bug in the importer; please report it with the file")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_RECONCILE,
+                    f"`{file.label}`: the CSV reader accounted for {accounted} "
+                    f"lines but the file has {tally.physical_lines}",
+                    file.span(),
+                    "this is a bug in the importer; please report it with the file",
+                )
+            ]
+        )
 
 
 def _dialect(options: CsvOptions, file: DataFile) -> dict[str, object]:
     if len(options.delimiter) != 1 or (options.quote and len(options.quote) != 1):
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}`: the delimiter and quote must be single characters",
-                              None, "multi-character delimiters are not supported")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"`{file.label}`: the delimiter and quote must be single characters",
+                    None,
+                    "multi-character delimiters are not supported",
+                )
+            ]
+        )
     if options.quote == options.delimiter or options.delimiter in "\r\n":
         raise KpiError([error(Code.DATA_FILE, f"`{file.label}`: the delimiter cannot be a quote or a line end")])
     if options.quote:
-        return {"delimiter": options.delimiter, "quotechar": options.quote, "doublequote": True,
-                "strict": True, "quoting": csv.QUOTE_MINIMAL}
+        return {
+            "delimiter": options.delimiter,
+            "quotechar": options.quote,
+            "doublequote": True,
+            "strict": True,
+            "quoting": csv.QUOTE_MINIMAL,
+        }
     return {"delimiter": options.delimiter, "quoting": csv.QUOTE_NONE, "strict": True}
 
 
@@ -237,8 +300,9 @@ def raw_field(file: DataFile, options: CsvOptions, names: list[str], raw: str, c
         dialect = _dialect(options, file)
         header = names
         if options.header:
-            with file.path.open("r", encoding=text_codec(options.encoding, file), errors="replace",
-                                newline="") as handle:
+            with file.path.open(
+                "r", encoding=text_codec(options.encoding, file), errors="replace", newline=""
+            ) as handle:
                 header = next(csv.reader(handle, **dialect), [])  # type: ignore[arg-type]
         fields = next(csv.reader(io.StringIO(raw), **dialect), [])  # type: ignore[arg-type]
     except (KpiError, OSError, UnicodeError, csv.Error):

@@ -17,7 +17,8 @@ FORMATS: Mapping[str, str] = {
     ".csv": "csv",
     ".parquet": "parquet",
     ".json": "json",
-    ".ndjson": "ndjson", ".jsonl": "ndjson",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
     ".xlsx": "xlsx",
 }
 _CHUNK = 1 << 20
@@ -40,25 +41,58 @@ def source_files(source: Source) -> list[DataFile]:
     if glob.has_magic(source.path):
         paths = [p for p in walk_glob(source.base_dir, source.path) if p.is_file()]
         if not paths:
-            raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: no file matches `{source.path}`", source.span,
-                                  f"patterns are relative to {source.base_dir}")])
+            raise KpiError(
+                [
+                    error(
+                        Code.DATA_FILE,
+                        f"source `{source.id}`: no file matches `{source.path}`",
+                        source.span,
+                        f"patterns are relative to {source.base_dir}",
+                    )
+                ]
+            )
     elif pattern.is_file():
         paths = [pattern]
     else:
-        raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: file `{source.path}` not found", source.span,
-                              f"paths are relative to the file that declares the source ({source.base_dir})")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"source `{source.id}`: file `{source.path}` not found",
+                    source.span,
+                    f"paths are relative to the file that declares the source ({source.base_dir})",
+                )
+            ]
+        )
     if boundary is not None:
         for path in paths:
             if not boundary.holds(path):
-                raise KpiError([error(Code.PATH_OUTSIDE, f"source `{source.id}`: `{path}` is a link that leads "
-                                      f"outside the workspace (to {path.resolve()})", source.span, OUTSIDE_HINT)])
+                raise KpiError(
+                    [
+                        error(
+                            Code.PATH_OUTSIDE,
+                            f"source `{source.id}`: `{path}` is a link that leads "
+                            f"outside the workspace (to {path.resolve()})",
+                            source.span,
+                            OUTSIDE_HINT,
+                        )
+                    ]
+                )
     labelled = sorted((Path(os.path.relpath(p, source.base_dir)).as_posix(), p) for p in paths)
     files = []
     for number, (label, path) in enumerate(labelled, start=1):
         fmt = FORMATS.get(path.suffix.lower())
         if fmt is None:
-            raise KpiError([error(Code.DATA_FILE, f"source `{source.id}`: `{label}` is not a supported file type",
-                                  source.span, "use .csv, .parquet, .json, .ndjson or .xlsx")])
+            raise KpiError(
+                [
+                    error(
+                        Code.DATA_FILE,
+                        f"source `{source.id}`: `{label}` is not a supported file type",
+                        source.span,
+                        "use .csv, .parquet, .json, .ndjson or .xlsx",
+                    )
+                ]
+            )
         files.append(DataFile(path, label, number, fmt))
     return files
 

@@ -42,12 +42,12 @@ def _object(pairs: list[tuple[str, object]]) -> _Object:
     return obj
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_float=Decimal, parse_int=Decimal,
-                            parse_constant=_Constant)
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_float=Decimal, parse_int=Decimal, parse_constant=_Constant)
 
 
-def read_json_records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions,
-                      tally: Tally) -> Iterator[StageRow]:
+def read_json_records(
+    file: DataFile, columns: Mapping[str, Column], options: CsvOptions, tally: Tally
+) -> Iterator[StageRow]:
     """Each element of a top-level JSON array is a record; a syntax error makes the file unreadable."""
     text = _read(file, options)
     tally.physical_lines = None
@@ -82,8 +82,9 @@ def read_json_records(file: DataFile, columns: Mapping[str, Column], options: Cs
     _check_present(file, columns, present, tally.records)
 
 
-def read_ndjson_records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions,
-                        tally: Tally) -> Iterator[StageRow]:
+def read_ndjson_records(
+    file: DataFile, columns: Mapping[str, Column], options: CsvOptions, tally: Tally
+) -> Iterator[StageRow]:
     """Each non-blank line is a record; a line that is not a JSON object is a rejected record."""
     codec = text_codec(options.encoding, file)
     present: set[str] = set()
@@ -107,14 +108,22 @@ def read_ndjson_records(file: DataFile, columns: Mapping[str, Column], options: 
                     continue
                 yield tally.add(_record(value, raw, lines, 1, columns, options, present))
     except UnicodeError as exc:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}` cannot be decoded as {options.encoding}: {exc}",
-                              file.span())]) from exc
+        raise KpiError(
+            [error(Code.DATA_FILE, f"`{file.label}` cannot be decoded as {options.encoding}: {exc}", file.span())]
+        ) from exc
     tally.physical_lines = lines
     _check_present(file, columns, present, tally.records)
 
 
-def _record(value: object, raw: str, line: int, lines: int, columns: Mapping[str, Column], options: CsvOptions,
-            present: set[str]) -> StageRow:
+def _record(
+    value: object,
+    raw: str,
+    line: int,
+    lines: int,
+    columns: Mapping[str, Column],
+    options: CsvOptions,
+    present: set[str],
+) -> StageRow:
     raw = safe_text(raw)
     if not isinstance(value, _Object):
         kind = {list: "an array", str: "a string", Decimal: "a number", bool: "a boolean"}.get(type(value), "null")
@@ -142,10 +151,20 @@ def _check_present(file: DataFile, columns: Mapping[str, Column], present: set[s
     """A declared column that no object has is missing from the file, like a missing CSV header."""
     missing = [name for name in columns if name not in present]
     if count and missing:
-        raise KpiError([error(Code.DATA_COLUMN, f"`{file.label}`: declared column"
-                              f"{'s' if len(missing) > 1 else ''} " + ", ".join(f"`{m}`" for m in missing)
-                              + " in no object of the file; expected: " + ", ".join(columns),
-                              file.span(), "rename the key in the file or in `columns:`")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_COLUMN,
+                    f"`{file.label}`: declared column"
+                    f"{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(f"`{m}`" for m in missing)
+                    + " in no object of the file; expected: "
+                    + ", ".join(columns),
+                    file.span(),
+                    "rename the key in the file or in `columns:`",
+                )
+            ]
+        )
 
 
 def _read(file: DataFile, options: CsvOptions) -> str:
@@ -153,8 +172,9 @@ def _read(file: DataFile, options: CsvOptions) -> str:
     try:
         return file.path.read_bytes().decode(codec, errors="surrogateescape")
     except UnicodeError as exc:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}` cannot be decoded as {options.encoding}: {exc}",
-                              file.span())]) from exc
+        raise KpiError(
+            [error(Code.DATA_FILE, f"`{file.label}` cannot be decoded as {options.encoding}: {exc}", file.span())]
+        ) from exc
     except OSError as exc:
         raise KpiError([error(Code.DATA_FILE, f"cannot read `{file.label}`: {exc.strerror or exc}")]) from exc
 
@@ -168,5 +188,13 @@ def _skip(text: str, pos: int) -> int:
 def _syntax(file: DataFile, text: str, pos: int, message: str) -> KpiError:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    return KpiError([error(Code.DATA_FILE, f"`{file.label}` is not valid JSON: {message}", file.span(line, col),
-                           "fix the file; a JSON array cannot be read past a syntax error")])
+    return KpiError(
+        [
+            error(
+                Code.DATA_FILE,
+                f"`{file.label}` is not valid JSON: {message}",
+                file.span(line, col),
+                "fix the file; a JSON array cannot be read past a syntax error",
+            )
+        ]
+    )

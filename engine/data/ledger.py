@@ -25,9 +25,29 @@ from kpi_engine.errors import Code, KpiError, error
 LEDGER_FILE = Path(".kpi") / "ledger.duckdb"
 GENESIS = "0" * 64
 IGNORE = "# kpi's workspace files: imported data (a cache) and the ledger (the audit record: back it up)\n*\n"
-RUN_COLUMNS = ("seq", "id", "time", "kind", "command", "arguments", "engine_version", "duckdb_version", "version",
-               "definitions_hash", "definitions", "data", "period", "options", "plan", "results", "results_hash",
-               "user", "host", "prev_hash", "hash")
+RUN_COLUMNS = (
+    "seq",
+    "id",
+    "time",
+    "kind",
+    "command",
+    "arguments",
+    "engine_version",
+    "duckdb_version",
+    "version",
+    "definitions_hash",
+    "definitions",
+    "data",
+    "period",
+    "options",
+    "plan",
+    "results",
+    "results_hash",
+    "user",
+    "host",
+    "prev_hash",
+    "hash",
+)
 APPROVAL_COLUMNS = ("seq", "id", "run_id", "approved_by", "time", "note", "user", "host", "prev_hash", "hash")
 _TABLES = {"runs": RUN_COLUMNS, "approvals": APPROVAL_COLUMNS}
 _INTEGER = {"seq"}
@@ -103,7 +123,7 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        """"run" or "approval": which table the entry is from."""
+        """Which table the entry is from: `run` or `approval`."""
         return "run" if self.table == "runs" else "approval"
 
 
@@ -172,30 +192,67 @@ def _open(root: Path, write: bool) -> Iterator[duckdb.DuckDBPyConnection | None]
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only,
-                              config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        return duckdb.connect(
+            str(path),
+            read_only=read_only,
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
     except duckdb.IOException as exc:
         message = str(exc).splitlines()[0]
         if "lock" in message.lower():
-            raise KpiError([error(Code.WORKSPACE_LOCKED, "the ledger is in use by another kpi process", None,
-                                  "wait for it to finish (one process writes at a time), then retry")]) from None
-        raise KpiError([error(Code.LEDGER_UNREADABLE, f"cannot open the ledger `{path}`: {message}", None,
-                              "keep the file: it is the audit record; restore it from a backup or open it with "
-                              "the DuckDB version that wrote it")]) from None
+            raise KpiError(
+                [
+                    error(
+                        Code.WORKSPACE_LOCKED,
+                        "the ledger is in use by another kpi process",
+                        None,
+                        "wait for it to finish (one process writes at a time), then retry",
+                    )
+                ]
+            ) from None
+        raise KpiError(
+            [
+                error(
+                    Code.LEDGER_UNREADABLE,
+                    f"cannot open the ledger `{path}`: {message}",
+                    None,
+                    "keep the file: it is the audit record; restore it from a backup or open it with "
+                    "the DuckDB version that wrote it",
+                )
+            ]
+        ) from None
     except duckdb.Error as exc:
-        raise KpiError([error(Code.LEDGER_UNREADABLE, f"cannot open the ledger `{path}`: "
-                              f"{str(exc).splitlines()[0]}", None, "keep the file: it is the audit record; "
-                              "restore it from a backup")]) from None
+        raise KpiError(
+            [
+                error(
+                    Code.LEDGER_UNREADABLE,
+                    f"cannot open the ledger `{path}`: {str(exc).splitlines()[0]}",
+                    None,
+                    "keep the file: it is the audit record; restore it from a backup",
+                )
+            ]
+        ) from None
 
 
 def _check_layout(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
     for table, columns in _TABLES.items():
-        found = tuple(c for (c,) in conn.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]).fetchall())
+        found = tuple(
+            c
+            for (c,) in conn.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
+            ).fetchall()
+        )
         if found != columns:
-            raise KpiError([error(Code.LEDGER_UNREADABLE, f"the ledger `{path}` has no `{table}` table of this "
-                                  "kpi-engine's layout", None, "keep the file for the record; it may come from "
-                                  "another version of kpi-engine")])
+            raise KpiError(
+                [
+                    error(
+                        Code.LEDGER_UNREADABLE,
+                        f"the ledger `{path}` has no `{table}` table of this kpi-engine's layout",
+                        None,
+                        "keep the file for the record; it may come from another version of kpi-engine",
+                    )
+                ]
+            )
 
 
 def entries(root: Path) -> list[Entry]:
@@ -239,14 +296,26 @@ def _append(conn: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) ->
 
 def run_row(record: RunRecord) -> dict[str, Any]:
     """The stored form of a run (JSON text for the structured columns)."""
-    return {"id": record.id, "time": record.time, "kind": record.kind, "command": record.command,
-            "arguments": json.dumps(list(record.arguments)), "engine_version": record.engine_version,
-            "duckdb_version": record.duckdb_version, "version": record.version,
-            "definitions_hash": record.definitions_hash, "definitions": record.definitions,
-            "data": json.dumps([dict(d) for d in record.data], sort_keys=True), "period": record.period,
-            "options": json.dumps(dict(record.options), sort_keys=True), "plan": record.plan,
-            "results": json.dumps(record.results, sort_keys=True), "results_hash": record.results_hash,
-            "user": record.user, "host": record.host}
+    return {
+        "id": record.id,
+        "time": record.time,
+        "kind": record.kind,
+        "command": record.command,
+        "arguments": json.dumps(list(record.arguments)),
+        "engine_version": record.engine_version,
+        "duckdb_version": record.duckdb_version,
+        "version": record.version,
+        "definitions_hash": record.definitions_hash,
+        "definitions": record.definitions,
+        "data": json.dumps([dict(d) for d in record.data], sort_keys=True),
+        "period": record.period,
+        "options": json.dumps(dict(record.options), sort_keys=True),
+        "plan": record.plan,
+        "results": json.dumps(record.results, sort_keys=True),
+        "results_hash": record.results_hash,
+        "user": record.user,
+        "host": record.host,
+    }
 
 
 def append_run(root: Path, record: RunRecord) -> Head:
@@ -258,8 +327,15 @@ def append_run(root: Path, record: RunRecord) -> Head:
 
 def append_approval(root: Path, approval: Approval) -> Head:
     """Append an approval entry; the new head."""
-    row = {"id": approval.id, "run_id": approval.run_id, "approved_by": approval.approved_by,
-           "time": approval.time, "note": approval.note, "user": approval.user, "host": approval.host}
+    row = {
+        "id": approval.id,
+        "run_id": approval.run_id,
+        "approved_by": approval.approved_by,
+        "time": approval.time,
+        "note": approval.note,
+        "user": approval.user,
+        "host": approval.host,
+    }
     with _open(root, write=True) as conn:
         assert conn is not None
         return _append(conn, "approvals", row)
@@ -275,20 +351,47 @@ def _loads(text: Any, default: Any) -> Any:
 def to_run(row: Mapping[str, Any], approvals: Sequence[Approval] = ()) -> RunRecord:
     """A stored run row as a record (unreadable JSON reads as empty: the chain check reports the entry)."""
     return RunRecord(
-        str(row["id"]), str(row["time"]), str(row["kind"]), str(row["command"]),
-        tuple(_loads(row["arguments"], [])), str(row["engine_version"]), str(row["duckdb_version"]),
-        str(row["version"]), str(row["definitions_hash"]), str(row["definitions"]),
-        tuple(_loads(row["data"], [])), row["period"], _loads(row["options"], {}), row["plan"],
-        _loads(row["results"], {}), str(row["results_hash"]), str(row["user"] or ""), str(row["host"] or ""),
-        int(row["seq"] or 0), str(row["prev_hash"]), str(row["hash"]), tuple(approvals),
-        str(row["definitions"]), str(row["results"]))
+        str(row["id"]),
+        str(row["time"]),
+        str(row["kind"]),
+        str(row["command"]),
+        tuple(_loads(row["arguments"], [])),
+        str(row["engine_version"]),
+        str(row["duckdb_version"]),
+        str(row["version"]),
+        str(row["definitions_hash"]),
+        str(row["definitions"]),
+        tuple(_loads(row["data"], [])),
+        row["period"],
+        _loads(row["options"], {}),
+        row["plan"],
+        _loads(row["results"], {}),
+        str(row["results_hash"]),
+        str(row["user"] or ""),
+        str(row["host"] or ""),
+        int(row["seq"] or 0),
+        str(row["prev_hash"]),
+        str(row["hash"]),
+        tuple(approvals),
+        str(row["definitions"]),
+        str(row["results"]),
+    )
 
 
 def to_approval(row: Mapping[str, Any]) -> Approval:
     """A stored approval row as a record."""
-    return Approval(str(row["id"]), str(row["run_id"]), str(row["approved_by"]), str(row["time"]), row["note"],
-                    str(row["user"] or ""), str(row["host"] or ""), int(row["seq"] or 0), str(row["prev_hash"]),
-                    str(row["hash"]))
+    return Approval(
+        str(row["id"]),
+        str(row["run_id"]),
+        str(row["approved_by"]),
+        str(row["time"]),
+        row["note"],
+        str(row["user"] or ""),
+        str(row["host"] or ""),
+        int(row["seq"] or 0),
+        str(row["prev_hash"]),
+        str(row["hash"]),
+    )
 
 
 def list_runs(root: Path, timezone: str = "UTC") -> list[RunRecord]:
@@ -310,18 +413,44 @@ def get_run(root: Path, timezone: str, run_id: str) -> RunRecord:
         from kpi_engine.literal import literal
 
         known = [r.id for r in runs][:5]
-        message = (f"no run `{literal(run_id)}` in the ledger" if not found
-                   else f"`{literal(run_id)}` matches {len(found)} runs")
-        raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None,
-                              "recent runs: " + ", ".join(literal(k) for k in known) if known
-                              else "no run has been recorded yet")])
+        message = (
+            f"no run `{literal(run_id)}` in the ledger"
+            if not found
+            else f"`{literal(run_id)}` matches {len(found)} runs"
+        )
+        raise KpiError(
+            [
+                error(
+                    Code.UNKNOWN_REFERENCE,
+                    message,
+                    None,
+                    "recent runs: " + ", ".join(literal(k) for k in known) if known else "no run has been recorded yet",
+                )
+            ]
+        )
     return found[0]
 
 
 # --- runs kept in the workspace database by earlier versions ------------------------------------
 
-_OLD_RUNS = ("id", "time", "kind", "command", "arguments", "engine_version", "duckdb_version", "version",
-             "definitions_hash", "definitions", "data_hashes", "period", "options", "plan", "results", "results_hash")
+_OLD_RUNS = (
+    "id",
+    "time",
+    "kind",
+    "command",
+    "arguments",
+    "engine_version",
+    "duckdb_version",
+    "version",
+    "definitions_hash",
+    "definitions",
+    "data_hashes",
+    "period",
+    "options",
+    "plan",
+    "results",
+    "results_hash",
+)
 
 
 def _warehouse_file(root: Path) -> Path:
@@ -338,9 +467,17 @@ def _old_runs(root: Path) -> bool:
             found = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'runs'").fetchall()
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():  # an import is running: the runs it may hold move over next time
-            raise KpiError([error(Code.WORKSPACE_LOCKED, "the workspace database is in use by another kpi "
-                                  "process, and its runs must move into the new ledger first", None,
-                                  "wait for it to finish, then retry")]) from None
+            raise KpiError(
+                [
+                    error(
+                        Code.WORKSPACE_LOCKED,
+                        "the workspace database is in use by another kpi "
+                        "process, and its runs must move into the new ledger first",
+                        None,
+                        "wait for it to finish, then retry",
+                    )
+                ]
+            ) from None
         return False
     except duckdb.Error:
         return False
@@ -356,21 +493,41 @@ def _migrate(root: Path, conn: duckdb.DuckDBPyConnection) -> None:
     if not _old_runs(root):
         return
     with duckdb.connect(str(_warehouse_file(root)), read_only=True) as old:
-        columns = tuple(c for (c,) in old.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = "
-                                                  "'runs' ORDER BY column_index").fetchall())
+        columns = tuple(
+            c
+            for (c,) in old.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs' ORDER BY column_index"
+            ).fetchall()
+        )
         if columns != _OLD_RUNS:
             return
         runs = old.execute(f"SELECT {', '.join(_OLD_RUNS)} FROM runs ORDER BY rowid").fetchall()
         tables = {t for (t,) in old.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        approvals = (old.execute("SELECT run_id, approved_by, time, note FROM approvals ORDER BY rowid").fetchall()
-                     if "approvals" in tables else [])
+        approvals = (
+            old.execute("SELECT run_id, approved_by, time, note FROM approvals ORDER BY rowid").fetchall()
+            if "approvals" in tables
+            else []
+        )
     for values in runs:
         row = dict(zip(_OLD_RUNS, values, strict=True))
         hashes = _loads(row.pop("data_hashes"), {})
-        row["data"] = json.dumps([{"source": s, "file": None, "sha256": h, "table_hash": None}
-                                  for s, h in sorted(hashes.items())], sort_keys=True)
+        row["data"] = json.dumps(
+            [{"source": s, "file": None, "sha256": h, "table_hash": None} for s, h in sorted(hashes.items())],
+            sort_keys=True,
+        )
         row |= {"user": "unknown", "host": "unknown"}
         _append(conn, "runs", row)
     for run_id, by, time, note in approvals:
-        _append(conn, "approvals", {"id": f"{run_id}-approval", "run_id": run_id, "approved_by": by, "time": time,
-                                    "note": note, "user": "unknown", "host": "unknown"})
+        _append(
+            conn,
+            "approvals",
+            {
+                "id": f"{run_id}-approval",
+                "run_id": run_id,
+                "approved_by": by,
+                "time": time,
+                "note": note,
+                "user": "unknown",
+                "host": "unknown",
+            },
+        )

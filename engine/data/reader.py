@@ -34,7 +34,13 @@ from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.sql.render import to_sql
 
 STAGE, TYPED, CANDIDATES, REJECTS, FILES, DUPLICATES = (
-    "_kpi_stage", "_kpi_typed", "_kpi_candidates", "_kpi_rejects", "_kpi_files", "_kpi_duplicates")
+    "_kpi_stage",
+    "_kpi_typed",
+    "_kpi_candidates",
+    "_kpi_rejects",
+    "_kpi_files",
+    "_kpi_duplicates",
+)
 _BASE = ("_record", "_line", "_lines", "_raw", "_error", "_error_column")
 _MAX_LINE_BYTES = 64 * 1024 * 1024
 SAMPLE_REJECTS = 20
@@ -68,8 +74,13 @@ class SourceLoad:
         return sum(f.rejected for f in self.files)
 
 
-def read_source(conn: duckdb.DuckDBPyConnection, source: Source, timezone: str,
-                files: Sequence[tuple[DataFile, str, int]], progress: ProgressCallback | None = None) -> SourceLoad:
+def read_source(
+    conn: duckdb.DuckDBPyConnection,
+    source: Source,
+    timezone: str,
+    files: Sequence[tuple[DataFile, str, int]],
+    progress: ProgressCallback | None = None,
+) -> SourceLoad:
     """Read every file of a source (with its sha256 and size) into the work tables and reconcile."""
     check_declaration(source.columns, source.key, source.csv, source.id)
     _create_work_tables(conn, source)
@@ -104,26 +115,34 @@ def publish(conn: duckdb.DuckDBPyConnection, load: SourceLoad) -> None:
     """Replace the source's table and its rows in `rejects` with the work tables' content."""
     source = load.source
     names = list(source.columns)
-    select = exp.select(
-        *[exp.column(f"v{i}", table="c").as_(name, quoted=True) for i, name in enumerate(names)],
-        exp.column("file", table="f").as_("_file"), exp.column("_line", table="c").as_("_line"),
-    ).from_(exp.to_table(CANDIDATES).as_("c")).join(
-        exp.to_table(FILES).as_("f"), using=["_file_no"]).order_by(exp.column("_file_no", table="c"),
-                                                                   exp.column("_record", table="c"))
+    select = (
+        exp.select(
+            *[exp.column(f"v{i}", table="c").as_(name, quoted=True) for i, name in enumerate(names)],
+            exp.column("file", table="f").as_("_file"),
+            exp.column("_line", table="c").as_("_line"),
+        )
+        .from_(exp.to_table(CANDIDATES).as_("c"))
+        .join(exp.to_table(FILES).as_("f"), using=["_file_no"])
+        .order_by(exp.column("_file_no", table="c"), exp.column("_record", table="c"))
+    )
     drop_relation(conn, source.id)
     target = exp.Table(this=exp.to_identifier(source.id, quoted=True))
     conn.execute(to_sql(exp.Create(this=target, kind="TABLE", expression=select), DUCKDB))
     conn.execute("DELETE FROM rejects WHERE source = ?", [source.id])
-    conn.execute(f"""INSERT INTO rejects SELECT ?, f.file, r._line, r.col, r.reason, r.raw, r._record
+    conn.execute(
+        f"""INSERT INTO rejects SELECT ?, f.file, r._line, r.col, r.reason, r.raw, r._record
                      FROM {REJECTS} r JOIN {FILES} f USING (_file_no) ORDER BY r._file_no, r._record, r._col_no""",
-                 [source.id])
+        [source.id],
+    )
 
 
 def sample_rejects(conn: duckdb.DuckDBPyConnection, source_id: str, limit: int = SAMPLE_REJECTS) -> tuple[Reject, ...]:
     """The first rejects of the source just read, in file and line order."""
-    rows = conn.execute(f"""SELECT f.file, r._line, r.col, r.reason, r.raw, r._record FROM {REJECTS} r
+    rows = conn.execute(
+        f"""SELECT f.file, r._line, r.col, r.reason, r.raw, r._record FROM {REJECTS} r
                             JOIN {FILES} f USING (_file_no) ORDER BY r._file_no, r._record, r._col_no LIMIT ?""",
-                        [limit]).fetchall()
+        [limit],
+    ).fetchall()
     return tuple(Reject(source_id, *row) for row in rows)
 
 
@@ -135,9 +154,12 @@ def drop_work_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 def drop_relation(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop the table or view `name` in the main schema, if there is one."""
-    kinds = conn.execute("""SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?
+    kinds = conn.execute(
+        """SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?
                             UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = 'main'
-                            AND view_name = ? AND NOT internal""", [name, name]).fetchall()
+                            AND view_name = ? AND NOT internal""",
+        [name, name],
+    ).fetchall()
     ident = to_sql(exp.to_identifier(name, quoted=True), DUCKDB)
     for (kind,) in kinds:
         conn.execute(f"DROP {kind} main.{ident}")
@@ -166,8 +188,9 @@ def _create_work_tables(conn: duckdb.DuckDBPyConnection, source: Source) -> None
     conn.execute(f"CREATE TEMP TABLE {FILES} (_file_no INTEGER, file VARCHAR)")
 
 
-def _stage_text(conn: duckdb.DuckDBPyConnection, records: Iterator[StageRow], tally: Tally, tmp: Path,
-                width: int, tell: Teller) -> None:
+def _stage_text(
+    conn: duckdb.DuckDBPyConnection, records: Iterator[StageRow], tally: Tally, tmp: Path, width: int, tell: Teller
+) -> None:
     """Write records to a canonical CSV and load it as the staging table; check none went missing."""
     path = tmp / "stage.csv"
     with path.open("w", encoding="utf-8", newline="") as out:
@@ -177,17 +200,36 @@ def _stage_text(conn: duckdb.DuckDBPyConnection, records: Iterator[StageRow], ta
             writer.writerows(chunk)
             number, line, lines = chunk[-1][:3]
             tell("reading", None, int(line) + int(lines) - 1, int(number))  # type: ignore[call-overload]
-    columns = ", ".join([*(f"'{name}': '{kind}'" for name, kind in zip(
-        _BASE, ("BIGINT", "BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR"), strict=True)),
-        *(f"'c{i}': 'VARCHAR'" for i in range(width))])
+    columns = ", ".join(
+        [
+            *(
+                f"'{name}': '{kind}'"
+                for name, kind in zip(
+                    _BASE, ("BIGINT", "BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR"), strict=True
+                )
+            ),
+            *(f"'c{i}': 'VARCHAR'" for i in range(width)),
+        ]
+    )
     # Our own file, in our own dialect: nothing here is sniffed; an empty field is NULL.
-    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM read_csv(?, auto_detect = false,
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM read_csv(?, auto_detect = false,
                      header = false, delim = ',', quote = '"', escape = '"', new_line = '\\n', encoding = 'utf-8',
-                     strict_mode = true, max_line_size = {_MAX_LINE_BYTES}, columns = {{{columns}}})""", [str(path)])
+                     strict_mode = true, max_line_size = {_MAX_LINE_BYTES}, columns = {{{columns}}})""",
+        [str(path)],
+    )
     (loaded,) = _one(conn, f"SELECT count(*) FROM {STAGE}")
     if loaded != tally.records:
-        raise KpiError([error(Code.DATA_RECONCILE, f"staging wrote {tally.records} records but DuckDB read {loaded}",
-                              None, "this is a bug in the importer; please report it with the file")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_RECONCILE,
+                    f"staging wrote {tally.records} records but DuckDB read {loaded}",
+                    None,
+                    "this is a bug in the importer; please report it with the file",
+                )
+            ]
+        )
 
 
 Teller = Callable[[str, int | None, int, int], None]
@@ -195,8 +237,7 @@ _CHUNK_RECORDS = 65_536  # records staged between two progress reports
 _READ_SHARE = 70  # per cent of a file's bytes shown as done once it is read, before typing
 
 
-def _teller(progress: ProgressCallback | None, source: str, label: str, tally: Tally, offset: int,
-            size: int) -> Teller:
+def _teller(progress: ProgressCallback | None, source: str, label: str, tally: Tally, offset: int, size: int) -> Teller:
     """Report a file's step and bytes done; while reading, bytes follow the lines read (when counted)."""
 
     def tell(step: str, done: int | None, line: int = 0, records: int = 0) -> None:
@@ -216,55 +257,93 @@ def _stage_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFi
         schema = conn.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(file.path)]).fetchall()
         (expected,) = _one(conn, "SELECT num_rows FROM parquet_file_metadata(?)", [str(file.path)])
     except duckdb.Error as exc:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}` is not a readable Parquet file: {exc}",
-                              file.span())]) from exc
+        raise KpiError(
+            [error(Code.DATA_FILE, f"`{file.label}` is not a readable Parquet file: {exc}", file.span())]
+        ) from exc
     types = {name: kind for name, kind, *_ in schema}
     match_header([name for name, *_ in schema], source.columns, file, place="file's schema")
-    wrong = [f"`{name}` is {types[name]} (declared {column.type})" for name, column in source.columns.items()
-             if not compatible(column.type, types[name])]
+    wrong = [
+        f"`{name}` is {types[name]} (declared {column.type})"
+        for name, column in source.columns.items()
+        if not compatible(column.type, types[name])
+    ]
     if wrong:
-        raise KpiError([error(Code.DATA_COLUMN, f"`{file.label}`: column types do not match the declaration: "
-                              + "; ".join(wrong), file.span(),
-                              "money must arrive as DECIMAL or text, never floating point; dates as DATE or text")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_COLUMN,
+                    f"`{file.label}`: column types do not match the declaration: " + "; ".join(wrong),
+                    file.span(),
+                    "money must arrive as DECIMAL or text, never floating point; dates as DATE or text",
+                )
+            ]
+        )
     cells = [exp.column(name, quoted=True) for name in source.columns]
     row_number = exp.Add(this=exp.column("file_row_number"), expression=exp.Literal.number(1))
     # No `_raw` text here: a JSON copy of every row would double the import's memory. Rejected rows
     # get theirs from the file afterwards (`_fill_raw_parquet`), as CSV rows do.
     select = exp.select(
-        row_number.as_("_record"), row_number.copy().as_("_line"),
-        exp.Literal.number(1).as_("_lines"), exp.cast(exp.null(), "VARCHAR").as_("_raw"),
-        exp.cast(exp.null(), "VARCHAR").as_("_error"), exp.cast(exp.null(), "VARCHAR").as_("_error_column"),
-        *[cell.copy().as_(f"c{i}") for i, cell in enumerate(cells)])
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {to_sql(select, DUCKDB)} "
-                 "FROM read_parquet(?, file_row_number = true)", [str(file.path)])
+        row_number.as_("_record"),
+        row_number.copy().as_("_line"),
+        exp.Literal.number(1).as_("_lines"),
+        exp.cast(exp.null(), "VARCHAR").as_("_raw"),
+        exp.cast(exp.null(), "VARCHAR").as_("_error"),
+        exp.cast(exp.null(), "VARCHAR").as_("_error_column"),
+        *[cell.copy().as_(f"c{i}") for i, cell in enumerate(cells)],
+    )
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {to_sql(select, DUCKDB)} "
+        "FROM read_parquet(?, file_row_number = true)",
+        [str(file.path)],
+    )
     (count,) = _one(conn, f"SELECT count(*) FROM {STAGE}")
     if count != expected:
-        raise KpiError([error(Code.DATA_RECONCILE, f"`{file.label}`: the Parquet footer says {expected} rows, "
-                              f"{count} were read", file.span())])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_RECONCILE,
+                    f"`{file.label}`: the Parquet footer says {expected} rows, {count} were read",
+                    file.span(),
+                )
+            ]
+        )
     tally.records = count
     return [types[name] for name in source.columns]
 
 
-def _type_file(conn: duckdb.DuckDBPyConnection, source: Source, physical: list[str], timezone: str,
-               file_no: int) -> None:
+def _type_file(
+    conn: duckdb.DuckDBPyConnection, source: Source, physical: list[str], timezone: str, file_no: int
+) -> None:
     """Validate and cast the staged file; good records to the candidates, the others to the rejects."""
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED} AS "
-                 + _typing_query(source.columns, source.key, physical, TextFormat.of(source.csv), timezone))
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {TYPED} AS "
+        + _typing_query(source.columns, source.key, physical, TextFormat.of(source.csv), timezone)
+    )
     conn.execute(f"DROP TABLE {STAGE}")
     n = len(source.columns)
-    conn.execute(f"""INSERT INTO {REJECTS} SELECT ?, _record, _line, _lines, -1, _error_column, _error, _raw
-                     FROM {TYPED} WHERE _error IS NOT NULL""", [file_no])
+    conn.execute(
+        f"""INSERT INTO {REJECTS} SELECT ?, _record, _line, _lines, -1, _error_column, _error, _raw
+                     FROM {TYPED} WHERE _error IS NOT NULL""",
+        [file_no],
+    )
     for i, name in enumerate(source.columns):
-        conn.execute(f"""INSERT INTO {REJECTS} SELECT ?, _record, _line, _lines, ?, ?, r{i}, _raw FROM {TYPED}
-                         WHERE _error IS NULL AND r{i} IS NOT NULL""", [file_no, i, name])
+        conn.execute(
+            f"""INSERT INTO {REJECTS} SELECT ?, _record, _line, _lines, ?, ?, r{i}, _raw FROM {TYPED}
+                         WHERE _error IS NULL AND r{i} IS NOT NULL""",
+            [file_no, i, name],
+        )
     fine = " AND ".join(["_error IS NULL", *(f"r{i} IS NULL" for i in range(n))])
-    conn.execute(f"INSERT INTO {CANDIDATES} SELECT ?, _record, _line, _lines, _raw, "
-                 f"{', '.join(f'v{i}' for i in range(n))} FROM {TYPED} WHERE {fine}", [file_no])
+    conn.execute(
+        f"INSERT INTO {CANDIDATES} SELECT ?, _record, _line, _lines, _raw, "
+        f"{', '.join(f'v{i}' for i in range(n))} FROM {TYPED} WHERE {fine}",
+        [file_no],
+    )
     conn.execute(f"DROP TABLE {TYPED}")
 
 
-def _typing_query(columns: Mapping[str, Column], key: str | None, physical: list[str], fmt: TextFormat,
-                  timezone: str) -> str:
+def _typing_query(
+    columns: Mapping[str, Column], key: str | None, physical: list[str], fmt: TextFormat, timezone: str
+) -> str:
     """The typing query in layers, so each test runs once.
 
     Null tokens → `t{i}`; validity → `ok{i}`; value → `v{i}`; reasons → `r{i}`.
@@ -275,15 +354,20 @@ def _typing_query(columns: Mapping[str, Column], key: str | None, physical: list
     ok = [exp.column(f"ok{i}") for i in range(len(items))]
     value = [exp.column(f"v{i}") for i in range(len(items))]
     parsed = [parse_column(c, physical[i], fmt, t[i], ok[i]) for i, c in enumerate(items)]
-    cells = exp.select(*base, *[null_cell(exp.column(f"c{i}"), c, physical[i], fmt).as_(f"t{i}")
-                                for i, c in enumerate(items)]).from_(STAGE)
+    cells = exp.select(
+        *base, *[null_cell(exp.column(f"c{i}"), c, physical[i], fmt).as_(f"t{i}") for i, c in enumerate(items)]
+    ).from_(STAGE)
     valid = exp.select(exp.Star(), *[p.ok.as_(f"ok{i}") for i, p in enumerate(parsed)]).from_(cells.subquery("cells"))
-    typed = exp.select(exp.Star(), *[p.value.as_(f"v{i}") for i, p in enumerate(parsed)]
-                       ).from_(valid.subquery("valid"))
-    reasons = [reject_reason(c, physical[i], fmt, timezone, key=c.name == key, parsed=parsed[i],
-                             t=t[i], ok=ok[i], value=value[i]) for i, c in enumerate(items)]
-    final = exp.select(*[b.copy() for b in base], *value,
-                       *[r.as_(f"r{i}") for i, r in enumerate(reasons)]).from_(typed.subquery("typed"))
+    typed = exp.select(exp.Star(), *[p.value.as_(f"v{i}") for i, p in enumerate(parsed)]).from_(valid.subquery("valid"))
+    reasons = [
+        reject_reason(
+            c, physical[i], fmt, timezone, key=c.name == key, parsed=parsed[i], t=t[i], ok=ok[i], value=value[i]
+        )
+        for i, c in enumerate(items)
+    ]
+    final = exp.select(*[b.copy() for b in base], *value, *[r.as_(f"r{i}") for i, r in enumerate(reasons)]).from_(
+        typed.subquery("typed")
+    )
     return to_sql(final, DUCKDB)
 
 
@@ -297,29 +381,37 @@ def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
                      first_value(_file_no) OVER w AS first_file, first_value(_line) OVER w AS first_line
               FROM {CANDIDATES} WINDOW w AS (PARTITION BY v{k} ORDER BY _file_no, _record))
         WHERE n > 1""")
-    conn.execute(f"""INSERT INTO {REJECTS} SELECT d._file_no, d._record, d._line, d._lines, ?, ?,
+    conn.execute(
+        f"""INSERT INTO {REJECTS} SELECT d._file_no, d._record, d._line, d._lines, ?, ?,
                          concat('duplicate key ''', CASE WHEN length(d.key_text) > 80
                                 THEN left(d.key_text, 80) || '…' ELSE d.key_text END,
                                 ''' (first at ', f.file, ':', d.first_line, ')'), d._raw
-                     FROM {DUPLICATES} d JOIN {FILES} f ON f._file_no = d.first_file""", [k, source.key])
+                     FROM {DUPLICATES} d JOIN {FILES} f ON f._file_no = d.first_file""",
+        [k, source.key],
+    )
     conn.execute(f"""DELETE FROM {CANDIDATES} WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
                      WHERE d._file_no = {CANDIDATES}._file_no AND d._record = {CANDIDATES}._record)""")
 
 
 def _fill_raw(conn: duckdb.DuckDBPyConnection, file: DataFile, encoding: str, tmp: Path) -> None:
     """Give a CSV file's rejects their source text, re-read from the file by line (staging skips it)."""
-    spans = conn.execute(f"SELECT DISTINCT _line, _lines FROM {REJECTS} WHERE _file_no = ? AND raw IS NULL",
-                         [file.number]).fetchall()
+    spans = conn.execute(
+        f"SELECT DISTINCT _line, _lines FROM {REJECTS} WHERE _file_no = ? AND raw IS NULL", [file.number]
+    ).fetchall()
     if not spans:
         return
     path = tmp / "raw.csv"
     with path.open("w", encoding="utf-8", newline="") as out:
         csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(
-            record_texts(file, encoding, [(int(line), int(count)) for line, count in spans]))
-    conn.execute(f"""UPDATE {REJECTS} SET raw = t.raw FROM read_csv(?, auto_detect = false, header = false,
+            record_texts(file, encoding, [(int(line), int(count)) for line, count in spans])
+        )
+    conn.execute(
+        f"""UPDATE {REJECTS} SET raw = t.raw FROM read_csv(?, auto_detect = false, header = false,
                      delim = ',', quote = '"', escape = '"', new_line = '\\n', encoding = 'utf-8', strict_mode = true,
                      max_line_size = {_MAX_LINE_BYTES}, columns = {{'line': 'BIGINT', 'raw': 'VARCHAR'}}) t
-                     WHERE {REJECTS}._file_no = ? AND {REJECTS}._line = t.line""", [str(path), file.number])
+                     WHERE {REJECTS}._file_no = ? AND {REJECTS}._line = t.line""",
+        [str(path), file.number],
+    )
 
 
 def _fill_raw_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFile) -> None:
@@ -327,13 +419,24 @@ def _fill_raw_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: Dat
     (missing,) = _one(conn, f"SELECT count(*) FROM {REJECTS} WHERE _file_no = ? AND raw IS NULL", [file.number])
     if not missing:
         return
-    raw = exp.cast(exp.Anonymous(this="json_object", expressions=[
-        part for name in source.columns for part in (exp.Literal.string(name), exp.column(name, table="t",
-                                                                                          quoted=True))]), "VARCHAR")
-    conn.execute(f"""UPDATE {REJECTS} SET raw = {to_sql(raw, DUCKDB)}
+    raw = exp.cast(
+        exp.Anonymous(
+            this="json_object",
+            expressions=[
+                part
+                for name in source.columns
+                for part in (exp.Literal.string(name), exp.column(name, table="t", quoted=True))
+            ],
+        ),
+        "VARCHAR",
+    )
+    conn.execute(
+        f"""UPDATE {REJECTS} SET raw = {to_sql(raw, DUCKDB)}
                      FROM read_parquet(?, file_row_number = true) t
                      WHERE {REJECTS}._file_no = ? AND {REJECTS}.raw IS NULL
-                       AND {REJECTS}._record = t.file_row_number + 1""", [str(file.path), file.number])
+                       AND {REJECTS}._record = t.file_row_number + 1""",
+        [str(file.path), file.number],
+    )
 
 
 def _reconcile(conn: duckdb.DuckDBPyConnection, staged: list[tuple[DataFile, str, int, Tally]]) -> tuple[FileLoad, ...]:
@@ -344,9 +447,16 @@ def _reconcile(conn: duckdb.DuckDBPyConnection, staged: list[tuple[DataFile, str
     for file, sha, size, tally in staged:
         good, bad = int(loaded.get(file.number, 0)), int(rejected.get(file.number, 0))
         if good + bad != tally.records:
-            raise KpiError([error(Code.DATA_RECONCILE, f"`{file.label}`: {tally.records} records but {good} loaded "
-                                  f"+ {bad} rejected", file.span(),
-                                  "this is a bug in the importer; please report it with the file")])
+            raise KpiError(
+                [
+                    error(
+                        Code.DATA_RECONCILE,
+                        f"`{file.label}`: {tally.records} records but {good} loaded + {bad} rejected",
+                        file.span(),
+                        "this is a bug in the importer; please report it with the file",
+                    )
+                ]
+            )
         out.append(FileLoad(file, sha, size, tally.records, good, bad, tally.physical_lines, tally.swallowed))
     return tuple(out)
 

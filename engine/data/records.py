@@ -74,8 +74,9 @@ class DataFile:
         return Span(str(self.path), line, col)
 
 
-def match_header(names: Sequence[str], columns: Mapping[str, Column], file: DataFile, line: int = 1,
-                 place: str = "header") -> list[int]:
+def match_header(
+    names: Sequence[str], columns: Mapping[str, Column], file: DataFile, line: int = 1, place: str = "header"
+) -> list[int]:
     """The position of each declared column in a header row (or a schema: `place`).
 
     Raises on a missing or repeated name.
@@ -89,19 +90,29 @@ def match_header(names: Sequence[str], columns: Mapping[str, Column], file: Data
         if len(positions) > 1:
             numbers = [str(p + 1) for p in positions]
             where = ", ".join(numbers[:-1]) + " and " + numbers[-1]
-            problems.append(error(Code.DATA_COLUMN, f"`{file.label}`: column `{name}` appears {len(positions)} times "
-                                  f"in the {place} (columns {where})", file.span(line),
-                                  "give every column a distinct name in the export"))
+            problems.append(
+                error(
+                    Code.DATA_COLUMN,
+                    f"`{file.label}`: column `{name}` appears {len(positions)} times in the {place} (columns {where})",
+                    file.span(line),
+                    "give every column a distinct name in the export",
+                )
+            )
     missing = [name for name in columns if name not in seen]
     if missing:
         expected = ", ".join(columns)
         found = ", ".join(n for n in names if n) or "(nothing)"
         hints = [h for h in (did_you_mean(m, seen) for m in missing) if h]
-        problems.append(error(
-            Code.DATA_COLUMN,
-            f"`{file.label}`: declared column{'s' if len(missing) > 1 else ''} "
-            + ", ".join(f"`{m}`" for m in missing) + f" not in the {place}; expected: {expected}; found: {found}",
-            file.span(line), "; ".join(hints) or "rename the column in the file or in `columns:`"))
+        problems.append(
+            error(
+                Code.DATA_COLUMN,
+                f"`{file.label}`: declared column{'s' if len(missing) > 1 else ''} "
+                + ", ".join(f"`{m}`" for m in missing)
+                + f" not in the {place}; expected: {expected}; found: {found}",
+                file.span(line),
+                "; ".join(hints) or "rename the column in the file or in `columns:`",
+            )
+        )
     if problems:
         raise KpiError(problems)
     return [seen[name][0] for name in columns]
@@ -109,18 +120,43 @@ def match_header(names: Sequence[str], columns: Mapping[str, Column], file: Data
 
 def check_declaration(columns: Mapping[str, Column], key: str | None, options: CsvOptions, source_id: str) -> None:
     """Refuse declarations the importer cannot honour: reserved names, an undeclared key, ambiguous numbers."""
-    problems = [error(Code.DATA_COLUMN, f"source `{source_id}`: column name `{name}` is reserved for the importer",
-                      None, "rename the column with a different `columns:` key")
-                for name in columns if name in RESERVED_COLUMNS]
+    problems = [
+        error(
+            Code.DATA_COLUMN,
+            f"source `{source_id}`: column name `{name}` is reserved for the importer",
+            None,
+            "rename the column with a different `columns:` key",
+        )
+        for name in columns
+        if name in RESERVED_COLUMNS
+    ]
     if not columns:
-        problems.append(error(Code.DATA_COLUMN, f"source `{source_id}` declares no columns", None,
-                              "list the columns to read under `columns:`"))
+        problems.append(
+            error(
+                Code.DATA_COLUMN,
+                f"source `{source_id}` declares no columns",
+                None,
+                "list the columns to read under `columns:`",
+            )
+        )
     if options.thousands and options.thousands == options.decimal:
-        problems.append(error(Code.DATA_COLUMN, f"source `{source_id}`: the thousands and decimal separators are "
-                              f"both `{options.decimal}`", None, "numbers like 1.234 would be ambiguous"))
+        problems.append(
+            error(
+                Code.DATA_COLUMN,
+                f"source `{source_id}`: the thousands and decimal separators are both `{options.decimal}`",
+                None,
+                "numbers like 1.234 would be ambiguous",
+            )
+        )
     if key is not None and key not in columns:
-        problems.append(error(Code.DATA_COLUMN, f"source `{source_id}`: key `{key}` is not a declared column", None,
-                              did_you_mean(key, columns) or "declare the key under `columns:`"))
+        problems.append(
+            error(
+                Code.DATA_COLUMN,
+                f"source `{source_id}`: key `{key}` is not a declared column",
+                None,
+                did_you_mean(key, columns) or "declare the key under `columns:`",
+            )
+        )
     if problems:
         raise KpiError(problems)
 
@@ -140,8 +176,11 @@ def native_text(value: object, column: Column, decimal: str) -> tuple[str | None
         if not number.is_finite():
             return None, f"{value} is not a valid number"
         if column.type in ("date", "timestamp"):
-            return None, f"a number ({value}) in a {column.type} column: write the {column.type} as text or " \
-                         f"format the cell as a {column.type} (serial numbers are not read as dates)"
+            return (
+                None,
+                f"a number ({value}) in a {column.type} column: write the {column.type} as text or "
+                f"format the cell as a {column.type} (serial numbers are not read as dates)",
+            )
         if abs(number.adjusted()) > MAX_EXPONENT:
             return None, f"{value} is out of range"
         text = format(number, "f")
@@ -180,8 +219,9 @@ def bad_bytes(text: str, encoding: str) -> str | None:
 
 def raw_json(values: Sequence[object]) -> str:
     """A row of native values as JSON text, for the `raw` column of rejects."""
-    return json.dumps([v if isinstance(v, str | int | float | bool) or v is None else str(v) for v in values],
-                      ensure_ascii=False)
+    return json.dumps(
+        [v if isinstance(v, str | int | float | bool) or v is None else str(v) for v in values], ensure_ascii=False
+    )
 
 
 def _byte(char: str) -> int:

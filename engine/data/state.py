@@ -17,7 +17,8 @@ def imported_files(wh: Warehouse) -> dict[str, list[tuple[str, str]]]:
         return {}
     out: dict[str, list[tuple[str, str]]] = {}
     for source, label, sha in wh.conn.execute(
-            "SELECT source, file, sha256 FROM _imports ORDER BY source, file_no").fetchall():
+        "SELECT source, file, sha256 FROM _imports ORDER BY source, file_no"
+    ).fetchall():
         if source in tables:
             out.setdefault(str(source), []).append((str(label), str(sha)))
     return out
@@ -40,16 +41,22 @@ def imported_table_hashes(wh: Warehouse) -> dict[str, str | None]:
     tables = relations(wh.conn)
     if "_imports" not in tables:
         return {}
-    columns = {c for (c,) in wh.conn.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = '_imports'").fetchall()}
+    columns = {
+        c
+        for (c,) in wh.conn.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = '_imports'").fetchall()
+    }
     if "table_hash" not in columns:
         return {}
-    return {str(s): h for s, h in wh.conn.execute(
-        "SELECT DISTINCT source, table_hash FROM _imports ORDER BY source").fetchall() if s in tables}
+    return {
+        str(s): h
+        for s, h in wh.conn.execute("SELECT DISTINCT source, table_hash FROM _imports ORDER BY source").fetchall()
+        if s in tables
+    }
 
 
-def read_table_hashes(root: Path, timezone: str, sources: Mapping[str, Source],
-                      live: bool = False) -> dict[str, str | None]:
+def read_table_hashes(
+    root: Path, timezone: str, sources: Mapping[str, Source], live: bool = False
+) -> dict[str, str | None]:
     """Source id → content hash of the table evaluation reads in the workspace database.
 
     {} when evaluation reads the files (no import, or not every file source imported: the rule of `open_data`).

@@ -43,12 +43,18 @@ IMPORT_FORMAT = "1"
 WAREHOUSE_FILE = Path(".kpi") / "warehouse.duckdb"
 RESERVED_TABLES = ("rejects", "runs", "approvals")
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-_LOCKDOWN = ("SET enable_external_access = false", "SET autoinstall_known_extensions = false",
-             "SET autoload_known_extensions = false", "SET lock_configuration = true")
+_LOCKDOWN = (
+    "SET enable_external_access = false",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET lock_configuration = true",
+)
 _TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
 # The failures a query's data can cause, as the engine-neutral kinds evaluation classifies.
 _FAILURES: tuple[tuple[type[duckdb.Error], FailureKind], ...] = (
-    (duckdb.OutOfRangeException, "out_of_range"), (duckdb.ConversionException, "conversion"))
+    (duckdb.OutOfRangeException, "out_of_range"),
+    (duckdb.ConversionException, "conversion"),
+)
 
 
 class Warehouse:
@@ -91,8 +97,13 @@ class Warehouse:
             relation = relation.project(", ".join(items))
         return relation.fetchall()
 
-    def register_sources(self, sources: Mapping[str, Source], only: Sequence[str] | None = None,
-                         max_rejects: int | None = None, progress: ProgressCallback | None = None) -> ImportReport:
+    def register_sources(
+        self,
+        sources: Mapping[str, Source],
+        only: Sequence[str] | None = None,
+        max_rejects: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ImportReport:
         """Import sources into this database: :func:`import_sources`."""
         return import_sources(self, sources, only, max_rejects, progress)
 
@@ -107,8 +118,9 @@ class Warehouse:
     def __enter__(self) -> Warehouse:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -117,8 +129,16 @@ def open_warehouse(root: Path, timezone: str, read_only: bool = False) -> Wareho
     root = root.parent if root.is_file() else root
     path = root / WAREHOUSE_FILE
     if read_only and not path.is_file():
-        raise KpiError([error(Code.DATABASE, f"no workspace database at `{path}`", None,
-                              "run `kpi import` first, or evaluate without it (the files are read directly)")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATABASE,
+                    f"no workspace database at `{path}`",
+                    None,
+                    "run `kpi import` first, or evaluate without it (the files are read directly)",
+                )
+            ]
+        )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
         ignore = path.parent / ".gitignore"
@@ -135,9 +155,13 @@ def open_memory(timezone: str) -> Warehouse:
     return _prepare(Warehouse(_connect(":memory:", False), None, timezone, False))
 
 
-def import_sources(target: Warehouse | duckdb.DuckDBPyConnection, sources: Mapping[str, Source],
-                   only: Sequence[str] | None = None, max_rejects: int | None = None,
-                   progress: ProgressCallback | None = None) -> ImportReport:
+def import_sources(
+    target: Warehouse | duckdb.DuckDBPyConnection,
+    sources: Mapping[str, Source],
+    only: Sequence[str] | None = None,
+    max_rejects: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
     """Load sources (all, or `only` these), one transaction per source; raise ImportFailed on file errors.
 
     A source whose rejects exceed `max_rejects` loads nothing (it keeps its previous content).
@@ -158,8 +182,7 @@ def import_sources(target: Warehouse | duckdb.DuckDBPyConnection, sources: Mappi
             if source.path is None:
                 report = _attach_table(warehouse, source)
             else:
-                report = _import_source(warehouse, source, max_rejects,
-                                        _shifted(progress, offset, sum(sizes.values())))
+                report = _import_source(warehouse, source, max_rejects, _shifted(progress, offset, sum(sizes.values())))
         except KpiError as exc:
             problems += exc.diagnostics
             continue
@@ -210,8 +233,9 @@ def lock_down(target: Warehouse | duckdb.DuckDBPyConnection) -> None:
         target.locked = True
 
 
-def _import_source(warehouse: Warehouse, source: Source, max_rejects: int | None,
-                   progress: ProgressCallback | None) -> SourceReport:
+def _import_source(
+    warehouse: Warehouse, source: Source, max_rejects: int | None, progress: ProgressCallback | None
+) -> SourceReport:
     conn = warehouse.conn
     _check_name(source)
     files = source_files(source)
@@ -224,10 +248,21 @@ def _import_source(warehouse: Warehouse, source: Source, max_rejects: int | None
         rejected = sum(f.rejected for f in unchanged)
         if max_rejects is not None and rejected > max_rejects:
             # The data in place came from files with that many rejects: the limit holds for it too.
-            return SourceReport(source.id, "over_limit", unchanged, (), (error(
-                Code.DATA_REJECTS, f"source `{source.id}`: its unchanged files had {rejected} rejected rows at "
-                f"their import, more than --max-rejects {max_rejects}", None,
-                "see the rejected rows (table `rejects`), fix the files, and import again"),))
+            return SourceReport(
+                source.id,
+                "over_limit",
+                unchanged,
+                (),
+                (
+                    error(
+                        Code.DATA_REJECTS,
+                        f"source `{source.id}`: its unchanged files had {rejected} rejected rows at "
+                        f"their import, more than --max-rejects {max_rejects}",
+                        None,
+                        "see the rejected rows (table `rejects`), fix the files, and import again",
+                    ),
+                ),
+            )
         return SourceReport(source.id, "unchanged", unchanged)
     conn.begin()
     try:
@@ -247,18 +282,39 @@ def _import_source(warehouse: Warehouse, source: Source, max_rejects: int | None
         drop_work_tables(conn)
     # Over the limit, `loaded` still counts the rows that passed (so rows == loaded + rejected holds);
     # the status says none of them was written.
-    reports = tuple(FileReport(f.file.label, f.sha256, f.size, f.file.format, f.rows, f.loaded, f.rejected,
-                               f.lines, f.swallowed) for f in load.files)
-    notes = tuple(warning(Code.DATA_EMPTY, f"source `{source.id}`: `{f.file.label}` has no data rows",
-                          f.file.span(), "a quiet period, or a failed export? check the file")
-                  for f in load.files if f.rows == 0)
+    reports = tuple(
+        FileReport(f.file.label, f.sha256, f.size, f.file.format, f.rows, f.loaded, f.rejected, f.lines, f.swallowed)
+        for f in load.files
+    )
+    notes = tuple(
+        warning(
+            Code.DATA_EMPTY,
+            f"source `{source.id}`: `{f.file.label}` has no data rows",
+            f.file.span(),
+            "a quiet period, or a failed export? check the file",
+        )
+        for f in load.files
+        if f.rows == 0
+    )
     if over:
-        notes += (error(Code.DATA_REJECTS, f"source `{source.id}`: {load.rejected} rejected rows, more than "
-                        f"--max-rejects {max_rejects}; nothing was loaded for it", None,
-                        "see the rejected rows, fix the files, and import again"),)
+        notes += (
+            error(
+                Code.DATA_REJECTS,
+                f"source `{source.id}`: {load.rejected} rejected rows, more than "
+                f"--max-rejects {max_rejects}; nothing was loaded for it",
+                None,
+                "see the rejected rows, fix the files, and import again",
+            ),
+        )
     if progress:
-        progress(Progress(source.id, "over_limit" if over else "loaded", rows=sum(f.loaded for f in load.files),
-                          done=sum(size for *_, size in hashed)))
+        progress(
+            Progress(
+                source.id,
+                "over_limit" if over else "loaded",
+                rows=sum(f.loaded for f in load.files),
+                done=sum(size for *_, size in hashed),
+            )
+        )
     return SourceReport(source.id, "over_limit" if over else "loaded", reports, sample, notes)
 
 
@@ -266,18 +322,38 @@ def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
     """A `table:` source: check the table is there with the declared columns; expose it under the id."""
     conn, table = warehouse.conn, source.table or source.id
     _check_name(source)
-    found = conn.execute("""SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main'
-                            AND table_name = ? ORDER BY column_index""", [table]).fetchall()
+    found = conn.execute(
+        """SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main'
+                            AND table_name = ? ORDER BY column_index""",
+        [table],
+    ).fetchall()
     if not found:
         where = "the workspace database" if warehouse.path else "memory (tables exist only in the workspace database)"
-        raise KpiError([error(Code.DATA_FILE, f"source `{source.id}` reads table `{table}`, which is not in {where}",
-                              None, "load the table into .kpi/warehouse.duckdb, or declare a `path:`")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"source `{source.id}` reads table `{table}`, which is not in {where}",
+                    None,
+                    "load the table into .kpi/warehouse.duckdb, or declare a `path:`",
+                )
+            ]
+        )
     names = [name for (name,) in found]
     missing = [c for c in source.columns if c not in names]
     if missing:
-        raise KpiError([error(Code.DATA_COLUMN, f"table `{table}` lacks declared column"
-                              f"{'s' if len(missing) > 1 else ''} " + ", ".join(f"`{m}`" for m in missing)
-                              + "; it has: " + ", ".join(names))])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_COLUMN,
+                    f"table `{table}` lacks declared column"
+                    f"{'s' if len(missing) > 1 else ''} "
+                    + ", ".join(f"`{m}`" for m in missing)
+                    + "; it has: "
+                    + ", ".join(names),
+                )
+            ]
+        )
     if table != source.id:
         view = to_sql(exp.to_identifier(source.id, quoted=True), DUCKDB)
         body = to_sql(exp.to_identifier(table, quoted=True), DUCKDB)
@@ -292,11 +368,15 @@ def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
     return SourceReport(source.id, "table")
 
 
-def _unchanged(conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tuple[str, str]],
-               declaration: str) -> tuple[FileReport, ...] | None:
+def _unchanged(
+    conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tuple[str, str]], declaration: str
+) -> tuple[FileReport, ...] | None:
     """The stored reports when the last import read exactly these files under this declaration."""
-    rows = conn.execute("""SELECT file, sha256, size, format, rows, loaded, rejected, lines, swallowed, declaration,
-                           table_hash FROM _imports WHERE source = ? ORDER BY file_no""", [source_id]).fetchall()
+    rows = conn.execute(
+        """SELECT file, sha256, size, format, rows, loaded, rejected, lines, swallowed, declaration,
+                           table_hash FROM _imports WHERE source = ? ORDER BY file_no""",
+        [source_id],
+    ).fetchall()
     if not rows or [(r[0], r[1]) for r in rows] != files or any(r[9] != declaration or r[10] is None for r in rows):
         return None
     if source_id not in relations(conn):
@@ -304,15 +384,35 @@ def _unchanged(conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tupl
     return tuple(FileReport(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], skipped=True) for r in rows)
 
 
-def _record(conn: duckdb.DuckDBPyConnection, source_id: str, files: Sequence[FileLoad], declaration: str,
-            content_hash: str | None) -> None:
+def _record(
+    conn: duckdb.DuckDBPyConnection,
+    source_id: str,
+    files: Sequence[FileLoad],
+    declaration: str,
+    content_hash: str | None,
+) -> None:
     conn.execute("DELETE FROM _imports WHERE source = ?", [source_id])
     for f in files:
-        conn.execute("""INSERT INTO _imports (source, file_no, file, sha256, size, format, rows, loaded, rejected,
+        conn.execute(
+            """INSERT INTO _imports (source, file_no, file, sha256, size, format, rows, loaded, rejected,
                         lines, swallowed, declaration, imported_at, table_hash)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)""",
-                     [source_id, f.file.number, f.file.label, f.sha256, f.size, f.file.format,
-                      f.rows, f.loaded, f.rejected, f.lines, f.swallowed, declaration, content_hash])
+            [
+                source_id,
+                f.file.number,
+                f.file.label,
+                f.sha256,
+                f.size,
+                f.file.format,
+                f.rows,
+                f.loaded,
+                f.rejected,
+                f.lines,
+                f.swallowed,
+                declaration,
+                content_hash,
+            ],
+        )
 
 
 def relations(conn: duckdb.DuckDBPyConnection, views: bool = False) -> set[str]:
@@ -334,22 +434,43 @@ def table_hash(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
     if table not in relations(conn):
         return None
     row = exp.column("t")
-    sums = [exp.func("sum", exp.cast(exp.func("hash", *args), "HUGEINT"))
-            for args in ((row,), (row, exp.Literal.string("kpi-engine")))]
+    sums = [
+        exp.func("sum", exp.cast(exp.func("hash", *args), "HUGEINT"))
+        for args in ((row,), (row, exp.Literal.string("kpi-engine")))
+    ]
     query = exp.select(exp.func("count", exp.Star()), *sums).from_(
-        exp.Table(this=exp.to_identifier(table, quoted=True), alias=exp.TableAlias(this=exp.to_identifier("t"))))
+        exp.Table(this=exp.to_identifier(table, quoted=True), alias=exp.TableAlias(this=exp.to_identifier("t")))
+    )
     (found,) = conn.execute(to_sql(query, DUCKDB)).fetchall()
     return hashlib.sha256(":".join(str(v or 0) for v in found).encode()).hexdigest()
 
 
 def _declaration(source: Source, timezone: str) -> str:
     """A hash of everything that shapes an import of the same files: columns, options, zone, importer."""
-    columns = [[c.name, c.type, c.required, list(c.values) if c.values is not None else None,
-                None if c.min is None else str(c.min), None if c.max is None else str(c.max)]
-               + ([str(c.above)] if c.above is not None else [])
-               for c in source.columns.values()]
-    text = json.dumps({"format": IMPORT_FORMAT, "timezone": timezone, "key": source.key, "columns": columns,
-                       "csv": asdict(source.csv), "sheet": source.sheet}, sort_keys=True, default=str)
+    columns = [
+        [
+            c.name,
+            c.type,
+            c.required,
+            list(c.values) if c.values is not None else None,
+            None if c.min is None else str(c.min),
+            None if c.max is None else str(c.max),
+        ]
+        + ([str(c.above)] if c.above is not None else [])
+        for c in source.columns.values()
+    ]
+    text = json.dumps(
+        {
+            "format": IMPORT_FORMAT,
+            "timezone": timezone,
+            "key": source.key,
+            "columns": columns,
+            "csv": asdict(source.csv),
+            "sheet": source.sheet,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -358,15 +479,32 @@ def _selected(sources: Mapping[str, Source], only: Sequence[str] | None) -> list
         return list(sources)
     unknown = [name for name in only if name not in sources]
     if unknown:
-        raise KpiError([error(Code.UNKNOWN_REFERENCE, f"unknown source `{name}`", None,
-                              did_you_mean(name, sources) or "sources: " + ", ".join(sources)) for name in unknown])
+        raise KpiError(
+            [
+                error(
+                    Code.UNKNOWN_REFERENCE,
+                    f"unknown source `{name}`",
+                    None,
+                    did_you_mean(name, sources) or "sources: " + ", ".join(sources),
+                )
+                for name in unknown
+            ]
+        )
     return list(dict.fromkeys(only))
 
 
 def _check_name(source: Source) -> None:
     if source.id in RESERVED_TABLES:
-        raise KpiError([error(Code.DATA_FILE, f"source id `{source.id}` is reserved for a table of the workspace "
-                              "database", None, "rename the source")])
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"source id `{source.id}` is reserved for a table of the workspace database",
+                    None,
+                    "rename the source",
+                )
+            ]
+        )
 
 
 def _warehouse(target: Warehouse | duckdb.DuckDBPyConnection) -> Warehouse:
@@ -383,16 +521,37 @@ def _connect(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         message = str(exc)
         if "lock" in message.lower():
             pid = re.search(r"PID (\d+)", message)
-            raise KpiError([error(Code.WORKSPACE_LOCKED, "the workspace is in use by another kpi process"
-                                  + (f" (PID {pid.group(1)})" if pid else ""), None,
-                                  "wait for it to finish (one process writes at a time), then retry")]) from None
-        raise KpiError([error(Code.DATABASE, f"cannot open `{database}`: {message.splitlines()[0]}", None,
-                              "the file may come from a newer DuckDB or be damaged; delete .kpi/warehouse.duckdb "
-                              "and import again (the ledger is in .kpi/ledger.duckdb and is kept)")
-                        ]) from None
+            raise KpiError(
+                [
+                    error(
+                        Code.WORKSPACE_LOCKED,
+                        "the workspace is in use by another kpi process" + (f" (PID {pid.group(1)})" if pid else ""),
+                        None,
+                        "wait for it to finish (one process writes at a time), then retry",
+                    )
+                ]
+            ) from None
+        raise KpiError(
+            [
+                error(
+                    Code.DATABASE,
+                    f"cannot open `{database}`: {message.splitlines()[0]}",
+                    None,
+                    "the file may come from a newer DuckDB or be damaged; delete .kpi/warehouse.duckdb "
+                    "and import again (the ledger is in .kpi/ledger.duckdb and is kept)",
+                )
+            ]
+        ) from None
     except duckdb.ConnectionException as exc:
-        raise KpiError([error(Code.WORKSPACE_LOCKED, f"the workspace database is already open in this process "
-                              f"with other settings: {str(exc).splitlines()[0]}")]) from None
+        raise KpiError(
+            [
+                error(
+                    Code.WORKSPACE_LOCKED,
+                    f"the workspace database is already open in this process "
+                    f"with other settings: {str(exc).splitlines()[0]}",
+                )
+            ]
+        ) from None
     except duckdb.Error as exc:
         raise KpiError([error(Code.DATABASE, f"cannot open `{database}`: {str(exc).splitlines()[0]}")]) from None
 
@@ -401,12 +560,21 @@ def _prepare(warehouse: Warehouse) -> Warehouse:
     """Set the time zone (checked against ICU's list) and create the bookkeeping tables."""
     conn = warehouse.conn
     try:
-        ((known,),) = conn.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = ?",
-                                   [warehouse.timezone]).fetchall()
+        ((known,),) = conn.execute(
+            "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [warehouse.timezone]
+        ).fetchall()
         if not known:
             names = [n for (n,) in conn.execute("SELECT name FROM pg_timezone_names()").fetchall()]
-            raise KpiError([error(Code.BAD_VALUE, f"unknown time zone `{warehouse.timezone}`", None,
-                                  did_you_mean(warehouse.timezone, names) or "use an IANA name like Europe/Riga")])
+            raise KpiError(
+                [
+                    error(
+                        Code.BAD_VALUE,
+                        f"unknown time zone `{warehouse.timezone}`",
+                        None,
+                        did_you_mean(warehouse.timezone, names) or "use an IANA name like Europe/Riga",
+                    )
+                ]
+            )
         conn.execute(f"SET TimeZone = {to_sql(exp.Literal.string(warehouse.timezone), DUCKDB)}")
         if not warehouse.read_only:
             conn.execute("""CREATE TABLE IF NOT EXISTS rejects (source VARCHAR, file VARCHAR, line BIGINT,

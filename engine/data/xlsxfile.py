@@ -24,8 +24,9 @@ _SHOWN_CELLS = 5
 _EXACT = 2.0**53  # Excel stores numbers as doubles: beyond this, digits of an ID are already lost
 
 
-def read_xlsx_records(file: DataFile, columns: Mapping[str, Column], options: CsvOptions,
-                      sheet: str | int | None, tally: Tally) -> Iterator[StageRow]:
+def read_xlsx_records(
+    file: DataFile, columns: Mapping[str, Column], options: CsvOptions, sheet: str | int | None, tally: Tally
+) -> Iterator[StageRow]:
     """Every non-empty row under the header row of the chosen sheet (the first one by default)."""
     workbook = _open(file, data_only=True)
     formulas = _open(file, data_only=False)
@@ -57,8 +58,14 @@ def read_xlsx_records(file: DataFile, columns: Mapping[str, Column], options: Cs
         raise _uncached_error(file, missing)
 
 
-def _record(row: tuple[Any, ...], values: list[object], positions: list[int], columns: Mapping[str, Column],
-            options: CsvOptions, number: int) -> StageRow:
+def _record(
+    row: tuple[Any, ...],
+    values: list[object],
+    positions: list[int],
+    columns: Mapping[str, Column],
+    options: CsvOptions,
+    number: int,
+) -> StageRow:
     raw = raw_json(values[: max(positions) + 1] if positions else values)
     texts: list[str | None] = []
     for position, (name, column) in zip(positions, columns.items(), strict=True):
@@ -69,8 +76,14 @@ def _record(row: tuple[Any, ...], values: list[object], positions: list[int], co
         if getattr(cell, "data_type", None) == "e":
             return bad(number, 1, raw, f"cell {cell.coordinate} holds the Excel error {cell.value}", len(columns), name)
         if isinstance(cell.value, float) and abs(cell.value) >= _EXACT and column.type != "number":
-            return bad(number, 1, raw, f"the number {cell.value!r} has more digits than Excel keeps exactly (15); "
-                                       "store identifiers as text", len(columns), name)
+            return bad(
+                number,
+                1,
+                raw,
+                f"the number {cell.value!r} has more digits than Excel keeps exactly (15); store identifiers as text",
+                len(columns),
+                name,
+            )
         text, problem = native_text(cell.value, column, options.decimal)
         if problem is not None:
             return bad(number, 1, raw, problem, len(columns), name)
@@ -105,8 +118,10 @@ class _Merged:
                     from openpyxl.utils import get_column_letter
 
                     first = f"{get_column_letter(r.min_col)}{r.min_row}"
-                    return name, (f"cell {get_column_letter(col)}{number} is inside the merged range {r.ref}, whose "
-                                  f"value is only in {first}; unmerge the cells and fill every row")
+                    return name, (
+                        f"cell {get_column_letter(col)}{number} is inside the merged range {r.ref}, whose "
+                        f"value is only in {first}; unmerge the cells and fill every row"
+                    )
         return None
 
 
@@ -131,24 +146,44 @@ def _merged_ranges(sheet: Any, file: DataFile) -> list[_Range]:
                         found.append(_Range(min_row, min_col, max_row, max_col, ref))  # type: ignore[arg-type]
                 element.clear()
     except ParseError as exc:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}` is not a readable .xlsx workbook: {exc}",
-                              file.span(), "save the file as an Excel workbook (.xlsx)")]) from exc
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"`{file.label}` is not a readable .xlsx workbook: {exc}",
+                    file.span(),
+                    "save the file as an Excel workbook (.xlsx)",
+                )
+            ]
+        ) from exc
     return found
 
 
 def _uncached(row: tuple[Any, ...], formula_row: tuple[Any, ...]) -> list[str]:
     """Coordinates of formula cells in a row whose value was never calculated and saved."""
-    return [formula.coordinate for value, formula in zip(row, formula_row, strict=False)
-            if getattr(formula, "data_type", None) == "f" and value.value is None]
+    return [
+        formula.coordinate
+        for value, formula in zip(row, formula_row, strict=False)
+        if getattr(formula, "data_type", None) == "f" and value.value is None
+    ]
 
 
 def _uncached_error(file: DataFile, missing: list[str]) -> KpiError:
-    shown = ", ".join(missing[:_SHOWN_CELLS]) + (f" and {len(missing) - _SHOWN_CELLS} more"
-                                                 if len(missing) > _SHOWN_CELLS else "")
+    shown = ", ".join(missing[:_SHOWN_CELLS]) + (
+        f" and {len(missing) - _SHOWN_CELLS} more" if len(missing) > _SHOWN_CELLS else ""
+    )
     plural = len(missing) > 1
-    return KpiError([error(Code.DATA_FILE, f"`{file.label}`: formula cell{'s' if plural else ''} {shown} "
-                           f"ha{'ve' if plural else 's'} no saved value", file.span(),
-                           "open the workbook in Excel (or LibreOffice) and save it, so formulas are calculated")])
+    return KpiError(
+        [
+            error(
+                Code.DATA_FILE,
+                f"`{file.label}`: formula cell{'s' if plural else ''} {shown} "
+                f"ha{'ve' if plural else 's'} no saved value",
+                file.span(),
+                "open the workbook in Excel (or LibreOffice) and save it, so formulas are calculated",
+            )
+        ]
+    )
 
 
 def _open(file: DataFile, *, data_only: bool) -> Any:
@@ -158,8 +193,16 @@ def _open(file: DataFile, *, data_only: bool) -> Any:
     try:
         return openpyxl.load_workbook(file.path, read_only=True, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise KpiError([error(Code.DATA_FILE, f"`{file.label}` is not a readable .xlsx workbook: {exc}",
-                              file.span(), "save the file as an Excel workbook (.xlsx)")]) from exc
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"`{file.label}` is not a readable .xlsx workbook: {exc}",
+                    file.span(),
+                    "save the file as an Excel workbook (.xlsx)",
+                )
+            ]
+        ) from exc
 
 
 def _sheet(workbook: Any, file: DataFile, sheet: str | int | None) -> Any:
@@ -181,5 +224,13 @@ def _sheet(workbook: Any, file: DataFile, sheet: str | int | None) -> Any:
 
 
 def _no_sheet(file: DataFile, what: str, names: list[str]) -> KpiError:
-    return KpiError([error(Code.DATA_FILE, f"`{file.label}` {what}; sheets: " + ", ".join(names), file.span(),
-                           "set `sheet:` to one of the sheet names")])
+    return KpiError(
+        [
+            error(
+                Code.DATA_FILE,
+                f"`{file.label}` {what}; sheets: " + ", ".join(names),
+                file.span(),
+                "set `sheet:` to one of the sheet names",
+            )
+        ]
+    )

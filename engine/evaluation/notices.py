@@ -31,10 +31,16 @@ def reject_counts(ws: m.Workspace, wh: Engine) -> dict[str, int]:
     counts = {s: 0 for s, src in sorted(ws.sources.items()) if src.path is not None}
     if "rejects" in wh.relations():
         # A rejected record has a row per rejected column: count each record once.
-        record = exp.DPipe(this=exp.DPipe(this=exp.column("file"), expression=exp.Literal.string(":"), safe=True),
-                           expression=exp.column("record"), safe=True)
-        query = exp.select(exp.column("source"), exp.func("count", exp.Distinct(expressions=[record]))).from_(
-            _REJECTS.copy()).group_by(exp.column("source"))
+        record = exp.DPipe(
+            this=exp.DPipe(this=exp.column("file"), expression=exp.Literal.string(":"), safe=True),
+            expression=exp.column("record"),
+            safe=True,
+        )
+        query = (
+            exp.select(exp.column("source"), exp.func("count", exp.Distinct(expressions=[record])))
+            .from_(_REJECTS.copy())
+            .group_by(exp.column("source"))
+        )
         for source, count in cast("list[tuple[str, int]]", wh.run(query)):
             if str(source) in counts:
                 counts[str(source)] = int(count)
@@ -59,13 +65,24 @@ def reject_warnings(ws: m.Workspace, report: ImportReport) -> list[Diagnostic]:
         source = ws.sources[s.source]
         for r in s.sample:
             column = f", column `{r.column}`" if r.column else ""
-            out.append(warning(Code.ROWS_REJECTED, f"source `{s.source}`{column}: row rejected: {r.reason}",
-                               _where(source, r.file, r.line), "the row is left out of every KPI; fix the file"))
+            out.append(
+                warning(
+                    Code.ROWS_REJECTED,
+                    f"source `{s.source}`{column}: row rejected: {r.reason}",
+                    _where(source, r.file, r.line),
+                    "the row is left out of every KPI; fix the file",
+                )
+            )
         shown = len({(r.file, r.record) for r in s.sample})
-        out.append(warning(Code.ROWS_REJECTED, f"source `{s.source}`: {s.rejected} of {s.rows} rows rejected"
-                           + (f" ({s.rejected - shown} more not listed)" if s.rejected > shown else ""),
-                           ws.source_map.value(("sources", s.source, "path")),
-                           "`kpi import` keeps every rejected row in the `rejects` table"))
+        out.append(
+            warning(
+                Code.ROWS_REJECTED,
+                f"source `{s.source}`: {s.rejected} of {s.rows} rows rejected"
+                + (f" ({s.rejected - shown} more not listed)" if s.rejected > shown else ""),
+                ws.source_map.value(("sources", s.source, "path")),
+                "`kpi import` keeps every rejected row in the `rejects` table",
+            )
+        )
     return out
 
 
@@ -84,11 +101,19 @@ def roster_rejects(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
         return exp.ArrayAgg(this=exp.Order(this=this, expressions=[exp.Ordered(this=column.copy())]))
 
     record = [exp.column("file"), exp.column("record")]
-    query = exp.select(
-        *(c.copy() for c in record), exp.func("min", exp.column("line")), by_column(column.copy()),
-        by_column(exp.column("reason")), exp.func("min", exp.column("raw")),
-    ).from_(_REJECTS.copy()).where(exp.column("source").eq(exp.Literal.string(source.id))).group_by(
-        *(c.copy() for c in record)).order_by(*(c.copy() for c in record))
+    query = (
+        exp.select(
+            *(c.copy() for c in record),
+            exp.func("min", exp.column("line")),
+            by_column(column.copy()),
+            by_column(exp.column("reason")),
+            exp.func("min", exp.column("raw")),
+        )
+        .from_(_REJECTS.copy())
+        .where(exp.column("source").eq(exp.Literal.string(source.id)))
+        .group_by(*(c.copy() for c in record))
+        .order_by(*(c.copy() for c in record))
+    )
     rows = cast("list[tuple[str, int, int | None, list[str], list[str], str | None]]", wh.run(query))
     files = _files(source)
     out = []
@@ -98,11 +123,15 @@ def roster_rejects(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
         why = "; ".join(f"`{c}`: {r}" if c else str(r) for c, r in zip(columns, reasons, strict=True))
         if list(columns) == [source.key] and str(reasons[0]).startswith("duplicate key"):
             # The first row of that id is kept: the person is paid, from that row only.
-            message, hint = (f"a second roster row of {who} rejected ({why}); only the first row counts",
-                             "remove the repeated row, or fix the id")
+            message, hint = (
+                f"a second roster row of {who} rejected ({why}); only the first row counts",
+                "remove the repeated row, or fix the id",
+            )
         else:
-            message, hint = (f"roster row of {who} rejected ({why}); they are missing from every payout and "
-                             "every unit roll-up", "fix the roster row and run again")
+            message, hint = (
+                f"roster row of {who} rejected ({why}); they are missing from every payout and every unit roll-up",
+                "fix the roster row and run again",
+            )
         out.append(warning(Code.ROSTER_ROW_REJECTED, message, _where(source, str(file), line), hint))
     return out
 
@@ -137,15 +166,24 @@ def rows_without_time(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
     for source_id, source in sorted(ws.sources.items()):
         if source.time is None or source.time not in source.columns or source_id not in tables:
             continue
-        query = exp.select(exp.func("count", exp.Star())).from_(exp.to_identifier(source_id, quoted=True)).where(
-            exp.column(source.time, quoted=True).is_(exp.null()))
+        query = (
+            exp.select(exp.func("count", exp.Star()))
+            .from_(exp.to_identifier(source_id, quoted=True))
+            .where(exp.column(source.time, quoted=True).is_(exp.null()))
+        )
         ((count,),) = wh.run(query)
         if count:
-            out.append(warning(Code.ROWS_WITHOUT_TIME, f"source `{source_id}`: {count} row"
-                               f"{'s have' if count != 1 else ' has'} no `{source.time}`, so "
-                               f"{'they belong' if count != 1 else 'it belongs'} to no period: left out of "
-                               "every KPI", ws.source_map.value(("sources", source_id, "time")),
-                               f"fill `{source.time}`, or make the column `required: true` to reject such rows"))
+            out.append(
+                warning(
+                    Code.ROWS_WITHOUT_TIME,
+                    f"source `{source_id}`: {count} row"
+                    f"{'s have' if count != 1 else ' has'} no `{source.time}`, so "
+                    f"{'they belong' if count != 1 else 'it belongs'} to no period: left out of "
+                    "every KPI",
+                    ws.source_map.value(("sources", source_id, "time")),
+                    f"fill `{source.time}`, or make the column `required: true` to reject such rows",
+                )
+            )
     return out
 
 
@@ -153,4 +191,3 @@ def data_notices(ws: m.Workspace, wh: Engine, report: ImportReport | None) -> li
     """Everything an evaluation says about its data, in a stable order."""
     found = reject_warnings(ws, report) if report is not None else []
     return found + roster_rejects(ws, wh) + rows_without_time(ws, wh)
-

@@ -19,6 +19,7 @@ from kpi_engine.source import Span, display_path
 @dataclass(frozen=True)
 class Person:
     """One roster row: who a person is, where they sit, and what pays them."""
+
     id: str
     name: str
     unit: str
@@ -38,6 +39,7 @@ class Person:
 @dataclass(frozen=True)
 class OrgUnit:
     """One unit of the organization tree, from YAML or from data."""
+
     id: str
     name: str
     parent: str | None = None
@@ -87,13 +89,20 @@ def load_people(ws: m.Workspace, wh: Engine) -> dict[str, Person]:
     if people is None:
         return {}
     source = ws.sources[people.source]
-    mapped = [people.id, people.name, people.unit, people.role, people.base_salary, people.fte, people.hired,
-              people.left]
+    mapped = [
+        people.id,
+        people.name,
+        people.unit,
+        people.role,
+        people.base_salary,
+        people.fte,
+        people.hired,
+        people.left,
+    ]
     extra = sorted(c for c in source.columns if c not in mapped)
     # Imported files carry each row's file and line (a `table:` source has neither).
     place = [_text("_file"), _text("_line")] if source.path is not None else [exp.null(), exp.null()]
-    query = exp.select(*(_text(c) for c in [*mapped, *extra]), *place).from_(
-        exp.to_identifier(source.id, quoted=True))
+    query = exp.select(*(_text(c) for c in [*mapped, *extra]), *place).from_(exp.to_identifier(source.id, quoted=True))
     out = {}
     for row in wh.run(query):
         values = [None if v is None else str(v) for v in row]
@@ -102,22 +111,30 @@ def load_people(ws: m.Workspace, wh: Engine) -> dict[str, Person]:
             continue
         file, line = values[-2:]
         where = Span(display_path(source.base_dir / file), int(line), 1) if file and line else None
-        out[pid] = Person(pid, values[1] or pid, values[2] or "", values[3] or "", _decimal(values[4]),
-                          _decimal(values[5]), _date(values[6]), _date(values[7]),
-                          tuple((c, v) for c, v in zip([*mapped, *extra], values[:-2], strict=True) if c is not None),
-                          where)
+        out[pid] = Person(
+            pid,
+            values[1] or pid,
+            values[2] or "",
+            values[3] or "",
+            _decimal(values[4]),
+            _decimal(values[5]),
+            _date(values[6]),
+            _date(values[7]),
+            tuple((c, v) for c, v in zip([*mapped, *extra], values[:-2], strict=True) if c is not None),
+            where,
+        )
     return out
 
 
-def load_units(ws: m.Workspace, wh: Engine,
-               people: dict[str, Person]) -> tuple[dict[str, OrgUnit], list[Diagnostic]]:
+def load_units(ws: m.Workspace, wh: Engine, people: dict[str, Person]) -> tuple[dict[str, OrgUnit], list[Diagnostic]]:
     """Units from YAML, from the units source, or else every unit named in the roster."""
     found: list[Diagnostic] = []
     units = {u.id: OrgUnit(u.id, u.name, u.parent, u.tags) for u in ws.units.values()}
     mapping = ws.organization.units
     if mapping is not None:
         query = exp.select(_text(mapping.id), _text(mapping.name), _text(mapping.parent), _text(mapping.tags)).from_(
-            exp.to_identifier(mapping.source, quoted=True))
+            exp.to_identifier(mapping.source, quoted=True)
+        )
         for uid, name, parent, tags in wh.run(query):
             if uid is None or uid in units:
                 continue
@@ -129,17 +146,31 @@ def load_units(ws: m.Workspace, wh: Engine,
     for person in sorted(people.values(), key=lambda p: p.id):
         if person.unit not in units:
             hint = did_you_mean(person.unit, units) or "add the unit under `units:` or fix the roster"
-            found.append(error(Code.UNKNOWN_UNIT, f"person `{person.id}` belongs to unit `{person.unit}`, which is "
-                               "not in the unit tree", person.row or span, hint))
+            found.append(
+                error(
+                    Code.UNKNOWN_UNIT,
+                    f"person `{person.id}` belongs to unit `{person.unit}`, which is not in the unit tree",
+                    person.row or span,
+                    hint,
+                )
+            )
     for unit in sorted(units.values(), key=lambda u: u.id):
         if unit.parent is not None and unit.parent not in units:
-            found.append(warning(Code.UNKNOWN_PARENT, f"unit `{unit.id}` has parent `{unit.parent}`, which does not "
-                                 "exist; it is treated as a top unit", span, "fix the parent in the units data"))
+            found.append(
+                warning(
+                    Code.UNKNOWN_PARENT,
+                    f"unit `{unit.id}` has parent `{unit.parent}`, which does not exist; it is treated as a top unit",
+                    span,
+                    "fix the parent in the units data",
+                )
+            )
     return units, found
 
 
-def unit_paths(units: dict[str, OrgUnit], span: Span | None = None,
-               ) -> tuple[dict[str, tuple[str, ...]], list[Diagnostic]]:
+def unit_paths(
+    units: dict[str, OrgUnit],
+    span: Span | None = None,
+) -> tuple[dict[str, tuple[str, ...]], list[Diagnostic]]:
     """Each unit's path from its top unit.
 
     A cycle in unit data is reported and cut, and a tree deeper than MAX_UNIT_DEPTH is an error
@@ -153,8 +184,14 @@ def unit_paths(units: dict[str, OrgUnit], span: Span | None = None,
         parent = units[uid].parent
         while parent is not None and parent in units and parent not in paths:
             if parent in on_chain:
-                found.append(error(Code.UNIT_CYCLE, "unit tree has a cycle: " + " → ".join([*chain, parent]),
-                                   span, "fix the parents in the units data"))
+                found.append(
+                    error(
+                        Code.UNIT_CYCLE,
+                        "unit tree has a cycle: " + " → ".join([*chain, parent]),
+                        span,
+                        "fix the parents in the units data",
+                    )
+                )
                 parent = None
                 break
             chain.append(parent)
@@ -162,14 +199,20 @@ def unit_paths(units: dict[str, OrgUnit], span: Span | None = None,
             parent = units[parent].parent
         above = paths[parent] if parent is not None and parent in paths else ()
         for i, unit in enumerate(reversed(chain)):  # the top of the chain first
-            paths[unit] = (*above, *reversed(chain[len(chain) - 1 - i:]))
+            paths[unit] = (*above, *reversed(chain[len(chain) - 1 - i :]))
     too_deep = sorted(u for u, path in paths.items() if len(path) > MAX_UNIT_DEPTH)
     if too_deep:
         first = min(too_deep, key=lambda u: (len(paths[u]), u))
         more = f" (and {len(too_deep) - 1} more units below)" if len(too_deep) > 1 else ""
-        found.append(error(Code.UNIT_TREE_TOO_DEEP, f"unit `{first}` is level {len(paths[first])} of the unit tree; "
-                           f"the limit is {MAX_UNIT_DEPTH} levels{more}", span,
-                           "flatten the tree: group units with tags instead of extra levels"))
+        found.append(
+            error(
+                Code.UNIT_TREE_TOO_DEEP,
+                f"unit `{first}` is level {len(paths[first])} of the unit tree; "
+                f"the limit is {MAX_UNIT_DEPTH} levels{more}",
+                span,
+                "flatten the tree: group units with tags instead of extra levels",
+            )
+        )
     return paths, found
 
 

@@ -66,6 +66,7 @@ class ItemResult(NamedTuple):
 @dataclass(frozen=True)
 class ScorecardResult:
     """One person's scorecard in one period: each item and the total score."""
+
     scorecard: str
     person: str
     period: str
@@ -76,14 +77,21 @@ class ScorecardResult:
 @dataclass(frozen=True)
 class GoalResult:
     """A goal's status in one period, from its KPIs."""
+
     goal: str
     period: str
     status: str | None
     attainment: Decimal | None
 
 
-def inherited_problem(ws: m.Workspace, kpi: m.Kpi, key: Key, values: Values,
-                      seen: frozenset[str] = frozenset(), memo: dict[str, str | None] | None = None) -> str | None:
+def inherited_problem(
+    ws: m.Workspace,
+    kpi: m.Kpi,
+    key: Key,
+    values: Values,
+    seen: frozenset[str] = frozenset(),
+    memo: dict[str, str | None] | None = None,
+) -> str | None:
     """A derived KPI is `invalid` (or `insufficient`) when one of its inputs is, for the same subject and period.
 
     A number built from data that failed its own checks must not be paid for.
@@ -113,12 +121,14 @@ def inherited_problem(ws: m.Workspace, kpi: m.Kpi, key: Key, values: Values,
 
 
 def _assessor(ws: m.Workspace, kpi: m.Kpi, target: m.Target | None, scoring: m.Scoring | None) -> Assessor:
-    return Assessor(target, kpi.direction, scoring, ws.organization.score_points, unit=kpi.unit,
-                    min_sample=kpi.min_sample)
+    return Assessor(
+        target, kpi.direction, scoring, ws.organization.score_points, unit=kpi.unit, min_sample=kpi.min_sample
+    )
 
 
-def _inherited(ws: m.Workspace, kpi: m.Kpi, value: KpiValue | None, in_force: bool,
-               values: Values) -> Assessment | None:
+def _inherited(
+    ws: m.Workspace, kpi: m.Kpi, value: KpiValue | None, in_force: bool, values: Values
+) -> Assessment | None:
     """A derived KPI's row takes `invalid`/`insufficient` from its inputs (see :func:`inherited_problem`)."""
     if kpi.source is not None or value is None or not in_force:
         return None
@@ -142,8 +152,14 @@ class Found(NamedTuple):
     results: Mapping[str, list[KpiResult | None]]
 
 
-def kpi_results(ws: m.Workspace, values: Values, periods: Mapping[str, Period], previous: Values,
-                previous_label: Mapping[str, str], by_names: Sequence[str]) -> tuple[list[KpiResult], Found]:
+def kpi_results(
+    ws: m.Workspace,
+    values: Values,
+    periods: Mapping[str, Period],
+    previous: Values,
+    previous_label: Mapping[str, str],
+    by_names: Sequence[str],
+) -> tuple[list[KpiResult], Found]:
     """Status, score and rank of every value shown: in the order SPEC §7.2 reports them, and by key.
 
     A block's rows are grouped for ranking and put in report order once for all its KPIs; each KPI
@@ -171,20 +187,31 @@ def kpi_results(ws: m.Workspace, values: Values, periods: Mapping[str, Period], 
                     before[i] = None if found is None else found.value
             assessed: list[Assessment | None] = [None] * len(keys)
             rows: list[AssessRow] = [
-                (numbers[i], ns[i], True if valid is None or valid[i] is None else valid[i], in_force[labels[i]],
-                 before[i]) for i in shown]
+                (
+                    numbers[i],
+                    ns[i],
+                    True if valid is None or valid[i] is None else valid[i],
+                    in_force[labels[i]],
+                    before[i],
+                )
+                for i in shown
+            ]
             for i, a in zip(shown, _assess(_assessor(ws, kpi, kpi.target, kpi.scoring), rows, kid), strict=True):
                 assessed[i] = a
             if kpi.source is None:
                 for i in shown:
-                    assessed[i] = _inherited(ws, kpi, values.get((kid, *keys[i])), in_force[labels[i]],
-                                             values) or assessed[i]
+                    assessed[i] = (
+                        _inherited(ws, kpi, values.get((kid, *keys[i])), in_force[labels[i]], values) or assessed[i]
+                    )
             ranks = _ranks(kpi.direction, groups, hidden, numbers, assessed)
             results[kid] = [
-                None if a is None else
-                KpiResult(kid, level, subject, label, value, n, a.status, a.score, rank, by, a.target)
-                for level, subject, label, by, value, n, a, rank
-                in zip(levels, subjects, labels, by_pairs, numbers, ns, assessed, ranks, strict=True)]
+                None
+                if a is None
+                else KpiResult(kid, level, subject, label, value, n, a.status, a.score, rank, by, a.target)
+                for level, subject, label, by, value, n, a, rank in zip(
+                    levels, subjects, labels, by_pairs, numbers, ns, assessed, ranks, strict=True
+                )
+            ]
             order[kid] = in_order
     ordered = [result for kid in sorted(results) for i in order[kid] if (result := results[kid][i]) is not None]
     return ordered, Found(values, results)
@@ -195,6 +222,7 @@ def _report_order(keys: Sequence[RowKey]) -> list[int]:
 
     Each part is ranked among its few distinct values first, so the sort compares integers.
     """
+
     def ranked(values: set[Any], key: Callable[[Any], Any] | None = None) -> dict[Any, int]:
         return {value: i for i, value in enumerate(sorted(values, key=key))}
 
@@ -215,8 +243,13 @@ def _rank_groups(keys: Sequence[RowKey]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _ranks(direction: m.Direction, groups: Sequence[list[int]], hidden: set[int], values: Sequence[Decimal | None],
-           assessed: Sequence[Assessment | None]) -> list[int | None]:
+def _ranks(
+    direction: m.Direction,
+    groups: Sequence[list[int]],
+    hidden: set[int],
+    values: Sequence[Decimal | None],
+    assessed: Sequence[Assessment | None],
+) -> list[int | None]:
     """Competition ranks of one KPI's shown rows within each group."""
     ranks: list[int | None] = [None] * len(values)
     for group in groups:
@@ -231,17 +264,23 @@ def _ranks(direction: m.Direction, groups: Sequence[list[int]], hidden: set[int]
     return ranks
 
 
-def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, str], values: Values,
-                      periods: Mapping[str, Period], previous: Values, previous_label: Mapping[str, str],
-                      known: Found) -> list[ScorecardResult]:
+def scorecard_results(
+    ws: m.Workspace,
+    org: OrgData,
+    assignment: Mapping[str, str],
+    values: Values,
+    periods: Mapping[str, Period],
+    previous: Values,
+    previous_label: Mapping[str, str],
+    known: Found,
+) -> list[ScorecardResult]:
     """Each scored person's scorecard per period: items at their levels, weights and the total.
 
     An entry without its own target or scoring reuses the KPI row's assessment (``known``, from
     :func:`kpi_results`), found by the person's row in the KPI's block (looked up once per block
     and level); each scorecard's weights are checked once (:class:`Weighing`).
     """
-    cards = {card_id: _Card(ws, ws.scorecards[card_id], periods, known)
-             for card_id in sorted(set(assignment.values()))}
+    cards = {card_id: _Card(ws, ws.scorecards[card_id], periods, known) for card_id in sorted(set(assignment.values()))}
     own: dict[int, Assessor] = {}
     out = []
     for person_id in sorted(assignment):
@@ -253,8 +292,9 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
             scores: list[Decimal | None] = []
             counts: list[bool] = []
             rows: dict[tuple[int, str], int | None] = {}  # (block, level) → the subject's row
-            for (kpi, entry, reuse, block, mine, slot), entry_in_force in zip(card.entries, card.in_force[label],
-                                                                              strict=True):
+            for (kpi, entry, reuse, block, mine, slot), entry_in_force in zip(
+                card.entries, card.in_force[label], strict=True
+            ):
                 at = entry.at
                 subject = subjects[at]
                 if reuse and entry_in_force and block is not None:
@@ -271,17 +311,39 @@ def scorecard_results(ws: m.Workspace, org: OrgData, assignment: Mapping[str, st
                 key = (kpi.id, at, subject, label, ())
                 found = values.get(key)
                 prev = previous.get((*key[:3], previous_label.get(label, ""), ())) if previous.blocks else None
-                a = _assess_entry(ws, kpi, entry, found, prev, entry_in_force and card.kpi_in_force[kpi.id][label],
-                                  values, own)
-                items.append((kpi.id, at, subject, entry.weight, None if found is None else found.value,
-                              0 if found is None else found.n, a.status, a.score, a.target))
+                a = _assess_entry(
+                    ws, kpi, entry, found, prev, entry_in_force and card.kpi_in_force[kpi.id][label], values, own
+                )
+                items.append(
+                    (
+                        kpi.id,
+                        at,
+                        subject,
+                        entry.weight,
+                        None if found is None else found.value,
+                        0 if found is None else found.n,
+                        a.status,
+                        a.score,
+                        a.target,
+                    )
+                )
                 scores.append(a.score)
                 counts.append(a.status != "not_in_force")
             total, shares, contributions = card.weighing.total(scores, counts)
-            out.append(ScorecardResult(card.id, person.id, label, total, tuple(
-                ItemResult(kid, at, subject, weight, value, n, status, score, contribution, share, target)
-                for (kid, at, subject, weight, value, n, status, score, target), share, contribution
-                in zip(items, shares, contributions, strict=True))))
+            out.append(
+                ScorecardResult(
+                    card.id,
+                    person.id,
+                    label,
+                    total,
+                    tuple(
+                        ItemResult(kid, at, subject, weight, value, n, status, score, contribution, share, target)
+                        for (kid, at, subject, weight, value, n, status, score, target), share, contribution in zip(
+                            items, shares, contributions, strict=True
+                        )
+                    ),
+                )
+            )
     return out
 
 
@@ -295,17 +357,32 @@ class _Card:
         self.entries = []
         for e in card.entries:
             block = known.values.home.get(e.kpi)
-            self.entries.append((ws.kpis[e.kpi], e, e.target is None and e.scoring is None, block,
-                                 known.results.get(e.kpi, []), (id(block), e.at)))
+            self.entries.append(
+                (
+                    ws.kpis[e.kpi],
+                    e,
+                    e.target is None and e.scoring is None,
+                    block,
+                    known.results.get(e.kpi, []),
+                    (id(block), e.at),
+                )
+            )
         by_entry = [_in_force(e, periods) for e in card.entries]
         self.in_force = {label: [entry[label] for entry in by_entry] for label in periods}
         self.kpi_in_force = {e.kpi: _in_force(ws.kpis[e.kpi], periods) for e in card.entries}
         self.weighing = sc.Weighing([e.weight for e in card.entries], card.on_insufficient)
 
 
-def _assess_entry(ws: m.Workspace, kpi: m.Kpi, entry: m.ScorecardEntry, value: KpiValue | None,
-                  previous: KpiValue | None, in_force: bool, values: Values,
-                  own: dict[int, Assessor]) -> Assessment:
+def _assess_entry(
+    ws: m.Workspace,
+    kpi: m.Kpi,
+    entry: m.ScorecardEntry,
+    value: KpiValue | None,
+    previous: KpiValue | None,
+    in_force: bool,
+    values: Values,
+    own: dict[int, Assessor],
+) -> Assessment:
     """An entry's own assessment: its target and scoring (or the KPI's), and whether both are in force."""
     inherited = _inherited(ws, kpi, value, in_force, values)
     if inherited is not None:
@@ -321,9 +398,17 @@ def _assess(rule: Assessor, rows: list[AssessRow], kpi_id: str) -> list[Assessme
     try:
         return rule.assess_many(rows)
     except ScoringError as exc:
-        raise KpiError([error(Code.TARGET_INCONSISTENT, f"KPI `{kpi_id}` cannot be scored: {exc}", None,
-                              "a `ratio` score divides by the target; give a target above 0 (a relative or "
-                              "benchmark target can resolve to 0), or score it `linear`")]) from None
+        raise KpiError(
+            [
+                error(
+                    Code.TARGET_INCONSISTENT,
+                    f"KPI `{kpi_id}` cannot be scored: {exc}",
+                    None,
+                    "a `ratio` score divides by the target; give a target above 0 (a relative or "
+                    "benchmark target can resolve to 0), or score it `linear`",
+                )
+            ]
+        ) from None
 
 
 def _row(value: KpiValue | None, in_force: bool, previous: KpiValue | None) -> AssessRow:
@@ -342,6 +427,12 @@ def goal_results(ws: m.Workspace, rows: Sequence[KpiResult]) -> list[GoalResult]
             goal = ws.kpis[r.kpi].goal
             if goal is not None:
                 org_rows[(goal, r.period)].append(r)
-    return [GoalResult(goal, period, goal_status(r.status for r in items),  # type: ignore[misc]
-                       goal_attainment([r.score for r in items]))
-            for (goal, period), items in sorted(org_rows.items())]
+    return [
+        GoalResult(
+            goal,
+            period,
+            goal_status(r.status for r in items),  # type: ignore[misc]
+            goal_attainment([r.score for r in items]),
+        )
+        for (goal, period), items in sorted(org_rows.items())
+    ]

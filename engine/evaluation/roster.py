@@ -65,6 +65,7 @@ def _check(ws: m.Workspace, needed: list[str]) -> list[Diagnostic]:
 
 # --- the cache ----------------------------------------------------------------------------------
 
+
 def _cache_file(ws: m.Workspace) -> Path | None:
     if os.environ.get("KPI_NO_CACHE"):
         return None
@@ -112,8 +113,14 @@ def _plain(d: Diagnostic) -> dict[str, Any]:
     def span(s: Span | None) -> list[Any] | None:
         return None if s is None else [s.file, s.line, s.col, s.end_line, s.end_col]
 
-    return {"code": d.code.value, "message": d.message, "span": span(d.span), "hint": d.hint,
-            "severity": d.severity.value, "related": [[label, span(s)] for label, s in d.related]}
+    return {
+        "code": d.code.value,
+        "message": d.message,
+        "span": span(d.span),
+        "hint": d.hint,
+        "severity": d.severity.value,
+        "related": [[label, span(s)] for label, s in d.related],
+    }
 
 
 def _diagnostic(plain: dict[str, Any]) -> Diagnostic:
@@ -121,8 +128,9 @@ def _diagnostic(plain: dict[str, Any]) -> Diagnostic:
         return None if s is None else Span(*s)
 
     related = tuple((str(label), Span(*s)) for label, s in plain["related"])
-    return Diagnostic(Code(plain["code"]), plain["message"], span(plain["span"]), plain["hint"],
-                      Severity(plain["severity"]), related)
+    return Diagnostic(
+        Code(plain["code"]), plain["message"], span(plain["span"]), plain["hint"], Severity(plain["severity"]), related
+    )
 
 
 def unmatched_scorecards(ws: m.Workspace, org: OrgData, ids: Iterable[str]) -> list[Diagnostic]:
@@ -139,9 +147,14 @@ def unmatched_scorecards(ws: m.Workspace, org: OrgData, ids: Iterable[str]) -> l
         if any(applies(card, p.role, p.unit, *unit_lineage(p.unit, org.units)) for p in people):  # type: ignore[arg-type]
             continue
         span = ws.source_map.key(("scorecards", card_id, "applies_to")) or ws.source_map.key(("scorecards", card_id))
-        out.append(warning(Code.SCORECARD_MATCHES_NOBODY, f"scorecard `{card_id}` applies to nobody in the roster "
-                           f"({len(people)} people)", span,
-                           "check `applies_to` (roles, units, unit_tags) against the roster's roles and units"))
+        out.append(
+            warning(
+                Code.SCORECARD_MATCHES_NOBODY,
+                f"scorecard `{card_id}` applies to nobody in the roster ({len(people)} people)",
+                span,
+                "check `applies_to` (roles, units, unit_tags) against the roster's roles and units",
+            )
+        )
     return out
 
 
@@ -151,7 +164,12 @@ def conflict_diagnostics(ws: m.Workspace, conflicts: Iterable[Conflict]) -> list
     for c in conflicts:
         last = c.scorecards[-1]
         span = ws.source_map.key(("scorecards", last, "applies_to")) or ws.source_map.key(("scorecards", last))
-        out.append(error(Code.PERSON_TWO_SCORECARDS, f"person `{c.person}` is matched by scorecards "
-                         + ", ".join(f"`{s}`" for s in c.scorecards), span,
-                         "narrow `applies_to` (roles, units, unit_tags) so each person has one scorecard"))
+        out.append(
+            error(
+                Code.PERSON_TWO_SCORECARDS,
+                f"person `{c.person}` is matched by scorecards " + ", ".join(f"`{s}`" for s in c.scorecards),
+                span,
+                "narrow `applies_to` (roles, units, unit_tags) so each person has one scorecard",
+            )
+        )
     return out

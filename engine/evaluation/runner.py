@@ -90,11 +90,20 @@ def check_by(ws: m.Workspace, plan: Plan, by: Sequence[str]) -> None:
             else:
                 lacking[problem] += kpis
         for (message, hint), kpis in lacking.items():
-            narrow = (f"break down only the KPIs that have it: {' '.join(f'--kpi {k}' for k in sorted(able))}"
-                      if able else None)
-            problems.append(error(Code.UNKNOWN_REFERENCE, f"--by `{path}`: {message}, so KPI(s) "
-                                  f"{', '.join(f'`{k}`' for k in sorted(kpis))} cannot be broken down by it",
-                                  None, "; ".join(h for h in (hint, narrow) if h) or None))
+            narrow = (
+                f"break down only the KPIs that have it: {' '.join(f'--kpi {k}' for k in sorted(able))}"
+                if able
+                else None
+            )
+            problems.append(
+                error(
+                    Code.UNKNOWN_REFERENCE,
+                    f"--by `{path}`: {message}, so KPI(s) "
+                    f"{', '.join(f'`{k}`' for k in sorted(kpis))} cannot be broken down by it",
+                    None,
+                    "; ".join(h for h in (hint, narrow) if h) or None,
+                )
+            )
     if problems:
         raise KpiError(problems)
 
@@ -128,9 +137,15 @@ def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, li
         imported = imported_files(wh)
         file_sources = [s for s, src in ws.sources.items() if src.path is not None]
         if all(s in imported for s in file_sources):
-            notes = [warning(Code.DATA_CHANGED, f"source `{s}` changed since `kpi import`; evaluating the imported "
-                             "data", ws.source_map.key(ws.sources[s].data_path), "run `kpi import` again")
-                     for s in stale_sources(ws.sources, imported)]
+            notes = [
+                warning(
+                    Code.DATA_CHANGED,
+                    f"source `{s}` changed since `kpi import`; evaluating the imported data",
+                    ws.source_map.key(ws.sources[s].data_path),
+                    "run `kpi import` again",
+                )
+                for s in stale_sources(ws.sources, imported)
+            ]
         else:
             wh.close()
             wh = None
@@ -174,13 +189,20 @@ def _collector_paused() -> Iterator[None]:
 def _needs_previous(ws: m.Workspace, plan: Plan) -> bool:
     if any(d.uses_previous for d in plan.derived):
         return True
-    targets = [ws.kpis[k].target for k in plan.kpi_ids] + [
-        e.target for c in ws.scorecards.values() for e in c.entries]
+    targets = [ws.kpis[k].target for k in plan.kpi_ids] + [e.target for c in ws.scorecards.values() for e in c.entries]
     return any(t is not None and t.vs == "previous" for t in targets)
 
 
-def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, subject: str | None = None,
-             by: Sequence[str] = (), at: str | None = None, wh: Engine | None = None) -> Evaluation:
+def evaluate(
+    compiled: Compiled,
+    period: str,
+    *,
+    grain: Grain | None = None,
+    subject: str | None = None,
+    by: Sequence[str] = (),
+    at: str | None = None,
+    wh: Engine | None = None,
+) -> Evaluation:
     """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
 
     The KPIs are those `compiled` was planned for; ``wh`` is the engine to run on (default: the
@@ -194,8 +216,12 @@ def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, sub
     if wh is None:
         with open_data(ws) as (opened, report, notes), _collector_paused():
             result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
-            result.diagnostics = (notes + list(report.diagnostics if report else ()) + result.diagnostics
-                                  + data_notices(ws, opened, report))
+            result.diagnostics = (
+                notes
+                + list(report.diagnostics if report else ())
+                + result.diagnostics
+                + data_notices(ws, opened, report)
+            )
             result.rejects = reject_counts(ws, opened)
     else:
         with _collector_paused():
@@ -215,8 +241,16 @@ def evaluate(compiled: Compiled, period: str, *, grain: Grain | None = None, sub
     return result
 
 
-def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Engine, plan: Plan, whole: Period,
-              periods: list[Period], by: Sequence[str], fys: tuple[int, int]) -> Evaluation:
+def _evaluate(
+    ws: m.Workspace,
+    formulas: Formulas,
+    wh: Engine,
+    plan: Plan,
+    whole: Period,
+    periods: list[Period],
+    by: Sequence[str],
+    fys: tuple[int, int],
+) -> Evaluation:
     org = load_org(ws, wh)
     errors = [d for d in org.diagnostics if d.severity == Severity.ERROR]
     if errors:
@@ -243,8 +277,9 @@ def _evaluate(ws: m.Workspace, formulas: Formulas, wh: Engine, plan: Plan, whole
     return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
 
 
-def _needed_by_scorecards(ws: m.Workspace, org: OrgData, assignment: Mapping[str, str],
-                          kpis: set[str]) -> dict[tuple[str, str], set[str | None]]:
+def _needed_by_scorecards(
+    ws: m.Workspace, org: OrgData, assignment: Mapping[str, str], kpis: set[str]
+) -> dict[tuple[str, str], set[str | None]]:
     """The subjects scorecards look at, per (KPI, level), in every period."""
     needed: dict[tuple[str, str], set[str | None]] = defaultdict(set)
     for person_id, card_id in assignment.items():

@@ -103,8 +103,12 @@ class Block:
 class Values:
     """Every KPI's values for a set of periods, block by block; one value is looked up by :data:`Key`."""
 
-    def __init__(self, blocks: Sequence[Block] = (), empty: Mapping[str, Decimal | None] | None = None,
-                 diagnostics: Sequence[Diagnostic] = ()) -> None:
+    def __init__(
+        self,
+        blocks: Sequence[Block] = (),
+        empty: Mapping[str, Decimal | None] | None = None,
+        diagnostics: Sequence[Diagnostic] = (),
+    ) -> None:
         self.blocks: list[Block] = []
         self.home: dict[str, Block] = {}
         self.empty: dict[str, Decimal | None] = dict(empty or {})
@@ -153,8 +157,13 @@ class Values:
                     if found is not None:
                         yield found
 
-    def select(self, needed: Mapping[tuple[str, str], set[str | None]], kpi_ids: Sequence[str],
-               labels: Sequence[str], by: Sequence[str]) -> None:
+    def select(
+        self,
+        needed: Mapping[tuple[str, str], set[str | None]],
+        kpi_ids: Sequence[str],
+        labels: Sequence[str],
+        by: Sequence[str],
+    ) -> None:
         """Keep the rows results are reported for (SPEC §6).
 
         Subjects without rows for a KPI appear (as no_data) only where a scorecard needs them; the
@@ -187,9 +196,13 @@ class Values:
                 block.append(key, absent)
             for kid, column in block.columns.items():
                 shown = {"person": needed.get((kid, "person"), none), "unit": needed.get((kid, "unit"), none)}
-                hidden = {i for i, n in enumerate(column.ns) if n <= 0
-                          for level, subject, _, _ in (block.keys[i],)
-                          if level != "organization" and subject not in shown[level]}
+                hidden = {
+                    i
+                    for i, n in enumerate(column.ns)
+                    if n <= 0
+                    for level, subject, _, _ in (block.keys[i],)
+                    if level != "organization" and subject not in shown[level]
+                }
                 if hidden:
                     block.hidden[kid] = hidden
 
@@ -204,9 +217,17 @@ def _out_of_range(ws: m.Workspace, kid: str, detail: str) -> KpiError:
     """A KPI whose value cannot be computed in range: a data error located at its formula."""
     kpi = ws.kpis[kid]
     span = ws.source_map.value(field_path(ws, kpi, "formula")) or ws.source_map.key(kpi.path)
-    return KpiError([error(Code.VALUE_OUT_OF_RANGE, f"KPI `{kid}` cannot be computed: {detail}", span,
-                           "KPI values, and the values and totals of sums and averages, must stay below 10^26 in "
-                           "magnitude; check the source data for huge values, or scale the formula")])
+    return KpiError(
+        [
+            error(
+                Code.VALUE_OUT_OF_RANGE,
+                f"KPI `{kid}` cannot be computed: {detail}",
+                span,
+                "KPI values, and the values and totals of sums and averages, must stay below 10^26 in "
+                "magnitude; check the source data for huge values, or scale the formula",
+            )
+        ]
+    )
 
 
 _RANGE_DETAIL = "a value or a total of a sum or an average is out of range"
@@ -225,8 +246,13 @@ def _fetch(ws: m.Workspace, wh: Engine, query: exp.Expression, kid: str) -> list
         raise _out_of_range(ws, kid, _RANGE_DETAIL) from None
 
 
-def _fetch_group(ws: m.Workspace, wh: Engine, group: ScanGroup, query: exp.Expression,
-                 compile_one: Callable[[ScanGroup], exp.Expression]) -> list[tuple[object, ...]]:
+def _fetch_group(
+    ws: m.Workspace,
+    wh: Engine,
+    group: ScanGroup,
+    query: exp.Expression,
+    compile_one: Callable[[ScanGroup], exp.Expression],
+) -> list[tuple[object, ...]]:
     """Rows of a scan; when a value is out of range, each KPI runs alone to name the one at fault."""
     try:
         return wh.run(query)
@@ -260,15 +286,24 @@ def _by_text(raw: object) -> str | None:
     return str(raw)
 
 
-def run_scan(ws: m.Workspace, formulas: Formulas, wh: Engine, group: ScanGroup, slices: Sequence[Slice],
-             paths: Mapping[str, tuple[str, ...]], people: Mapping[str, Person], by: Sequence[str],
-             root_set: RootSet = "skip") -> Values:
+def run_scan(
+    ws: m.Workspace,
+    formulas: Formulas,
+    wh: Engine,
+    group: ScanGroup,
+    slices: Sequence[Slice],
+    paths: Mapping[str, tuple[str, ...]],
+    people: Mapping[str, Person],
+    by: Sequence[str],
+    root_set: RootSet = "skip",
+) -> Values:
     """Evaluate one scan group; every subject level in one query.
 
     A single root unit's values are the organization's when every row belongs to a unit; otherwise
     a second query computes the root alone (see :mod:`kpi_engine.sql.compile_plan`). ``root_set="keep"``
     groups by the root in the first query instead (the slower way, kept to test the shortcut).
     """
+
     def select_of(one: ScanGroup, root: RootSet = root_set) -> exp.Expression:
         return compile_scan(ws, formulas, one, slices, paths, by, dialect=wh.dialect, root_set=root).select
 
@@ -287,9 +322,14 @@ def run_scan(ws: m.Workspace, formulas: Formulas, wh: Engine, group: ScanGroup, 
     return Values([block], _empty_values(ws, formulas, wh, group), found)
 
 
-def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequence[tuple[object, ...]],
-               people: Mapping[str, Person], paths: Mapping[str, tuple[str, ...]],
-               ) -> tuple[Block, list[Diagnostic], bool]:
+def _read_scan(
+    ws: m.Workspace,
+    group: ScanGroup,
+    query: ScanQuery,
+    rows: Sequence[tuple[object, ...]],
+    people: Mapping[str, Person],
+    paths: Mapping[str, tuple[str, ...]],
+) -> tuple[Block, list[Diagnostic], bool]:
     """The values of a scan's result rows; and whether any of the rows scanned belongs to no unit.
 
     Also warns, per period, of rows attributed to people missing from the roster, summed from the
@@ -305,7 +345,7 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
     kept: list[tuple[object, ...]] = []
     for row in rows:
         period, subject = str(row[0]), row[1]
-        by_values = tuple(_by_text(v) for v in row[2 + d:2 + d + nb])
+        by_values = tuple(_by_text(v) for v in row[2 + d : 2 + d + nb])
         column = _grouping_set(int(row[2 + d + nb]), query.grouped)  # type: ignore[call-overload]
         if column is None:
             level, who = "organization", None
@@ -322,11 +362,17 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
                 continue
         keys.append((level, who, period, by_values))
         kept.append(row)
-    found = [warning(Code.UNKNOWN_PERSON_ROWS, f"{count} row(s) of `{group.key.source}` in {period} are attributed to "
-                     "people missing from the roster; they count for the organization only",
-                     ws.source_map.key(ws.sources[group.key.source].data_path),
-                     "add the people to the roster, or fix the attribution column")
-             for (period, by_values), count in sorted(unknown.items()) if count and not by_values]
+    found = [
+        warning(
+            Code.UNKNOWN_PERSON_ROWS,
+            f"{count} row(s) of `{group.key.source}` in {period} are attributed to "
+            "people missing from the roster; they count for the organization only",
+            ws.source_map.key(ws.sources[group.key.source].data_path),
+            "add the people to the roster, or fix the attribution column",
+        )
+        for (period, by_values), count in sorted(unknown.items())
+        if count and not by_values
+    ]
     columns = {}
     for kid in query.kpis:
         kpi, result_type = ws.kpis[kid], specs[kid].result_type
@@ -334,7 +380,8 @@ def _read_scan(ws: m.Workspace, group: ScanGroup, query: ScanQuery, rows: Sequen
         columns[kid] = Column(
             [_number(ws, row[v_at], kpi, result_type) for row in kept],
             [row[n_at] for row in kept],  # type: ignore[misc]
-            None if ok_at is None else [bool(row[ok_at]) if row[ok_at] is not None else False for row in kept])
+            None if ok_at is None else [bool(row[ok_at]) if row[ok_at] is not None else False for row in kept],
+        )
     return Block(keys, columns), found, any_unattached
 
 
@@ -353,20 +400,38 @@ def _grouping_set(grouping: int, grouped: Sequence[int]) -> int | None:
 
 def _empty_values(ws: m.Workspace, formulas: Formulas, wh: Engine, group: ScanGroup) -> dict[str, Decimal | None]:
     """Each KPI's value over no rows (0 for the count family, null for the rest)."""
-    (row,) = _fetch_group(ws, wh, group, compile_empty(ws, formulas, group, wh.dialect),
-                          lambda one: compile_empty(ws, formulas, one, wh.dialect)) or [(None,) * len(group.kpis)]
-    return {spec.id: _number(ws, v, ws.kpis[spec.id], spec.result_type)
-            for spec, v in zip(group.kpis, row, strict=True)}
+    (row,) = _fetch_group(
+        ws,
+        wh,
+        group,
+        compile_empty(ws, formulas, group, wh.dialect),
+        lambda one: compile_empty(ws, formulas, one, wh.dialect),
+    ) or [(None,) * len(group.kpis)]
+    return {
+        spec.id: _number(ws, v, ws.kpis[spec.id], spec.result_type) for spec, v in zip(group.kpis, row, strict=True)
+    }
 
 
-def run_derived(ws: m.Workspace, formulas: Formulas, wh: Engine, spec: DerivedSpec,
-                current: Values, previous: Values, previous_label: Mapping[str, str]) -> Block | None:
+def run_derived(
+    ws: m.Workspace,
+    formulas: Formulas,
+    wh: Engine,
+    spec: DerivedSpec,
+    current: Values,
+    previous: Values,
+    previous_label: Mapping[str, str],
+) -> Block | None:
     """A derived KPI for every subject and period where any of its inputs has a value."""
     from kpi_engine.config.dependencies import kpi_levels
 
     levels = kpi_levels(ws, ws.kpis[spec.id])
-    found = {key for kid in spec.inputs if (block := current.home.get(kid)) is not None
-             for key in block.keys if key[0] in levels}
+    found = {
+        key
+        for kid in spec.inputs
+        if (block := current.home.get(kid)) is not None
+        for key in block.keys
+        if key[0] in levels
+    }
     keys = sorted(found, key=lambda k: (k[0], k[1] or "", k[2], tuple(v or "" for v in k[3])))
     if not keys:
         return None
@@ -400,10 +465,19 @@ def run_derived(ws: m.Workspace, formulas: Formulas, wh: Engine, spec: DerivedSp
     return Block(keys, {spec.id: Column(results, counts, None)})
 
 
-def evaluate_values(ws: m.Workspace, formulas: Formulas, wh: Engine, plan: Plan, slices: Sequence[Slice],
-                    paths: Mapping[str, tuple[str, ...]], people: Mapping[str, Person], by: Sequence[str] = (),
-                    previous: Values | None = None, previous_label: Mapping[str, str] | None = None,
-                    root_set: RootSet = "skip") -> Values:
+def evaluate_values(
+    ws: m.Workspace,
+    formulas: Formulas,
+    wh: Engine,
+    plan: Plan,
+    slices: Sequence[Slice],
+    paths: Mapping[str, tuple[str, ...]],
+    people: Mapping[str, Person],
+    by: Sequence[str] = (),
+    previous: Values | None = None,
+    previous_label: Mapping[str, str] | None = None,
+    root_set: RootSet = "skip",
+) -> Values:
     """Every KPI of the plan for the given period slices."""
     values = Values()
     for group in plan.scans:

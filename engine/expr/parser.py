@@ -70,8 +70,9 @@ def default_locate(text: str) -> Locate:
 
 
 class _LiteralError(Exception):
-    def __init__(self, message: str, start: int, end: int, hint: str | None = None,
-                 code: Code = Code.FORMULA_SYNTAX) -> None:
+    def __init__(
+        self, message: str, start: int, end: int, hint: str | None = None, code: Code = Code.FORMULA_SYNTAX
+    ) -> None:
         super().__init__(message)
         self.message, self.start, self.end, self.hint, self.code = message, start, end, hint, code
 
@@ -81,10 +82,13 @@ def _digits(token: Token, digits: str) -> Decimal:
     count = sum(ch.isdigit() for ch in digits)
     if count > MAX_LITERAL_DIGITS:
         start = token.start_pos or 0
-        raise _LiteralError(f"the number literal has {count} digits; the limit is {MAX_LITERAL_DIGITS}",
-                            start, token.end_pos or start + len(token),
-                            "write the number with fewer digits, or scale it (a param, or a different unit)",
-                            Code.NUMBER_TOO_LONG)
+        raise _LiteralError(
+            f"the number literal has {count} digits; the limit is {MAX_LITERAL_DIGITS}",
+            start,
+            token.end_pos or start + len(token),
+            "write the number with fewer digits, or scale it (a param, or a different unit)",
+            Code.NUMBER_TOO_LONG,
+        )
     return Decimal(digits)
 
 

@@ -57,16 +57,20 @@ def check(text: str, kind: FormulaKind, scope: Scope, locate: Locate | None = No
 
 _FALLBACK_HINTS = {
     Code.FORMULA_SYNTAX: "check the formula at this position; the syntax is in docs/reference/formulas.md",
-    Code.UNKNOWN_NAME: "names are columns, relation paths (agent.unit), segments, $params or, in derived KPIs, "
-                       "KPI ids",
+    Code.UNKNOWN_NAME: "names are columns, relation paths (agent.unit), segments, $params or, in derived KPIs, KPI ids",
 }
 
 
 def _with_hints(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """Every formula diagnostic carries a hint: the specific one, or where the rules are written down."""
-    return [d if d.hint else dataclasses.replace(
-        d, hint=_FALLBACK_HINTS.get(d.code, "argument and result types are in docs/reference/formulas.md"))
-        for d in diagnostics]
+    return [
+        d
+        if d.hint
+        else dataclasses.replace(
+            d, hint=_FALLBACK_HINTS.get(d.code, "argument and result types are in docs/reference/formulas.md")
+        )
+        for d in diagnostics
+    ]
 
 
 def check_expr(expr: Expr, kind: FormulaKind, scope: Scope) -> Checked:

@@ -70,8 +70,10 @@ class Plan:
 
     def explain(self) -> str:
         """Which KPIs share a scan, and why the others do not."""
-        lines = [f"{len(self.scans)} scan{'s' if len(self.scans) != 1 else ''} for "
-                 f"{sum(len(g.kpis) for g in self.scans)} source KPIs"]
+        lines = [
+            f"{len(self.scans)} scan{'s' if len(self.scans) != 1 else ''} for "
+            f"{sum(len(g.kpis) for g in self.scans)} source KPIs"
+        ]
         for i, group in enumerate(self.scans, 1):
             lines.append(f"scan {i}: {group.key.describe()}")
             for spec in group.kpis:
@@ -84,7 +86,6 @@ class Plan:
                 lines.append(f"  - {spec.id}{note}  [{spec.location}]")
         if self.derived:
             lines.append("derived KPIs, computed from the scans' results in this order:")
-            lines += [f"  - {d.id} from {', '.join(d.inputs) or '(constants)'}  [{d.location}]"
-                      for d in self.derived]
+            lines += [f"  - {d.id} from {', '.join(d.inputs) or '(constants)'}  [{d.location}]" for d in self.derived]
         lines += [f"not fused: {reason}" for reason in self.reasons]
         return "\n".join(lines)

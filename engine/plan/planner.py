@@ -57,15 +57,32 @@ def plan(ws: m.Workspace, formulas: Formulas, kpi_ids: Iterable[str]) -> Plan:
         kpi = ws.kpis[kid]
         expr = formulas.formula.get(kid)
         if expr is None:
-            raise KpiError([error(Code.UNKNOWN_REFERENCE, f"KPI `{kid}` has no valid formula",
-                                  ws.source_map.key(kpi.path), "run `kpi validate` and fix its formula")])
+            raise KpiError(
+                [
+                    error(
+                        Code.UNKNOWN_REFERENCE,
+                        f"KPI `{kid}` has no valid formula",
+                        ws.source_map.key(kpi.path),
+                        "run `kpi validate` and fix its formula",
+                    )
+                ]
+            )
         if kpi.source is None:
-            derived[kid] = DerivedSpec(kid, expr, tuple(derived_inputs(ws, kpi)), graph.previous.get(kid, ()),
-                                       _location(ws, kpi))
+            derived[kid] = DerivedSpec(
+                kid, expr, tuple(derived_inputs(ws, kpi)), graph.previous.get(kid, ()), _location(ws, kpi)
+            )
             continue
-        groups[scan_key(ws, kpi)].append(KpiSpec(
-            kid, expr, formulas.types.get(kid, Type.NUMBER), formulas.where.get(kid), kpi.segment,
-            formulas.valid_if.get(kid), _location(ws, kpi)))
+        groups[scan_key(ws, kpi)].append(
+            KpiSpec(
+                kid,
+                expr,
+                formulas.types.get(kid, Type.NUMBER),
+                formulas.where.get(kid),
+                kpi.segment,
+                formulas.valid_if.get(kid),
+                _location(ws, kpi),
+            )
+        )
     scans = tuple(ScanGroup(key, tuple(groups[key])) for key in sorted(groups))
     order = tuple(derived[kid] for kid in graph.order if kid in derived)
     return Plan(scans, order, tuple(_reasons(scans)))
@@ -86,7 +103,10 @@ def _reasons(scans: tuple[ScanGroup, ...]) -> list[str]:
         if len(times) > 1:
             parts.append("different time columns (" + ", ".join(sorted(times)) + ")")
         if len(bys) > 1:
-            parts.append("different attribution (" + ", ".join(
-                f"{lvl}:{col}" if col else "organization only" for lvl, col in sorted(bys, key=str)) + ")")
+            parts.append(
+                "different attribution ("
+                + ", ".join(f"{lvl}:{col}" if col else "organization only" for lvl, col in sorted(bys, key=str))
+                + ")"
+            )
         reasons.append(f"source `{source}` is scanned {len(keys)} times: " + "; ".join(parts))
     return reasons

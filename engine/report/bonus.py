@@ -19,8 +19,19 @@ from kpi_engine.report.evaluation import notices
 from kpi_engine.report.formats import csv_text, safe_cell
 from kpi_engine.scoring.payout import round_money
 
-PAYOUT_FIELDS = ("person", "name", "scorecard", "total_score", "factor", "proration", "target_bonus", "computed",
-                 "payout", "share", "reason")
+PAYOUT_FIELDS = (
+    "person",
+    "name",
+    "scorecard",
+    "total_score",
+    "factor",
+    "proration",
+    "target_bonus",
+    "computed",
+    "payout",
+    "share",
+    "reason",
+)
 
 
 def bonus_json(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> str:
@@ -59,8 +70,18 @@ def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
     for col in ("person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "payout"):
         table.add_column(col, justify="left" if col in ("person", "name", "scorecard") else "right")
     for p in run.result.payouts:
-        table.add_row(*cells(p.person, _name(run, p.person), p.scorecard or "", _pct(p.total_score), _pct(p.factor),
-                             _pct(p.proration), target_bonus(run, p) or "—", f"{money(p.payout, unit)} {currency}"))
+        table.add_row(
+            *cells(
+                p.person,
+                _name(run, p.person),
+                p.scorecard or "",
+                _pct(p.total_score),
+                _pct(p.factor),
+                _pct(p.proration),
+                target_bonus(run, p) or "—",
+                f"{money(p.payout, unit)} {currency}",
+            )
+        )
     table.add_section()
     table.add_row(*cells("total", "", "", "", "", "", "", f"{money(run.result.total, unit)} {currency}"))
     console.print(table)
@@ -87,13 +108,42 @@ def xlsx_bytes(run: BonusRun, currency: str) -> bytes:
     sheet.title = "Payouts"
     places = max(0, -int(run.plan.rounding_to.normalize().as_tuple().exponent))
     money_format = ("#,##0." + "0" * places if places else "#,##0") + f' "{currency}"'
-    sheet.append(["person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "computed",
-                  "payout", "share", "reason"])
+    sheet.append(
+        [
+            "person",
+            "name",
+            "scorecard",
+            "total score",
+            "factor",
+            "proration",
+            "target bonus",
+            "computed",
+            "payout",
+            "share",
+            "reason",
+        ]
+    )
     for p in run.result.payouts:
-        target = None if p.target_bonus is None else round_money(p.target_bonus, run.plan.rounding_to,
-                                                                 run.plan.rounding_mode)
-        sheet.append([safe_cell(p.person), safe_cell(_name(run, p.person)), safe_cell(p.scorecard or ""),
-                      p.total_score, p.factor, p.proration, target, p.computed, p.payout, p.share, p.reason])
+        target = (
+            None
+            if p.target_bonus is None
+            else round_money(p.target_bonus, run.plan.rounding_to, run.plan.rounding_mode)
+        )
+        sheet.append(
+            [
+                safe_cell(p.person),
+                safe_cell(_name(run, p.person)),
+                safe_cell(p.scorecard or ""),
+                p.total_score,
+                p.factor,
+                p.proration,
+                target,
+                p.computed,
+                p.payout,
+                p.share,
+                p.reason,
+            ]
+        )
     sheet.append(["total", None, None, None, None, None, None, None, run.result.total, None])
     for row in sheet.iter_rows(min_row=2):
         for cell in row[3:6]:
@@ -103,14 +153,26 @@ def xlsx_bytes(run: BonusRun, currency: str) -> bytes:
         row[9].number_format = "0.00%"
     _finish(sheet, Font)
     details = book.create_sheet("KPI details")
-    details.append(["person", "scorecard", "kpi", "at", "subject", "weight", "value", "status", "score",
-                    "contribution"])
+    details.append(
+        ["person", "scorecard", "kpi", "at", "subject", "weight", "value", "status", "score", "contribution"]
+    )
     for p in run.result.payouts:
         card = run.scorecard(p.person)
         for item in card.items if card else ():
-            details.append([safe_cell(p.person), safe_cell(card.scorecard if card else ""), safe_cell(item.kpi),
-                            item.at, safe_cell(item.subject or ""), item.weight, item.value, item.status or "",
-                            item.score, item.contribution])
+            details.append(
+                [
+                    safe_cell(p.person),
+                    safe_cell(card.scorecard if card else ""),
+                    safe_cell(item.kpi),
+                    item.at,
+                    safe_cell(item.subject or ""),
+                    item.weight,
+                    item.value,
+                    item.status or "",
+                    item.score,
+                    item.contribution,
+                ]
+            )
     for row in details.iter_rows(min_row=2):
         row[5].number_format = "0.00%"
         row[8].number_format = "0.00%"

@@ -141,14 +141,25 @@ def _organization(ws: m.Workspace) -> Table:
     org, raw = ws.organization, _raw(ws, ("organization",)) or {}
     fiscal = f"{org.fiscal_year_start[0]:02d}-{org.fiscal_year_start[1]:02d}"
     points = raw.get("score_points") or {"threshold": "50%", "target": "100%", "stretch": "150%"}
-    return _fields([
-        ("organization", (org.name,)), ("version", (org.version,)),
-        ("effective from", _text(raw.get("effective_from"))), ("currency", (org.currency,)),
-        ("timezone", (org.timezone,)), ("fiscal year starts", (fiscal,)), ("score points", _pairs(points)),
-        ("definitions hash", (Code(definitions_hash(ws)),)),
-        ("contents", (f"goals {len(ws.goals)} · KPIs {len(ws.kpis)} · scorecards {len(ws.scorecards)} · "
-                      f"policies {len(ws.policies)} · bonus plans {len(ws.bonus_plans)}",)),
-    ])
+    return _fields(
+        [
+            ("organization", (org.name,)),
+            ("version", (org.version,)),
+            ("effective from", _text(raw.get("effective_from"))),
+            ("currency", (org.currency,)),
+            ("timezone", (org.timezone,)),
+            ("fiscal year starts", (fiscal,)),
+            ("score points", _pairs(points)),
+            ("definitions hash", (Code(definitions_hash(ws)),)),
+            (
+                "contents",
+                (
+                    f"goals {len(ws.goals)} · KPIs {len(ws.kpis)} · scorecards {len(ws.scorecards)} · "
+                    f"policies {len(ws.policies)} · bonus plans {len(ws.bonus_plans)}",
+                ),
+            ),
+        ]
+    )
 
 
 def _goals(ws: m.Workspace) -> list[Block]:
@@ -156,9 +167,12 @@ def _goals(ws: m.Workspace) -> list[Block]:
     for gid, goal in sorted(ws.goals.items()):
         horizon = " – ".join(str(d) for d in (goal.horizon_from, goal.horizon_to) if d) or None
         kpis = sorted(k.id for k in ws.kpis.values() if k.goal == gid)
-        blocks += [Heading(3, (goal.name, " ", Code(gid)), anchor("goal", gid)),
-                   _fields([("owner", _text(goal.owner)), ("horizon", _text(horizon)),
-                            ("KPIs", _links("kpi", kpis) or ("none",))])]
+        blocks += [
+            Heading(3, (goal.name, " ", Code(gid)), anchor("goal", gid)),
+            _fields(
+                [("owner", _text(goal.owner)), ("horizon", _text(horizon)), ("KPIs", _links("kpi", kpis) or ("none",))]
+            ),
+        ]
     orphans = sorted(k.id for k in ws.kpis.values() if k.goal is None)
     if orphans:
         blocks.append(Para(("KPIs linked to no goal: ", *_links("kpi", orphans))))
@@ -205,21 +219,33 @@ def _kpis(ws: m.Workspace) -> list[Block]:
         if raw.get("description"):
             blocks.append(Para((str(raw["description"]),)))
         shared = first if not variants else None
-        blocks.append(_fields([
-            ("id", (Code(base),) if not variants else tuple(x for k in variants for x in (Code(k.id), " "))[:-1]),
-            ("goal", _links("goal", [raw["goal"]]) if raw.get("goal") else None),
-            ("formula", _code(raw.get("formula"))),
-            ("source", _text(raw.get("source")) or ("— (derived from other KPIs)",)),
-            ("attribution", (_attribution(first),)), ("where", _code(raw.get("where"))),
-            ("segment", _links("segment", [raw["segment"]]) if raw.get("segment") else None),
-            ("time column", _text(raw.get("time"))), ("unit", _text(raw.get("unit"))),
-            ("direction", (str(raw.get("direction", "higher")),)),
-            ("category", _text(raw.get("category"))), ("indicator", _text(raw.get("indicator"))),
-            ("minimum sample", _text(raw.get("min_sample"))), ("valid if", _code(raw.get("valid_if"))),
-            ("params", _pairs(raw.get("params"))), ("target", _pairs(raw.get("target"))),
-            ("scoring", _scoring(ws, shared) if shared else _pairs(raw.get("scoring"))),
-            ("effective", _effective(raw)),
-        ]))
+        blocks.append(
+            _fields(
+                [
+                    (
+                        "id",
+                        (Code(base),) if not variants else tuple(x for k in variants for x in (Code(k.id), " "))[:-1],
+                    ),
+                    ("goal", _links("goal", [raw["goal"]]) if raw.get("goal") else None),
+                    ("formula", _code(raw.get("formula"))),
+                    ("source", _text(raw.get("source")) or ("— (derived from other KPIs)",)),
+                    ("attribution", (_attribution(first),)),
+                    ("where", _code(raw.get("where"))),
+                    ("segment", _links("segment", [raw["segment"]]) if raw.get("segment") else None),
+                    ("time column", _text(raw.get("time"))),
+                    ("unit", _text(raw.get("unit"))),
+                    ("direction", (str(raw.get("direction", "higher")),)),
+                    ("category", _text(raw.get("category"))),
+                    ("indicator", _text(raw.get("indicator"))),
+                    ("minimum sample", _text(raw.get("min_sample"))),
+                    ("valid if", _code(raw.get("valid_if"))),
+                    ("params", _pairs(raw.get("params"))),
+                    ("target", _pairs(raw.get("target"))),
+                    ("scoring", _scoring(ws, shared) if shared else _pairs(raw.get("scoring"))),
+                    ("effective", _effective(raw)),
+                ]
+            )
+        )
         if variants:
             blocks += [Heading(4, ("Variants",)), _variants(ws, variants)]
         blocks += _weighed(ws, members)
@@ -232,10 +258,17 @@ def _variants(ws: m.Workspace, variants: Sequence[m.Kpi]) -> Table:
         own = _raw(ws, k.variant_path or ()) or {}
         overrides = {key: v for key, v in own.items() if key not in ("params", "target")}
         segment = ws.segments.get(k.variant or "")
-        rows.append(((Target(k.id, anchor("kpi", k.id)),), (k.name,),
-                     (Code(segment.where),) if segment else ("",), _pairs(dict(sorted(k.params.items()))) or ("",),
-                     (_pairs(_raw(ws, k.target.path)) if k.target else None) or ("—",),
-                     _pairs(overrides) or ("",), _scoring(ws, k)))
+        rows.append(
+            (
+                (Target(k.id, anchor("kpi", k.id)),),
+                (k.name,),
+                (Code(segment.where),) if segment else ("",),
+                _pairs(dict(sorted(k.params.items()))) or ("",),
+                (_pairs(_raw(ws, k.target.path)) if k.target else None) or ("—",),
+                _pairs(overrides) or ("",),
+                _scoring(ws, k),
+            )
+        )
     return Table(("KPI", "name", "segment rows", "params", "target", "overrides", "scoring"), tuple(rows))
 
 
@@ -245,9 +278,15 @@ def _weighed(ws: m.Workspace, members: Sequence[m.Kpi]) -> list[Block]:
     for sid, card in sorted(ws.scorecards.items()):
         for entry in card.entries:
             if entry.kpi in ids:
-                rows.append(((Link(sid, anchor("scorecard", sid)),), (Code(entry.kpi),), (entry.at,),
-                             (written(_raw(ws, (*entry.path, "weight"))),),
-                             _pairs(_raw(ws, (*entry.path, "target"))) or ("KPI's target",)))
+                rows.append(
+                    (
+                        (Link(sid, anchor("scorecard", sid)),),
+                        (Code(entry.kpi),),
+                        (entry.at,),
+                        (written(_raw(ws, (*entry.path, "weight"))),),
+                        _pairs(_raw(ws, (*entry.path, "target"))) or ("KPI's target",),
+                    )
+                )
     if not rows:
         return [Para(("Weighed in no scorecard.",))]
     return [Heading(4, ("Weighed in",)), Table(("scorecard", "KPI", "level", "weight", "target"), tuple(rows))]
@@ -258,14 +297,29 @@ def _scorecards(ws: m.Workspace) -> list[Block]:
     for sid, card in sorted(ws.scorecards.items()):
         raw = _raw(ws, card.path) or {}
         plans = sorted(p for p, plan in ws.bonus_plans.items() if sid in plan.scorecards)
-        blocks += [Heading(3, (Code(sid),), anchor("scorecard", sid)), _fields([
-            ("applies to", _pairs(raw.get("applies_to")) or ("everyone",)), ("tags", _text(raw.get("tags"))),
-            ("period", _text(raw.get("period")) or ("the command's --period",)),
-            ("without a score", (card.on_insufficient,)), ("bonus plans", _links("plan", plans) or None)])]
+        blocks += [
+            Heading(3, (Code(sid),), anchor("scorecard", sid)),
+            _fields(
+                [
+                    ("applies to", _pairs(raw.get("applies_to")) or ("everyone",)),
+                    ("tags", _text(raw.get("tags"))),
+                    ("period", _text(raw.get("period")) or ("the command's --period",)),
+                    ("without a score", (card.on_insufficient,)),
+                    ("bonus plans", _links("plan", plans) or None),
+                ]
+            ),
+        ]
         rows: list[Row] = [
-            ((str(i),), (Link(e.kpi, anchor("kpi", e.kpi)),), (e.at,), (written(_raw(ws, (*e.path, "weight"))),),
-             _pairs(_raw(ws, (*e.path, "target"))) or ("KPI's target",), _effective(_raw(ws, e.path)) or ("",))
-            for i, e in enumerate(card.entries)]
+            (
+                (str(i),),
+                (Link(e.kpi, anchor("kpi", e.kpi)),),
+                (e.at,),
+                (written(_raw(ws, (*e.path, "weight"))),),
+                _pairs(_raw(ws, (*e.path, "target"))) or ("KPI's target",),
+                _effective(_raw(ws, e.path)) or ("",),
+            )
+            for i, e in enumerate(card.entries)
+        ]
         total = sum((e.weight for e in card.entries), start=Decimal(0))
         rows.append((("",), ("total",), ("",), (f"{written((total * 100).normalize())}%",), ("",), ("",)))
         blocks.append(Table(("#", "KPI", "level", "weight", "target", "effective"), tuple(rows)))
@@ -283,8 +337,9 @@ def _policies(ws: m.Workspace) -> list[Block]:
             rule += ["weight of ", Link(policy.kpi, anchor("kpi", policy.kpi)), f" {_bounds(raw.get('weight'))}"]
         if raw.get("kpi_count"):
             rule += [("; " if rule else "") + f"number of KPIs {_bounds(raw.get('kpi_count'))}"]
-        rows.append(((Code(pid),), (str(policy.description or ""),), _pairs(raw.get("scorecards")) or ("all",),
-                     tuple(rule)))
+        rows.append(
+            ((Code(pid),), (str(policy.description or ""),), _pairs(raw.get("scorecards")) or ("all",), tuple(rule))
+        )
     return [Heading(2, ("Policies",), "policies"), Table(("policy", "description", "scorecards", "rule"), tuple(rows))]
 
 
@@ -302,16 +357,33 @@ def _plans(ws: m.Workspace) -> list[Block]:
     for pid, plan in sorted(ws.bonus_plans.items()):
         raw = _raw(ws, plan.path) or {}
         payout = raw.get("payout") or {}
-        blocks += [Heading(3, (Code(pid),), anchor("plan", pid)), _fields([
-            ("scorecards", _links("scorecard", plan.scorecards)), ("period", _text(raw.get("period"))),
-            ("target bonus", _text(raw.get("target_bonus"))),
-            ("gate", (f"total score below {written(payout['gate'])} pays nothing",) if "gate" in payout else None),
-            ("cap", (f"factor capped at {written(payout['cap'])}",) if "cap" in payout else None),
-            ("pool", (f"{written((raw.get('pool') or {}).get('amount'))} {ws.organization.currency}, shared in "
-                      "proportion to the computed payouts (largest remainder)",) if plan.pool is not None else None),
-            ("proration", (" × ".join(plan.proration) or "none",)),
-            ("rounding", (f"to {written(plan.rounding_to)} {ws.organization.currency}, {plan.rounding_mode}",)),
-            ("currency", (ws.organization.currency,))])]
+        blocks += [
+            Heading(3, (Code(pid),), anchor("plan", pid)),
+            _fields(
+                [
+                    ("scorecards", _links("scorecard", plan.scorecards)),
+                    ("period", _text(raw.get("period"))),
+                    ("target bonus", _text(raw.get("target_bonus"))),
+                    (
+                        "gate",
+                        (f"total score below {written(payout['gate'])} pays nothing",) if "gate" in payout else None,
+                    ),
+                    ("cap", (f"factor capped at {written(payout['cap'])}",) if "cap" in payout else None),
+                    (
+                        "pool",
+                        (
+                            f"{written((raw.get('pool') or {}).get('amount'))} {ws.organization.currency}, shared in "
+                            "proportion to the computed payouts (largest remainder)",
+                        )
+                        if plan.pool is not None
+                        else None,
+                    ),
+                    ("proration", (" × ".join(plan.proration) or "none",)),
+                    ("rounding", (f"to {written(plan.rounding_to)} {ws.organization.currency}, {plan.rounding_mode}",)),
+                    ("currency", (ws.organization.currency,)),
+                ]
+            ),
+        ]
     return blocks
 
 
@@ -319,17 +391,29 @@ def _reference(ws: m.Workspace) -> list[Block]:
     blocks: list[Block] = []
     rows: tuple[Row, ...]
     if ws.segments:
-        rows = tuple(((Target(s.id, anchor("segment", s.id)),), (s.source,), (Code(s.where),), (s.description or "",))
-                     for s in sorted(ws.segments.values(), key=lambda s: s.id))
-        blocks += [Heading(2, ("Segments",), "segments"),
-                   Table(("segment", "source", "rows where", "description"), rows)]
+        rows = tuple(
+            ((Target(s.id, anchor("segment", s.id)),), (s.source,), (Code(s.where),), (s.description or "",))
+            for s in sorted(ws.segments.values(), key=lambda s: s.id)
+        )
+        blocks += [
+            Heading(2, ("Segments",), "segments"),
+            Table(("segment", "source", "rows where", "description"), rows),
+        ]
     params: dict[str, Any] = _raw(ws, ("params",)) or {}
     if params:
         rows = tuple(((Code(k),), (written(v),)) for k, v in sorted(params.items()))
         blocks += [Heading(2, ("Parameters",), "params"), Table(("param", "value"), rows)]
     if ws.sources:
-        rows = tuple(((Code(s.id),), (s.path or f"table {s.table}",), _text(s.key) or ("",), _text(s.time) or ("",),
-                      (", ".join(s.columns),)) for s in sorted(ws.sources.values(), key=lambda s: s.id))
+        rows = tuple(
+            (
+                (Code(s.id),),
+                (s.path or f"table {s.table}",),
+                _text(s.key) or ("",),
+                _text(s.time) or ("",),
+                (", ".join(s.columns),),
+            )
+            for s in sorted(ws.sources.values(), key=lambda s: s.id)
+        )
         blocks += [Heading(2, ("Sources",), "sources"), Table(("source", "data", "key", "time", "columns"), rows)]
     return blocks
 
@@ -406,8 +490,11 @@ def _html_cell(cell: Cell) -> str:
 def render_html(blocks: Sequence[Block], title: str) -> str:
     """The catalog as one standalone HTML5 page with a table of contents; every text escaped."""
     body: list[str] = []
-    toc = [f'<li><a href="#{html.escape(b.anchor)}">{_html_cell(b.text)}</a></li>'
-           for b in blocks if isinstance(b, Heading) and b.level == 2 and b.anchor]
+    toc = [
+        f'<li><a href="#{html.escape(b.anchor)}">{_html_cell(b.text)}</a></li>'
+        for b in blocks
+        if isinstance(b, Heading) and b.level == 2 and b.anchor
+    ]
     for block in blocks:
         match block:
             case Heading(level, text, target):
@@ -420,12 +507,16 @@ def render_html(blocks: Sequence[Block], title: str) -> str:
             case Table(header, rows):
                 head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
                 lines = ["<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in row) + "</tr>" for row in rows]
-                body.append(f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(lines)
-                            + "\n</tbody>\n</table>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+                body.append(
+                    f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(lines) + "\n</tbody>\n</table>"
+                )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
 
 
 def catalog(ws: m.Workspace, format: str = "md") -> str:

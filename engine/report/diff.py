@@ -13,15 +13,28 @@ SHOWN = 160  # longest value printed in text and Markdown (JSON carries every va
 
 def diff_document(result: DefinitionsDiff) -> dict[str, Any]:
     """``{"changes": […]}`` plus ``payouts`` and ``total`` when a plan was paid on data; money as strings."""
-    document: dict[str, Any] = {"changes": [
-        {"kind": c.kind, "path": c.path, "old": c.old, "new": c.new, "old_at": c.old_at, "new_at": c.new_at}
-        for c in result.changes]}
+    document: dict[str, Any] = {
+        "changes": [
+            {"kind": c.kind, "path": c.path, "old": c.old, "new": c.new, "old_at": c.old_at, "new_at": c.new_at}
+            for c in result.changes
+        ]
+    }
     impact = result.impact
     if impact is not None:
-        document["payouts"] = [{"person": p.person, "old": _money(p.old, impact), "new": _money(p.new, impact),
-                                "delta": _money(p.delta, impact)} for p in impact.payouts]
-        document["total"] = {"old": _money(impact.old_total, impact), "new": _money(impact.new_total, impact),
-                             "delta": _money(impact.delta, impact)}
+        document["payouts"] = [
+            {
+                "person": p.person,
+                "old": _money(p.old, impact),
+                "new": _money(p.new, impact),
+                "delta": _money(p.delta, impact),
+            }
+            for p in impact.payouts
+        ]
+        document["total"] = {
+            "old": _money(impact.old_total, impact),
+            "new": _money(impact.new_total, impact),
+            "delta": _money(impact.delta, impact),
+        }
     return document
 
 
@@ -57,9 +70,12 @@ def _where(change: Change) -> str:
 
 def _columns(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths,
-                                                                                                        strict=True)))
-            .rstrip() for row in rows]
+    return [
+        "  ".join(
+            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def _impact_title(impact: PayoutImpact) -> str:
@@ -80,10 +96,19 @@ def diff_text(result: DefinitionsDiff) -> str:
     if impact is not None:
         lines += ["", f"Payouts on the same data — {_impact_title(impact)}"]
         rows = [["person", "name", "old", "new", "delta"]]
-        rows += [[p.person, p.name, _money(p.old, impact) or "—", _money(p.new, impact) or "—",
-                  _signed(p.delta, impact)] for p in impact.payouts]
-        rows.append(["total", "", _money(impact.old_total, impact) or "—", _money(impact.new_total, impact) or "—",
-                     _signed(impact.delta, impact)])
+        rows += [
+            [p.person, p.name, _money(p.old, impact) or "—", _money(p.new, impact) or "—", _signed(p.delta, impact)]
+            for p in impact.payouts
+        ]
+        rows.append(
+            [
+                "total",
+                "",
+                _money(impact.old_total, impact) or "—",
+                _money(impact.new_total, impact) or "—",
+                _signed(impact.delta, impact),
+            ]
+        )
         table = _columns(rows, {2, 3, 4})
         rule = "-" * max(len(line) for line in table)
         lines += ["  " + line for line in [table[0], rule, *table[1:-1], rule, table[-1]]]
@@ -110,10 +135,20 @@ def diff_markdown(result: DefinitionsDiff) -> str:
         out.append("No changes.")
     impact = result.impact
     if impact is not None:
-        out += ["", f"### Payouts on the same data — {_impact_title(impact)}", "",
-                "| person | name | old | new | delta |", "|---|---|---:|---:|---:|"]
-        out += [f"| {p.person} | {p.name.replace('|', '/')} | {_money(p.old, impact) or '—'} | "
-                f"{_money(p.new, impact) or '—'} | {_signed(p.delta, impact)} |" for p in impact.payouts]
-        out.append(f"| **total** | | **{_money(impact.old_total, impact) or '—'}** | "
-                   f"**{_money(impact.new_total, impact) or '—'}** | **{_signed(impact.delta, impact)}** |")
+        out += [
+            "",
+            f"### Payouts on the same data — {_impact_title(impact)}",
+            "",
+            "| person | name | old | new | delta |",
+            "|---|---|---:|---:|---:|",
+        ]
+        out += [
+            f"| {p.person} | {p.name.replace('|', '/')} | {_money(p.old, impact) or '—'} | "
+            f"{_money(p.new, impact) or '—'} | {_signed(p.delta, impact)} |"
+            for p in impact.payouts
+        ]
+        out.append(
+            f"| **total** | | **{_money(impact.old_total, impact) or '—'}** | "
+            f"**{_money(impact.new_total, impact) or '—'}** | **{_signed(impact.delta, impact)}** |"
+        )
     return "\n".join(out) + "\n"

@@ -16,15 +16,34 @@ from kpi_engine.literal import cell, cells
 from kpi_engine.report.formats import csv_text
 
 KPI_FIELDS = ("kpi", "subject_type", "subject", "period", "value", "n", "status", "score", "rank")
-SCORECARD_FIELDS = ("scorecard", "person", "period", "total_score", "kpi", "at", "subject", "weight", "value",
-                    "status", "score", "contribution")
+SCORECARD_FIELDS = (
+    "scorecard",
+    "person",
+    "period",
+    "total_score",
+    "kpi",
+    "at",
+    "subject",
+    "weight",
+    "value",
+    "status",
+    "score",
+    "contribution",
+)
 
 
 def notices(ev: Evaluation) -> dict[str, Any]:
     """`warnings` (code, message, file, line) and `rejects` (rejected rows per source) of a run (SPEC §14)."""
-    warnings = [{"code": d.code.value, "message": d.message, "file": d.span.file if d.span else None,
-                 "line": d.span.line if d.span else None}
-                for d in ev.diagnostics if d.severity == Severity.WARNING]
+    warnings = [
+        {
+            "code": d.code.value,
+            "message": d.message,
+            "file": d.span.file if d.span else None,
+            "line": d.span.line if d.span else None,
+        }
+        for d in ev.diagnostics
+        if d.severity == Severity.WARNING
+    ]
     return {"warnings": warnings, "rejects": dict(sorted(ev.rejects.items()))}
 
 
@@ -51,9 +70,22 @@ def scorecards_csv(ev: Evaluation) -> str:
     for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person, s.period)):
         doc = scorecard_row(s)
         for item in doc["items"]:
-            rows.append([s.scorecard, s.person, s.period, doc["total_score"], item["kpi"], item["at"],
-                         item["subject"], item["weight"], item["value"], item["status"], item["score"],
-                         item["contribution"]])
+            rows.append(
+                [
+                    s.scorecard,
+                    s.person,
+                    s.period,
+                    doc["total_score"],
+                    item["kpi"],
+                    item["at"],
+                    item["subject"],
+                    item["weight"],
+                    item["value"],
+                    item["status"],
+                    item["score"],
+                    item["contribution"],
+                ]
+            )
     return csv_text(SCORECARD_FIELDS, rows)
 
 
@@ -82,8 +114,18 @@ def evaluation_table(ev: Evaluation, units: Mapping[str, str], width: int = 120)
         if r.by:
             subject += " " + ", ".join(f"{k}={v}" for k, v in r.by)
         percent = units.get(r.kpi) == "percent"
-        table.add_row(*cells(r.kpi, subject, r.period, _fmt(number(r.value), percent), str(r.n), r.status or "",
-                             _fmt(number(r.score), True), "" if r.rank is None else str(r.rank)))
+        table.add_row(
+            *cells(
+                r.kpi,
+                subject,
+                r.period,
+                _fmt(number(r.value), percent),
+                str(r.n),
+                r.status or "",
+                _fmt(number(r.score), True),
+                "" if r.rank is None else str(r.rank),
+            )
+        )
     console.print(table)
     if ev.scorecards:
         cards = Table(title="Scorecards")
@@ -91,8 +133,9 @@ def evaluation_table(ev: Evaluation, units: Mapping[str, str], width: int = 120)
             cards.add_column(col, justify="right" if col in ("total score", "items scored") else "left")
         for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person, s.period)):
             scored = sum(1 for i in s.items if i.score is not None)
-            cards.add_row(*cells(s.scorecard, s.person, s.period, _fmt(number(s.total_score), True),
-                                 f"{scored}/{len(s.items)}"))
+            cards.add_row(
+                *cells(s.scorecard, s.person, s.period, _fmt(number(s.total_score), True), f"{scored}/{len(s.items)}")
+            )
         console.print(cards)
     if ev.goals:
         goals = Table(title="Goals")

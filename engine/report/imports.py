@@ -28,12 +28,24 @@ def _rows(report: ImportReport) -> list[list[Any]]:
 
 def import_json(report: ImportReport) -> str:
     """Per source and file counts, and the sample rejects, as JSON."""
-    return to_json({
-        "ok": report.ok,
-        "files": [dict(zip(FIELDS, row, strict=True)) for row in _rows(report)],
-        "rejects": [{"source": r.source, "file": r.file, "line": r.line, "column": r.column, "reason": r.reason,
-                     "raw": r.raw} for s in report.sources for r in s.sample],
-    })
+    return to_json(
+        {
+            "ok": report.ok,
+            "files": [dict(zip(FIELDS, row, strict=True)) for row in _rows(report)],
+            "rejects": [
+                {
+                    "source": r.source,
+                    "file": r.file,
+                    "line": r.line,
+                    "column": r.column,
+                    "reason": r.reason,
+                    "raw": r.raw,
+                }
+                for s in report.sources
+                for r in s.sample
+            ],
+        }
+    )
 
 
 def import_csv(report: ImportReport) -> str:

@@ -21,25 +21,61 @@ from kpi_engine.literal import literal
 
 def runs_json(runs: list[RunRecord]) -> str:
     """SPEC §7.2: {"runs": [{id, time, command, version, definitions_hash, approved_by}]}, newest first."""
-    return to_json({"runs": [{"id": r.id, "time": r.time, "command": "kpi " + " ".join(r.arguments),
-                              "kind": r.kind, "period": r.period, "version": r.version,
-                              "definitions_hash": r.definitions_hash, "approved_by": r.approved_by,
-                              "user": r.user, "host": r.host, "hash": r.hash}
-                             for r in runs]})
+    return to_json(
+        {
+            "runs": [
+                {
+                    "id": r.id,
+                    "time": r.time,
+                    "command": "kpi " + " ".join(r.arguments),
+                    "kind": r.kind,
+                    "period": r.period,
+                    "version": r.version,
+                    "definitions_hash": r.definitions_hash,
+                    "approved_by": r.approved_by,
+                    "user": r.user,
+                    "host": r.host,
+                    "hash": r.hash,
+                }
+                for r in runs
+            ]
+        }
+    )
 
 
 def runs_table(runs: list[RunRecord], width: int = 140) -> str:
     """A human list of runs."""
     if not runs:
         return "no runs recorded yet (every `kpi evaluate` and `kpi bonus` is recorded)"
-    console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None,
-                      markup=False, emoji=False, highlight=False)
+    console = Console(
+        file=io.StringIO(),
+        record=True,
+        width=width,
+        force_terminal=False,
+        color_system=None,
+        markup=False,
+        emoji=False,
+        highlight=False,
+    )
     table = Table(title="Runs (newest first)")
     for col in ("id", "time", "kind", "period", "version", "definitions", "user", "approved by"):
         table.add_column(col)
     for r in runs:
-        table.add_row(*(Text(literal(v)) for v in (r.id, r.time, r.kind, r.period or "", r.version,
-                                                    r.definitions_hash[:12], r.user, r.approved_by or "")))
+        table.add_row(
+            *(
+                Text(literal(v))
+                for v in (
+                    r.id,
+                    r.time,
+                    r.kind,
+                    r.period or "",
+                    r.version,
+                    r.definitions_hash[:12],
+                    r.user,
+                    r.approved_by or "",
+                )
+            )
+        )
     console.print(table)
     return console.export_text()
 
@@ -50,38 +86,65 @@ def _approval(a: object) -> dict[str, object]:
 
 def run_json(run: RunRecord) -> str:
     """Everything the ledger holds about a run (its stored definitions are summarised by their hash)."""
-    return to_json({"id": run.id, "time": run.time, "kind": run.kind, "command": "kpi " + " ".join(run.arguments),
-                    "options": dict(run.options), "engine": f"kpi-engine {run.engine_version}",
-                    "engine_version": run.engine_version, "duckdb_version": run.duckdb_version,
-                    "version": run.version, "user": run.user, "host": run.host,
-                    "definitions_hash": run.definitions_hash, "data": [dict(d) for d in run.data],
-                    "period": run.period, "results_hash": run.results_hash, "seq": run.seq,
-                    "prev_hash": run.prev_hash, "hash": run.hash, "approved_by": run.approved_by,
-                    "approved_at": run.approved_at, "approval_note": run.approval_note,
-                    "approvals": [_approval(a) for a in run.approvals], "results": run.results})
+    return to_json(
+        {
+            "id": run.id,
+            "time": run.time,
+            "kind": run.kind,
+            "command": "kpi " + " ".join(run.arguments),
+            "options": dict(run.options),
+            "engine": f"kpi-engine {run.engine_version}",
+            "engine_version": run.engine_version,
+            "duckdb_version": run.duckdb_version,
+            "version": run.version,
+            "user": run.user,
+            "host": run.host,
+            "definitions_hash": run.definitions_hash,
+            "data": [dict(d) for d in run.data],
+            "period": run.period,
+            "results_hash": run.results_hash,
+            "seq": run.seq,
+            "prev_hash": run.prev_hash,
+            "hash": run.hash,
+            "approved_by": run.approved_by,
+            "approved_at": run.approved_at,
+            "approval_note": run.approval_note,
+            "approvals": [_approval(a) for a in run.approvals],
+            "results": run.results,
+        }
+    )
 
 
 def run_text(run: RunRecord) -> str:
     """A human summary of a run."""
-    lines = [f"run {literal(run.id)} ({run.kind}) at {literal(run.time)}, entry #{run.seq}",
-             f"  command      kpi {literal(' '.join(run.arguments))}",
-             f"  by           {literal(run.user)} on {literal(run.host)}",
-             f"  rules        version {literal(run.version)}, definitions {run.definitions_hash}",
-             f"  engine       kpi-engine {literal(run.engine_version)}, DuckDB {literal(run.duckdb_version)}",
-             f"  results      {run.results_hash}",
-             f"  chain        prev {run.prev_hash}",
-             f"               hash {run.hash}"]
+    lines = [
+        f"run {literal(run.id)} ({run.kind}) at {literal(run.time)}, entry #{run.seq}",
+        f"  command      kpi {literal(' '.join(run.arguments))}",
+        f"  by           {literal(run.user)} on {literal(run.host)}",
+        f"  rules        version {literal(run.version)}, definitions {run.definitions_hash}",
+        f"  engine       kpi-engine {literal(run.engine_version)}, DuckDB {literal(run.duckdb_version)}",
+        f"  results      {run.results_hash}",
+        f"  chain        prev {run.prev_hash}",
+        f"               hash {run.hash}",
+    ]
     for d in run.data:
         table = f", table {d.get('table_hash')}" if d.get("table_hash") else ""
-        lines.append(f"  data         {literal(d.get('source'))}: {literal(d.get('file') or '(table)')} "
-                     f"{d.get('sha256') or ''}{table}")
+        lines.append(
+            f"  data         {literal(d.get('source'))}: {literal(d.get('file') or '(table)')} "
+            f"{d.get('sha256') or ''}{table}"
+        )
     for a in run.approvals:
-        lines.append(f"  approved     by {literal(a.approved_by)} at {literal(a.time)} (OS user {literal(a.user)} on "
-                     f"{literal(a.host)})" + (f": {literal(a.note)}" if a.note else ""))
+        lines.append(
+            f"  approved     by {literal(a.approved_by)} at {literal(a.time)} (OS user {literal(a.user)} on "
+            f"{literal(a.host)})" + (f": {literal(a.note)}" if a.note else "")
+        )
     if run.kind == "bonus" and isinstance(run.results, dict):
         lines.append(f"  total        {literal(run.results.get('total'))} {literal(run.results.get('currency', ''))}")
-        lines += [f"    {literal(p.get('person')):<12} {literal(p.get('payout')):>14}"
-                  for p in run.results.get("payouts", []) if isinstance(p, dict)]
+        lines += [
+            f"    {literal(p.get('person')):<12} {literal(p.get('payout')):>14}"
+            for p in run.results.get("payouts", [])
+            if isinstance(p, dict)
+        ]
     return "\n".join(lines)
 
 
@@ -97,8 +160,10 @@ def verification_text(found: Verification) -> str:
     """What `runs verify` says about a run: verified, or each difference and its likely cause."""
     run = found.run
     if found.ok:
-        verdict = "verified — stored hashes hold, data unchanged, identical when recomputed with its stored " \
-                  "definitions on the current data"
+        verdict = (
+            "verified — stored hashes hold, data unchanged, identical when recomputed with its stored "
+            "definitions on the current data"
+        )
     elif found.identical:
         verdict = "DOES NOT VERIFY — identical when recomputed, but see below"
     else:
@@ -116,6 +181,9 @@ def verification_text(found: Verification) -> str:
     lines += [f"  engine changed: {e}" for e in found.engine_changed]
     for a in run.approvals:
         lines.append(f"  approved by {literal(a.approved_by)} at {literal(a.time)} (entry #{a.seq})")
-    lines.append("  the workspace's current definitions differ from the run's (definitions changed since this run)"
-                 if found.definitions_changed_since else "  the workspace's current definitions are the run's")
+    lines.append(
+        "  the workspace's current definitions differ from the run's (definitions changed since this run)"
+        if found.definitions_changed_since
+        else "  the workspace's current definitions are the run's"
+    )
     return "\n".join(lines)

@@ -42,9 +42,11 @@ def _pct(value: Decimal | None) -> str:
 def _points(target: Any, unit: str | None) -> str:
     if not isinstance(target, ResolvedTarget):
         return "no target"
-    parts = [f"{name} {_num(getattr(target, name), unit)}"
-             for name in ("threshold_min", "min", "max", "threshold_max", "threshold", "target", "stretch")
-             if getattr(target, name) is not None]
+    parts = [
+        f"{name} {_num(getattr(target, name), unit)}"
+        for name in ("threshold_min", "min", "max", "threshold_max", "threshold", "target", "stretch")
+        if getattr(target, name) is not None
+    ]
     return ", ".join(parts) or "no target"
 
 
@@ -62,8 +64,11 @@ def _why(item: ItemResult, kpi: m.Kpi, entry: m.ScorecardEntry | None = None) ->
     if item.status == "not_in_force":
         return "not in force in this period: left out"
     if item.status in ("no_data", "insufficient", "invalid"):
-        reasons = {"no_data": "no data", "insufficient": f"only {item.n} rows (at least {kpi.min_sample} needed)",
-                   "invalid": "the data did not pass its validity check"}
+        reasons = {
+            "no_data": "no data",
+            "insufficient": f"only {item.n} rows (at least {kpi.min_sample} needed)",
+            "invalid": "the data did not pass its validity check",
+        }
         return f"{reasons[item.status]}: no score"
     own = entry is not None and entry.scoring is not None and kpi.direction != "range"
     scoring = entry.scoring if own and entry is not None else kpi.scoring
@@ -99,14 +104,22 @@ def _item_lines(ws: m.Workspace, item: ItemResult, card: str = "") -> list[str]:
 
 def scorecard_statement(ws: m.Workspace, person: Person, card: ScorecardResult) -> list[str]:
     """The scorecard part of a statement."""
-    lines = [f"Statement for {person.name} ({person.id}), unit {person.unit}, role {person.role}",
-             f"Scorecard {card.scorecard}, period {card.period}, rules version {ws.organization.version}", ""]
+    lines = [
+        f"Statement for {person.name} ({person.id}), unit {person.unit}, role {person.role}",
+        f"Scorecard {card.scorecard}, period {card.period}, rules version {ws.organization.version}",
+        "",
+    ]
     for item in card.items:
         lines += _item_lines(ws, item, card.scorecard)
         lines.append("")
-    lines.append(f"Total score: {_pct(card.total_score)}" + (
-        f" ({ws.scorecards[card.scorecard].on_insufficient} for KPIs without a score)"
-        if any(i.score is None for i in card.items) else ""))
+    lines.append(
+        f"Total score: {_pct(card.total_score)}"
+        + (
+            f" ({ws.scorecards[card.scorecard].on_insufficient} for KPIs without a score)"
+            if any(i.score is None for i in card.items)
+            else ""
+        )
+    )
     return lines
 
 
@@ -119,26 +132,37 @@ def bonus_statement(ws: m.Workspace, run: BonusRun, person: str) -> list[str]:
         return [f"Bonus plan {plan.id}: {person} is not in this plan (no scorecard of the plan applies)."]
     lines = ["", f"Bonus plan {plan.id}, period {run.period.label}"]
     gate = f"gate {_pct(plan.gate)}" + (f", cap {_pct(plan.cap)}" if plan.cap is not None else "")
-    factor_note = ("below the gate: nothing is paid" if p.gate_applied else
-                   "capped" if p.cap_applied else "the total score")
+    factor_note = (
+        "below the gate: nothing is paid" if p.gate_applied else "capped" if p.cap_applied else "the total score"
+    )
     lines.append(f"  payout factor  {_pct(p.factor)} ({factor_note}; {gate})")
     if p.target_bonus is not None:
         tb = plan.target_bonus
-        how = {"percent": f"{_pct(tb.value)} of {tb.column}", "fixed": "a fixed amount",
-               "column": f"roster column {tb.column}"}[tb.kind]
-        lines.append(f"  target bonus   {money(_rounded(p.target_bonus, plan.rounding_to), plan.rounding_to)} "
-                     f"{currency} ({how})")
+        how = {
+            "percent": f"{_pct(tb.value)} of {tb.column}",
+            "fixed": "a fixed amount",
+            "column": f"roster column {tb.column}",
+        }[tb.kind]
+        lines.append(
+            f"  target bonus   {money(_rounded(p.target_bonus, plan.rounding_to), plan.rounding_to)} {currency} ({how})"
+        )
     else:
-        lines.append(f"  target bonus   none (the roster has no `{plan.target_bonus.column}` for them: "
-                     "nothing is paid)")
-    lines.append(f"  proration      {_pct(p.proration)} = FTE {_trim(p.fte)} × {p.days_employed}/{p.days_in_period} "
-                 "days employed in the period")
+        lines.append(
+            f"  target bonus   none (the roster has no `{plan.target_bonus.column}` for them: nothing is paid)"
+        )
+    lines.append(
+        f"  proration      {_pct(p.proration)} = FTE {_trim(p.fte)} × {p.days_employed}/{p.days_in_period} "
+        "days employed in the period"
+    )
     unit = plan.rounding_to
-    lines.append(f"  computed       {money(p.computed, unit)} {currency} = target bonus × factor × proration, rounded "
-                 f"{plan.rounding_mode.replace('_', ' ')} to {plan.rounding_to}")
+    lines.append(
+        f"  computed       {money(p.computed, unit)} {currency} = target bonus × factor × proration, rounded "
+        f"{plan.rounding_mode.replace('_', ' ')} to {plan.rounding_to}"
+    )
     if run.result.pool is not None:
-        lines.append(f"  pool           {money(run.result.pool, unit)} {currency} shared in proportion to "
-                     "computed payouts")
+        lines.append(
+            f"  pool           {money(run.result.pool, unit)} {currency} shared in proportion to computed payouts"
+        )
         lines.append(f"  your share     {_pct(p.share)} of the pool")
     lines.append(f"  payout         {money(p.payout, unit)} {currency}")
     return lines
@@ -152,8 +176,16 @@ def statement(ws: m.Workspace, evaluation: Evaluation, run: BonusRun | None, per
         raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint)])
     card = next((s for s in evaluation.scorecards if s.person == person), None)
     if card is None:
-        raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no scorecard applies to {who.name} ({person})", None,
-                              "check `applies_to` of the scorecards (roles, units, unit tags)")])
+        raise KpiError(
+            [
+                error(
+                    Code.UNKNOWN_REFERENCE,
+                    f"no scorecard applies to {who.name} ({person})",
+                    None,
+                    "check `applies_to` of the scorecards (roles, units, unit tags)",
+                )
+            ]
+        )
     lines = scorecard_statement(ws, who, card)
     if run is not None:
         lines += bonus_statement(ws, run, person)

@@ -46,10 +46,22 @@ def _detail(test: TestResult) -> str:
 
 def tests_junit(report: TestReport, name: str = "kpi test") -> str:
     """JUnit XML: one testsuite, a testcase per test with a `failure` (or `error`) per broken expectation."""
-    suites = ET.Element("testsuites", name=name, tests=str(len(report.tests)),
-                        failures=str(report.count("failed")), errors=str(report.count("error")))
-    suite = ET.SubElement(suites, "testsuite", name=report.workspace or name, tests=str(len(report.tests)),
-                          failures=str(report.count("failed")), errors=str(report.count("error")), skipped="0")
+    suites = ET.Element(
+        "testsuites",
+        name=name,
+        tests=str(len(report.tests)),
+        failures=str(report.count("failed")),
+        errors=str(report.count("error")),
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=report.workspace or name,
+        tests=str(len(report.tests)),
+        failures=str(report.count("failed")),
+        errors=str(report.count("error")),
+        skipped="0",
+    )
     classname = Path(report.workspace).stem or "kpi"
     for test in report.tests:
         case = ET.SubElement(suite, "testcase", name=test.test, classname=classname)
@@ -60,8 +72,9 @@ def tests_junit(report: TestReport, name: str = "kpi test") -> str:
             continue
         tag = "failure" if test.outcome == "failed" else "error"
         first = test.diagnostics[0] if test.diagnostics else None
-        element = ET.SubElement(case, tag, message=first.message if first else test.outcome,
-                                type=first.code.value if first else tag)
+        element = ET.SubElement(
+            case, tag, message=first.message if first else test.outcome, type=first.code.value if first else tag
+        )
         element.text = "\n\n".join(render(d) for d in test.diagnostics)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -50,16 +50,19 @@ def validation_text(diagnostics: Sequence[Diagnostic], checked: int) -> str:
     lines = [render(d) for d in diagnostics]
     what = f"{checked} workspace{'s' if checked != 1 else ''}/fragment{'s' if checked != 1 else ''}"
     verdict = "valid" if errors == 0 else "invalid"
-    lines.append(f"{verdict}: {what} checked, {errors} error{'s' if errors != 1 else ''}, "
-                 f"{warnings} warning{'s' if warnings != 1 else ''}")
+    lines.append(
+        f"{verdict}: {what} checked, {errors} error{'s' if errors != 1 else ''}, "
+        f"{warnings} warning{'s' if warnings != 1 else ''}"
+    )
     return "\n\n".join(lines)
 
 
 def validation_json(diagnostics: Sequence[Diagnostic], checked: int) -> str:
     """`{"valid": …, "diagnostics": […]}`."""
     valid = not any(d.severity == Severity.ERROR for d in diagnostics)
-    return json.dumps({"valid": valid, "diagnostics": [diagnostic_json(d) for d in diagnostics]},
-                      indent=2, ensure_ascii=False)
+    return json.dumps(
+        {"valid": valid, "diagnostics": [diagnostic_json(d) for d in diagnostics]}, indent=2, ensure_ascii=False
+    )
 
 
 def validation_github(diagnostics: Sequence[Diagnostic], checked: int) -> str:

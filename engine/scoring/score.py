@@ -409,8 +409,9 @@ class Assessor:
                 out.append(Assessment(status, points_, fixed))
         return out
 
-    def _assess(self, value: Decimal | None, n: int, valid: bool | None, in_force: bool,
-                previous_value: Decimal | None) -> Assessment:
+    def _assess(
+        self, value: Decimal | None, n: int, valid: bool | None, in_force: bool, previous_value: Decimal | None
+    ) -> Assessment:
         target, direction = self.target, self.direction
         if target is None:
             resolved = None

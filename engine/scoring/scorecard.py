@@ -86,9 +86,11 @@ def total_score(
     scores = [None if item.score is None else as_decimal(item.score, f"score of {item.kpi}") for item in items]
     total, effective, contributions = weighing.total(scores, [item.status != "not_in_force" for item in items])
     return total, tuple(
-        EntryContribution(item.kpi, item.at, weighing.weights[i], scores[i], item.status, effective[i],
-                          contributions[i])
-        for i, item in enumerate(items))
+        EntryContribution(
+            item.kpi, item.at, weighing.weights[i], scores[i], item.status, effective[i], contributions[i]
+        )
+        for i, item in enumerate(items)
+    )
 
 
 class Weighing:
@@ -110,8 +112,9 @@ class Weighing:
             self._whole = sum(self.weights, _ZERO) == 1
             self._shares = [tidy(w) for w in self.weights]
 
-    def total(self, scores: Sequence[Decimal | None], counts: Sequence[bool]
-              ) -> tuple[Decimal | None, list[Decimal], list[Decimal | None]]:
+    def total(
+        self, scores: Sequence[Decimal | None], counts: Sequence[bool]
+    ) -> tuple[Decimal | None, list[Decimal], list[Decimal | None]]:
         """The total (None when no counted entry has a score), each effective weight and each contribution.
 
         ``counts`` is False for an entry not in force; ``renormalize`` also leaves out entries
@@ -122,12 +125,16 @@ class Weighing:
             if self._whole and all(counts) and (zero or None not in scores):
                 shares = list(self._shares)
                 contributions: list[Decimal | None] = [
-                    tidy(w * s) if s is not None else _ZERO for w, s in zip(self.weights, scores, strict=True)]
+                    tidy(w * s) if s is not None else _ZERO for w, s in zip(self.weights, scores, strict=True)
+                ]
                 scored = any(s is not None for s in scores)
             else:
                 counted = {i: w for i, w in enumerate(self.weights) if counts[i] and (zero or scores[i] is not None)}
-                effective = counted if sum(counted.values(), _ZERO) == 1 else (
-                    largest_remainder(_ONE, counted, WEIGHT_UNIT) if counted else {})
+                effective = (
+                    counted
+                    if sum(counted.values(), _ZERO) == 1
+                    else (largest_remainder(_ONE, counted, WEIGHT_UNIT) if counted else {})
+                )
                 shares, contributions = [], []
                 for i, s in enumerate(scores):
                     share = effective.get(i)

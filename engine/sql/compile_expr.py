@@ -345,8 +345,12 @@ def _implies(condition: exp.Expression, among: exp.Expression | None) -> bool:
     """
     while isinstance(condition, exp.Paren):
         condition = condition.this
-    if not (isinstance(among, exp.Not) and isinstance(among.this, exp.Is)
-            and isinstance(among.this.expression, exp.Null) and isinstance(condition, _COMPARISONS)):
+    if not (
+        isinstance(among, exp.Not)
+        and isinstance(among.this, exp.Is)
+        and isinstance(among.this.expression, exp.Null)
+        and isinstance(condition, _COMPARISONS)
+    ):
         return False
     operand = among.this.this
     return operand == condition.this or operand == condition.expression

@@ -97,8 +97,15 @@ def _col(table: str, name: str) -> exp.Column:
 class PlanContext:
     """The compile context for one KPI: its params, its source's columns and relations."""
 
-    def __init__(self, ws: m.Workspace, formulas: Formulas, source_id: str, params: Mapping[str, ParamValue],
-                 dialect: str, calendars: Mapping[str, Calendar]) -> None:
+    def __init__(
+        self,
+        ws: m.Workspace,
+        formulas: Formulas,
+        source_id: str,
+        params: Mapping[str, ParamValue],
+        dialect: str,
+        calendars: Mapping[str, Calendar],
+    ) -> None:
         self.ws = ws
         self.formulas = formulas
         self.source_id = source_id
@@ -131,8 +138,16 @@ class PlanContext:
         """A calendar by id; without a name the only one defined, else an error asking for the name."""
         if name is None:
             if len(self.calendars) != 1:
-                raise KpiError([error(Code.UNKNOWN_REFERENCE, "business_hours needs a calendar name here", None,
-                                      "pass the calendar: business_hours(a, b, 'office')")])
+                raise KpiError(
+                    [
+                        error(
+                            Code.UNKNOWN_REFERENCE,
+                            "business_hours needs a calendar name here",
+                            None,
+                            "pass the calendar: business_hours(a, b, 'office')",
+                        )
+                    ]
+                )
             return next(iter(self.calendars.values()))
         return self.calendars[name]
 
@@ -156,9 +171,16 @@ def calendars(ws: m.Workspace) -> dict[str, Calendar]:
     return {c.id: Calendar(c.id, c.timezone, c.week, c.holidays) for c in ws.calendars.values()}
 
 
-def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: Sequence[Slice],
-                 unit_paths: Mapping[str, tuple[str, ...]], by: Sequence[str] = (),
-                 dialect: str = "duckdb", root_set: RootSet = "skip") -> ScanQuery:
+def compile_scan(
+    ws: m.Workspace,
+    formulas: Formulas,
+    group: ScanGroup,
+    slices: Sequence[Slice],
+    unit_paths: Mapping[str, tuple[str, ...]],
+    by: Sequence[str] = (),
+    dialect: str = "duckdb",
+    root_set: RootSet = "skip",
+) -> ScanQuery:
     """The single SELECT that evaluates a scan group for the given period slices.
 
     ``root_set``: "skip" leaves out the grouping set of a single root unit (see the module
@@ -191,8 +213,15 @@ def compile_scan(ws: m.Workspace, formulas: Formulas, group: ScanGroup, slices: 
     select = _join_relations(select, ws, key.source, joins)
     select = _join_subjects(select, ws, subjects)
     select = select.group_by(_grouping_sets_clause(period, subjects.by, set_cols))
-    return ScanQuery(select, len(subjects.ancestors), tuple(s.id for s in group.kpis), tuple(by),
-                     tuple(level for level, _ in grouped), n_of, root)
+    return ScanQuery(
+        select,
+        len(subjects.ancestors),
+        tuple(s.id for s in group.kpis),
+        tuple(by),
+        tuple(level for level, _ in grouped),
+        n_of,
+        root,
+    )
 
 
 @dataclass(frozen=True)
@@ -253,16 +282,23 @@ def _subject_columns(subjects: _Subjects, grouped: Sequence[tuple[int, exp.Expr]
     in_sets = {level for level, _ in grouped}
     person = subjects.person
     columns = [(person if person is not None and -1 in in_sets else exp.null()).as_("__subject", quoted=True)]
-    columns += [(a if i in in_sets else exp.null()).as_(f"__a{i}", quoted=True)
-                for i, a in enumerate(subjects.ancestors)]
+    columns += [
+        (a if i in in_sets else exp.null()).as_(f"__a{i}", quoted=True) for i, a in enumerate(subjects.ancestors)
+    ]
     columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(subjects.by)]
     grouping = exp.Grouping(expressions=[c.copy() for _, c in grouped]) if grouped else exp.Literal.number(0)
     columns.append(grouping.as_("__grouping", quoted=True))
     return columns
 
 
-def _bookkeeping_columns(ws: m.Workspace, subjects: _Subjects, grouped: Sequence[tuple[int, exp.Expr]],
-                         skipped_root: str | None, counts: dict[str, str], dialect: str) -> list[exp.Expr]:
+def _bookkeeping_columns(
+    ws: m.Workspace,
+    subjects: _Subjects,
+    grouped: Sequence[tuple[int, exp.Expr]],
+    skipped_root: str | None,
+    counts: dict[str, str],
+    dialect: str,
+) -> list[exp.Expr]:
     """The row counts the reader needs besides the KPIs' (see "Bookkeeping counts" in the module docstring).
 
     With a person grouping set and a roster: ``count(*)`` (``__rows``), entered in ``counts`` so that a
@@ -311,12 +347,16 @@ def _period_rows(ws: m.Workspace, key: ScanKey, slices: Sequence[Slice]) -> exp.
     raw_time = exp.column(key.time, quoted=True)
     time_column = ws.sources[key.source].columns.get(key.time)
     label = _period_label(raw_time, slices, time_column).as_("__period", quoted=True)
-    return exp.select(exp.Star(), label).from_(exp.Table(this=_q(key.source))).where(
-        _in_slices(raw_time, slices, time_column))
+    return (
+        exp.select(exp.Star(), label)
+        .from_(exp.Table(this=_q(key.source)))
+        .where(_in_slices(raw_time, slices, time_column))
+    )
 
 
-def _join_relations(select: exp.Select, ws: m.Workspace, source_id: str,
-                    joins: Mapping[tuple[str, ...], str]) -> exp.Select:
+def _join_relations(
+    select: exp.Select, ws: m.Workspace, source_id: str, joins: Mapping[tuple[str, ...], str]
+) -> exp.Select:
     """The select with a LEFT JOIN for each relation the formulas use, parents before their children."""
     for chain in sorted(joins, key=lambda c: (len(c), c)):
         table, on = _relation_join(ws, source_id, chain)
@@ -328,21 +368,27 @@ def _join_subjects(select: exp.Select, ws: m.Workspace, subjects: _Subjects) -> 
     """The select with the roster joined to each person, and the unit tree to each unit."""
     people = ws.organization.people
     if subjects.person is not None and people is not None:
-        select = select.join(exp.Table(this=_q(people.source), alias=exp.TableAlias(this=_q(PERSON))),
-                             on=exp.EQ(this=subjects.person.copy(),
-                                       expression=exp.cast(_col(PERSON, people.id), "VARCHAR")), join_type="left")
+        select = select.join(
+            exp.Table(this=_q(people.source), alias=exp.TableAlias(this=_q(PERSON))),
+            on=exp.EQ(this=subjects.person.copy(), expression=exp.cast(_col(PERSON, people.id), "VARCHAR")),
+            join_type="left",
+        )
     if subjects.unit is not None:
-        select = select.join(exp.Table(this=_q(UNITS), alias=exp.TableAlias(this=_q(UP))),
-                             on=exp.EQ(this=_col(UP, "unit"), expression=exp.cast(subjects.unit.copy(), "VARCHAR")),
-                             join_type="left")
+        select = select.join(
+            exp.Table(this=_q(UNITS), alias=exp.TableAlias(this=_q(UP))),
+            on=exp.EQ(this=_col(UP, "unit"), expression=exp.cast(subjects.unit.copy(), "VARCHAR")),
+            join_type="left",
+        )
     return select
 
 
-def _grouping_sets_clause(period: exp.Column, by: Sequence[exp.Expression],
-                          set_cols: Sequence[tuple[int, exp.Expr] | None]) -> exp.GroupingSets:
+def _grouping_sets_clause(
+    period: exp.Column, by: Sequence[exp.Expression], set_cols: Sequence[tuple[int, exp.Expr] | None]
+) -> exp.GroupingSets:
     """``GROUPING SETS``: each set is the period, the ``by`` columns and its subject column, if any."""
-    sets = [exp.Tuple(expressions=[period.copy(), *(e.copy() for e in by), *([c[1].copy()] if c else [])])
-            for c in set_cols]
+    sets = [
+        exp.Tuple(expressions=[period.copy(), *(e.copy() for e in by), *([c[1].copy()] if c else [])]) for c in set_cols
+    ]
     return exp.GroupingSets(expressions=sets)
 
 
@@ -385,12 +431,21 @@ def _relation_join(ws: m.Workspace, source_id: str, chain: tuple[str, ...]) -> t
     people = ws.organization.people
     target_key = target.key or (people.id if people is not None and people.source == target.id else None)
     if target_key is None:
-        raise KpiError([error(Code.RELATION_NOT_UNIQUE, f"relation `{chain[-1]}` points at source `{target.id}`, "
-                              "which declares no `key`", ws.source_map.key((*target.data_path,)),
-                              f"declare `key:` on source `{target.id}` so each row matches at most one")])
+        raise KpiError(
+            [
+                error(
+                    Code.RELATION_NOT_UNIQUE,
+                    f"relation `{chain[-1]}` points at source `{target.id}`, which declares no `key`",
+                    ws.source_map.key((*target.data_path,)),
+                    f"declare `key:` on source `{target.id}` so each row matches at most one",
+                )
+            ]
+        )
     alias = "__".join(chain)
-    on = exp.EQ(this=exp.cast(_col(parent_table, relation.key), "VARCHAR"),
-                expression=exp.cast(_col(alias, target_key), "VARCHAR"))
+    on = exp.EQ(
+        this=exp.cast(_col(parent_table, relation.key), "VARCHAR"),
+        expression=exp.cast(_col(alias, target_key), "VARCHAR"),
+    )
     return exp.Table(this=_q(target.id), alias=exp.TableAlias(this=_q(alias))), on
 
 
@@ -412,10 +467,15 @@ def _bound(moment: datetime) -> exp.Expression:
 
 def _in_slice(time_col: exp.Expression, s: Slice, column: m.Column | None) -> exp.Expr:
     if _is_date(column):
-        return exp.Between(this=time_col.copy(), low=exp.cast(exp.Literal.string(s.first_day), "DATE"),
-                           high=exp.cast(exp.Literal.string(s.last_day), "DATE"))
-    return exp.and_(exp.GTE(this=time_col.copy(), expression=_bound(s.start)),
-                    exp.LT(this=time_col.copy(), expression=_bound(s.end)))
+        return exp.Between(
+            this=time_col.copy(),
+            low=exp.cast(exp.Literal.string(s.first_day), "DATE"),
+            high=exp.cast(exp.Literal.string(s.last_day), "DATE"),
+        )
+    return exp.and_(
+        exp.GTE(this=time_col.copy(), expression=_bound(s.start)),
+        exp.LT(this=time_col.copy(), expression=_bound(s.end)),
+    )
 
 
 def _before_end(time_col: exp.Expression, s: Slice, column: m.Column | None) -> exp.Expr:

@@ -77,9 +77,13 @@ def test_completion_scripts_and_completions() -> None:
     assert shown.exit_code == 0 and "_kpi_completion" in shown.stdout, (shown.output, shown.exception)
     help_text = runner.invoke(app, ["--help"]).stdout
     assert "--install-completion" in help_text and "--show-completion" in help_text
-    completed = subprocess.run([str(KPI)], env={**os.environ, "_KPI_COMPLETE": "complete_bash",
-                                                 "COMP_WORDS": "kpi eva", "COMP_CWORD": "1"},
-                               capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [str(KPI)],
+        env={**os.environ, "_KPI_COMPLETE": "complete_bash", "COMP_WORDS": "kpi eva", "COMP_CWORD": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert completed.stdout.split() == ["evaluate"]
 
 
@@ -124,10 +128,15 @@ def test_json_stays_json_when_the_definitions_are_wrong(ws: Path, tmp_path: Path
     broken = tmp_path / "broken"
     assert runner.invoke(app, ["init", str(broken)]).exit_code == 0
     kpis = broken / "kpis.yaml"
-    kpis.write_text(kpis.read_text(encoding="utf-8").replace("direction: lower", "direction: lowr", 1),
-                    encoding="utf-8")
-    for words in (["evaluate", str(broken), "--period", "2026-03"], ["bonus", str(broken)],
-                  ["runs", "list", str(broken)], ["import", str(broken)]):
+    kpis.write_text(
+        kpis.read_text(encoding="utf-8").replace("direction: lower", "direction: lowr", 1), encoding="utf-8"
+    )
+    for words in (
+        ["evaluate", str(broken), "--period", "2026-03"],
+        ["bonus", str(broken)],
+        ["runs", "list", str(broken)],
+        ["import", str(broken)],
+    ):
         result = runner.invoke(app, [*words, "--format", "json"])
         assert result.exit_code == 1, result.output
         document = json.loads(result.stdout)
@@ -161,8 +170,9 @@ def test_evaluate_out_confirms_the_file_and_the_run(ws: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     run_id = json.loads(out.read_text(encoding="utf-8"))["run"]["id"]
     assert result.stdout == f"wrote {out} (run {run_id})\n"
-    folder = runner.invoke(app, ["evaluate", str(ws), "--period", "2026-03", "--format", "csv",
-                                 "--out", str(tmp_path / "csv")])
+    folder = runner.invoke(
+        app, ["evaluate", str(ws), "--period", "2026-03", "--format", "csv", "--out", str(tmp_path / "csv")]
+    )
     csv = tmp_path / "csv"
     assert folder.stdout.startswith(f"wrote {csv / 'kpis.csv'}, {csv / 'scorecards.csv'} (run ")
     newest = json.loads(runner.invoke(app, ["runs", "list", str(ws), "--format", "json"]).stdout)["runs"][0]["id"]
@@ -180,8 +190,14 @@ def test_no_progress_bar_when_output_is_captured(tmp_path: Path) -> None:
 def on_a_terminal(argv: list[str], cwd: Path) -> str:
     """Run the installed `kpi` with stdout and stderr on a pseudo-terminal; everything it showed."""
     leader, follower = pty.openpty()
-    process = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, cwd=cwd,
-                               env={**os.environ, "COLUMNS": "160", "TERM": "xterm"})
+    process = subprocess.Popen(
+        argv,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "160", "TERM": "xterm"},
+    )
     os.close(follower)
     shown = b""
     while True:

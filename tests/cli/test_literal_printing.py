@@ -70,8 +70,10 @@ def test_import_table_prints_file_names_literally(ws: Path) -> None:
     data = ws / "data"
     (data / "requests.csv").rename(data / "requests[red]x.csv")
     sources = ws / "sources.yaml"
-    sources.write_text(sources.read_text(encoding="utf-8").replace("path: data/requests.csv",
-                                                                   "path: data/requests*.csv"), encoding="utf-8")
+    sources.write_text(
+        sources.read_text(encoding="utf-8").replace("path: data/requests.csv", "path: data/requests*.csv"),
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["import", str(ws)])
     assert result.exit_code == 0, result.output
     _clean(result.output)

@@ -42,8 +42,9 @@ def _runs(ws: Path) -> int:
 def _mount(*args: str) -> None:
     done = subprocess.run(["mount", *args], capture_output=True, text=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount ({done.stderr.strip() or 'not root'}): a real read-only or full file system "
-                    "needs root")
+        pytest.skip(
+            f"cannot mount ({done.stderr.strip() or 'not root'}): a real read-only or full file system needs root"
+        )
 
 
 @contextmanager
@@ -149,8 +150,12 @@ def test_read_only_workspace_is_a_coded_error(ws: Path, tmp_path: Path, imported
     if imported:
         assert runner.invoke(app, ["import", str(ws)]).exit_code == 0
     with read_only_view(ws, tmp_path / "ro_ws") as ro:
-        commands = [["evaluate", str(ro), *PERIOD], ["bonus", str(ro), *PERIOD], ["import", str(ro)],
-                    ["runs", "approve", str(ro), "20260101T000000Z-000000", "--by", "A. Auditor"]]
+        commands = [
+            ["evaluate", str(ro), *PERIOD],
+            ["bonus", str(ro), *PERIOD],
+            ["import", str(ro)],
+            ["runs", "approve", str(ro), "20260101T000000Z-000000", "--by", "A. Auditor"],
+        ]
         for command in commands:
             result = runner.invoke(app, command)
             assert result.exit_code == 1, (command, result.output)

@@ -48,13 +48,15 @@ def _set_requests_path(ws: Path, path: str) -> None:
 def _allow(ws: Path, *folders: str) -> None:
     org = ws / "organization.yaml"
     text = org.read_text(encoding="utf-8")
-    org.write_text(text.replace("  currency: EUR\n", f"  currency: EUR\n  allow_paths: [{', '.join(folders)}]\n"),
-                   encoding="utf-8")
+    org.write_text(
+        text.replace("  currency: EUR\n", f"  currency: EUR\n  allow_paths: [{', '.join(folders)}]\n"), encoding="utf-8"
+    )
 
 
 def test_include_outside_is_refused_without_echo(ws: Path, outside: Path) -> None:
-    (ws / "more.yaml").write_text(f"include: [{outside / 'secret.yaml'}, ../outside/secret.yaml, /etc/passwd]\n",
-                                  encoding="utf-8")
+    (ws / "more.yaml").write_text(
+        f"include: [{outside / 'secret.yaml'}, ../outside/secret.yaml, /etc/passwd]\n", encoding="utf-8"
+    )
     result = runner.invoke(app, ["validate", str(ws)])
     assert result.exit_code == 1
     _no_crash(result.output)

@@ -69,13 +69,16 @@ def test_github_annotations(tmp_path: Path) -> None:
 
 
 def test_strict_turns_lints_into_errors(tmp_path: Path) -> None:
-    ws = _write(tmp_path, """\
+    ws = _write(
+        tmp_path,
+        """\
 organization: {name: Lint, version: "1"}
 sources:
   t: {path: t.csv, time: at, columns: {at: timestamp, who: string}}
 kpis:
   rows: {source: t, formula: count()}
-""")
+""",
+    )
     relaxed = runner.invoke(app, ["validate", str(ws)])
     assert relaxed.exit_code == 0, relaxed.output
     assert "warning[W401]" in relaxed.output
@@ -139,12 +142,19 @@ def test_roster_is_checked_against_units_and_scorecards(tmp_path: Path) -> None:
 
 def _validate_in_a_process(ws: Path, cache: Path) -> tuple[str, bool]:
     """`kpi validate WS` in a fresh process: its report, and whether it imported DuckDB."""
-    script = ("import sys\nfrom kpi_engine.cli.main import app\n"
-              f"sys.argv = ['kpi', 'validate', {str(ws)!r}]\n"
-              "try:\n    app()\nexcept SystemExit:\n    pass\n"
-              "sys.stderr.write('duckdb imported' if 'duckdb' in sys.modules else 'no duckdb')\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env={**os.environ, "XDG_CACHE_HOME": str(cache)}, check=False)
+    script = (
+        "import sys\nfrom kpi_engine.cli.main import app\n"
+        f"sys.argv = ['kpi', 'validate', {str(ws)!r}]\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('duckdb imported' if 'duckdb' in sys.modules else 'no duckdb')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+        check=False,
+    )
     return done.stdout, done.stderr.endswith("duckdb imported")
 
 
@@ -164,7 +174,8 @@ def test_the_roster_check_is_cached_until_a_file_changes(tmp_path: Path) -> None
     fixed, fixed_duckdb = _validate_in_a_process(ws, cache)
     assert "E415" not in fixed and fixed_duckdb  # a changed file is checked again
     scorecards = ws / "scorecards.yaml"
-    scorecards.write_text("# a comment moves every line down\n" + scorecards.read_text(encoding="utf-8"),
-                          encoding="utf-8")
+    scorecards.write_text(
+        "# a comment moves every line down\n" + scorecards.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     moved, moved_duckdb = _validate_in_a_process(ws, cache)
     assert moved_duckdb and moved == fixed

@@ -25,11 +25,18 @@ def columns(**spec: ColumnSpec) -> dict[str, Column]:
     return out
 
 
-def col(kind: str, *, required: bool = False, values: tuple[str, ...] | None = None, min: Any = None,
-        max: Any = None) -> Column:
+def col(
+    kind: str, *, required: bool = False, values: tuple[str, ...] | None = None, min: Any = None, max: Any = None
+) -> Column:
     """A constrained column (its name is filled in by `columns`)."""
-    return Column("", kind, required, values, None if min is None else Decimal(str(min)),
-                  None if max is None else Decimal(str(max)))
+    return Column(
+        "",
+        kind,
+        required,
+        values,
+        None if min is None else Decimal(str(min)),
+        None if max is None else Decimal(str(max)),
+    )
 
 
 def write(root: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
@@ -57,9 +64,19 @@ class Loaded:
         return [(line, column, reason) for _, line, column, reason, _ in self.rejects]
 
 
-def load(root: Path, path: str, cols: Mapping[str, Column], *, key: str | None = None, csv: CsvOptions | None = None,
-         sheet: str | int | None = None, timezone: str = "Europe/Riga", source_id: str = "src",
-         warehouse: Warehouse | None = None, max_rejects: int | None = None) -> Loaded:
+def load(
+    root: Path,
+    path: str,
+    cols: Mapping[str, Column],
+    *,
+    key: str | None = None,
+    csv: CsvOptions | None = None,
+    sheet: str | int | None = None,
+    timezone: str = "Europe/Riga",
+    source_id: str = "src",
+    warehouse: Warehouse | None = None,
+    max_rejects: int | None = None,
+) -> Loaded:
     """Import one source from files already written under `root`, and check it reconciles."""
     source = Source(source_id, root, path, key=key, columns=dict(cols), csv=csv or CsvOptions(), sheet=sheet)
     wh = warehouse or open_memory(timezone)
@@ -68,16 +85,22 @@ def load(root: Path, path: str, cols: Mapping[str, Column], *, key: str | None =
     loaded = Loaded(wh, report)
     if report.status != "over_limit" or warehouse is not None:
         loaded.rows = table(wh, source_id) if _exists(wh, source_id) else []
-    loaded.rejects = [(r[1], r[2], r[3], r[4], r[5]) for r in wh.fetch(
-        "SELECT source, file, line, \"column\", reason, raw FROM rejects WHERE source = ? ORDER BY file, record",
-        [source_id])]
+    loaded.rejects = [
+        (r[1], r[2], r[3], r[4], r[5])
+        for r in wh.fetch(
+            'SELECT source, file, line, "column", reason, raw FROM rejects WHERE source = ? ORDER BY file, record',
+            [source_id],
+        )
+    ]
     return loaded
 
 
 def table(wh: Warehouse, name: str) -> list[dict[str, Any]]:
     """A table's rows as dicts, in file and line order (TIMESTAMPTZ as text)."""
-    names = [r[0] for r in wh.fetch("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-                                    "ORDER BY column_index", [name])]
+    names = [
+        r[0]
+        for r in wh.fetch("SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [name])
+    ]
     rows = wh.fetch(f'SELECT * FROM "{name}" ORDER BY _file, _line')
     return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -89,14 +112,17 @@ def assert_reconciled(wh: Warehouse, report: SourceReport) -> None:
         if report.status != "loaded":
             continue
         (in_table,) = wh.fetch(f'SELECT count(*) FROM "{report.source}" WHERE _file = ?', [f.file])[0]
-        (rejected,) = wh.fetch("SELECT count(DISTINCT record) FROM rejects WHERE source = ? AND file = ?",
-                               [report.source, f.file])[0]
+        (rejected,) = wh.fetch(
+            "SELECT count(DISTINCT record) FROM rejects WHERE source = ? AND file = ?", [report.source, f.file]
+        )[0]
         assert (in_table, rejected) == (f.loaded, f.rejected), f
         if f.format == "json":  # elements of a JSON array may share a line
             continue
-        both = wh.fetch(f"""SELECT count(*) FROM (SELECT _line FROM "{report.source}" WHERE _file = ?
+        both = wh.fetch(
+            f"""SELECT count(*) FROM (SELECT _line FROM "{report.source}" WHERE _file = ?
                             INTERSECT SELECT line FROM rejects WHERE source = ? AND file = ?)""",
-                        [f.file, report.source, f.file])[0][0]
+            [f.file, report.source, f.file],
+        )[0][0]
         assert both == 0, "a line is both loaded and rejected"
 
 

@@ -23,14 +23,20 @@ def parquet(path: Path, select: str) -> None:
 
 
 def test_parquet_typed_columns_and_text_columns(tmp_path: Path) -> None:
-    parquet(tmp_path / "p.parquet", """
+    parquet(
+        tmp_path / "p.parquet",
+        """
         SELECT * FROM (VALUES
             ('a', 12.50::DECIMAL(18,2), 7::BIGINT, '2025-01-15', TIMESTAMP '2025-01-15 10:00', 1.5::DOUBLE, 'x'),
             ('b', 0.01::DECIMAL(18,2), 8::BIGINT, '15.01.2025', TIMESTAMP '2025-03-30 03:30', 'NaN'::DOUBLE, 'y'),
             ('c', NULL, 9::BIGINT, NULL, NULL, NULL, 'z')
-        ) t(rep, amount, emp, day, "at", score, extra)""")
-    got = load(tmp_path, "p.parquet", columns(rep="string", amount="decimal", emp="string", day="date",
-                                              at="timestamp", score="number"))
+        ) t(rep, amount, emp, day, "at", score, extra)""",
+    )
+    got = load(
+        tmp_path,
+        "p.parquet",
+        columns(rep="string", amount="decimal", emp="string", day="date", at="timestamp", score="number"),
+    )
     file = got.report.files[0]
     assert (file.format, file.rows, file.loaded, file.rejected) == ("parquet", 3, 2, 1)
     assert [(r["rep"], r["amount"], r["emp"], r["day"], r["at"], r["score"], r["_line"]) for r in got.rows] == [
@@ -42,8 +48,9 @@ def test_parquet_typed_columns_and_text_columns(tmp_path: Path) -> None:
         (2, "at", "'2025-03-30 03:30:00' does not exist in Europe/Riga (the clocks jump forward over it)"),
         (2, "score", "'nan' is not a valid number"),
     ]
-    assert got.rejects[0][4] == ('{"rep":"b","amount":0.01,"emp":8,"day":"15.01.2025",'
-                                 '"at":"2025-03-30 03:30:00","score":NaN}')
+    assert got.rejects[0][4] == (
+        '{"rep":"b","amount":0.01,"emp":8,"day":"15.01.2025","at":"2025-03-30 03:30:00","score":NaN}'
+    )
 
 
 def test_item74_parquet_schema_drift_money_as_double_is_refused(tmp_path: Path) -> None:
@@ -53,8 +60,9 @@ def test_item74_parquet_schema_drift_money_as_double_is_refused(tmp_path: Path) 
         load(tmp_path, "p*.parquet", columns(rep="string", amount="decimal"))
     (diag,) = caught.value.diagnostics
     assert diag.code == Code.DATA_COLUMN
-    assert diag.message == ("`p2.parquet`: column types do not match the declaration: "
-                            "`amount` is DOUBLE (declared decimal)")
+    assert diag.message == (
+        "`p2.parquet`: column types do not match the declaration: `amount` is DOUBLE (declared decimal)"
+    )
 
 
 def test_parquet_missing_declared_column(tmp_path: Path) -> None:
@@ -62,11 +70,15 @@ def test_parquet_missing_declared_column(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed) as caught:
         load(tmp_path, "p.parquet", columns(rep="string", amount="decimal"))
     assert caught.value.diagnostics[0].message == (
-        "`p.parquet`: declared column `amount` not in the file's schema; expected: rep, amount; found: rep")
+        "`p.parquet`: declared column `amount` not in the file's schema; expected: rep, amount; found: rep"
+    )
 
 
 def test_json_array_exact_numbers_duplicates_nan_and_shapes(tmp_path: Path) -> None:
-    write(tmp_path, "s.json", """[
+    write(
+        tmp_path,
+        "s.json",
+        """[
   {"rep": "a", "amount": "10.50", "id": 12345678901234567890123},
   {"rep": "b", "amount": 12345678901234567.89, "id": "x"},
   {"rep": "c", "amount": 1e3},
@@ -78,7 +90,8 @@ def test_json_array_exact_numbers_duplicates_nan_and_shapes(tmp_path: Path) -> N
   {"rep": "h", "amount": 0.1, "extra": [1, 2, 3]},
   {"rep": "i", "amount": "1e3"}
 ]
-""")
+""",
+    )
     got = load(tmp_path, "s.json", columns(rep="string", amount="decimal", id="string"))
     assert got.report.files[0].rows == 10
     assert [(r["rep"], r["amount"], r["id"], r["_line"]) for r in got.rows] == [
@@ -119,17 +132,24 @@ def test_json_declared_column_in_no_object_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ImportFailed) as caught:
         load(tmp_path, "s.json", columns(rep="string", amount="decimal"))
     assert caught.value.diagnostics[0].message == (
-        "`s.json`: declared column `amount` in no object of the file; expected: rep, amount")
+        "`s.json`: declared column `amount` in no object of the file; expected: rep, amount"
+    )
 
 
 def test_ndjson_each_line_is_a_record_and_a_bad_line_is_a_reject(tmp_path: Path) -> None:
-    write(tmp_path, "s.ndjson", '{"rep": "a", "amount": 1.25}\n\n{"rep": "b", "amount": }\n'
-                                '{"rep": "c", "amount": -Infinity}\n"just a string"\n{"rep": "d", "amount": "7"}\n')
+    write(
+        tmp_path,
+        "s.ndjson",
+        '{"rep": "a", "amount": 1.25}\n\n{"rep": "b", "amount": }\n'
+        '{"rep": "c", "amount": -Infinity}\n"just a string"\n{"rep": "d", "amount": "7"}\n',
+    )
     got = load(tmp_path, "s.ndjson", columns(rep="string", amount="decimal"))
     file = got.report.files[0]
     assert (file.rows, file.loaded, file.rejected, file.lines) == (5, 2, 3, 6)
-    assert [(r["rep"], r["amount"], r["_line"]) for r in got.rows] == [("a", Decimal("1.25"), 1),
-                                                                      ("d", Decimal("7"), 6)]
+    assert [(r["rep"], r["amount"], r["_line"]) for r in got.rows] == [
+        ("a", Decimal("1.25"), 1),
+        ("d", Decimal("7"), 6),
+    ]
     assert got.reasons() == [
         (3, None, "not valid JSON: Expecting value (column 24)"),
         (4, "amount", "-Infinity is not a valid value"),
@@ -150,8 +170,12 @@ def test_xlsx_sheet_values_dates_serials_and_error_cells(tmp_path: Path) -> None
     sheet.append(["T7", 0.1, "2025-01-06", None, 0, None])
     sheet.append([12345678901234567890, 1, None, None, None, None])
     workbook.save(tmp_path / "s.xlsx")
-    got = load(tmp_path, "s.xlsx", columns(ticket_id="string", amount="decimal", opened="date",
-                                           closed_at="timestamp", done="boolean"), sheet="Tickets")
+    got = load(
+        tmp_path,
+        "s.xlsx",
+        columns(ticket_id="string", amount="decimal", opened="date", closed_at="timestamp", done="boolean"),
+        sheet="Tickets",
+    )
     file = got.report.files[0]
     assert (file.format, file.rows, file.loaded, file.rejected) == ("xlsx", 6, 2, 4)
     assert [(r["ticket_id"], r["amount"], r["opened"], r["closed_at"], r["done"], r["_line"]) for r in got.rows] == [
@@ -161,11 +185,18 @@ def test_xlsx_sheet_values_dates_serials_and_error_cells(tmp_path: Path) -> None
     assert got.reasons() == [
         (3, "amount", "'20,50' is not a valid decimal (expected -1234.5)"),
         (3, "opened", "'2025-01-02 09:00:00' is not a valid date (expected YYYY-MM-DD)"),
-        (5, "opened", "a number (45322) in a date column: write the date as text or format the cell as a date "
-                      "(serial numbers are not read as dates)"),
+        (
+            5,
+            "opened",
+            "a number (45322) in a date column: write the date as text or format the cell as a date "
+            "(serial numbers are not read as dates)",
+        ),
         (6, "amount", "cell B6 holds the Excel error #DIV/0!"),
-        (8, "ticket_id", "the number 1.234567890123457e+19 has more digits than Excel keeps exactly (15); "
-                         "store identifiers as text"),
+        (
+            8,
+            "ticket_id",
+            "the number 1.234567890123457e+19 has more digits than Excel keeps exactly (15); store identifiers as text",
+        ),
     ]
 
 
@@ -198,9 +229,13 @@ def test_glob_reads_files_in_sorted_order_each_reconciled_on_its_own(tmp_path: P
     write(tmp_path, "data/other.csv", "id,n\nZ,0\n")
     got = load(tmp_path, "data/tickets_2025-*.csv", columns(id="string", n="integer"), key="id")
     assert [(f.file, f.rows, f.loaded, f.rejected) for f in got.report.files] == [
-        ("data/tickets_2025-01.csv", 2, 1, 1), ("data/tickets_2025-02.csv", 3, 1, 2)]
+        ("data/tickets_2025-01.csv", 2, 1, 1),
+        ("data/tickets_2025-02.csv", 3, 1, 2),
+    ]
     assert [(r["id"], r["_file"], r["_line"]) for r in got.rows] == [
-        ("T1", "data/tickets_2025-01.csv", 2), ("T3", "data/tickets_2025-02.csv", 2)]
+        ("T1", "data/tickets_2025-01.csv", 2),
+        ("T3", "data/tickets_2025-02.csv", 2),
+    ]
     assert [(r[0], r[1], r[3]) for r in got.rejects] == [
         ("data/tickets_2025-01.csv", 3, "'x' is not a valid integer (expected -1234)"),
         ("data/tickets_2025-02.csv", 3, "duplicate key 'T1' (first at data/tickets_2025-01.csv:2)"),
@@ -219,13 +254,19 @@ def test_a_glob_may_mix_formats(tmp_path: Path) -> None:
     write(tmp_path, "in/b.ndjson", '{"id": "B", "n": 2}\n')
     parquet(tmp_path / "in" / "c.parquet", "SELECT 'C' AS id, 3::INTEGER AS n")
     got = load(tmp_path, "in/*", columns(id="string", n="integer"), key="id")
-    assert [(r["id"], r["n"], r["_file"]) for r in got.rows] == [("A", 1, "in/a.csv"), ("B", 2, "in/b.ndjson"),
-                                                               ("C", 3, "in/c.parquet")]
+    assert [(r["id"], r["n"], r["_file"]) for r in got.rows] == [
+        ("A", 1, "in/a.csv"),
+        ("B", 2, "in/b.ndjson"),
+        ("C", 3, "in/c.parquet"),
+    ]
 
 
 def test_minified_json_records_share_a_line_but_are_counted_one_by_one(tmp_path: Path) -> None:
-    write(tmp_path, "s.json", '[{"a": 1e400}, {"a": 1e-400}, {"a": 12345678901234567.89}, {"a": "\\ud800"}, '
-                              '{"a": true}, {"a": 2}, {"a": 2}]')
+    write(
+        tmp_path,
+        "s.json",
+        '[{"a": 1e400}, {"a": 1e-400}, {"a": 12345678901234567.89}, {"a": "\\ud800"}, {"a": true}, {"a": 2}, {"a": 2}]',
+    )
     got = load(tmp_path, "s.json", columns(a="decimal"), key="a")
     file = got.report.files[0]
     assert (file.rows, file.loaded, file.rejected) == (7, 2, 5)
@@ -242,9 +283,12 @@ def test_minified_json_records_share_a_line_but_are_counted_one_by_one(tmp_path:
 
 def test_parquet_duplicate_key_rejects_carry_their_row_as_json(tmp_path: Path) -> None:
     # Staging keeps no JSON copy of the rows; a rejected row's text is read back from the file.
-    parquet(tmp_path / "d.parquet", """
+    parquet(
+        tmp_path / "d.parquet",
+        """
         SELECT * FROM (VALUES ('t1', 5::BIGINT), ('t2', 6::BIGINT), ('t1', 7::BIGINT), ('t3', NULL::BIGINT))
-        t(id, score)""")
+        t(id, score)""",
+    )
     got = load(tmp_path, "d.parquet", columns(id="string", score="integer"), key="id")
     file = got.report.files[0]
     assert (file.rows, file.loaded, file.rejected) == (4, 3, 1)
@@ -261,8 +305,11 @@ def test_parquet_integer_column_declared_as_the_string_key(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("kind", ["TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP"])
 def test_parquet_timestamp_in_a_dst_gap_is_rejected_like_csv(tmp_path: Path, kind: str) -> None:
-    parquet(tmp_path / "t.parquet", f"""SELECT * FROM (VALUES ('a', '2025-03-30 03:30:00'::{kind}),
-                                        ('b', '2025-03-30 04:30:00'::{kind})) t(id, "at")""")
+    parquet(
+        tmp_path / "t.parquet",
+        f"""SELECT * FROM (VALUES ('a', '2025-03-30 03:30:00'::{kind}),
+                                        ('b', '2025-03-30 04:30:00'::{kind})) t(id, "at")""",
+    )
     write(tmp_path, "t.csv", "id,at\na,2025-03-30 03:30:00\nb,2025-03-30 04:30:00\n")
     gap = "'2025-03-30 03:30:00' does not exist in Europe/Riga (the clocks jump forward over it)"
     for name in ("t.parquet", "t.csv"):
@@ -272,11 +319,18 @@ def test_parquet_timestamp_in_a_dst_gap_is_rejected_like_csv(tmp_path: Path, kin
 
 
 def test_timestamp_offsets_beyond_14_hours_are_rejected(tmp_path: Path) -> None:
-    write(tmp_path, "o.csv", "id,at\na,2025-01-01 10:00+99:00\nb,2025-01-01 10:00+14:00\nc,2025-01-01 10:00-14:30\n"
-                             "d,2025-01-01T10:00:00-12:00\ne,2025-01-01 10:00+05:75\nf,2025-01-01 10:00+0530\n")
+    write(
+        tmp_path,
+        "o.csv",
+        "id,at\na,2025-01-01 10:00+99:00\nb,2025-01-01 10:00+14:00\nc,2025-01-01 10:00-14:30\n"
+        "d,2025-01-01T10:00:00-12:00\ne,2025-01-01 10:00+05:75\nf,2025-01-01 10:00+0530\n",
+    )
     got = load(tmp_path, "o.csv", columns(id="string", at="timestamp"))
     assert [(r["id"], r["at"]) for r in got.rows] == [
-        ("b", "2024-12-31 22:00:00+02"), ("d", "2025-01-02 00:00:00+02"), ("f", "2025-01-01 06:30:00+02")]
+        ("b", "2024-12-31 22:00:00+02"),
+        ("d", "2025-01-02 00:00:00+02"),
+        ("f", "2025-01-01 06:30:00+02"),
+    ]
     expected = "(expected YYYY-MM-DD HH:MM[:SS], optionally with an offset within ±14:00)"
     assert got.reasons() == [
         (2, "at", f"'2025-01-01 10:00+99:00' is not a valid timestamp {expected}"),
@@ -296,8 +350,14 @@ def test_excel_merged_cells_reject_the_rows_they_cover(tmp_path: Path) -> None:
     got = load(tmp_path, "m.xlsx", columns(id="string", v="integer", w="integer"))
     assert [(r["id"], r["v"], r["w"]) for r in got.rows] == [("a", 1, 2), ("c", 5, 6)]
     assert got.reasons() == [
-        (3, "v", "cell B3 is inside the merged range B2:B3, whose value is only in B2; unmerge the cells and "
-                 "fill every row"),
-        (5, "w", "cell C5 is inside the merged range C4:D5, whose value is only in C4; unmerge the cells and "
-                 "fill every row"),
+        (
+            3,
+            "v",
+            "cell B3 is inside the merged range B2:B3, whose value is only in B2; unmerge the cells and fill every row",
+        ),
+        (
+            5,
+            "w",
+            "cell C5 is inside the merged range C4:D5, whose value is only in C4; unmerge the cells and fill every row",
+        ),
     ]

@@ -18,12 +18,29 @@ from datakit import columns, load, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-GOOD = st.builds(lambda i, a: f"r{i},{a}", st.integers(0, 10**6),
-                 st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False))
-BROKEN = st.sampled_from([
-    "x,1.00,extra", "lonely", "q,(100.00)", "e,1e3", 'a,"say ""hi""",1', '"x"y,2', 'u,"unterminated,3',
-    "m,1.234,56", "n,\x00", 'w,"multi\nline"', 'c,"cr\rinside"', " ,  7.50  ", "", "z,-0.00",
-])
+GOOD = st.builds(
+    lambda i, a: f"r{i},{a}",
+    st.integers(0, 10**6),
+    st.decimals(min_value=-(10**6), max_value=10**6, places=2, allow_nan=False),
+)
+BROKEN = st.sampled_from(
+    [
+        "x,1.00,extra",
+        "lonely",
+        "q,(100.00)",
+        "e,1e3",
+        'a,"say ""hi""",1',
+        '"x"y,2',
+        'u,"unterminated,3',
+        "m,1.234,56",
+        "n,\x00",
+        'w,"multi\nline"',
+        'c,"cr\rinside"',
+        " ,  7.50  ",
+        "",
+        "z,-0.00",
+    ]
+)
 ENDINGS = st.sampled_from(["\n", "\r\n", "\r"])
 
 
@@ -44,9 +61,11 @@ def independent_count(text: str) -> tuple[int, int]:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.one_of(GOOD, BROKEN), ENDINGS), max_size=25),
-       st.lists(st.binary(min_size=1, max_size=3).filter(lambda b: b[0] >= 0x80), max_size=3),
-       st.booleans())
+@given(
+    st.lists(st.tuples(st.one_of(GOOD, BROKEN), ENDINGS), max_size=25),
+    st.lists(st.binary(min_size=1, max_size=3).filter(lambda b: b[0] >= 0x80), max_size=3),
+    st.booleans(),
+)
 def test_no_row_is_ever_lost(rows: list[tuple[str, str]], junk: list[bytes], final_newline: bool) -> None:
     body = "".join(text + end for text, end in rows)
     if not final_newline:

@@ -41,13 +41,28 @@ CASES: list[tuple[str, str, str, CsvOptions | None, Any]] = [
     ("number-inf", "number", "inf", None, "'inf' is not a valid number (expected -1234.5)"),
     ("number-huge", "number", "9" * 400, None, "'" + "9" * 80 + "…' is out of range for a number"),
     ("decimal-exact", "decimal", "0.1", None, Decimal("0.1")),
-    ("decimal-28-digits", "decimal", "1234567890123456789012345678.0123456789", None,
-     Decimal("1234567890123456789012345678.0123456789")),
-    ("decimal-29-digits", "decimal", "12345678901234567890123456789", None,
-     "'12345678901234567890123456789' is out of range for a decimal (at most 28 digits before the decimal "
-     "separator)"),
-    ("decimal-too-fine", "decimal", "0.12345678901", None,
-     "'0.12345678901' has more than 10 digits after the decimal separator"),
+    (
+        "decimal-28-digits",
+        "decimal",
+        "1234567890123456789012345678.0123456789",
+        None,
+        Decimal("1234567890123456789012345678.0123456789"),
+    ),
+    (
+        "decimal-29-digits",
+        "decimal",
+        "12345678901234567890123456789",
+        None,
+        "'12345678901234567890123456789' is out of range for a decimal (at most 28 digits before the decimal "
+        "separator)",
+    ),
+    (
+        "decimal-too-fine",
+        "decimal",
+        "0.12345678901",
+        None,
+        "'0.12345678901' has more than 10 digits after the decimal separator",
+    ),
     ("decimal-trailing-zeros", "decimal", "0.100000000000000", None, Decimal("0.1")),
     ("decimal-negative-zero", "decimal", "-0.00", None, Decimal("0")),
     ("decimal-parentheses", "decimal", "(100.00)", None, "'(100.00)' is not a valid decimal (expected -1234.5)"),
@@ -67,8 +82,13 @@ CASES: list[tuple[str, str, str, CsvOptions | None, Any]] = [
     ("date-slashes", "date", "2024/01/05", None, "'2024/01/05' is not a valid date (expected YYYY-MM-DD)"),
     ("date-declared", "date", "01.02.2024", DATES, date(2024, 2, 1)),
     ("date-iso-with-declared", "date", "2024-02-01", DATES, date(2024, 2, 1)),
-    ("date-with-time", "date", "2024-02-01 10:00", None,
-     "'2024-02-01 10:00' is not a valid date (expected YYYY-MM-DD)"),
+    (
+        "date-with-time",
+        "date",
+        "2024-02-01 10:00",
+        None,
+        "'2024-02-01 10:00' is not a valid date (expected YYYY-MM-DD)",
+    ),
     ("ts-naive", "timestamp", "2025-01-15 10:00", None, "2025-01-15 10:00:00+02"),
     ("ts-t-seconds", "timestamp", "2025-07-15T10:00:30", None, "2025-07-15 10:00:30+03"),
     ("ts-fraction", "timestamp", "2025-07-15 10:00:30.250", None, "2025-07-15 10:00:30.25+03"),
@@ -76,8 +96,14 @@ CASES: list[tuple[str, str, str, CsvOptions | None, Any]] = [
     ("ts-offset", "timestamp", "2025-01-15 10:00+05:30", None, "2025-01-15 06:30:00+02"),
     ("ts-offset-compact", "timestamp", "2025-01-15 10:00:00-0100", None, "2025-01-15 13:00:00+02"),
     ("ts-declared", "timestamp", "15.01.2025 10:00", DATES, "2025-01-15 10:00:00+02"),
-    ("ts-date-only", "timestamp", "2025-01-15", None,
-     "'2025-01-15' is not a valid timestamp (expected YYYY-MM-DD HH:MM[:SS], optionally with an offset within ±14:00)"),
+    (
+        "ts-date-only",
+        "timestamp",
+        "2025-01-15",
+        None,
+        "'2025-01-15' is not a valid timestamp "
+        "(expected YYYY-MM-DD HH:MM[:SS], optionally with an offset within ±14:00)",
+    ),
     ("ts-no-such-time", "timestamp", "2025-01-15 25:00", None, "'2025-01-15 25:00' is not a valid timestamp"),
     ("string-kept-verbatim", "string", " 12.50 ", None, " 12.50 "),
 ]
@@ -86,7 +112,7 @@ CASES: list[tuple[str, str, str, CsvOptions | None, Any]] = [
 @pytest.mark.parametrize(("kind", "cell", "options", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_one_cell(tmp_path: Path, kind: str, cell: str, options: CsvOptions | None, expected: Any) -> None:
     delimiter = options.delimiter if options else ","
-    write(tmp_path, "s.csv", f"id{delimiter}x\nr1{delimiter}\"{cell}\"\n")
+    write(tmp_path, "s.csv", f'id{delimiter}x\nr1{delimiter}"{cell}"\n')
     got = load(tmp_path, "s.csv", columns(id="string", x=kind), csv=options)
     assert got.report.rows == 1
     if isinstance(expected, str) and expected.startswith("'") and kind != "string":
@@ -98,28 +124,33 @@ def test_one_cell(tmp_path: Path, kind: str, cell: str, options: CsvOptions | No
 
 
 def test_riga_timestamps_across_the_dst_changes(tmp_path: Path) -> None:
-    write(tmp_path, "s.csv", "id,at\n"
-                             "before-spring,2025-03-30 02:59\n"
-                             "gap,2025-03-30 03:30\n"
-                             "after-spring,2025-03-30 04:00\n"
-                             "offset-in-gap,2025-03-30T03:30:00+03:00\n"
-                             "before-autumn,2025-10-26 02:59\n"
-                             "repeated-hour,2025-10-26 03:30\n"
-                             "after-autumn,2025-10-26 04:00\n")
+    write(
+        tmp_path,
+        "s.csv",
+        "id,at\n"
+        "before-spring,2025-03-30 02:59\n"
+        "gap,2025-03-30 03:30\n"
+        "after-spring,2025-03-30 04:00\n"
+        "offset-in-gap,2025-03-30T03:30:00+03:00\n"
+        "before-autumn,2025-10-26 02:59\n"
+        "repeated-hour,2025-10-26 03:30\n"
+        "after-autumn,2025-10-26 04:00\n",
+    )
     got = load(tmp_path, "s.csv", columns(id="string", at="timestamp"))
     epochs = dict(got.warehouse.fetch('SELECT id, epoch("at")::BIGINT FROM src'))
     utc = dict(got.warehouse.fetch("SELECT id, strftime(timezone('UTC', \"at\"), '%Y-%m-%d %H:%M') FROM src"))
     assert utc == {
-        "before-spring": "2025-03-30 00:59",   # +02
-        "after-spring": "2025-03-30 01:00",    # +03: one real hour after 02:59 is 04:00 on the wall
-        "offset-in-gap": "2025-03-30 00:30",   # an explicit offset is taken as written
-        "before-autumn": "2025-10-25 23:59",   # +03
-        "repeated-hour": "2025-10-26 01:30",   # 03:30 happens twice; ICU takes the later (+02) one
-        "after-autumn": "2025-10-26 02:00",    # +02
+        "before-spring": "2025-03-30 00:59",  # +02
+        "after-spring": "2025-03-30 01:00",  # +03: one real hour after 02:59 is 04:00 on the wall
+        "offset-in-gap": "2025-03-30 00:30",  # an explicit offset is taken as written
+        "before-autumn": "2025-10-25 23:59",  # +03
+        "repeated-hour": "2025-10-26 01:30",  # 03:30 happens twice; ICU takes the later (+02) one
+        "after-autumn": "2025-10-26 02:00",  # +02
     }
     assert epochs["after-spring"] - epochs["before-spring"] == 60
-    assert got.reasons() == [(3, "at", "'2025-03-30 03:30' does not exist in Europe/Riga "
-                                       "(the clocks jump forward over it)")]
+    assert got.reasons() == [
+        (3, "at", "'2025-03-30 03:30' does not exist in Europe/Riga (the clocks jump forward over it)")
+    ]
 
 
 def test_the_time_zone_decides_what_a_naive_timestamp_means(tmp_path: Path) -> None:
@@ -142,8 +173,10 @@ def test_decimal_bounds_are_exact(tmp_path: Path) -> None:
     write(tmp_path, "s.csv", "id,rate\na,0.1\nb,0.10000000001\nc,0\nd,-0.0000000001\n")
     got = load(tmp_path, "s.csv", columns(id="string", rate=col("decimal", min=0, max="0.1")))
     assert got.values("id") == ["a", "c"]
-    assert got.reasons() == [(3, "rate", "'0.10000000001' has more than 10 digits after the decimal separator"),
-                             (5, "rate", "'-0.0000000001' is below the minimum 0")]
+    assert got.reasons() == [
+        (3, "rate", "'0.10000000001' has more than 10 digits after the decimal separator"),
+        (5, "rate", "'-0.0000000001' is below the minimum 0"),
+    ]
 
 
 def test_duplicate_keys_keep_the_first_and_reject_the_later_ones(tmp_path: Path) -> None:
@@ -160,7 +193,7 @@ def test_duplicate_keys_keep_the_first_and_reject_the_later_ones(tmp_path: Path)
 
 
 def test_a_key_with_a_control_character_is_rejected(tmp_path: Path) -> None:
-    write(tmp_path, "s.csv", "id,n\n\"a\tb\",1\nc,2\n")
+    write(tmp_path, "s.csv", 'id,n\n"a\tb",1\nc,2\n')
     got = load(tmp_path, "s.csv", columns(id="string", n="integer"), key="id")
     assert got.values("id") == ["c"]
     assert got.reasons() == [(2, "id", "the key contains a control character")]

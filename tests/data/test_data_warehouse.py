@@ -41,7 +41,8 @@ def test_reimporting_unchanged_files_is_a_no_op(tmp_path: Path) -> None:
         again = import_sources(wh, {"tickets": tickets(tmp_path)}).source("tickets")
         assert (first.status, again.status, again.skipped) == ("loaded", "unchanged", True)
         assert [(f.rows, f.loaded, f.rejected, f.sha256) for f in again.files] == [
-            (f.rows, f.loaded, f.rejected, f.sha256) for f in first.files]
+            (f.rows, f.loaded, f.rejected, f.sha256) for f in first.files
+        ]
         assert wh.fetch("SELECT imported_at FROM _imports") == stamp
         assert [r["id"] for r in table(wh, "tickets")] == ["T1"]
         assert wh.fetch("SELECT count(*) FROM rejects")[0][0] == 1
@@ -106,12 +107,15 @@ def test_above_max_rejects_a_source_loads_nothing_and_keeps_its_previous_content
         assert (report.ok, over.status, over.over_limit) == (False, "over_limit", True)
         assert [(f.rows, f.loaded, f.rejected) for f in over.files] == [(4, 1, 3)]
         assert [(r.line, r.reason) for r in over.sample] == [
-            (3, "'x' is not a valid decimal (expected -1234.5)"), (4, "'y' is not a valid decimal (expected -1234.5)"),
-            (5, "duplicate key 'T2' (first at tickets.csv:2)")]
+            (3, "'x' is not a valid decimal (expected -1234.5)"),
+            (4, "'y' is not a valid decimal (expected -1234.5)"),
+            (5, "duplicate key 'T2' (first at tickets.csv:2)"),
+        ]
         (diag,) = report.diagnostics
         assert diag.code == Code.DATA_REJECTS
-        assert diag.message == ("source `tickets`: 3 rejected rows, more than --max-rejects 2; "
-                                "nothing was loaded for it")
+        assert diag.message == (
+            "source `tickets`: 3 rejected rows, more than --max-rejects 2; nothing was loaded for it"
+        )
         assert [r["id"] for r in table(wh, "tickets")] == ["T1"]
         assert wh.fetch("SELECT count(*) FROM rejects")[0][0] == 0
         within = import_sources(wh, {"tickets": tickets(tmp_path)}, max_rejects=3)
@@ -174,8 +178,10 @@ def test_a_table_source_is_checked_and_exposed_under_its_id(tmp_path: Path) -> N
         broken = Source("people", tmp_path, table="hr_people", columns=columns(person_id="string", role="string"))
         with pytest.raises(ImportFailed) as caught:
             import_sources(wh, {"people": broken})
-        assert caught.value.diagnostics[0].message == "table `hr_people` lacks declared column `role`; it has: " \
-                                                      "person_id, unit"
+        assert (
+            caught.value.diagnostics[0].message == "table `hr_people` lacks declared column `role`; it has: "
+            "person_id, unit"
+        )
     with pytest.raises(ImportFailed, match="not in memory"):
         import_sources(open_memory("UTC"), {"people": people})
 
@@ -184,8 +190,9 @@ def test_reserved_source_ids_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "r.csv", "id,amount\nT1,1\n")
     with pytest.raises(ImportFailed) as caught:
         import_sources(open_memory("UTC"), {"rejects": tickets(tmp_path, "r.csv", "rejects")})
-    assert caught.value.diagnostics[0].message == ("source id `rejects` is reserved for a table of the "
-                                                   "workspace database")
+    assert caught.value.diagnostics[0].message == (
+        "source id `rejects` is reserved for a table of the workspace database"
+    )
 
 
 def test_a_second_writer_process_gets_a_clean_in_use_error(tmp_path: Path) -> None:
@@ -203,8 +210,14 @@ def test_a_second_writer_process_gets_a_clean_in_use_error(tmp_path: Path) -> No
                 print("opened")
         """)
     with open_warehouse(tmp_path, "UTC"):
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
     assert done.returncode == 0, done.stderr
     message = f"E502 the workspace is in use by another kpi process (PID {os.getpid()})"
     assert done.stdout.splitlines() == [message, message]
@@ -221,13 +234,23 @@ def test_lock_down_blocks_files_and_settings_but_time_zones_still_work(tmp_path:
     # Everything the engine uses is compiled in: nothing to download, offline or not.
     assert wh.fetch("""SELECT extension_name, install_mode FROM duckdb_extensions()
                        WHERE extension_name IN ('icu', 'json', 'parquet') ORDER BY 1""") == [
-        ("icu", "STATICALLY_LINKED"), ("json", "STATICALLY_LINKED"), ("parquet", "STATICALLY_LINKED")]
+        ("icu", "STATICALLY_LINKED"),
+        ("json", "STATICALLY_LINKED"),
+        ("parquet", "STATICALLY_LINKED"),
+    ]
     lock_down(wh)
     lock_down(wh)  # idempotent
-    for statement in ("SELECT * FROM read_csv('/etc/passwd')", f"SELECT * FROM read_csv('{tmp_path}/tickets.csv')",
-                      "SELECT * FROM read_text('/etc/hostname')", "COPY tickets TO '/tmp/kpi-leak.csv'",
-                      f"ATTACH '{tmp_path}/other.duckdb'", "INSTALL excel", "LOAD excel",
-                      "SET enable_external_access = true", "SET TimeZone = 'UTC'"):
+    for statement in (
+        "SELECT * FROM read_csv('/etc/passwd')",
+        f"SELECT * FROM read_csv('{tmp_path}/tickets.csv')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "COPY tickets TO '/tmp/kpi-leak.csv'",
+        f"ATTACH '{tmp_path}/other.duckdb'",
+        "INSTALL excel",
+        "LOAD excel",
+        "SET enable_external_access = true",
+        "SET TimeZone = 'UTC'",
+    ):
         with pytest.raises(duckdb.Error):
             wh.conn.execute(statement)
     assert wh.fetch("""SELECT id, date_trunc('day', "at"), strftime("at", '%H:%M %z'), "at" AT TIME ZONE 'UTC',
@@ -243,8 +266,10 @@ def test_lock_down_blocks_files_and_settings_but_time_zones_still_work(tmp_path:
 def test_source_hashes_cover_names_and_contents_in_sorted_order(tmp_path: Path) -> None:
     write(tmp_path, "d/b.csv", "id,amount\nB,1\n")
     write(tmp_path, "d/a.csv", "id,amount\nA,1\n")
-    sources = {"tickets": tickets(tmp_path, "d/*.csv"),
-               "people": Source("people", tmp_path, table="hr_people", columns=columns(id="string"))}
+    sources = {
+        "tickets": tickets(tmp_path, "d/*.csv"),
+        "people": Source("people", tmp_path, table="hr_people", columns=columns(id="string")),
+    }
     first = source_hashes(sources)
     assert first["people"] == "table:hr_people"
     assert len(first["tickets"]) == 64 and first == source_hashes(sources)
@@ -260,8 +285,7 @@ def test_max_rejects_counts_the_rejects_of_unchanged_files(tmp_path: Path) -> No
         (note,) = again.diagnostics
         assert (again.ok, again.source("tickets").status, note.code) == (False, "over_limit", Code.DATA_REJECTS)
         assert "unchanged files had 1 rejected rows" in note.message
-        assert import_sources(wh, {"tickets": tickets(tmp_path)}, max_rejects=1).source("tickets").status == \
-            "unchanged"
+        assert import_sources(wh, {"tickets": tickets(tmp_path)}, max_rejects=1).source("tickets").status == "unchanged"
 
 
 def test_import_max_rejects_0_after_an_unchanged_import_with_rejects_exits_1(tmp_path: Path) -> None:

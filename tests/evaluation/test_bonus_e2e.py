@@ -168,8 +168,11 @@ def test_bonus_json_csv_xlsx_and_explain_agree(ws: Path, tmp_path: Path) -> None
     sheet = book["Payouts"]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
-    got = {row[0]: Decimal(str(row[header.index("payout")])) for row in sheet.iter_rows(min_row=2, values_only=True)
-           if row[0] != "total"}
+    got = {
+        row[0]: Decimal(str(row[header.index("payout")]))
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+        if row[0] != "total"
+    }
     assert got == expected
     assert "KPI details" in book.sheetnames
 
@@ -186,8 +189,11 @@ def test_pool_is_shared_by_largest_remainder(ws: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["pool"] == "3000.00" and doc["total"] == "3000.00"
     totals = expected_totals()
-    computed = {p: Fraction(22000 if p == "b1" else 20000) / 10 * min(t, Fraction(3, 2)) *
-                (Fraction(1, 2) if p == "b1" else 1) for p, t in totals.items() if t >= Fraction(3, 5)}
+    computed = {
+        p: Fraction(22000 if p == "b1" else 20000) / 10 * min(t, Fraction(3, 2)) * (Fraction(1, 2) if p == "b1" else 1)
+        for p, t in totals.items()
+        if t >= Fraction(3, 5)
+    }
     whole = sum(computed.values())
     quotas = {p: Fraction(300000) * c / whole for p, c in computed.items()}  # in cents
     floors = {p: q.numerator // q.denominator for p, q in quotas.items()}

@@ -39,21 +39,24 @@ def _diagnostics(root: Path) -> list[dict[str, object]]:
 def _value(root: Path, kpi: str) -> object:
     result = runner.invoke(app, ["evaluate", str(root), "--period", "2025", "--format", "json"])
     assert result.exit_code == 0, result.output
-    return next(r["value"] for r in json.loads(result.stdout)["kpis"]
-                if r["kpi"] == kpi and r["subject_type"] == "organization")
+    return next(
+        r["value"] for r in json.loads(result.stdout)["kpis"] if r["kpi"] == kpi and r["subject_type"] == "organization"
+    )
 
 
 def _derived_chain(length: int) -> str:
-    return COUNT + "".join(f"  d{i}:\n    goal: g\n    formula: {'k' if i == 0 else f'd{i - 1}'} + 1\n"
-                           for i in range(length))
+    return COUNT + "".join(
+        f"  d{i}:\n    goal: g\n    formula: {'k' if i == 0 else f'd{i - 1}'} + 1\n" for i in range(length)
+    )
 
 
 def test_derived_chain_of_1500_is_refused_at_the_first_kpi_too_deep(tmp_path: Path) -> None:
     root = wskit.workspace(tmp_path / "ws", _derived_chain(LONG), PEOPLE, TICKETS)
     (diag,) = _diagnostics(root)
     assert diag["code"] == Code.DERIVED_TOO_DEEP.value
-    assert diag["message"] == (f"derived KPI `d{MAX_DERIVED_DEPTH}` is built on 64 levels of derived KPIs; "
-                               "the limit is 64")
+    assert diag["message"] == (
+        f"derived KPI `d{MAX_DERIVED_DEPTH}` is built on 64 levels of derived KPIs; the limit is 64"
+    )
 
 
 def test_derived_chain_at_the_limit_is_evaluated(tmp_path: Path) -> None:
@@ -64,7 +67,8 @@ def test_derived_chain_at_the_limit_is_evaluated(tmp_path: Path) -> None:
 @pytest.mark.parametrize("length", [64, LONG])
 def test_segment_chain(tmp_path: Path, length: int) -> None:
     segments = "segments:\n" + "".join(
-        f"  s{i}: {{source: tickets, where: {f's{i - 1} and ' if i else ''}csat > 0}}\n" for i in range(length))
+        f"  s{i}: {{source: tickets, where: {f's{i - 1} and ' if i else ''}csat > 0}}\n" for i in range(length)
+    )
     kpis = f"kpis:\n  k:\n    goal: g\n    source: tickets\n    segment: s{length - 1}\n    formula: count()\n"
     root = wskit.workspace(tmp_path / "ws", kpis, PEOPLE, TICKETS)
     (root / "segments.yaml").write_text(segments, encoding="utf-8")
@@ -77,8 +81,12 @@ def test_segment_chain(tmp_path: Path, length: int) -> None:
 
 @pytest.mark.parametrize("length", [64, LONG])
 def test_include_chain(tmp_path: Path, length: int) -> None:
-    root = wskit.workspace(tmp_path / "ws", "kpis:\n  k:\n    goal: g\n    source: tickets\n"
-                           "    formula: count() * $p\ninclude: [chain/f0000.yaml]\n", PEOPLE, TICKETS)
+    root = wskit.workspace(
+        tmp_path / "ws",
+        "kpis:\n  k:\n    goal: g\n    source: tickets\n    formula: count() * $p\ninclude: [chain/f0000.yaml]\n",
+        PEOPLE,
+        TICKETS,
+    )
     (root / "chain").mkdir()
     for i in range(length):
         text = f"include: [f{i + 1:04d}.yaml]\n" if i < length - 1 else "params:\n  p: 3\n"
@@ -92,8 +100,9 @@ def test_include_chain(tmp_path: Path, length: int) -> None:
 
 
 def test_unit_tree_from_yaml_deeper_than_the_limit(tmp_path: Path) -> None:
-    units = "units:\n" + "".join(f"  u{i}: {{name: U{i}, parent: {f'u{i - 1}' if i else 'org'}}}\n"
-                                 for i in range(LONG))
+    units = "units:\n" + "".join(
+        f"  u{i}: {{name: U{i}, parent: {f'u{i - 1}' if i else 'org'}}}\n" for i in range(LONG)
+    )
     root = wskit.workspace(tmp_path / "ws", COUNT, [[*PEOPLE[0][:2], f"u{LONG - 1}", *PEOPLE[0][3:]]], TICKETS)
     (root / "units.yaml").write_text(units, encoding="utf-8")
     (diag,) = _diagnostics(root)
@@ -103,16 +112,26 @@ def test_unit_tree_from_yaml_deeper_than_the_limit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("depth", [MAX_UNIT_DEPTH, LONG])
 def test_unit_tree_from_data(tmp_path: Path, depth: int) -> None:
-    org = wskit.ORG.replace("           hired: hired, left: left}",
-                            "           hired: hired, left: left}\n  units: {source: depts, id: id, name: name, "
-                            "parent: parent}").replace("sources:\n", "sources:\n  depts:\n    path: depts.csv\n"
-                            "    key: id\n    columns: {id: string, name: string, parent: string}\n")
-    org = org.replace("units:\n  org:   {name: Company}\n  north: {name: North, parent: org, tags: [support]}\n"
-                      "  south: {name: South, parent: org, tags: [support]}\n", "")
+    org = wskit.ORG.replace(
+        "           hired: hired, left: left}",
+        "           hired: hired, left: left}\n  units: {source: depts, id: id, name: name, parent: parent}",
+    ).replace(
+        "sources:\n",
+        "sources:\n  depts:\n    path: depts.csv\n"
+        "    key: id\n    columns: {id: string, name: string, parent: string}\n",
+    )
+    org = org.replace(
+        "units:\n  org:   {name: Company}\n  north: {name: North, parent: org, tags: [support]}\n"
+        "  south: {name: South, parent: org, tags: [support]}\n",
+        "",
+    )
     root = wskit.workspace(tmp_path / "ws", COUNT, [[*PEOPLE[0][:2], f"d{depth - 1}", *PEOPLE[0][3:]]], TICKETS)
     (root / "org.yaml").write_text(org, encoding="utf-8")
-    wskit.write_csv(root / "depts.csv", ["id", "name", "parent"],
-                    [[f"d{i}", f"D{i}", f"d{i - 1}" if i else ""] for i in range(depth)])
+    wskit.write_csv(
+        root / "depts.csv",
+        ["id", "name", "parent"],
+        [[f"d{i}", f"D{i}", f"d{i - 1}" if i else ""] for i in range(depth)],
+    )
     result = runner.invoke(app, ["evaluate", str(root), "--period", "2025", "--format", "json"])
     assert "Traceback" not in result.output
     if depth == MAX_UNIT_DEPTH:
@@ -124,14 +143,16 @@ def test_unit_tree_from_data(tmp_path: Path, depth: int) -> None:
     (diag,) = json.loads(result.stdout)["diagnostics"]
     assert diag["code"] == Code.UNIT_TREE_TOO_DEEP.value
     assert diag["file"].endswith("org.yaml") and diag["line"] == 8
-    assert diag["message"] == ("unit `d32` is level 33 of the unit tree; the limit is 32 levels "
-                               f"(and {LONG - 33} more units below)")
+    assert diag["message"] == (
+        f"unit `d32` is level 33 of the unit tree; the limit is 32 levels (and {LONG - 33} more units below)"
+    )
 
 
 def test_derived_kpis_sharing_inputs_64_levels_deep_evaluate_quickly(tmp_path: Path) -> None:
     """Each level uses the two below it: 2^64 paths through the graph, walked once per KPI."""
     kpis = COUNT + "".join(
         f"  d{i}:\n    goal: g\n    formula: {'k' if i < 2 else f'(d{i - 1} + d{i - 2}) / 2'}\n"
-        for i in range(MAX_DERIVED_DEPTH))
+        for i in range(MAX_DERIVED_DEPTH)
+    )
     root = wskit.workspace(tmp_path / "ws", kpis, PEOPLE, TICKETS)
     assert _value(root, f"d{MAX_DERIVED_DEPTH - 1}") == 1

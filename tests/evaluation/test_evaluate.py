@@ -100,11 +100,11 @@ def _ticket_rows() -> list[dict[str, object]]:
         ("T5", "2025-03-07 13:00", 60, "normal", "a2", 3, False),
         ("T6", "2025-03-10 08:00", None, "normal", "a2", None, True),
         ("T7", "2025-03-11 09:00", 1, "critical", "b1", 5, False),
-        ("T8", "2025-03-31 23:30", 10, "normal", "b1", None, False),   # still March in Riga (20:30 UTC)
-        ("T9", "2025-04-01 00:30", 5, "normal", "b1", 4, False),       # April in Riga, March 31 in UTC
-        ("T10", "2025-03-12 10:00", 2, "normal", "zz", 1, False),      # not on the roster
-        ("T11", "2025-03-29 23:00", 26, "normal", "a1", 5, False),     # resolution crosses the DST change
-        ("T12", "2025-02-27 10:00", 1, "critical", "a1", 5, False),    # February
+        ("T8", "2025-03-31 23:30", 10, "normal", "b1", None, False),  # still March in Riga (20:30 UTC)
+        ("T9", "2025-04-01 00:30", 5, "normal", "b1", 4, False),  # April in Riga, March 31 in UTC
+        ("T10", "2025-03-12 10:00", 2, "normal", "zz", 1, False),  # not on the roster
+        ("T11", "2025-03-29 23:00", 26, "normal", "a1", 5, False),  # resolution crosses the DST change
+        ("T12", "2025-02-27 10:00", 1, "critical", "a1", 5, False),  # February
     ]
     for tid, created, hours, priority, agent, csat, reopened in spec:
         start = datetime.fromisoformat(created)
@@ -114,8 +114,17 @@ def _ticket_rows() -> list[dict[str, object]]:
             resolved = start + timedelta(hours=hours)
             if tid == "T11":
                 resolved = start + timedelta(hours=hours + 1)  # wall clock jumps an hour on 2025-03-30
-        rows.append({"id": tid, "created": start, "resolved": resolved, "priority": priority, "agent": agent,
-                     "csat": csat, "reopened": reopened})
+        rows.append(
+            {
+                "id": tid,
+                "created": start,
+                "resolved": resolved,
+                "priority": priority,
+                "agent": agent,
+                "csat": csat,
+                "reopened": reopened,
+            }
+        )
     return rows
 
 
@@ -139,9 +148,18 @@ def _hours(row: dict[str, object]) -> float | None:
 @pytest.fixture(scope="module")
 def ws_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ws")
-    tickets = [[r["id"], r["created"].strftime("%Y-%m-%d %H:%M"),  # type: ignore[union-attr]
-                r["resolved"].strftime("%Y-%m-%d %H:%M") if r["resolved"] else None,  # type: ignore[union-attr]
-                r["priority"], r["agent"], r["csat"], "true" if r["reopened"] else "false"] for r in ROWS]
+    tickets = [
+        [
+            r["id"],
+            r["created"].strftime("%Y-%m-%d %H:%M"),  # type: ignore[union-attr]
+            r["resolved"].strftime("%Y-%m-%d %H:%M") if r["resolved"] else None,  # type: ignore[union-attr]
+            r["priority"],
+            r["agent"],
+            r["csat"],
+            "true" if r["reopened"] else "false",
+        ]
+        for r in ROWS
+    ]
     return workspace(root, KPIS, PEOPLE, tickets)
 
 
@@ -157,14 +175,26 @@ def _subjects(level: str, subject: str | None) -> list[dict[str, object]]:
     if level == "person":
         return [r for r in rows if r["agent"] == subject]
     if level == "unit":
-        return [r for r in rows if UNIT_OF.get(str(r["agent"])) == subject or
-                (subject == "org" and str(r["agent"]) in UNIT_OF)]
+        return [
+            r
+            for r in rows
+            if UNIT_OF.get(str(r["agent"])) == subject or (subject == "org" and str(r["agent"]) in UNIT_OF)
+        ]
     return rows
 
 
-@pytest.mark.parametrize(("level", "subject"), [
-    ("person", "a1"), ("person", "a2"), ("person", "b1"), ("unit", "north"), ("unit", "south"), ("unit", "org"),
-    ("organization", None)])
+@pytest.mark.parametrize(
+    ("level", "subject"),
+    [
+        ("person", "a1"),
+        ("person", "a2"),
+        ("person", "b1"),
+        ("unit", "north"),
+        ("unit", "south"),
+        ("unit", "org"),
+        ("organization", None),
+    ],
+)
 def test_counts_and_medians_roll_up_from_raw_rows(march: dict, level: str, subject: str | None) -> None:
     rows = _subjects(level, subject)
     assert march[("volume", level, subject)].value == len(rows)
@@ -223,10 +253,22 @@ def test_rows_of_people_missing_from_the_roster_are_reported_per_period(ws_path:
     ws = load_workspace(ws_path)
     result = evaluate(compile_workspace(ws), "2025-Q1", grain="month")
     warned = [d.message for d in result.diagnostics if "missing from the roster" in d.message]
-    expected = {f"2025-{m:02d}": sum(1 for r in ROWS if r["agent"] == "zz" and r["created"].month == m  # type: ignore[union-attr]
-                                     and r["created"].year == 2025) for m in (1, 2, 3)}  # type: ignore[union-attr]
-    assert warned == [f"{n} row(s) of `tickets` in {label} are attributed to people missing from the roster; "
-                      "they count for the organization only" for label, n in expected.items() if n]
+    expected = {
+        f"2025-{m:02d}": sum(
+            1
+            for r in ROWS
+            if r["agent"] == "zz"
+            and r["created"].month == m  # type: ignore[union-attr]
+            and r["created"].year == 2025
+        )
+        for m in (1, 2, 3)
+    }  # type: ignore[union-attr]
+    assert warned == [
+        f"{n} row(s) of `tickets` in {label} are attributed to people missing from the roster; "
+        "they count for the organization only"
+        for label, n in expected.items()
+        if n
+    ]
     assert warned
 
 
@@ -268,8 +310,10 @@ def test_ranks_are_competition_ranks(march: dict) -> None:
 
 def test_period_kinds_and_grain(ws_path: Path) -> None:
     ws = load_workspace(ws_path)
-    q1 = {(r.kpi, r.subject_type, r.subject, r.period): r
-          for r in evaluate(compile_workspace(ws), "2025-Q1", grain="month").kpis}
+    q1 = {
+        (r.kpi, r.subject_type, r.subject, r.period): r
+        for r in evaluate(compile_workspace(ws), "2025-Q1", grain="month").kpis
+    }
     assert q1[("volume", "organization", None, "2025-02")].value == 1
     assert q1[("volume", "organization", None, "2025-03")].value == len([r for r in ROWS if _march(r)])
     assert q1[("volume", "organization", None, "2025-01")].value == 0
@@ -304,8 +348,10 @@ def test_by_a_column_some_kpis_lack_is_refused_naming_them() -> None:
         evaluate(compile_workspace(ws), "2026-03", by=["priority"])
     (problem,) = refused.value.diagnostics
     assert problem.code == "E401"
-    assert problem.message == ("--by `priority`: source `timesheets` has no column `priority`, so KPI(s) "
-                               "`available_hours`, `productive_hours` cannot be broken down by it")
+    assert problem.message == (
+        "--by `priority`: source `timesheets` has no column `priority`, so KPI(s) "
+        "`available_hours`, `productive_hours` cannot be broken down by it"
+    )
     assert problem.hint is not None and "--kpi first_time_fix" in problem.hint
     assert "--kpi available_hours" not in problem.hint
     narrowed = evaluate(compile_workspace(ws, ["first_time_fix"]), "2026-03", by=["priority"], at="organization").kpis
@@ -313,11 +359,14 @@ def test_by_a_column_some_kpis_lack_is_refused_naming_them() -> None:
     assert sorted(r.by for r in narrowed) == [(("priority", p),) for p in ("critical", "high", "low", "normal")]
 
 
-@pytest.mark.parametrize(("by", "message", "hint"), [
-    ("priorty", "source `requests` has no column `priorty`", "did you mean `priority`?"),
-    ("engineer.unti", "source `employees` has no column `unti`", "did you mean `unit`?"),
-    ("enginer.unit", "source `requests` has no relation `enginer`", "did you mean `engineer`?"),
-])
+@pytest.mark.parametrize(
+    ("by", "message", "hint"),
+    [
+        ("priorty", "source `requests` has no column `priorty`", "did you mean `priority`?"),
+        ("engineer.unti", "source `employees` has no column `unti`", "did you mean `unit`?"),
+        ("enginer.unit", "source `requests` has no relation `enginer`", "did you mean `engineer`?"),
+    ],
+)
 def test_by_a_misspelt_column_or_relation_gets_a_did_you_mean(by: str, message: str, hint: str) -> None:
     ws = load_workspace(EXAMPLES / "field_service")
     with pytest.raises(KpiError) as refused:
@@ -340,16 +389,16 @@ def test_json_output_is_deterministic_and_sorted(ws_path: Path) -> None:
 
 
 def test_csv_output(ws_path: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["evaluate", str(ws_path), "--period", "2025-03", "--format", "csv",
-                                 "--kpi", "volume"])
+    result = runner.invoke(app, ["evaluate", str(ws_path), "--period", "2025-03", "--format", "csv", "--kpi", "volume"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "kpi,subject_type,subject,period,value,n,status,score,rank"
     count = len([r for r in ROWS if _march(r)])
     assert f"volume,organization,,2025-03,{count},{count},,," in lines
     out = tmp_path / "out"
-    folder = runner.invoke(app, ["evaluate", str(ws_path), "--period", "2025-03", "--format", "csv",
-                                 "--out", str(out) + "/"])
+    folder = runner.invoke(
+        app, ["evaluate", str(ws_path), "--period", "2025-03", "--format", "csv", "--out", str(out) + "/"]
+    )
     assert folder.exit_code == 0, folder.output
     assert (out / "kpis.csv").is_file() and (out / "scorecards.csv").is_file()
 
@@ -361,9 +410,18 @@ def test_bad_period_is_a_usage_error_with_its_code(ws_path: Path) -> None:
 
 
 def test_subjects_without_rows_appear_only_where_a_scorecard_needs_them(tmp_path: Path) -> None:
-    tickets = [[r["id"], r["created"].strftime("%Y-%m-%d %H:%M"),  # type: ignore[union-attr]
-                r["resolved"].strftime("%Y-%m-%d %H:%M") if r["resolved"] else None,  # type: ignore[union-attr]
-                r["priority"], r["agent"], r["csat"], "true" if r["reopened"] else "false"] for r in ROWS]
+    tickets = [
+        [
+            r["id"],
+            r["created"].strftime("%Y-%m-%d %H:%M"),  # type: ignore[union-attr]
+            r["resolved"].strftime("%Y-%m-%d %H:%M") if r["resolved"] else None,  # type: ignore[union-attr]
+            r["priority"],
+            r["agent"],
+            r["csat"],
+            "true" if r["reopened"] else "false",
+        ]
+        for r in ROWS
+    ]
     card = """\
 scorecards:
   lead:
@@ -396,24 +454,29 @@ def _values(root: Path, period: str, grain: str | None, root_set: str) -> dict[t
     periods = split(whole, grain, ws.organization.fiscal_year_start) if grain else [whole]  # type: ignore[arg-type]
     with open_data(ws) as (wh, _, _):
         org = load_org(ws, wh)
-        values = evaluate_values(ws, formulas, wh, compiled.plan, slices_of(ws, periods),
-                                 org.paths, org.people, root_set=root_set)  # type: ignore[arg-type]
+        values = evaluate_values(
+            ws, formulas, wh, compiled.plan, slices_of(ws, periods), org.paths, org.people, root_set=root_set
+        )  # type: ignore[arg-type]
     return {(v.kpi, v.level, v.subject, v.period, v.by): (v.value, v.n, v.valid) for v in values.records()}
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "kpi_definitions" / "examples"
 
 
-@pytest.mark.parametrize(("which", "period", "grain"), [
-    ("tiny", "2025-03", None),          # a row of someone not on the roster: the root is queried on its own
-    ("tiny", "2025-02", None),          # every row belongs to a unit: the root's values are the organization's
-    ("tiny", "2025", "month"),
-    ("support", "2026", "month"),
-    ("field_service", "2026", "quarter"),
-    ("bank_internal_service", "2026", None),
-])
-def test_root_unit_shortcut_gives_the_values_of_its_own_grouping_set(ws_path: Path, which: str, period: str,
-                                                                    grain: str | None) -> None:
+@pytest.mark.parametrize(
+    ("which", "period", "grain"),
+    [
+        ("tiny", "2025-03", None),  # a row of someone not on the roster: the root is queried on its own
+        ("tiny", "2025-02", None),  # every row belongs to a unit: the root's values are the organization's
+        ("tiny", "2025", "month"),
+        ("support", "2026", "month"),
+        ("field_service", "2026", "quarter"),
+        ("bank_internal_service", "2026", None),
+    ],
+)
+def test_root_unit_shortcut_gives_the_values_of_its_own_grouping_set(
+    ws_path: Path, which: str, period: str, grain: str | None
+) -> None:
     root = ws_path if which == "tiny" else EXAMPLES / which
     skipped = _values(root, period, grain, "skip")
     kept = _values(root, period, grain, "keep")

@@ -94,26 +94,26 @@ bonus_plans:
 """
 
 PEOPLE = [  # line 1 is the header
-    ["a1", "Ann", "north", "agent", "30000.00", "1", "1000"],       # line 2
-    ["a2", "Bob", "north", "agent", "20000", "0.5", "500.5"],       # line 3
-    ["a3", "Cid", "north", "agent", "", "1", ""],                   # line 4: no salary, no bonus cell
-    ["a4", "Dee", "north", "agent", "1e5", "1", "1"],               # line 5: rejected
-    ["a5", "Eve", "north", "agent", "-100", "1", "1"],              # line 6: rejected, negative
-    ["a6", "Fay", "north", "agent", "100", "1.5", "1"],             # line 7: rejected, fte above 1
-    ["a7", "Gus", "north", "agent", "100", "1", "0x10"],            # line 8: rejected, hex bonus
-    ["a8", "Hal", "north", "boss", "100", "1", "1"],                # line 9: rejected, role outside values
-    ["a9", "Ida", "north", "agent", "NaN", "1", "1"],               # line 10: rejected
-    ["b1", "Jo", "north", "agent", "１０００", "1", "1"],            # line 11: rejected, fullwidth digits
-    ["b2", "Kim", "north", "agent", "100", "0", "1"],               # line 12: rejected, fte 0
-    ["b3", "Lu", "north", "agent", "1_000", "1", "1"],              # line 13: rejected
+    ["a1", "Ann", "north", "agent", "30000.00", "1", "1000"],  # line 2
+    ["a2", "Bob", "north", "agent", "20000", "0.5", "500.5"],  # line 3
+    ["a3", "Cid", "north", "agent", "", "1", ""],  # line 4: no salary, no bonus cell
+    ["a4", "Dee", "north", "agent", "1e5", "1", "1"],  # line 5: rejected
+    ["a5", "Eve", "north", "agent", "-100", "1", "1"],  # line 6: rejected, negative
+    ["a6", "Fay", "north", "agent", "100", "1.5", "1"],  # line 7: rejected, fte above 1
+    ["a7", "Gus", "north", "agent", "100", "1", "0x10"],  # line 8: rejected, hex bonus
+    ["a8", "Hal", "north", "boss", "100", "1", "1"],  # line 9: rejected, role outside values
+    ["a9", "Ida", "north", "agent", "NaN", "1", "1"],  # line 10: rejected
+    ["b1", "Jo", "north", "agent", "１０００", "1", "1"],  # line 11: rejected, fullwidth digits
+    ["b2", "Kim", "north", "agent", "100", "0", "1"],  # line 12: rejected, fte 0
+    ["b3", "Lu", "north", "agent", "1_000", "1", "1"],  # line 13: rejected
 ]
 REJECTED_PEOPLE = {"a4": 5, "a5": 6, "a6": 7, "a7": 8, "a8": 9, "a9": 10, "b1": 11, "b2": 12, "b3": 13}
 TICKETS = [
-    ["T1", "2026-01-05 10:00", "a1", 5],   # line 2
-    ["T2", "2026-02-05 10:00", "a2", 4],   # line 3
-    ["T3", "2026-03-05 10:00", "a3", 3],   # line 4
-    ["T4", "", "a1", 5],                   # line 5: no time
-    ["T5", "2026-01-06 10:00", "a1", 9],   # line 6: rejected, rating above 5
+    ["T1", "2026-01-05 10:00", "a1", 5],  # line 2
+    ["T2", "2026-02-05 10:00", "a2", 4],  # line 3
+    ["T3", "2026-03-05 10:00", "a3", 3],  # line 4
+    ["T4", "", "a1", 5],  # line 5: no time
+    ["T5", "2026-01-06 10:00", "a1", 9],  # line 6: rejected, rating above 5
 ]
 
 
@@ -196,7 +196,10 @@ def test_bonus_pays_by_hand_and_says_why_a_payout_is_zero(ws: Path) -> None:
     rows = {r["person"]: r for r in csv.DictReader(io.StringIO(column.stdout))}
     # column bonus × fte: a1 1000 × 1, a2 500.5 × 0.5 = 250.25; a3 has no bonus cell.
     assert {p: (r["payout"], r["reason"]) for p, r in rows.items()} == {
-        "a1": ("1000.00", ""), "a2": ("250.25", ""), "a3": ("0.00", "no_target_bonus")}
+        "a1": ("1000.00", ""),
+        "a2": ("250.25", ""),
+        "a3": ("0.00", "no_target_bonus"),
+    }
     assert "warning[W543]" in _stderr(column) and "a3" in _stderr(column)
 
 
@@ -229,7 +232,7 @@ def test_gate_at_or_above_cap_is_a_validation_error(tmp_path: Path) -> None:
     (found,) = [d for d in json.loads(result.stdout)["diagnostics"] if d["code"] == "E420"]
     lines = (root / "org.yaml").read_text(encoding="utf-8").splitlines()
     assert "gate: 150%" in lines[found["line"] - 1]
-    assert lines[found["line"] - 1][found["column"] - 1:].startswith("150%")
+    assert lines[found["line"] - 1][found["column"] - 1 :].startswith("150%")
 
 
 def test_scorecard_matching_nobody_warns_and_fails_strict(ws: Path) -> None:
@@ -240,17 +243,26 @@ def test_scorecard_matching_nobody_warns_and_fails_strict(ws: Path) -> None:
     strict = runner.invoke(app, ["validate", str(ws), "--strict", "--format", "json"])
     assert strict.exit_code == 1
     assert [d["severity"] for d in json.loads(strict.stdout)["diagnostics"]] == ["error"]
-    assert "W420" not in [d["code"] for d in json.loads(runner.invoke(
-        app, ["validate", str(ws), "--no-data", "--format", "json"]).stdout)["diagnostics"]]
+    assert "W420" not in [
+        d["code"]
+        for d in json.loads(runner.invoke(app, ["validate", str(ws), "--no-data", "--format", "json"]).stdout)[
+            "diagnostics"
+        ]
+    ]
 
 
-@pytest.mark.parametrize(("currency", "plan", "expected"), [
-    ("JPY", "pct", {"a1": "3000", "a2": "1000", "a3": "0"}),
-    ("KWD", "col", {"a1": "1000.000", "a2": "250.250", "a3": "0.000"}),
-    ("EUR", "col", {"a1": "1000.00", "a2": "250.25", "a3": "0.00"}),
-], ids=["jpy-whole-yen", "kwd-three-decimals", "eur-cents"])
-def test_money_carries_the_currency_minor_unit(tmp_path: Path, currency: str, plan: str,
-                                               expected: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("currency", "plan", "expected"),
+    [
+        ("JPY", "pct", {"a1": "3000", "a2": "1000", "a3": "0"}),
+        ("KWD", "col", {"a1": "1000.000", "a2": "250.250", "a3": "0.000"}),
+        ("EUR", "col", {"a1": "1000.00", "a2": "250.25", "a3": "0.00"}),
+    ],
+    ids=["jpy-whole-yen", "kwd-three-decimals", "eur-cents"],
+)
+def test_money_carries_the_currency_minor_unit(
+    tmp_path: Path, currency: str, plan: str, expected: dict[str, str]
+) -> None:
     root = make(tmp_path / currency, currency=currency)
     result = runner.invoke(app, ["bonus", str(root), "--plan", plan, "--period", "2026-Q1", "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -264,9 +276,10 @@ def test_money_carries_the_currency_minor_unit(tmp_path: Path, currency: str, pl
 def test_an_explicit_rounding_unit_still_wins(tmp_path: Path) -> None:
     root = make(tmp_path / "jpy", currency="JPY")
     text = (root / "org.yaml").read_text(encoding="utf-8")
-    (root / "org.yaml").write_text(text.replace("target_bonus: column bonus",
-                                                "target_bonus: column bonus\n    rounding: {to: 0.01}"),
-                                   encoding="utf-8")
+    (root / "org.yaml").write_text(
+        text.replace("target_bonus: column bonus", "target_bonus: column bonus\n    rounding: {to: 0.01}"),
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["bonus", str(root), "--plan", "col", "--period", "2026-Q1", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert {p["person"]: p["payout"] for p in json.loads(result.stdout)["payouts"]}["a2"] == "250.25"
@@ -282,8 +295,10 @@ def test_imported_roster_rejects_are_still_named(tmp_path: Path) -> None:
     assert len(_warnings(doc, "W541")) == len(REJECTED_PEOPLE)
 
 
-@pytest.mark.parametrize(("currency", "unit"), [("EUR", "0.01"), ("jpy", "1"), ("KWD", "0.001"), ("BHD", "0.001"),
-                                                ("USD", "0.01"), ("KRW", "1")])
+@pytest.mark.parametrize(
+    ("currency", "unit"),
+    [("EUR", "0.01"), ("jpy", "1"), ("KWD", "0.001"), ("BHD", "0.001"), ("USD", "0.01"), ("KRW", "1")],
+)
 def test_minor_units(currency: str, unit: str) -> None:
     assert minor_unit(currency) == Decimal(unit)
 
@@ -302,12 +317,15 @@ def test_a_repeated_roster_id_says_the_first_row_counts(tmp_path: Path) -> None:
 
 def test_a_rejected_json_roster_row_is_named_too(tmp_path: Path) -> None:
     root = make(tmp_path / "ndjson")
-    (root / "org.yaml").write_text((root / "org.yaml").read_text(encoding="utf-8").replace(
-        "path: people.csv", "path: people.ndjson"), encoding="utf-8")
+    (root / "org.yaml").write_text(
+        (root / "org.yaml").read_text(encoding="utf-8").replace("path: people.csv", "path: people.ndjson"),
+        encoding="utf-8",
+    )
     (root / "people.ndjson").write_text(
         '{"pid": "a1", "name": "Ann", "unit": "north", "role": "agent", "salary": "30000.00", "fte": 1, "bonus": "1"}\n'
         '{"pid": "z9", "name": "Zed", "unit": "north", "role": "agent", "salary": "1e5", "fte": 1, "bonus": "1"}\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["bonus", str(root), "--plan", "pct", "--period", "2026-Q1", "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)

@@ -25,10 +25,13 @@ HUGE = "1" + "0" * 200  # 1e200, written out in digits (a number column accepts 
 
 def _workspace(root: Path, formula: str, values: list[str], monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(wskit, "ORG", wskit.ORG.replace("csat: integer", "csat: number"))
-    kpis = (f"kpis:\n  k:\n    goal: g\n    source: tickets\n    by: {{person: agent}}\n    formula: {formula}\n"
-            "    target: {threshold: 1, target: 2}\n")
-    tickets = [[f"t{i}", "2025-03-01 10:00", "2025-03-01 12:00", "normal", "a1", v, "false"]
-               for i, v in enumerate(values)]
+    kpis = (
+        f"kpis:\n  k:\n    goal: g\n    source: tickets\n    by: {{person: agent}}\n    formula: {formula}\n"
+        "    target: {threshold: 1, target: 2}\n"
+    )
+    tickets = [
+        [f"t{i}", "2025-03-01 10:00", "2025-03-01 12:00", "normal", "a1", v, "false"] for i, v in enumerate(values)
+    ]
     return wskit.workspace(root, kpis, PEOPLE, tickets)
 
 
@@ -38,15 +41,20 @@ def _evaluate(root: Path) -> tuple[int, dict[str, object]]:
     return result.exit_code, json.loads(result.stdout)
 
 
-@pytest.mark.parametrize(("formula", "values", "message"), [
-    ("sum(csat * 100000000000000000000000000)", ["5"], "a value or a total of a sum or an average is out of range"),
-    ("sum(csat)", [HUGE, "1"], "a value or a total of a sum or an average is out of range"),
-    ("avg(csat)", [HUGE], "a value or a total of a sum or an average is out of range"),
-    ("max(csat)", [HUGE], "its value 1e+200 is 10^26 or more in magnitude"),
-    ("max(csat) * max(csat)", [HUGE], "its value overflows beyond the range of a double (about 1.8e308)"),
-], ids=["sum_times_1e26", "sum_1e200", "avg_1e200", "max_1e200", "square_overflows"])
+@pytest.mark.parametrize(
+    ("formula", "values", "message"),
+    [
+        ("sum(csat * 100000000000000000000000000)", ["5"], "a value or a total of a sum or an average is out of range"),
+        ("sum(csat)", [HUGE, "1"], "a value or a total of a sum or an average is out of range"),
+        ("avg(csat)", [HUGE], "a value or a total of a sum or an average is out of range"),
+        ("max(csat)", [HUGE], "its value 1e+200 is 10^26 or more in magnitude"),
+        ("max(csat) * max(csat)", [HUGE], "its value overflows beyond the range of a double (about 1.8e308)"),
+    ],
+    ids=["sum_times_1e26", "sum_1e200", "avg_1e200", "max_1e200", "square_overflows"],
+)
 def test_values_out_of_range_are_a_located_error_naming_the_kpi(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, formula: str, values: list[str], message: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, formula: str, values: list[str], message: str
+) -> None:
     root = _workspace(tmp_path / "ws", formula, values, monkeypatch)
     code, out = _evaluate(root)
     assert code == 1
@@ -68,8 +76,11 @@ def test_values_below_the_limit_are_exact(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_only_the_kpi_at_fault_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _workspace(tmp_path / "ws", "count()", [HUGE], monkeypatch)
-    (root / "kpis.yaml").write_text((root / "kpis.yaml").read_text() + (
-        "  total:\n    goal: g\n    source: tickets\n    by: {person: agent}\n    formula: sum(csat)\n"), "utf-8")
+    (root / "kpis.yaml").write_text(
+        (root / "kpis.yaml").read_text()
+        + ("  total:\n    goal: g\n    source: tickets\n    by: {person: agent}\n    formula: sum(csat)\n"),
+        "utf-8",
+    )
     code, out = _evaluate(root)
     assert code == 1
     (diag,) = out["diagnostics"]  # type: ignore[misc]

@@ -56,8 +56,9 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]
         writer.writerows(["" if v is None else v for v in row] for row in rows)
 
 
-def workspace(root: Path, kpis: str, people: Sequence[Sequence[object]], tickets: Sequence[Sequence[object]],
-              extra: str = "") -> Path:
+def workspace(
+    root: Path, kpis: str, people: Sequence[Sequence[object]], tickets: Sequence[Sequence[object]], extra: str = ""
+) -> Path:
     """A workspace folder with the organization above, the given KPI YAML and the data rows."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "org.yaml").write_text(ORG, encoding="utf-8")

@@ -364,8 +364,9 @@ def test_printer_falls_back_to_seconds() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text("0123456789", min_size=1, max_size=60), st.text("0123456789", max_size=30),
-       st.sampled_from(["", "%", "h"]))
+@given(
+    st.text("0123456789", min_size=1, max_size=60), st.text("0123456789", max_size=30), st.sampled_from(["", "%", "h"])
+)
 def test_number_literals_are_exact_or_refused_at_the_literal(whole: str, fraction: str, suffix: str) -> None:
     literal = whole + ("." + fraction if fraction else "") + suffix
     text = f"count() * {literal}"

@@ -270,19 +270,23 @@ def test_to_decimal12_is_the_one_door_for_floats(x: float) -> None:
     assert len(got.as_tuple().digits) <= 12 or got == got.to_integral_value()
 
 
-assess_rows = st.lists(st.tuples(
-    st.none() | values,                    # value
-    st.integers(0, 12),                    # n
-    st.sampled_from([True, False, None]),  # valid_if result
-    st.booleans(),                         # in force
-    st.none(),                             # previous value (absolute targets ignore it)
-), max_size=25)
+assess_rows = st.lists(
+    st.tuples(
+        st.none() | values,  # value
+        st.integers(0, 12),  # n
+        st.sampled_from([True, False, None]),  # valid_if result
+        st.booleans(),  # in force
+        st.none(),  # previous value (absolute targets ignore it)
+    ),
+    max_size=25,
+)
 
 
 @pytest.mark.parametrize("direction", ["higher", "lower"])
 @given(data=st.data(), rows=assess_rows, min_sample=st.none() | st.integers(1, 8))
 def test_batch_assessment_agrees_with_status_and_score_one_by_one(
-        direction: str, data: st.DataObject, rows: list[AssessRow], min_sample: int | None) -> None:
+    direction: str, data: st.DataObject, rows: list[AssessRow], min_sample: int | None
+) -> None:
     """Assessor's unrolled loop for linear scoring against the one-value functions it stands for."""
     resolved = data.draw(targets(direction))
     target = Target(threshold=resolved.threshold, target=resolved.target, stretch=resolved.stretch)
@@ -290,8 +294,15 @@ def test_batch_assessment_agrees_with_status_and_score_one_by_one(
     rule = Assessor(target, direction, None, points, min_sample=min_sample)  # type: ignore[arg-type]
     expected = []
     for value, n, valid, in_force, _ in rows:
-        found = status(value, n, rule.fixed, direction, min_sample=min_sample, valid=valid,  # type: ignore[arg-type]
-                       in_force=in_force)
+        found = status(
+            value,
+            n,
+            rule.fixed,
+            direction,
+            min_sample=min_sample,
+            valid=valid,  # type: ignore[arg-type]
+            in_force=in_force,
+        )
         points_ = score(value, rule.fixed, direction, None, points) if found in SCORED_STATUSES else None  # type: ignore[arg-type]
         expected.append(Assessment(found, points_, rule.fixed))
     assert rule.assess_many(rows) == expected
