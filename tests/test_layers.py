@@ -149,3 +149,26 @@ def test_imports_are_read_in_every_form(tmp_path: Path, source: str, expected: l
     path = tmp_path / "verify.py"
     path.write_text(source + "\n", encoding="utf-8")
     assert [(imported, name) for imported, name, _ in _imports("kpi_engine.audit.verify", path)] == expected
+
+
+TOPS = ("engine", "cli", "tests", "schemas", "kpi_definitions", "benchmarks", "scripts", "docs")
+
+
+def test_the_architecture_page_names_real_modules() -> None:
+    """docs/architecture.md and the README's layout table name modules and folders that exist.
+
+    A module moved or renamed without its description following is caught here.
+    """
+    import re
+
+    named: set[str] = set()
+    for page in (ROOT / "docs" / "architecture.md", ROOT / "README.md"):
+        text = page.read_text(encoding="utf-8")
+        named |= set(re.findall(r"(?<![\w/.])((?:[a-z_]+/)*[a-z_]+\.(?:py|lark|json)|[a-z_]+/)(?![\w/])", text))
+    tree = {
+        p.relative_to(ROOT).as_posix() + ("/" if p.is_dir() else "") for top in TOPS for p in (ROOT / top).rglob("*")
+    }
+    tree |= {f"{top}/" for top in TOPS}
+    # A name is real when some path of the tree ends with it (`recording.py` for engine/audit/recording.py).
+    missing = sorted(n for n in named if not any(t == n or t.endswith("/" + n) or t == "engine/" + n for t in tree))
+    assert not missing, f"named in docs/architecture.md or README.md but not in the tree: {missing}"

@@ -223,7 +223,8 @@ def test_nesting_over_the_limit() -> None:
 
 
 def test_parentheses_in_strings_do_not_count() -> None:
-    assert parse("x = '" + "(" * 100 + "'") is not None
+    parsed = parse("x = '" + "(" * 100 + "'")
+    assert isinstance(parsed, ast.Compare) and parsed.right == ast.String("(" * 100)
 
 
 def test_ten_thousand_nested_parentheses() -> None:
@@ -237,10 +238,11 @@ def test_ten_thousand_nested_parentheses() -> None:
 def test_unary_chains_are_capped(prefix: str) -> None:
     suffix = ")" * (MAX_DEPTH + 1) if prefix.endswith("(") else ""
     assert _error(prefix * (MAX_DEPTH + 1) + "x" + suffix)[0] is Code.FORMULA_TOO_DEEP
-    assert (
-        parse(prefix * (MAX_DEPTH - 1) + "x" + suffix[: MAX_DEPTH - 1] if suffix else prefix * (MAX_DEPTH - 1) + "x")
-        is not None
-    )
+    below = prefix * (MAX_DEPTH - 1) + "x" + suffix[: MAX_DEPTH - 1]
+    node, depth = parse(below), 0  # just under the cap parses, every level kept
+    while isinstance(node, ast.Neg | ast.Not):
+        node, depth = node.operand, depth + 1
+    assert node == ast.Name(("x",)) and depth == MAX_DEPTH - 1
 
 
 def test_two_thousand_term_chain() -> None:
