@@ -9,14 +9,16 @@ A query that fails raises :class:`QueryFailed`, never the driver's own exception
 classifies failures without importing any driver. It closes, and works as a context manager.
 
 DuckDB is the first engine (:class:`kpi_engine.data.warehouse.Warehouse`). Adding one is one new
-module implementing :class:`Engine`, plus its dialect notes in ``docs/reference/formulas.md``
-(section "SQL dialects"); what the dialect cannot compute is refused at compile time in
-:mod:`kpi_engine.sql.dialects`.
+module implementing :class:`Engine` and naming its opener in :data:`ENGINES`, plus its dialect
+notes in ``docs/reference/formulas.md`` (section "SQL dialects"); what the dialect cannot compute
+is refused at compile time in :mod:`kpi_engine.sql.dialects`. Callers get sessions through
+:func:`open_session` and :func:`loaded`, never by naming a driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol, Self, runtime_checkable
 
@@ -26,7 +28,11 @@ if TYPE_CHECKING:
     from kpi_engine.config.model import Source
     from kpi_engine.data.report import ImportReport
 
-__all__ = ["Engine", "FailureKind", "QueryFailed"]
+__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "loaded", "open_session"]
+
+#: The engines by name: the module and function that open a fresh session, given the time zone.
+#: Imported on first use, so that a command that never queries never loads a driver.
+ENGINES: Mapping[str, tuple[str, str]] = {"duckdb": ("kpi_engine.data.warehouse", "open_memory")}
 
 #: Why a query failed: a value out of the type's range, a value that could not be converted, or else.
 FailureKind = Literal["out_of_range", "conversion", "other"]
@@ -63,6 +69,10 @@ class Engine(Protocol):
         """The names of the tables (with ``views``: and the views) the engine can read."""
         ...
 
+    def seal(self) -> None:
+        """No more sources: from now on a query can read nothing but the registered tables."""
+        ...
+
     def close(self) -> None:
         """End the session."""
         ...
@@ -72,3 +82,25 @@ class Engine(Protocol):
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None: ...
+
+
+def open_session(timezone: str, name: str = "duckdb") -> Engine:
+    """A fresh session of the named engine in the time zone, with nothing registered yet."""
+    import importlib
+
+    module, function = ENGINES[name]
+    opener: Callable[[str], Engine] = getattr(importlib.import_module(module), function)
+    return opener(timezone)
+
+
+@contextmanager
+def loaded(sources: Mapping[str, Source], timezone: str, name: str = "duckdb") -> Iterator[tuple[Engine, ImportReport]]:
+    """A fresh session with the sources registered and sealed, and the import's report; closed after.
+
+    What `kpi test` runs its fixtures on, what `kpi diff` prices a change on, and what evaluation
+    uses when the workspace has no imported database.
+    """
+    with open_session(timezone, name) as engine:
+        report = engine.register_sources(sources)
+        engine.seal()
+        yield engine, report

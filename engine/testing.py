@@ -25,12 +25,11 @@ from kpi_engine.config.dependencies import kpi_levels
 from kpi_engine.config.model import DataPath, kpi_reference_problem
 from kpi_engine.config.scalars import SECONDS, Duration, ValueProblem, parse_percent, parse_quantity
 from kpi_engine.data.report import ImportReport
-from kpi_engine.data.warehouse import import_sources, lock_down, open_memory
 from kpi_engine.documents import written as as_written
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, unknown
 from kpi_engine.evaluation import Evaluation, evaluate
 from kpi_engine.evaluation.results import KpiResult
-from kpi_engine.execution import Engine
+from kpi_engine.execution import Engine, loaded
 from kpi_engine.pay import BonusRun, compute_bonus
 from kpi_engine.scoring.exact import to_decimal12
 from kpi_engine.scoring.score import seconds_per_unit
@@ -138,12 +137,13 @@ def _run(compiled: Compiled, test: m.KpiTest, span: Span | None) -> TestResult:
     problems = fixture_problems(ws, test)
     if problems:
         return TestResult(test.id, test.period, "error", (), tuple(problems), span)
-    with tempfile.TemporaryDirectory(prefix="kpi-test-") as folder, open_memory(ws.organization.timezone) as wh:
-        report = import_sources(wh, fixture_sources(ws, test, Path(folder)))
+    with (
+        tempfile.TemporaryDirectory(prefix="kpi-test-") as folder,
+        loaded(fixture_sources(ws, test, Path(folder)), ws.organization.timezone) as (wh, report),
+    ):
         problems = rejected_rows(ws, test, report)
         if problems:
             return TestResult(test.id, test.period, "error", (), tuple(problems), span)
-        lock_down(wh)
         results = Results(compiled, test, wh, evaluate(compiled, test.period, wh=wh))
         checked = tuple(check_expectation(results, i, e) for i, e in enumerate(test.expect))
     outcomes = {c.outcome for c in checked}

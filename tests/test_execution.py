@@ -54,6 +54,23 @@ def test_an_engine_registers_sources_runs_queries_and_closes(tmp_path: Path) -> 
         wh.run(exp.select(exp.Literal.number(1)))
 
 
+def test_every_named_engine_opens_a_session_and_loaded_seals_it(tmp_path: Path) -> None:
+    """`loaded` is how kpi test, kpi diff and file evaluation get an engine: sources in, then sealed."""
+    from kpi_engine.execution import ENGINES, loaded, open_session
+
+    for name in ENGINES:
+        with open_session(ZONE, name) as session:
+            assert isinstance(session, Engine) and session.timezone == ZONE
+    with loaded(_tickets(tmp_path), ZONE) as (sealed, report):
+        assert [(s.loaded, s.rejected) for s in report.sources] == [(2, 1)]
+        assert sealed.run(exp.select(exp.func("count", exp.Star())).from_("tickets")) == [(2,)]
+        outside = exp.select(exp.func("count", exp.Star())).from_(
+            exp.func("read_csv", exp.Literal.string(str(tmp_path / "tickets.csv")))
+        )
+        with pytest.raises(QueryFailed):  # sealed: nothing but the registered tables
+            sealed.run(outside)
+
+
 def test_run_returns_rows_of_a_sqlglot_query(engine: Engine) -> None:
     values = exp.values(
         [(exp.Literal.string("a"), exp.Literal.number(1)), (exp.Literal.string("b"), exp.null())],

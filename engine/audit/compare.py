@@ -472,7 +472,7 @@ def _exponent(unit: Decimal) -> int:
 
 def _pay(ws: m.Workspace, plan: str, period: str | None) -> tuple[BonusRun | None, tuple[Diagnostic, ...]]:
     """The plan paid under one side's definitions (None when that side has no such plan)."""
-    from kpi_engine.data.warehouse import import_sources, lock_down, open_memory
+    from kpi_engine.execution import loaded
     from kpi_engine.pipeline import compile_workspace, pay
 
     if plan not in ws.bonus_plans:
@@ -481,8 +481,6 @@ def _pay(ws: m.Workspace, plan: str, period: str | None) -> tuple[BonusRun | Non
     if any(s.path is None for s in ws.sources.values()):  # `table:` sources live in the data workspace's database
         run = pay(compiled, plan, period)
         return run, tuple(run.evaluation.diagnostics)
-    with open_memory(ws.organization.timezone) as wh:
-        report = import_sources(wh, ws.sources)
-        lock_down(wh)
-        run = pay(compiled, plan, period, wh)
+    with loaded(ws.sources, ws.organization.timezone) as (engine, report):
+        run = pay(compiled, plan, period, engine)
     return run, (*report.diagnostics, *run.evaluation.diagnostics)

@@ -111,6 +111,10 @@ class Warehouse:
         """The tables (with ``views``: and the views) of the main schema, by name."""
         return relations(self.conn, views)
 
+    def seal(self) -> None:
+        """No more sources: the session can read nothing but its tables (:func:`lock_down`)."""
+        lock_down(self)
+
     def close(self) -> None:
         """Close the connection (and release the file lock)."""
         self.conn.close()
