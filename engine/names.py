@@ -35,3 +35,6 @@ SECTIONS = (
 TOP_KEYS = ("organization", "include", *SECTIONS)
 # The files that hold definitions.
 YAML_SUFFIXES = (".yaml", ".yml")
+
+# Declared source column types (SPEC §2.3); kpi_engine.expr.types maps each to a formula type.
+COLUMN_TYPES = ("string", "integer", "number", "decimal", "boolean", "date", "timestamp")

@@ -19,12 +19,12 @@ from pathlib import Path
 import yaml
 
 from kpi_engine.errors import Code, KpiError, error, unknown
+from kpi_engine.names import YAML_SUFFIXES
 
 DEFAULT = "support"
 MANIFEST = "templates.json"
 # What a new workspace receives: its definitions, and sample data under data/. Generator scripts,
 # lint samples and notes stay in the library.
-DEFINITION_SUFFIXES = (".yaml", ".yml")
 DATA_FOLDER = "data"
 DATA_SUFFIXES = (".csv", ".parquet", ".json", ".ndjson", ".jsonl", ".xlsx")
 # Editors find the schema through each file's first line; a new workspace gets its own copy of it.
@@ -106,7 +106,7 @@ def init_workspace(target: Path, name: str = DEFAULT, root: Traversable | None =
         destination = target.joinpath(*relative)
         destination.parent.mkdir(parents=True, exist_ok=True)
         content = item.read_bytes()
-        if item.name.endswith(DEFINITION_SUFFIXES):
+        if item.name.endswith(YAML_SUFFIXES):
             content = _point_at_schema(content, len(relative) - 1)
         destination.write_bytes(content)
     target.mkdir(parents=True, exist_ok=True)
@@ -131,5 +131,5 @@ def _payload(folder: Traversable, at: tuple[str, ...] = ()) -> Iterator[tuple[tu
         path = (*at, item.name)
         if item.is_dir():
             yield from _payload(item, path)
-        elif item.name.endswith(DEFINITION_SUFFIXES) or (path[0] == DATA_FOLDER and item.name.endswith(DATA_SUFFIXES)):
+        elif item.name.endswith(YAML_SUFFIXES) or (path[0] == DATA_FOLDER and item.name.endswith(DATA_SUFFIXES)):
             yield path, item

@@ -10,9 +10,10 @@ from typing import Any, get_args, get_type_hints
 
 import pytest
 
-from kpi_engine import periods
+from kpi_engine import names, periods
 from kpi_engine.config import model
 from kpi_engine.config import schema as config_schema
+from kpi_engine.expr import types as expr_types
 from kpi_engine.scoring import score
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "kpi.schema.json"
@@ -54,7 +55,8 @@ PAIRS: list[tuple[str, set[Any], str]] = [
     ("model.Level", set(get_args(model.Level)), "$defs/expectation/properties/at"),
     ("model.Direction", set(get_args(model.Direction)), "$defs/kpi/properties/direction"),
     ("model.Direction", set(get_args(model.Direction)), "$defs/kpi_variant/properties/direction"),
-    ("model.COLUMN_TYPES", set(model.COLUMN_TYPES), "$defs/column_type"),
+    ("names.COLUMN_TYPES", set(names.COLUMN_TYPES), "$defs/column_type"),
+    ("expr.types.COLUMN_TYPES", set(expr_types.COLUMN_TYPES), "$defs/column_type"),
     ("periods.GRAINS", set(periods.GRAINS), "$defs/period_or_grain/anyOf/0"),
     ("config.schema._GRAINS", set(config_schema._GRAINS), "$defs/period_or_grain/anyOf/0"),
     ("model.Scoring.method", _literal(model.Scoring, "method"), "$defs/scoring/properties/method"),

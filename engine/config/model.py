@@ -22,7 +22,6 @@ from kpi_engine.source import Span
 Quantity = Decimal | Duration
 ParamValue = Decimal | str | bool | Duration
 Direction = Literal["higher", "lower", "range"]
-COLUMN_TYPES = ("string", "integer", "number", "decimal", "boolean", "date", "timestamp")
 
 
 @dataclass(frozen=True)

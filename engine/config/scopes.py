@@ -7,21 +7,11 @@ stage type-checks against this scope; the SQL compiler resolves the roster's map
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from kpi_engine.config import model as m
 from kpi_engine.expr import scope as sc
 from kpi_engine.expr.ast import Expr
+from kpi_engine.expr.types import COLUMN_TYPES
 
-COLUMN_TYPES: Mapping[str, sc.Type] = {
-    "string": sc.Type.STRING,
-    "integer": sc.Type.NUMBER,
-    "number": sc.Type.NUMBER,
-    "decimal": sc.Type.NUMBER,
-    "boolean": sc.Type.BOOLEAN,
-    "date": sc.Type.DATE,
-    "timestamp": sc.Type.TIMESTAMP,
-}
 ROSTER_NAMES = ("id", "name", "unit", "role")
 RELATION_DEPTH = 3
 

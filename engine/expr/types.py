@@ -21,7 +21,7 @@ class Type(StrEnum):
     NULL = "null"
 
 
-#: Declared source column types (SPEC §2.3) → formula types.
+#: Declared source column types (SPEC §2.3, the names in kpi_engine.names) → formula types.
 COLUMN_TYPES: dict[str, Type] = {
     "string": Type.STRING,
     "integer": Type.NUMBER,
