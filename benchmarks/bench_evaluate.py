@@ -36,7 +36,6 @@ import platform
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,72 +45,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 import duckdb  # noqa: E402
+from hand_query import GRAIN, HAND_KPIS, HAND_SQL, PERIOD  # noqa: E402
+from workload import KPI_BIN, generate_workspace, run_child  # noqa: E402
+from workload import mib as _mib  # noqa: E402
 
 import kpi_engine.evaluation.runner as evaluation  # noqa: E402
 from kpi_engine.data.warehouse import Warehouse, lock_down, open_warehouse  # noqa: E402
 from kpi_engine.pipeline import compile_workspace, load_workspace  # noqa: E402
 
-PERIOD = "2025"
-GRAIN: Final = "month"
-ZONE = "Europe/Riga"  # benchmarks/workspace/organization.yaml
-KPI_BIN = REPO / ".venv" / "bin" / "kpi"
 REL_TOL = 1e-9
-
-# The same 12 KPIs, written by hand: one scan, row expressions computed once, GROUPING SETS for
-# agent, department and organization per month. Output columns are named after the KPI ids.
-HAND_SQL = f"""
-WITH t AS (
-  SELECT CAST(date_trunc('month', t.created_at) AS VARCHAR) AS month, t.agent_id, e.unit_id AS dept,
-         t.channel, t.priority, t.customer_id, t.first_contact_resolved, t.reopened, t.csat, t.nps,
-         CAST(t.created_at AS DATE) AS day,
-         t.first_response_at IS NULL AS missed,
-         t.resolved_at IS NOT NULL AS resolved,
-         (epoch(t.first_response_at) - epoch(t.created_at)) / 60 AS response_min,
-         (epoch(t.resolved_at) - epoch(t.created_at)) / 3600 AS resolution_h
-  FROM tickets t JOIN employees e ON e.employee_id = t.agent_id
-  WHERE t.created_at >= TIMESTAMPTZ '{PERIOD}-01-01 00:00:00 {ZONE}'
-    AND t.created_at <  TIMESTAMPTZ '{int(PERIOD) + 1}-01-01 00:00:00 {ZONE}'
-)
-SELECT month, agent_id, dept, GROUPING(agent_id, dept) AS g, count(*) AS tickets,
-  median(response_min) FILTER (WHERE channel <> 'phone') AS "first_response_minutes",
-  quantile_cont(resolution_h, 0.9) AS "resolution_hours_p90",
-  count(*) FILTER (WHERE first_contact_resolved AND resolved)
-    / nullif(count(*) FILTER (WHERE resolved), 0) AS "fcr",
-  count(*) FILTER (WHERE csat >= 4) / nullif(count(csat), 0) AS "csat",
-  (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) * 100 / nullif(count(nps), 0) AS "nps",
-  avg(resolution_h) AS "resolution_hours_avg",
-  count(*) FILTER (WHERE priority = 'critical' AND resolution_h <= 4)
-    / nullif(count(*) FILTER (WHERE priority = 'critical'), 0) AS "resolved_in_sla.critical",
-  count(*) FILTER (WHERE priority <> 'critical' AND resolution_h <= 72)
-    / nullif(count(*) FILTER (WHERE priority <> 'critical'), 0) AS "resolved_in_sla.routine",
-  count(*) / nullif(count(DISTINCT customer_id), 0) AS "contacts_per_customer",
-  count(*) / count(DISTINCT day) AS "tickets_per_active_day",
-  count(*) FILTER (WHERE missed) / count(*) AS "missed_share",
-  count(*) FILTER (WHERE reopened AND resolved) / nullif(count(*) FILTER (WHERE resolved), 0) AS "reopen_share"
-FROM t
-GROUP BY GROUPING SETS ((month, agent_id), (month, dept), (month))
-"""
-HAND_KPIS = (
-    "first_response_minutes",
-    "resolution_hours_p90",
-    "fcr",
-    "csat",
-    "nps",
-    "resolution_hours_avg",
-    "resolved_in_sla.critical",
-    "resolved_in_sla.routine",
-    "contacts_per_customer",
-    "tickets_per_active_day",
-    "missed_share",
-    "reopen_share",
-)
 ENGINE_PHASES = ("load_org", "evaluate_values", "kpi_results", "assign_scorecards", "scorecard_results", "goal_results")
 
 
@@ -260,39 +209,6 @@ def measured(fn: Callable[[], Any], sampler: DuckMemorySampler | None = None) ->
 
 # --- steps --------------------------------------------------------------------------------------
 
-# Runs a Python script as __main__ and, at exit, writes the process's own peak RSS (VmHWM) to a file.
-# (A child's ru_maxrss from wait4 is no good here: Linux carries the parent's peak over fork + exec.)
-_MEASURED = """
-import atexit, os, re, runpy, sys
-def _hwm():
-    found = re.search(r"^VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read(), re.M)
-    open(os.environ["KPI_BENCH_HWM"], "w").write(str(int(found.group(1)) * 1024 if found else 0))
-atexit.register(_hwm)
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
-def run_child(script: Path, *args: str) -> tuple[float, int, int, str]:
-    """Run a Python script in a fresh interpreter; its wall time, exit code, own peak RSS in bytes, output."""
-    with tempfile.NamedTemporaryFile(prefix="kpi-bench-hwm-", delete=False) as handle:
-        hwm = Path(handle.name)
-    try:
-        began = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-c", _MEASURED, str(script), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            env={**os.environ, "KPI_BENCH_HWM": str(hwm)},
-            check=False,
-        )
-        seconds = time.perf_counter() - began
-        text = hwm.read_text().strip()
-        return seconds, proc.returncode, int(text) if text else 0, proc.stdout.decode("utf-8", "replace")
-    finally:
-        hwm.unlink(missing_ok=True)
-
 
 def prepare(root: Path, rows: int, seed: int, reuse: bool) -> dict[str, Any]:
     """Workspace copy + generated data + `kpi import`; what each step took."""
@@ -302,22 +218,8 @@ def prepare(root: Path, rows: int, seed: int, reuse: bool) -> dict[str, Any]:
         info["generate"] = {"reused": True}
         shutil.rmtree(root / ".kpi", ignore_errors=True)  # the data is reused; the import is measured again
     else:
-        if root.exists():
-            shutil.rmtree(root)
-        shutil.copytree(HERE / "workspace", root, ignore=shutil.ignore_patterns(".kpi", "data"))
-        seconds, code, rss, output = run_child(
-            HERE / "gen_tickets.py", "--rows", str(rows), "--seed", str(seed), "--out", str(root)
-        )
-        if code:
-            raise SystemExit(f"generation failed:\n{output}")
-        found = re.search(r"fingerprint ([0-9a-f]+)", output)
-        info["generate"] = {
-            "seconds": round(seconds, 2),
-            "parquet_mib": round(tickets.stat().st_size / 2**20, 1),
-            "fingerprint": found.group(1) if found else None,
-            "peak_rss_mib": _mib(rss),
-        }
-    seconds, code, rss, output = run_child(KPI_BIN, "import", str(root))
+        info["generate"] = generate_workspace(root, rows, seed)
+    seconds, code, rss, output, _ = run_child(KPI_BIN, "import", str(root))
     if code:
         raise SystemExit(f"kpi import failed:\n{output}")
     unchanged = re.search(r"tickets\.parquet\s*│\s*unchanged", output) is not None
@@ -337,10 +239,6 @@ def _parquet_rows(path: Path) -> int:
         return int(n)
     finally:
         conn.close()
-
-
-def _mib(n: int) -> float:
-    return round(n / 2**20, 1)
 
 
 def compare(result: evaluation.Evaluation, hand_rows: list[tuple[Any, ...]], columns: list[str]) -> dict[str, Any]:
@@ -538,7 +436,7 @@ def bench_size(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any
 def memory_child(side: str, root: Path, threads: int | None) -> dict[str, Any]:
     """One run of a side in a fresh process: its whole peak RSS (wait4) and the DuckDB memory sampled."""
     extra = ["--threads", str(threads)] if threads else []
-    seconds, code, rss, output = run_child(Path(__file__).resolve(), "--child", side, "--work", str(root), *extra)
+    seconds, code, rss, output, _ = run_child(Path(__file__).resolve(), "--child", side, "--work", str(root), *extra)
     if code:
         raise SystemExit(f"memory run of {side} failed:\n{output}")
     found = json.loads(output.strip().splitlines()[-1])
@@ -570,7 +468,7 @@ def child(side: str, root: Path, threads: int | None) -> None:
 
 def time_cli(root: Path) -> dict[str, Any]:
     target = root / "evaluate.json"
-    seconds, code, rss, output = run_child(
+    seconds, code, rss, output, _ = run_child(
         KPI_BIN, "evaluate", str(root), "--period", PERIOD, "--grain", GRAIN, "--format", "json", "--out", str(target)
     )
     return {
