@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +40,7 @@ from kpi_engine.sql.render import to_sql
 __all__ = ["Warehouse", "open_warehouse", "open_memory", "import_sources", "lock_down", "source_hashes", "table_hash"]
 
 # Bump when the importer's output for the same file changes, so existing imports are redone.
-IMPORT_FORMAT = "1"
+IMPORT_FORMAT = "2"
 WAREHOUSE_FILE = Path(".kpi") / "warehouse.duckdb"
 RESERVED_TABLES = ("rejects", "runs", "approvals")
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -72,6 +73,8 @@ class Warehouse:
         self.timezone = timezone
         self.read_only = read_only
         self.locked = False
+        # an in-memory database: imports need no transaction, and tables keep no content hash
+        self.in_memory = path is None and _in_memory(conn)
 
     def run(self, query: exp.Expression) -> list[tuple[object, ...]]:
         """Rows of a sqlglot query, as :meth:`fetch` gives them; DuckDB's errors raised as QueryFailed."""
@@ -241,45 +244,20 @@ def _import_source(
     files = source_files(source)
     hashed = [(f, *file_sha256(f.path)) for f in files]
     declaration = _declaration(source, warehouse.timezone)
-    unchanged = _unchanged(conn, source.id, [(f.label, sha) for f, sha, _ in hashed], declaration)
+    in_memory = warehouse.in_memory
+    unchanged = _unchanged(conn, source.id, [(f.label, sha) for f, sha, _ in hashed], declaration, not in_memory)
     if unchanged is not None:
         if progress:
             progress(Progress(source.id, "unchanged", done=sum(size for *_, size in hashed)))
-        rejected = sum(f.rejected for f in unchanged)
-        if max_rejects is not None and rejected > max_rejects:
-            # The data in place came from files with that many rejects: the limit holds for it too.
-            return SourceReport(
-                source.id,
-                "over_limit",
-                unchanged,
-                (),
-                (
-                    error(
-                        Code.DATA_REJECTS,
-                        f"source `{source.id}`: its unchanged files had {rejected} rejected rows at "
-                        f"their import, more than --max-rejects {max_rejects}",
-                        None,
-                        "see the rejected rows (table `rejects`), fix the files, and import again",
-                    ),
-                ),
-            )
-        return SourceReport(source.id, "unchanged", unchanged)
-    conn.begin()
-    try:
-        load = read_source(conn, source, warehouse.timezone, hashed, progress)
+        return _unchanged_report(source.id, unchanged, max_rejects)
+    with _importing(warehouse, source.id):
+        load = read_source(conn, source, warehouse.timezone, hashed, progress, in_place=in_memory)
         sample = sample_rejects(conn, source.id)
         over = max_rejects is not None and load.rejected > max_rejects
-        if over:
-            conn.rollback()
-        else:
+        if not over:  # else nothing is written: the source keeps its previous table and rejects
             publish(conn, load)
-            _record(conn, source.id, load.files, declaration, table_hash(conn, source.id))
-            conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        drop_work_tables(conn)
+            # The content hash is for runs and `kpi runs verify`, which read the workspace database only.
+            _record(conn, source.id, load.files, declaration, None if in_memory else table_hash(conn, source.id))
     # Over the limit, `loaded` still counts the rows that passed (so rows == loaded + rejected holds);
     # the status says none of them was written.
     reports = tuple(
@@ -316,6 +294,52 @@ def _import_source(
             )
         )
     return SourceReport(source.id, "over_limit" if over else "loaded", reports, sample, notes)
+
+
+def _unchanged_report(source_id: str, unchanged: tuple[FileReport, ...], max_rejects: int | None) -> SourceReport:
+    """A source whose files were imported as they are: nothing read, its last import's numbers."""
+    rejected = sum(f.rejected for f in unchanged)
+    if max_rejects is None or rejected <= max_rejects:
+        return SourceReport(source_id, "unchanged", unchanged)
+    # The data in place came from files with that many rejects: the limit holds for it too.
+    return SourceReport(
+        source_id,
+        "over_limit",
+        unchanged,
+        (),
+        (
+            error(
+                Code.DATA_REJECTS,
+                f"source `{source_id}`: its unchanged files had {rejected} rejected rows at "
+                f"their import, more than --max-rejects {max_rejects}",
+                None,
+                "see the rejected rows (table `rejects`), fix the files, and import again",
+            ),
+        ),
+    )
+
+
+@contextmanager
+def _importing(warehouse: Warehouse, source_id: str) -> Iterator[None]:
+    """One source's import: a transaction in the workspace database, its work tables dropped after.
+
+    In memory there is no transaction: nothing outlives the process, and a transaction would make
+    DuckDB rewrite the table at commit for the rejected rows deleted in place; on failure the work
+    tables are simply dropped.
+    """
+    conn, in_memory = warehouse.conn, warehouse.in_memory
+    if not in_memory:
+        conn.begin()
+    try:
+        yield
+        if not in_memory:
+            conn.commit()
+    except BaseException:
+        if not in_memory:
+            conn.rollback()
+        raise
+    finally:
+        drop_work_tables(conn)
 
 
 def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
@@ -369,15 +393,20 @@ def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
 
 
 def _unchanged(
-    conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tuple[str, str]], declaration: str
+    conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tuple[str, str]], declaration: str, hashed: bool
 ) -> tuple[FileReport, ...] | None:
-    """The stored reports when the last import read exactly these files under this declaration."""
+    """The stored reports when the last import read exactly these files under this declaration.
+
+    `hashed`: the import must also have stored its table's content hash (not kept in memory).
+    """
     rows = conn.execute(
         """SELECT file, sha256, size, format, rows, loaded, rejected, lines, swallowed, declaration,
                            table_hash FROM _imports WHERE source = ? ORDER BY file_no""",
         [source_id],
     ).fetchall()
-    if not rows or [(r[0], r[1]) for r in rows] != files or any(r[9] != declaration or r[10] is None for r in rows):
+    if not rows or [(r[0], r[1]) for r in rows] != files or any(r[9] != declaration for r in rows):
+        return None
+    if hashed and any(r[10] is None for r in rows):
         return None
     if source_id not in relations(conn):
         return None
@@ -554,6 +583,12 @@ def _connect(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         ) from None
     except duckdb.Error as exc:
         raise KpiError([error(Code.DATABASE, f"cannot open `{database}`: {str(exc).splitlines()[0]}")]) from None
+
+
+def _in_memory(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's database lives in memory (it has no file)."""
+    found = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return not found or found[0][0] is None
 
 
 def _prepare(warehouse: Warehouse) -> Warehouse:
