@@ -5,21 +5,23 @@ ones with a reason) into a canonical staging CSV (our own dialect, UTF-8, every 
 Parquet is read where it lies, after a schema check. One INSERT reads that relation, types every
 column and gives each row its reasons (engine/data/typing_query.py) into the work table, the only
 copy of the data. The rejects come from the rows with reasons, and later rows of a key from a
-window over the duplicated keys alone; rejected rows are then deleted from the work table. Every
-record ends either kept or in the rejects, and the counts are reconciled per file:
-`records == loaded + rejected`. Rows stay in file and line order as read: nothing sorts them.
+window over the duplicated keys alone. Every record ends either kept or in the rejects, and the
+counts are reconciled per file: `records == loaded + rejected`. Rows stay in file and line order
+as read: nothing sorts them.
 
-`publish` makes the work table the source's table. In memory (evaluating from the files) it drops
-the bookkeeping columns and renames the table: no second copy. In the workspace database the work
-table is temporary (DuckDB spills it to disk past its memory limit) and its rows are written,
-compressed, to the source's table in the caller's transaction.
+In memory (evaluating from the files) rejected rows are deleted from the work table. In the
+workspace database the work table is written compressed as it fills (DuckDB spills past its memory
+limit), and a delete there would make DuckDB rewrite it at commit: the INSERT keeps only the good
+rows, and a second pass, when the count says some are missing, puts the others in a temporary
+table. `publish` drops the bookkeeping columns and renames the work table to the source's: no
+second copy either way.
 """
 
 from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -47,8 +49,9 @@ from kpi_engine.data.xlsxfile import read_xlsx_records
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.sql.render import to_sql
 
-WORK, REJECTS, FILES, DUPLICATES, DUPLICATE_KEYS, RAW, FILLED = (
+WORK, BAD, REJECTS, FILES, DUPLICATES, DUPLICATE_KEYS, RAW, FILLED = (
     "_kpi_work",
+    "_kpi_bad_rows",
     "_kpi_rejects",
     "_kpi_files",
     "_kpi_duplicates",
@@ -76,15 +79,11 @@ class FileLoad:
 
 @dataclass(frozen=True)
 class SourceLoad:
-    """A source read into the work tables, not yet published.
-
-    `in_place`: the work table becomes the source's table (in memory).
-    """
+    """A source read into the work tables, not yet published."""
 
     source: Source
     files: tuple[FileLoad, ...]
     work: WorkColumns
-    in_place: bool = False
 
     @property
     def rejected(self) -> int:
@@ -98,15 +97,15 @@ def read_source(
     timezone: str,
     files: Sequence[tuple[DataFile, str, int]],
     progress: ProgressCallback | None = None,
-    in_place: bool = False,
+    in_memory: bool = False,
 ) -> SourceLoad:
     """Read every file of a source (with its sha256 and size) into the work tables and reconcile.
 
-    `in_place` builds the work table in the main schema, to become the source's table (in memory).
+    `in_memory`: the database is in memory, where rejected rows are simply deleted from the work table.
     """
     check_declaration(source.columns, source.key, source.csv, source.id)
     work = WorkColumns.beside(list(source.columns))
-    _create_work_tables(conn, source, work, in_place)
+    _create_work_tables(conn, source, work, in_memory)
     staged: list[tuple[DataFile, str, int, Tally]] = []
     with tempfile.TemporaryDirectory(prefix="kpi-import-") as tmp:
         offset = 0  # bytes of the earlier files of this source, for progress
@@ -115,14 +114,14 @@ def read_source(
             tell = _teller(progress, source.id, file.label, tally, offset, size)
             tell("reading", 0, 0, 0)
             conn.execute(f"INSERT INTO {FILES} VALUES (?, ?)", [file.number, file.label])
-            _read_file(conn, source, file, timezone, tally, work, Path(tmp), tell, size)
+            _read_file(conn, source, file, (timezone, in_memory), tally, work, Path(tmp), tell, size)
             offset += size
             staged.append((file, sha, size, tally))
-        _collect_rejects(conn, source, work)
+        _collect_rejects(conn, source, work, WORK if in_memory else BAD)
         duplicates = source.key is not None and _reject_duplicates(conn, source, work)
-        _drop_rejected(conn, work, duplicates)
+        _drop_rejected(conn, work, duplicates, in_memory)
         _fill_raw(conn, source, [file for file, *_ in staged], Path(tmp))
-    return SourceLoad(source, _reconcile(conn, staged, work), work, in_place)
+    return SourceLoad(source, _reconcile(conn, staged, work), work)
 
 
 def publish(conn: duckdb.DuckDBPyConnection, load: SourceLoad) -> None:
@@ -130,15 +129,9 @@ def publish(conn: duckdb.DuckDBPyConnection, load: SourceLoad) -> None:
     source, work = load.source, load.work
     target = to_sql(exp.to_identifier(source.id, quoted=True), DUCKDB)
     drop_relation(conn, source.id)
-    if load.in_place:
-        for name, _ in work.definitions():
-            conn.execute(f"ALTER TABLE main.{WORK} DROP COLUMN {_ident(name)}")
-        conn.execute(f"ALTER TABLE main.{WORK} RENAME TO {target}")
-    else:
-        # A plain scan keeps the rows' order (DuckDB may interleave row groups behind a join).
-        names = ", ".join(_ident(name) for name in (*source.columns, "_file", "_line"))
-        conn.execute(f"CREATE TABLE main.{target} AS SELECT {names} FROM temp.main.{WORK}")
-        conn.execute(f"DROP TABLE temp.main.{WORK}")
+    for name, _ in work.definitions():
+        conn.execute(f"ALTER TABLE main.{WORK} DROP COLUMN {_ident(name)}")
+    conn.execute(f"ALTER TABLE main.{WORK} RENAME TO {target}")
     conn.execute("DELETE FROM rejects WHERE source = ?", [source.id])
     conn.execute(
         f"""INSERT INTO rejects SELECT ?, f.file, r._line, r.col, r.reason, r.raw, r._record
@@ -160,7 +153,7 @@ def sample_rejects(conn: duckdb.DuckDBPyConnection, source_id: str, limit: int =
 def drop_work_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """Remove the work tables (the in-place work table too, if it was not published)."""
     conn.execute(f"DROP TABLE IF EXISTS main.{WORK}")
-    for name in (WORK, REJECTS, FILES, DUPLICATES, DUPLICATE_KEYS, RAW, FILLED):
+    for name in (BAD, REJECTS, FILES, DUPLICATES, DUPLICATE_KEYS, RAW, FILLED):
         conn.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
 
 
@@ -190,7 +183,7 @@ def _records(file: DataFile, source: Source, tally: Tally) -> Iterator[StageRow]
     raise KpiError([error(Code.DATA_FILE, f"`{file.label}`: unsupported format {file.format}")])
 
 
-def _create_work_tables(conn: duckdb.DuckDBPyConnection, source: Source, work: WorkColumns, in_place: bool) -> None:
+def _create_work_tables(conn: duckdb.DuckDBPyConnection, source: Source, work: WorkColumns, in_memory: bool) -> None:
     drop_work_tables(conn)
     columns = [
         *((name, DUCKDB_TYPES[c.type]) for name, c in source.columns.items()),
@@ -198,10 +191,10 @@ def _create_work_tables(conn: duckdb.DuckDBPyConnection, source: Source, work: W
         ("_line", "BIGINT"),
         *work.definitions(),
     ]
-    # In memory the work table becomes the source's table (main schema); else it is temporary (spillable).
-    table = f"TABLE main.{WORK}" if in_place else f"TEMP TABLE {WORK}"
     definition = ", ".join(f"{_ident(name)} {kind}" for name, kind in columns)
-    conn.execute(f"CREATE {table} ({definition})")
+    conn.execute(f"CREATE TABLE main.{WORK} ({definition})")  # to become the source's table
+    if not in_memory:
+        conn.execute(f"CREATE TEMP TABLE {BAD} ({definition})")
     conn.execute(f"""CREATE TEMP TABLE {REJECTS} (_file_no INTEGER, _record BIGINT, _line BIGINT, _lines INTEGER,
                      _col_no INTEGER, col VARCHAR, reason VARCHAR, raw VARCHAR)""")
     conn.execute(f"CREATE TEMP TABLE {FILES} (_file_no INTEGER, file VARCHAR)")
@@ -216,14 +209,17 @@ def _read_file(
     conn: duckdb.DuckDBPyConnection,
     source: Source,
     file: DataFile,
-    timezone: str,
+    session: tuple[str, bool],
     tally: Tally,
     work: WorkColumns,
     tmp: Path,
     tell: Teller,
     size: int,
 ) -> None:
-    """Type one file into the work table in one pass: Parquet where it lies, other formats from their staging CSV."""
+    """Type one file into the work table: Parquet where it lies, other formats from their staging CSV.
+
+    `session`: the time zone, and whether the database is in memory (else the bad rows go apart).
+    """
     if file.format == "parquet":
         physical = _check_parquet(conn, source, file, tally)
         relation, path = parquet_relation(list(source.columns)), file.path
@@ -232,22 +228,34 @@ def _read_file(
         physical = ["VARCHAR"] * len(source.columns)
         relation = staged_relation(len(source.columns))
     tell("typing", size * _READ_SHARE // 100, 0, 0)
+    timezone, in_memory = session
     fmt = TextFormat.of(source.csv)
     found = _zone(conn, relation, source, physical, fmt, str(path), tally.records)
-    query = typing_query(relation, source.columns, source.key, physical, fmt, timezone, found, work)
+    query = to_sql(typing_query(relation, source.columns, source.key, physical, fmt, timezone, found, work), DUCKDB)
     params = {"path": str(path), "label": file.label, "file_no": file.number}
-    ((inserted,),) = conn.execute(f"INSERT INTO {WORK} {to_sql(query, DUCKDB)}", params).fetchall()
+    if in_memory:
+        read = _inserted(conn, f"INSERT INTO main.{WORK} {query}", params)
+    else:
+        bad = _ident(work.bad)
+        read = _inserted(conn, f"INSERT INTO main.{WORK} SELECT * FROM ({query}) WHERE {bad} IS NULL", params)
+        if read < tally.records:  # some rows have reasons: a second pass sets them apart
+            read += _inserted(conn, f"INSERT INTO {BAD} SELECT * FROM ({query}) WHERE {bad} IS NOT NULL", params)
     if file.format != "parquet":
         path.unlink()
-    if inserted == tally.records:
+    if read == tally.records:
         return
     if file.format == "parquet":
-        message = f"`{file.label}`: the Parquet footer says {tally.records} rows, {inserted} were read"
+        message = f"`{file.label}`: the Parquet footer says {tally.records} rows, {read} were read"
         raise KpiError([error(Code.DATA_RECONCILE, message, file.span())])
-    message = f"staging wrote {tally.records} records but DuckDB read {inserted}"
+    message = f"staging wrote {tally.records} records but DuckDB read {read}"
     raise KpiError(
         [error(Code.DATA_RECONCILE, message, None, "this is a bug in the importer; please report it with the file")]
     )
+
+
+def _inserted(conn: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]) -> int:
+    ((count,),) = conn.execute(sql, params).fetchall()
+    return int(count)
 
 
 def _zone(
@@ -325,18 +333,18 @@ def _check_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFi
     return [types[name] for name in source.columns]
 
 
-def _collect_rejects(conn: duckdb.DuckDBPyConnection, source: Source, work: WorkColumns) -> None:
-    """Every reason of the work table's bad rows into the rejects: the record's own error, else one per column."""
+def _collect_rejects(conn: duckdb.DuckDBPyConnection, source: Source, work: WorkColumns, table: str) -> None:
+    """Every reason of the bad rows in `table` into the rejects: the record's own error, else one per column."""
     w = _WorkSql(work)
     conn.execute(
         f"""INSERT INTO {REJECTS} SELECT {w.file_no}, {w.record}, _line, {w.lines}, -1, {w.bad}[1], {w.bad}[2], {w.raw}
-                     FROM {WORK} WHERE {w.bad} IS NOT NULL AND {w.bad}[2] IS NOT NULL"""
+                     FROM {table} WHERE {w.bad} IS NOT NULL AND {w.bad}[2] IS NOT NULL"""
     )
     conn.execute(
         f"""INSERT INTO {REJECTS} SELECT file_no, record, line, lines, col_no, $names[col_no + 1], reason, raw FROM (
                          SELECT {w.file_no} AS file_no, {w.record} AS record, _line AS line, {w.lines} AS lines,
                                 {w.raw} AS raw, unnest(range(len({w.bad}) - 2)) AS col_no, unnest({w.bad}[3:]) AS reason
-                         FROM {WORK} WHERE {w.bad} IS NOT NULL AND {w.bad}[2] IS NULL)
+                         FROM {table} WHERE {w.bad} IS NOT NULL AND {w.bad}[2] IS NULL)
                      WHERE reason IS NOT NULL""",
         {"names": list(source.columns)},
     )
@@ -377,10 +385,14 @@ def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source, work: Wo
     return True
 
 
-def _drop_rejected(conn: duckdb.DuckDBPyConnection, work: WorkColumns, duplicates: bool) -> None:
-    """Delete the rejected rows from the work table: what stays is the source's table, in its order."""
+def _drop_rejected(conn: duckdb.DuckDBPyConnection, work: WorkColumns, duplicates: bool, in_memory: bool) -> None:
+    """Delete the rejected rows from the work table: what stays is the source's table, in its order.
+
+    In the workspace database only later rows of a key can be there (the others were set apart).
+    """
     w = _WorkSql(work)
-    conn.execute(f"DELETE FROM {WORK} WHERE {w.bad} IS NOT NULL")
+    if in_memory:
+        conn.execute(f"DELETE FROM {WORK} WHERE {w.bad} IS NOT NULL")
     if duplicates:
         conn.execute(f"""DELETE FROM {WORK} w WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
                          WHERE d._file_no = w.{w.file_no} AND d._record = w.{w.record})""")

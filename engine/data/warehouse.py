@@ -251,7 +251,7 @@ def _import_source(
             progress(Progress(source.id, "unchanged", done=sum(size for *_, size in hashed)))
         return _unchanged_report(source.id, unchanged, max_rejects)
     with _importing(warehouse, source.id):
-        load = read_source(conn, source, warehouse.timezone, hashed, progress, in_place=in_memory)
+        load = read_source(conn, source, warehouse.timezone, hashed, progress, in_memory=in_memory)
         sample = sample_rejects(conn, source.id)
         over = max_rejects is not None and load.rejected > max_rejects
         if not over:  # else nothing is written: the source keeps its previous table and rejects
