@@ -2,7 +2,10 @@
 
 One process writes at a time (DuckDB's file lock); a second writer gets a clean error naming the
 PID that holds it. Each source is imported in one transaction that replaces its previous
-content; an unchanged file set (same content hashes, same declaration) is not read again.
+content; an unchanged file set (same content hashes, same declaration) is not read again. A
+writing connection has a memory limit (`KPI_MEMORY_LIMIT`, else a quarter of the machine's memory,
+at most 2 GiB) and spills what does not fit to `.kpi/spill/`, bounded to half the free disk space
+and removed when the connection closes: an import streams instead of holding the data in memory.
 After the sources are in, `lock_down` cuts DuckDB off from files, the network and extension
 downloads, so a formula can read nothing but the tables.
 """
@@ -11,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -42,6 +47,9 @@ __all__ = ["Warehouse", "open_warehouse", "open_memory", "import_sources", "lock
 # Bump when the importer's output for the same file changes, so existing imports are redone.
 IMPORT_FORMAT = "2"
 WAREHOUSE_FILE = Path(".kpi") / "warehouse.duckdb"
+SPILL_DIR = Path(".kpi") / "spill"  # where a writing connection spills (removed when it closes)
+MEMORY_LIMIT_VARIABLE = "KPI_MEMORY_LIMIT"  # e.g. 4GB; default: a quarter of memory, at most 2 GiB
+_MEMORY_CAP = 2 * 2**30  # an import streams: more memory than this barely speeds it up
 RESERVED_TABLES = ("rejects", "runs", "approvals")
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _LOCKDOWN = (
@@ -73,6 +81,7 @@ class Warehouse:
         self.timezone = timezone
         self.read_only = read_only
         self.locked = False
+        self.spill: Path | None = None  # the folder DuckDB spills to, removed on close
         # an in-memory database: imports need no transaction, and tables keep no content hash
         self.in_memory = path is None and _in_memory(conn)
 
@@ -115,8 +124,10 @@ class Warehouse:
         return relations(self.conn, views)
 
     def close(self) -> None:
-        """Close the connection (and release the file lock)."""
+        """Close the connection (and release the file lock); remove what it spilled to disk."""
         self.conn.close()
+        if self.spill is not None:
+            shutil.rmtree(self.spill, ignore_errors=True)
 
     def __enter__(self) -> Warehouse:
         return self
@@ -150,7 +161,53 @@ def open_warehouse(root: Path, timezone: str, read_only: bool = False) -> Wareho
 
             ignore.write_text(IGNORE, encoding="utf-8")
     conn = _connect(str(path), read_only)
-    return _prepare(Warehouse(conn, path, timezone, read_only))
+    warehouse = _prepare(Warehouse(conn, path, timezone, read_only))
+    if not read_only:
+        _limit_memory(warehouse, path.parent / SPILL_DIR.name)
+    return warehouse
+
+
+def _limit_memory(warehouse: Warehouse, spill: Path) -> None:
+    """Give a writing connection a memory limit and a bounded folder under .kpi/ to spill to.
+
+    Holding the lock, this process alone writes there: files left by one that did not close go first.
+    """
+    chosen = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    shutil.rmtree(spill, ignore_errors=True)
+    settings = {
+        "memory_limit": chosen or f"{min(_physical_memory() // 4, _MEMORY_CAP)}B",
+        "temp_directory": str(spill),
+        "max_temp_directory_size": f"{shutil.disk_usage(spill.parent).free // 2}B",
+    }
+    try:
+        for name, value in settings.items():
+            warehouse.conn.execute(f"SET {name} = {to_sql(exp.Literal.string(value), DUCKDB)}")
+    except duckdb.Error as exc:
+        warehouse.conn.close()
+        raise KpiError(
+            [
+                error(
+                    Code.BAD_VALUE,
+                    f"{MEMORY_LIMIT_VARIABLE}={chosen!r} is not a memory size: {str(exc).splitlines()[0]}",
+                    None,
+                    "write it like 4GB, 512MB or 2GiB, or unset it for the default",
+                )
+            ]
+        ) from None
+    warehouse.spill = spill
+
+
+def _physical_memory() -> int:
+    """The machine's memory in bytes, or the container's limit when lower (cgroup v2); the cap if unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return 4 * _MEMORY_CAP
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
 
 
 def open_memory(timezone: str) -> Warehouse:
@@ -325,7 +382,7 @@ def _importing(warehouse: Warehouse, source_id: str) -> Iterator[None]:
 
     In memory there is no transaction: nothing outlives the process, and a transaction would make
     DuckDB rewrite the table at commit for the rejected rows deleted in place; on failure the work
-    tables are simply dropped.
+    tables are simply dropped. DuckDB running out of memory or spill space becomes a diagnostic.
     """
     conn, in_memory = warehouse.conn, warehouse.in_memory
     if not in_memory:
@@ -334,6 +391,19 @@ def _importing(warehouse: Warehouse, source_id: str) -> Iterator[None]:
         yield
         if not in_memory:
             conn.commit()
+    except duckdb.OutOfMemoryException as exc:
+        if not in_memory:
+            conn.rollback()
+        raise KpiError(
+            [
+                error(
+                    Code.DATABASE,
+                    f"source `{source_id}`: DuckDB ran out of memory or of spill space: {str(exc).splitlines()[0]}",
+                    None,
+                    f"set {MEMORY_LIMIT_VARIABLE} higher (e.g. 8GB), or free disk space for .kpi/{SPILL_DIR.name}/",
+                )
+            ]
+        ) from None
     except BaseException:
         if not in_memory:
             conn.rollback()

@@ -1,4 +1,4 @@
-"""The import as one pass per file: one copy of the data, file order kept, nothing left behind."""
+"""The import as one pass per file: one copy of the data, file order kept, nothing left behind; its memory limit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from datakit import col, columns, table, write
 
 from kpi_engine.config.model import Source
 from kpi_engine.data import ImportFailed, Warehouse, import_sources, open_memory, open_warehouse
+from kpi_engine.data import warehouse as warehouse_module
+from kpi_engine.errors import Code, KpiError
 
 ROWS = 300_000  # three row groups of DuckDB's, so parallel reading could reorder them
 
@@ -79,3 +81,64 @@ def test_a_failed_or_refused_import_leaves_no_work_table(tmp_path: Path, target:
     with pytest.raises(ImportFailed):
         import_sources(target, {"a": source})
     assert _work_tables(target) == []
+
+
+def test_running_out_of_memory_is_a_diagnostic_and_keeps_the_previous_table(
+    tmp_path: Path, target: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "a.csv", "id\na\n")
+    source = Source("a", tmp_path, "a.csv", columns=columns(id="string"))
+    import_sources(target, {"a": source})
+    write(tmp_path, "a.csv", "id\nb\n")
+
+    def out_of_memory(*_: object, **__: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr(warehouse_module, "read_source", out_of_memory)
+    with pytest.raises(ImportFailed) as caught:
+        import_sources(target, {"a": source})
+    (problem,) = caught.value.errors
+    assert problem.code == Code.DATABASE and "ran out of memory" in problem.message
+    assert problem.hint is not None and "KPI_MEMORY_LIMIT" in problem.hint
+    assert target.fetch("SELECT id FROM a") == [("a",)]
+
+
+def test_a_writing_connection_spills_to_kpi_within_its_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KPI_MEMORY_LIMIT", "64MB")
+    spill = tmp_path / ".kpi" / "spill"
+    spill.mkdir(parents=True)
+    (spill / "left-by-a-crash.tmp").write_bytes(b"x")
+    wh = open_warehouse(tmp_path, "UTC")
+    assert not (spill / "left-by-a-crash.tmp").exists()
+    ((limit, folder),) = wh.fetch("SELECT current_setting('memory_limit'), current_setting('temp_directory')")
+    assert (limit, Path(str(folder))) == ("61.0 MiB", spill)
+    wh.conn.execute("CREATE TEMP TABLE big AS SELECT range AS n, md5(range::VARCHAR) AS h FROM range(3000000)")
+    assert any(spill.iterdir())  # 200 MB of data did not fit in 64 MB: it went to disk
+    wh.close()
+    assert not spill.exists()
+
+
+def test_the_default_memory_limit_is_a_quarter_of_memory_at_most_2_gib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KPI_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(warehouse_module, "_physical_memory", lambda: 4 * 2**30)
+    with open_warehouse(tmp_path, "UTC") as wh:
+        assert wh.fetch("SELECT current_setting('memory_limit')") == [("1.0 GiB",)]
+    monkeypatch.setattr(warehouse_module, "_physical_memory", lambda: 64 * 2**30)
+    with open_warehouse(tmp_path, "UTC") as wh:
+        assert wh.fetch("SELECT current_setting('memory_limit')") == [("2.0 GiB",)]
+    with open_warehouse(tmp_path, "UTC", read_only=True) as wh:  # evaluation keeps DuckDB's own limit
+        assert wh.spill is None
+
+
+def test_a_memory_limit_that_is_not_a_size_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPI_MEMORY_LIMIT", "lots")
+    with pytest.raises(KpiError) as caught:
+        open_warehouse(tmp_path, "UTC")
+    (problem,) = caught.value.diagnostics
+    assert problem.code == Code.BAD_VALUE and problem.message.startswith("KPI_MEMORY_LIMIT='lots' is not a memory size")
+    with open_memory("UTC") as wh:  # nor does evaluating from the files
+        assert wh.spill is None
