@@ -91,6 +91,26 @@ class SourceLoad:
         return sum(f.rejected for f in self.files)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every file of a source is read with.
+
+    `in_memory`: rejected rows stay in the work table, to be deleted (in the workspace database a
+    second pass sets them apart instead).
+    """
+
+    source: Source
+    timezone: str
+    work: WorkColumns
+    in_memory: bool
+    tmp: Path
+
+    @property
+    def fmt(self) -> TextFormat:
+        """How the source writes numbers, dates and nulls in text."""
+        return TextFormat.of(self.source.csv)
+
+
 def read_source(
     conn: duckdb.DuckDBPyConnection,
     source: Source,
@@ -108,16 +128,17 @@ def read_source(
     _create_work_tables(conn, source, work, in_memory)
     staged: list[tuple[DataFile, str, int, Tally]] = []
     with tempfile.TemporaryDirectory(prefix="kpi-import-") as tmp:
+        job = _Job(source, timezone, work, in_memory, Path(tmp))
         offset = 0  # bytes of the earlier files of this source, for progress
         for file, sha, size in files:
             tally = Tally()
             tell = _teller(progress, source.id, file.label, tally, offset, size)
             tell("reading", 0, 0, 0)
             conn.execute(f"INSERT INTO {FILES} VALUES (?, ?)", [file.number, file.label])
-            _read_file(conn, source, file, (timezone, in_memory), tally, work, Path(tmp), tell, size)
+            _read_file(conn, job, file, tally, tell, size)
             offset += size
             staged.append((file, sha, size, tally))
-        _collect_rejects(conn, source, work, WORK if in_memory else BAD)
+        _collect_rejects(conn, source, work, f"main.{WORK}" if in_memory else BAD)
         duplicates = source.key is not None and _reject_duplicates(conn, source, work)
         _drop_rejected(conn, work, duplicates, in_memory)
         _fill_raw(conn, source, [file for file, *_ in staged], Path(tmp))
@@ -151,7 +172,7 @@ def sample_rejects(conn: duckdb.DuckDBPyConnection, source_id: str, limit: int =
 
 
 def drop_work_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Remove the work tables (the in-place work table too, if it was not published)."""
+    """Remove the work tables (the one in the main schema too, if it was not published)."""
     conn.execute(f"DROP TABLE IF EXISTS main.{WORK}")
     for name in (BAD, REJECTS, FILES, DUPLICATES, DUPLICATE_KEYS, RAW, FILLED):
         conn.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
@@ -206,37 +227,26 @@ _READ_SHARE = 70  # per cent of a file's bytes shown as done once it is read, be
 
 
 def _read_file(
-    conn: duckdb.DuckDBPyConnection,
-    source: Source,
-    file: DataFile,
-    session: tuple[str, bool],
-    tally: Tally,
-    work: WorkColumns,
-    tmp: Path,
-    tell: Teller,
-    size: int,
+    conn: duckdb.DuckDBPyConnection, job: _Job, file: DataFile, tally: Tally, tell: Teller, size: int
 ) -> None:
-    """Type one file into the work table: Parquet where it lies, other formats from their staging CSV.
-
-    `session`: the time zone, and whether the database is in memory (else the bad rows go apart).
-    """
+    """Type one file into the work table: Parquet where it lies, other formats from their staging CSV."""
+    source = job.source
     if file.format == "parquet":
         physical = _check_parquet(conn, source, file, tally)
         relation, path = parquet_relation(list(source.columns)), file.path
     else:
-        path = _stage_text(_records(file, source, tally), tally, tmp, tell)
+        path = _stage_text(_records(file, source, tally), tally, job.tmp, tell)
         physical = ["VARCHAR"] * len(source.columns)
         relation = staged_relation(len(source.columns))
     tell("typing", size * _READ_SHARE // 100, 0, 0)
-    timezone, in_memory = session
-    fmt = TextFormat.of(source.csv)
-    found = _zone(conn, relation, source, physical, fmt, str(path), tally.records)
-    query = to_sql(typing_query(relation, source.columns, source.key, physical, fmt, timezone, found, work), DUCKDB)
+    found = _zone(conn, job, relation, physical, str(path), tally.records)
+    typed = typing_query(relation, source.columns, source.key, physical, job.fmt, job.timezone, found, job.work)
+    query = to_sql(typed, DUCKDB)
     params = {"path": str(path), "label": file.label, "file_no": file.number}
-    if in_memory:
+    if job.in_memory:
         read = _inserted(conn, f"INSERT INTO main.{WORK} {query}", params)
     else:
-        bad = _ident(work.bad)
+        bad = _ident(job.work.bad)
         read = _inserted(conn, f"INSERT INTO main.{WORK} SELECT * FROM ({query}) WHERE {bad} IS NULL", params)
         if read < tally.records:  # some rows have reasons: a second pass sets them apart
             read += _inserted(conn, f"INSERT INTO {BAD} SELECT * FROM ({query}) WHERE {bad} IS NOT NULL", params)
@@ -259,19 +269,13 @@ def _inserted(conn: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, ob
 
 
 def _zone(
-    conn: duckdb.DuckDBPyConnection,
-    relation: exp.Select,
-    source: Source,
-    physical: list[str],
-    fmt: TextFormat,
-    path: str,
-    records: int,
+    conn: duckdb.DuckDBPyConnection, job: _Job, relation: exp.Select, physical: list[str], path: str, records: int
 ) -> zone.Zone | None:
     """The zone table for a file's wall-clock timestamps, when it has enough of them to pay (engine/data/zone.py)."""
-    query = span_query(relation, source.columns, physical, fmt)
-    if query is None or records * (len(query.expressions) // 3) < zone.MIN_VALUES:
+    found = span_query(relation, job.source.columns, physical, job.fmt)
+    if found is None or records * found[1] < zone.MIN_VALUES:
         return None
-    ((*row,),) = conn.execute(to_sql(query, DUCKDB), {"path": path}).fetchall()
+    ((*row,),) = conn.execute(to_sql(found[0], DUCKDB), {"path": path}).fetchall()
     return zone.zone_for(conn, spans(row))
 
 
@@ -359,7 +363,7 @@ def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source, work: Wo
     names = list(source.columns)
     k = names.index(source.key or "")
     key = _ident(names[k])
-    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {DUPLICATE_KEYS} AS SELECT {key} AS k FROM {WORK}
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {DUPLICATE_KEYS} AS SELECT {key} AS k FROM main.{WORK}
                      WHERE {w.bad} IS NULL GROUP BY ALL HAVING count(*) > 1""")
     (found,) = _one(conn, f"SELECT count(*) FROM {DUPLICATE_KEYS}")
     if not found:
@@ -370,7 +374,7 @@ def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source, work: Wo
         FROM (SELECT {w.file_no} AS _file_no, {w.record} AS _record, _line, {w.lines} AS _lines, {w.raw} AS _raw,
                      {key} AS k, row_number() OVER v AS n,
                      first_value({w.file_no}) OVER v AS first_file, first_value(_line) OVER v AS first_line
-              FROM {WORK} WHERE {w.bad} IS NULL AND {key} IN (SELECT k FROM {DUPLICATE_KEYS})
+              FROM main.{WORK} WHERE {w.bad} IS NULL AND {key} IN (SELECT k FROM {DUPLICATE_KEYS})
               WINDOW v AS (PARTITION BY {key} ORDER BY {w.file_no}, {w.record}))
         WHERE n > 1""")
     conn.execute(f"DROP TABLE {DUPLICATE_KEYS}")
@@ -392,9 +396,9 @@ def _drop_rejected(conn: duckdb.DuckDBPyConnection, work: WorkColumns, duplicate
     """
     w = _WorkSql(work)
     if in_memory:
-        conn.execute(f"DELETE FROM {WORK} WHERE {w.bad} IS NOT NULL")
+        conn.execute(f"DELETE FROM main.{WORK} WHERE {w.bad} IS NOT NULL")
     if duplicates:
-        conn.execute(f"""DELETE FROM {WORK} w WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
+        conn.execute(f"""DELETE FROM main.{WORK} w WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
                          WHERE d._file_no = w.{w.file_no} AND d._record = w.{w.record})""")
 
 
@@ -469,7 +473,7 @@ def _reconcile(
 ) -> tuple[FileLoad, ...]:
     """Per file: records == rows left in the work table + distinct rejected records, or stop loudly."""
     w = _WorkSql(work)
-    loaded = dict(conn.execute(f"SELECT {w.file_no}, count(*) FROM {WORK} GROUP BY ALL").fetchall())
+    loaded = dict(conn.execute(f"SELECT {w.file_no}, count(*) FROM main.{WORK} GROUP BY ALL").fetchall())
     rejected = dict(conn.execute(f"SELECT _file_no, count(DISTINCT _record) FROM {REJECTS} GROUP BY ALL").fetchall())
     out = []
     for file, sha, size, tally in staged:

@@ -119,10 +119,10 @@ def staged_relation(width: int) -> exp.Select:
 
 def span_query(
     relation: exp.Select, columns: Mapping[str, Column], physical: Sequence[str], fmt: TextFormat
-) -> exp.Select | None:
+) -> tuple[exp.Select, int] | None:
     """(first, last, count) per timestamp column of its wall-clock readings in the zone window, as microseconds.
 
-    None when no column has wall-clock readings.
+    With the number of such columns; None when no column has wall-clock readings.
     """
     parts: list[exp.Expr] = []
     for i, column in enumerate(columns.values()):
@@ -136,7 +136,7 @@ def span_query(
         parts.append(exp.Filter(this=exp.func("count", reading.copy()), expression=exp.Where(this=inside.copy())))
     if not parts:
         return None
-    return exp.select(*parts).from_(relation.subquery("source"))
+    return exp.select(*parts).from_(relation.subquery("source")), len(parts) // 3
 
 
 def spans(row: Sequence[object]) -> list[tuple[int | None, int | None, int]]:
