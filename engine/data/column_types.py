@@ -4,6 +4,10 @@ Every value arrives as text (CSV, JSON, Excel) or as a Parquet type. Text is val
 regular expression *before* an explicit cast, because DuckDB's casts are lenient: `'12.5'::BIGINT`
 is 13, `'1e3'::DECIMAL` is 1000. Each column yields a typed value and a reason (NULL when the
 value is fine); a row with any reason is rejected.
+
+The typing query computes each column in layers, each expression once (`Cell` names them): the
+cell with null tokens removed `t`, its well-formedness `ok`, for timestamps the wall-clock reading
+`w` and its zone offset `z` (`engine/data/zone.py`), the value `v`, and the reason.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from sqlglot import exp
 
 from kpi_engine.config.model import Column, CsvOptions
+from kpi_engine.data.zone import instant
 
 DUCKDB_TYPES: Mapping[str, str] = {
     "string": "VARCHAR",
@@ -90,14 +95,45 @@ class TextFormat:
 
 
 @dataclass(frozen=True)
-class Parsed:
-    """A column's SQL over its staged value `t`: is it well-formed, and its typed value.
+class Cell:
+    """References to one column's computed values in the typing query's layers.
 
-    Also the reasons for a malformed value (`syntax`) and for a well-formed one without a value (`invalid`).
+    `t` the staged value (NULL for null tokens), `ok` its well-formedness, `wall` the wall-clock
+    reading of a timestamp, `offset` that reading's zone offset (None when no zone table is used),
+    `value` the typed value.
+    """
+
+    t: exp.Expr
+    ok: exp.Expr
+    wall: exp.Expr
+    offset: exp.Expr | None
+    value: exp.Expr
+
+    @classmethod
+    def named(cls, i: int, zoned: bool = False) -> Cell:
+        """The references of column `i` (`t0`, `ok0`, `w0`, `z0`, `v0`)."""
+        return cls(
+            exp.column(f"t{i}"),
+            exp.column(f"ok{i}"),
+            exp.column(f"w{i}"),
+            exp.column(f"z{i}") if zoned else None,
+            exp.column(f"v{i}"),
+        )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A column's SQL over its staged value: well-formed?, its wall-clock reading, its typed value.
+
+    `ok` is computed over `t`; `wall` (timestamps without an offset) over `t` and `ok`; `value` over
+    those and the offset; `valid` (over the references) says whether the value was well-formed. Also
+    the reasons for a malformed value (`syntax`) and for a well-formed one without a value (`invalid`).
     """
 
     ok: exp.Expr
+    wall: exp.Expr | None
     value: exp.Expr
+    valid: exp.Expr
     syntax: exp.Expr
     invalid: exp.Expr
 
@@ -125,39 +161,34 @@ def compatible(column_type: str, physical: str) -> bool:
     return False
 
 
-def parse_column(column: Column, physical: str, fmt: TextFormat, t: exp.Expr, ok: exp.Expr) -> Parsed:
-    """Validity and typed value of one column whose staged value is `t` (already NULL for nulls).
+def parse_column(column: Column, physical: str, fmt: TextFormat, cell: Cell) -> Parsed:
+    """Validity, wall-clock reading and typed value of one column whose staged value is `cell.t`.
 
-    `physical` is VARCHAR for text, else the Parquet column's DuckDB type. The value refers to
-    `ok`, the column holding the computed validity, so each regular expression runs once.
+    `physical` is VARCHAR for text, else the Parquet column's DuckDB type. The expressions refer to
+    the columns of earlier layers (`cell`), so each regular expression and conversion runs once.
     """
+    if column.type == "timestamp":
+        if physical == "VARCHAR":
+            return _timestamp_from_text(fmt, cell)
+        return _timestamp_from_typed(physical, cell)
     if physical == "VARCHAR":
-        return Parsed(*_from_text(column.type, fmt, t, ok))
-    return Parsed(*_from_typed(column.type, physical, t, ok))
+        ok, value, syntax, invalid = _from_text(column.type, fmt, cell.t, cell.ok)
+    else:
+        ok, value, syntax, invalid = _from_typed(column.type, physical, cell.t, cell.ok)
+    return Parsed(ok, None, value, cell.ok.copy(), syntax, invalid)
 
 
-def reject_reason(
-    column: Column,
-    physical: str,
-    fmt: TextFormat,
-    timezone: str,
-    *,
-    key: bool,
-    parsed: Parsed,
-    t: exp.Expr,
-    ok: exp.Expr,
-    value: exp.Expr,
-) -> exp.Expr:
-    """Why a row's value is rejected, or NULL; `ok` and `value` refer to the computed columns."""
+def reject_reason(column: Column, physical: str, timezone: str, *, key: bool, parsed: Parsed, cell: Cell) -> exp.Expr:
+    """Why a row's value is rejected, or NULL; `cell` refers to the computed columns."""
     checks: list[tuple[exp.Expr, exp.Expr]] = [
         (
-            exp.Is(this=t.copy(), expression=exp.null()),
+            exp.Is(this=cell.t.copy(), expression=exp.null()),
             _lit("missing key value") if key else _lit("missing required value") if column.required else exp.null(),
         ),
-        (exp.not_(ok.copy()), parsed.syntax),
-        (exp.Is(this=value.copy(), expression=exp.null()), parsed.invalid),
+        (exp.not_(parsed.valid.copy()), parsed.syntax),
+        (exp.Is(this=cell.value.copy(), expression=exp.null()), parsed.invalid),
     ]
-    checks += _extra_checks(column, physical, fmt, timezone, key, t, value)
+    checks += _extra_checks(column, physical, timezone, key, parsed, cell)
     return exp.Case(ifs=[exp.If(this=cond, true=then) for cond, then in checks])
 
 
@@ -213,8 +244,6 @@ def _from_text(column_type: str, fmt: TextFormat, t: exp.Expr, valid: exp.Expr) 
             return ok, _when(valid, value), _not_valid(shown, "boolean", "true/false, 1/0 or yes/no"), exp.null()
         case "date":
             return _date_from_text(t, fmt, shown)
-        case "timestamp":
-            return _timestamp_from_text(t, fmt, shown, valid)
     raise ValueError(f"unknown column type {column_type!r}")
 
 
@@ -256,51 +285,72 @@ def _date_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr) -> _Parts:
     return ok, value, _not_valid(shown, "date", expected), _concat(shown, " is not a valid date (no such day)")
 
 
-def _timestamp_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr, valid: exp.Expr) -> _Parts:
-    # One regular expression; DuckDB's cast then reads a naive time in the session's zone (the
-    # organization's) and converts a time with an offset.
-    iso = _full_match(t, _ISO_TIMESTAMP)
+def _timestamp_from_text(fmt: TextFormat, cell: Cell) -> Parsed:
+    """A timestamp written as text: ISO (with or without an offset) or the declared format.
+
+    A time without an offset is a wall-clock reading (`wall`) that the zone's offset (or ICU) turns
+    into an instant; a time with an offset is cast as written.
+    """
+    t, ok, wall = cell.t, cell.ok, cell.wall
+    shown = _shown(t)
     expected = "YYYY-MM-DD HH:MM[:SS], optionally with an offset within ±14:00"
-    if not fmt.timestamp_format:
-        return (
-            iso,
-            _when(valid, _try_cast(t, "TIMESTAMPTZ")),
-            _not_valid(shown, "timestamp", expected),
-            _concat(shown, " is not a valid timestamp"),
-        )
-    parsed = _fn("try_strptime", t, _lit(fmt.timestamp_format))
-    ok = exp.or_(iso, exp.not_(exp.Is(this=parsed, expression=exp.null())))
-    value = exp.Case(
-        ifs=[
-            exp.If(this=iso.copy(), true=_try_cast(t, "TIMESTAMPTZ")),
-            exp.If(this=valid.copy(), true=exp.cast(parsed.copy(), "TIMESTAMPTZ")),
-        ]
-    )
-    return (
-        ok,
-        value,
-        _not_valid(shown, "timestamp", f"{expected}, or {fmt.timestamp_format}"),
-        _concat(shown, " is not a valid timestamp"),
-    )
-
-
-def wall_clock(column: Column, physical: str, fmt: TextFormat, t: exp.Expr) -> exp.Expr | None:
-    """For timestamps written without an offset: the wall-clock time as written, to detect DST gaps."""
-    if column.type != "timestamp":
-        return None
-    if physical in _NAIVE_TIMESTAMPS:
-        return t if physical == "TIMESTAMP" else _try_cast(t, "TIMESTAMP")
-    if physical != "VARCHAR":
-        return None
     # After the date, a naive ISO time has no `Z`, `+` or `-`: cheaper than another regex.
     time_part = _fn("substr", t, exp.Literal.number(11))
     naive = exp.and_(
         *[exp.EQ(this=_fn("strpos", time_part, _lit(c)), expression=exp.Literal.number(0)) for c in ("Z", "+", "-")]
     )
-    ifs = [exp.If(this=naive, true=_try_cast(t, "TIMESTAMP"))]
+    readings = [exp.If(this=exp.and_(ok.copy(), naive), true=_try_cast(t, "TIMESTAMP"))]
+    ifs = [
+        exp.If(this=_is_not_null(wall), true=instant(wall, cell.offset)),
+        exp.If(this=ok.copy(), true=_try_cast(t, "TIMESTAMPTZ")),
+    ]
+    valid: exp.Expr = ok.copy()
+    if fmt.timestamp_format:
+        expected += f", or {fmt.timestamp_format}"
+        parsed = _fn("try_strptime", t, _lit(fmt.timestamp_format))
+        if "%z" in fmt.timestamp_format or "%Z" in fmt.timestamp_format:
+            ifs.append(exp.If(this=exp.true(), true=exp.cast(parsed, "TIMESTAMPTZ")))
+            valid = exp.or_(valid, _is_not_null(cell.value))
+        else:  # the format's reading is a wall-clock time too, checked for the DST gap like ISO text
+            readings.append(exp.If(this=exp.not_(ok.copy()), true=parsed))
+            valid = exp.or_(valid, _is_not_null(wall))
+    return Parsed(
+        _full_match(t, _ISO_TIMESTAMP),
+        exp.Case(ifs=readings),
+        exp.Case(ifs=ifs),
+        valid,
+        _not_valid(shown, "timestamp", expected),
+        _concat(shown, " is not a valid timestamp"),
+    )
+
+
+def _timestamp_from_typed(physical: str, cell: Cell) -> Parsed:
+    """A Parquet timestamp: with a zone it is an instant; without one, a wall-clock reading."""
+    shown = _shown(exp.cast(cell.t, "VARCHAR"))
+    invalid = _concat(shown, " is out of range for a timestamp")
+    if physical not in _NAIVE_TIMESTAMPS:
+        return Parsed(exp.true(), None, _try_cast(cell.t, "TIMESTAMPTZ"), cell.ok.copy(), exp.null(), invalid)
+    wall = cell.t.copy() if physical == "TIMESTAMP" else _try_cast(cell.t, "TIMESTAMP")
+    value = exp.Case(ifs=[exp.If(this=_is_not_null(cell.wall), true=instant(cell.wall, cell.offset))])
+    return Parsed(exp.true(), wall, value, cell.ok.copy(), exp.null(), invalid)
+
+
+def approximate_wall(column: Column, physical: str, fmt: TextFormat, raw: exp.Expr) -> exp.Expr | None:
+    """A cheap wall-clock reading of a staged timestamp, to find the span of hours a file covers.
+
+    Near enough is enough: the zone table (`engine/data/zone.py`) is exact over whatever span it
+    covers, and values outside it go through ICU. None for columns without wall-clock readings.
+    """
+    if column.type != "timestamp":
+        return None
+    if physical in _NAIVE_TIMESTAMPS:
+        return raw.copy() if physical == "TIMESTAMP" else _try_cast(raw, "TIMESTAMP")
+    if physical != "VARCHAR":
+        return None
+    reading = _try_cast(raw, "TIMESTAMP")
     if fmt.timestamp_format and "%z" not in fmt.timestamp_format and "%Z" not in fmt.timestamp_format:
-        ifs.append(exp.If(this=exp.true(), true=_fn("try_strptime", t, _lit(fmt.timestamp_format))))
-    return exp.Case(ifs=ifs)
+        return exp.Coalesce(this=reading, expressions=[_fn("try_strptime", raw, _lit(fmt.timestamp_format))])
+    return reading
 
 
 def _from_typed(column_type: str, physical: str, t: exp.Expr, valid: exp.Expr) -> _Parts:
@@ -310,23 +360,21 @@ def _from_typed(column_type: str, physical: str, t: exp.Expr, valid: exp.Expr) -
     if column_type == "number" and physical in ("FLOAT", "DOUBLE"):
         ok = exp.not_(exp.or_(_fn("isnan", t), _fn("isinf", t)))
         return ok, _when(valid, _try_cast(t, target)), _concat(shown, " is not a valid number"), exp.null()
-    value: exp.Expr
-    if column_type == "timestamp" and physical != "TIMESTAMP WITH TIME ZONE":
-        value = exp.cast(_try_cast(t, "TIMESTAMP"), "TIMESTAMPTZ")
-    else:
-        value = _try_cast(t, target)
-    return exp.true(), value, exp.null(), _concat(shown, f" is out of range for {_article(column_type)}")
+    return exp.true(), _try_cast(t, target), exp.null(), _concat(shown, f" is out of range for {_article(column_type)}")
 
 
 def _extra_checks(
-    column: Column, physical: str, fmt: TextFormat, timezone: str, key: bool, t: exp.Expr, value: exp.Expr
+    column: Column, physical: str, timezone: str, key: bool, parsed: Parsed, cell: Cell
 ) -> list[tuple[exp.Expr, exp.Expr]]:
     """Checks after the value parsed: DST gap, control characters in keys, `values`, `min`, `max`."""
+    t, value = cell.t, cell.value
     shown = _shown(t if column.type == "string" else exp.cast(t, "VARCHAR"))
     checks: list[tuple[exp.Expr, exp.Expr]] = []
-    written = wall_clock(column, physical, fmt, t)
-    if written is not None:
-        gap = exp.NEQ(this=exp.cast(value.copy(), "TIMESTAMP"), expression=written)
+    if parsed.wall is not None:
+        # ICU gives a time in the gap back as another reading; an hour the zone table covers has no gap.
+        gap: exp.Expr = exp.NEQ(this=exp.cast(value.copy(), "TIMESTAMP"), expression=cell.wall.copy())
+        if cell.offset is not None:
+            gap = exp.and_(exp.Is(this=cell.offset.copy(), expression=exp.null()), gap)
         checks.append((gap, _concat(shown, f" does not exist in {timezone} (the clocks jump forward over it)")))
     if key and column.type == "string" and physical == "VARCHAR":  # a Parquet integer key has no control character
         checks.append(
@@ -438,6 +486,10 @@ def _shown(t: exp.Expr) -> exp.Expr:
 
 def _concat(first: exp.Expr, text: str) -> exp.Expr:
     return _fn("concat", first, _lit(text))
+
+
+def _is_not_null(e: exp.Expr) -> exp.Expr:
+    return exp.not_(exp.Is(this=e.copy(), expression=exp.null()))
 
 
 def _when(cond: exp.Expr, value: exp.Expr) -> exp.Expr:

@@ -1,14 +1,20 @@
-"""Load one source into DuckDB: stage every record as text, type it in SQL, reject, deduplicate.
+"""Load one source into DuckDB: one SQL pass per file reads, types and judges every record; reject, deduplicate.
 
-Per file: the format reader yields every record (broken ones with a reason); they are written to
-a canonical staging CSV (our own dialect, UTF-8, every field quoted) that DuckDB reads with
-`auto_detect=false` and every column VARCHAR. Parquet is staged straight from `read_parquet`
-after a schema check. SQL then validates and casts each column (engine/data/column_types.py). Every
-record ends either in the candidate table or in the rejects, and the counts are reconciled per
-file: `records == loaded + rejected`.
+Per file: CSV, JSON and Excel go through their Python reader, which yields every record (broken
+ones with a reason) into a canonical staging CSV (our own dialect, UTF-8, every field quoted);
+Parquet is read where it lies, after a schema check. One INSERT reads that relation, types every
+column and gives each row its reasons (engine/data/typing_query.py) into the work table, the only
+copy of the data. The rejects come from the rows with reasons, and later rows of a key from a
+window over the duplicated keys alone. Every record ends either kept or in the rejects, and the
+counts are reconciled per file: `records == loaded + rejected`. Rows stay in file and line order
+as read: nothing sorts them.
 
-Work tables are temporary (`_kpi_*`); `publish` swaps them into the source's table and the
-`rejects` table inside the caller's transaction.
+In memory (evaluating from the files) rejected rows are deleted from the work table. In the
+workspace database the work table is written compressed as it fills (DuckDB spills past its memory
+limit), and a delete there would make DuckDB rewrite it at commit: the INSERT keeps only the good
+rows, and a second pass, when the count says some are missing, puts the others in a temporary
+table. `publish` drops the bookkeeping columns and renames the work table to the source's: no
+second copy either way.
 """
 
 from __future__ import annotations
@@ -23,26 +29,36 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
-from kpi_engine.config.model import Column, Source
-from kpi_engine.data.column_types import DUCKDB_TYPES, TextFormat, compatible, null_cell, parse_column, reject_reason
+from kpi_engine.config.model import Source
+from kpi_engine.data import zone
+from kpi_engine.data.column_types import DUCKDB_TYPES, TextFormat, compatible
 from kpi_engine.data.csvfile import read_csv_records, record_texts
 from kpi_engine.data.jsonfile import read_json_records, read_ndjson_records
 from kpi_engine.data.records import DataFile, StageRow, Tally, check_declaration, match_header
 from kpi_engine.data.report import Progress, ProgressCallback, Reject
+from kpi_engine.data.typing_query import (
+    MAX_LINE_BYTES,
+    WorkColumns,
+    parquet_relation,
+    span_query,
+    spans,
+    staged_relation,
+    typing_query,
+)
 from kpi_engine.data.xlsxfile import read_xlsx_records
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.sql.render import to_sql
 
-STAGE, TYPED, CANDIDATES, REJECTS, FILES, DUPLICATES = (
-    "_kpi_stage",
-    "_kpi_typed",
-    "_kpi_candidates",
+WORK, BAD, REJECTS, FILES, DUPLICATES, DUPLICATE_KEYS, RAW, FILLED = (
+    "_kpi_work",
+    "_kpi_bad_rows",
     "_kpi_rejects",
     "_kpi_files",
     "_kpi_duplicates",
+    "_kpi_duplicate_keys",
+    "_kpi_raw",
+    "_kpi_rejects_filled",
 )
-_BASE = ("_record", "_line", "_lines", "_raw", "_error", "_error_column")
-_MAX_LINE_BYTES = 64 * 1024 * 1024
 SAMPLE_REJECTS = 20
 DUCKDB = "duckdb"  # sqlglot's name for DuckDB's dialect: this package's SQL is rendered in it
 
@@ -67,11 +83,32 @@ class SourceLoad:
 
     source: Source
     files: tuple[FileLoad, ...]
+    work: WorkColumns
 
     @property
     def rejected(self) -> int:
         """Rows rejected across the source's files."""
         return sum(f.rejected for f in self.files)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every file of a source is read with.
+
+    `in_memory`: rejected rows stay in the work table, to be deleted (in the workspace database a
+    second pass sets them apart instead).
+    """
+
+    source: Source
+    timezone: str
+    work: WorkColumns
+    in_memory: bool
+    tmp: Path
+
+    @property
+    def fmt(self) -> TextFormat:
+        """How the source writes numbers, dates and nulls in text."""
+        return TextFormat.of(self.source.csv)
 
 
 def read_source(
@@ -80,54 +117,42 @@ def read_source(
     timezone: str,
     files: Sequence[tuple[DataFile, str, int]],
     progress: ProgressCallback | None = None,
+    in_memory: bool = False,
 ) -> SourceLoad:
-    """Read every file of a source (with its sha256 and size) into the work tables and reconcile."""
+    """Read every file of a source (with its sha256 and size) into the work tables and reconcile.
+
+    `in_memory`: the database is in memory, where rejected rows are simply deleted from the work table.
+    """
     check_declaration(source.columns, source.key, source.csv, source.id)
-    _create_work_tables(conn, source)
+    work = WorkColumns.beside(list(source.columns))
+    _create_work_tables(conn, source, work, in_memory)
     staged: list[tuple[DataFile, str, int, Tally]] = []
     with tempfile.TemporaryDirectory(prefix="kpi-import-") as tmp:
+        job = _Job(source, timezone, work, in_memory, Path(tmp))
         offset = 0  # bytes of the earlier files of this source, for progress
         for file, sha, size in files:
             tally = Tally()
             tell = _teller(progress, source.id, file.label, tally, offset, size)
             tell("reading", 0, 0, 0)
             conn.execute(f"INSERT INTO {FILES} VALUES (?, ?)", [file.number, file.label])
-            if file.format == "parquet":
-                physical = _stage_parquet(conn, source, file, tally)
-            else:
-                _stage_text(conn, _records(file, source, tally), tally, Path(tmp), len(source.columns), tell)
-                physical = ["VARCHAR"] * len(source.columns)
-            tell("typing", size * _READ_SHARE // 100, 0, 0)
-            _type_file(conn, source, physical, timezone, file.number)
+            _read_file(conn, job, file, tally, tell, size)
             offset += size
             staged.append((file, sha, size, tally))
-        if source.key is not None:
-            _reject_duplicates(conn, source)
-        for file, *_ in staged:
-            if file.format == "csv":
-                _fill_raw(conn, file, source.csv.encoding, Path(tmp))
-            elif file.format == "parquet":
-                _fill_raw_parquet(conn, source, file)
-    return SourceLoad(source, _reconcile(conn, staged))
+        _collect_rejects(conn, source, work, f"main.{WORK}" if in_memory else BAD)
+        duplicates = source.key is not None and _reject_duplicates(conn, source, work)
+        _drop_rejected(conn, work, duplicates, in_memory)
+        _fill_raw(conn, source, [file for file, *_ in staged], Path(tmp))
+    return SourceLoad(source, _reconcile(conn, staged, work), work)
 
 
 def publish(conn: duckdb.DuckDBPyConnection, load: SourceLoad) -> None:
-    """Replace the source's table and its rows in `rejects` with the work tables' content."""
-    source = load.source
-    names = list(source.columns)
-    select = (
-        exp.select(
-            *[exp.column(f"v{i}", table="c").as_(name, quoted=True) for i, name in enumerate(names)],
-            exp.column("file", table="f").as_("_file"),
-            exp.column("_line", table="c").as_("_line"),
-        )
-        .from_(exp.to_table(CANDIDATES).as_("c"))
-        .join(exp.to_table(FILES).as_("f"), using=["_file_no"])
-        .order_by(exp.column("_file_no", table="c"), exp.column("_record", table="c"))
-    )
+    """Make the work table the source's table, and replace the source's rows in `rejects`."""
+    source, work = load.source, load.work
+    target = to_sql(exp.to_identifier(source.id, quoted=True), DUCKDB)
     drop_relation(conn, source.id)
-    target = exp.Table(this=exp.to_identifier(source.id, quoted=True))
-    conn.execute(to_sql(exp.Create(this=target, kind="TABLE", expression=select), DUCKDB))
+    for name, _ in work.definitions():
+        conn.execute(f"ALTER TABLE main.{WORK} DROP COLUMN {_ident(name)}")
+    conn.execute(f"ALTER TABLE main.{WORK} RENAME TO {target}")
     conn.execute("DELETE FROM rejects WHERE source = ?", [source.id])
     conn.execute(
         f"""INSERT INTO rejects SELECT ?, f.file, r._line, r.col, r.reason, r.raw, r._record
@@ -147,17 +172,18 @@ def sample_rejects(conn: duckdb.DuckDBPyConnection, source_id: str, limit: int =
 
 
 def drop_work_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Remove the temporary work tables."""
-    for name in (STAGE, TYPED, CANDIDATES, REJECTS, FILES, DUPLICATES):
-        conn.execute(f"DROP TABLE IF EXISTS {name}")
+    """Remove the work tables (the one in the main schema too, if it was not published)."""
+    conn.execute(f"DROP TABLE IF EXISTS main.{WORK}")
+    for name in (BAD, REJECTS, FILES, DUPLICATES, DUPLICATE_KEYS, RAW, FILLED):
+        conn.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
 
 
 def drop_relation(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop the table or view `name` in the main schema, if there is one."""
     kinds = conn.execute(
-        """SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?
+        """SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ? AND NOT temporary
                             UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = 'main'
-                            AND view_name = ? AND NOT internal""",
+                            AND view_name = ? AND NOT internal AND NOT temporary""",
         [name, name],
     ).fetchall()
     ident = to_sql(exp.to_identifier(name, quoted=True), DUCKDB)
@@ -178,20 +204,83 @@ def _records(file: DataFile, source: Source, tally: Tally) -> Iterator[StageRow]
     raise KpiError([error(Code.DATA_FILE, f"`{file.label}`: unsupported format {file.format}")])
 
 
-def _create_work_tables(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
+def _create_work_tables(conn: duckdb.DuckDBPyConnection, source: Source, work: WorkColumns, in_memory: bool) -> None:
     drop_work_tables(conn)
-    typed = ", ".join(f"v{i} {DUCKDB_TYPES[c.type]}" for i, c in enumerate(source.columns.values()))
-    conn.execute(f"""CREATE TEMP TABLE {CANDIDATES} (_file_no INTEGER, _record BIGINT, _line BIGINT, _lines INTEGER,
-                     _raw VARCHAR, {typed})""")
+    columns = [
+        *((name, DUCKDB_TYPES[c.type]) for name, c in source.columns.items()),
+        ("_file", "VARCHAR"),
+        ("_line", "BIGINT"),
+        *work.definitions(),
+    ]
+    definition = ", ".join(f"{_ident(name)} {kind}" for name, kind in columns)
+    conn.execute(f"CREATE TABLE main.{WORK} ({definition})")  # to become the source's table
+    if not in_memory:
+        conn.execute(f"CREATE TEMP TABLE {BAD} ({definition})")
     conn.execute(f"""CREATE TEMP TABLE {REJECTS} (_file_no INTEGER, _record BIGINT, _line BIGINT, _lines INTEGER,
                      _col_no INTEGER, col VARCHAR, reason VARCHAR, raw VARCHAR)""")
     conn.execute(f"CREATE TEMP TABLE {FILES} (_file_no INTEGER, file VARCHAR)")
 
 
-def _stage_text(
-    conn: duckdb.DuckDBPyConnection, records: Iterator[StageRow], tally: Tally, tmp: Path, width: int, tell: Teller
+Teller = Callable[[str, int | None, int, int], None]
+_CHUNK_RECORDS = 65_536  # records staged between two progress reports
+_READ_SHARE = 70  # per cent of a file's bytes shown as done once it is read, before typing
+
+
+def _read_file(
+    conn: duckdb.DuckDBPyConnection, job: _Job, file: DataFile, tally: Tally, tell: Teller, size: int
 ) -> None:
-    """Write records to a canonical CSV and load it as the staging table; check none went missing."""
+    """Type one file into the work table: Parquet where it lies, other formats from their staging CSV."""
+    source = job.source
+    if file.format == "parquet":
+        physical = _check_parquet(conn, source, file, tally)
+        relation, path = parquet_relation(list(source.columns)), file.path
+    else:
+        path = _stage_text(_records(file, source, tally), tally, job.tmp, tell)
+        physical = ["VARCHAR"] * len(source.columns)
+        relation = staged_relation(len(source.columns))
+    tell("typing", size * _READ_SHARE // 100, 0, 0)
+    found = _zone(conn, job, relation, physical, str(path), tally.records)
+    typed = typing_query(relation, source.columns, source.key, physical, job.fmt, job.timezone, found, job.work)
+    query = to_sql(typed, DUCKDB)
+    params = {"path": str(path), "label": file.label, "file_no": file.number}
+    if job.in_memory:
+        read = _inserted(conn, f"INSERT INTO main.{WORK} {query}", params)
+    else:
+        bad = _ident(job.work.bad)
+        read = _inserted(conn, f"INSERT INTO main.{WORK} SELECT * FROM ({query}) WHERE {bad} IS NULL", params)
+        if read < tally.records:  # some rows have reasons: a second pass sets them apart
+            read += _inserted(conn, f"INSERT INTO {BAD} SELECT * FROM ({query}) WHERE {bad} IS NOT NULL", params)
+    if file.format != "parquet":
+        path.unlink()
+    if read == tally.records:
+        return
+    if file.format == "parquet":
+        message = f"`{file.label}`: the Parquet footer says {tally.records} rows, {read} were read"
+        raise KpiError([error(Code.DATA_RECONCILE, message, file.span())])
+    message = f"staging wrote {tally.records} records but DuckDB read {read}"
+    raise KpiError(
+        [error(Code.DATA_RECONCILE, message, None, "this is a bug in the importer; please report it with the file")]
+    )
+
+
+def _inserted(conn: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object]) -> int:
+    ((count,),) = conn.execute(sql, params).fetchall()
+    return int(count)
+
+
+def _zone(
+    conn: duckdb.DuckDBPyConnection, job: _Job, relation: exp.Select, physical: list[str], path: str, records: int
+) -> zone.Zone | None:
+    """The zone table for a file's wall-clock timestamps, when it has enough of them to pay (engine/data/zone.py)."""
+    found = span_query(relation, job.source.columns, physical, job.fmt)
+    if found is None or records * found[1] < zone.MIN_VALUES:
+        return None
+    ((*row,),) = conn.execute(to_sql(found[0], DUCKDB), {"path": path}).fetchall()
+    return zone.zone_for(conn, spans(row))
+
+
+def _stage_text(records: Iterator[StageRow], tally: Tally, tmp: Path, tell: Teller) -> Path:
+    """Write records to a canonical CSV for DuckDB to read: no value is lost or reinterpreted."""
     path = tmp / "stage.csv"
     with path.open("w", encoding="utf-8", newline="") as out:
         # QUOTE_ALL: a lone CR inside a value must be quoted too. None and "" both stage as NULL.
@@ -200,41 +289,7 @@ def _stage_text(
             writer.writerows(chunk)
             number, line, lines = chunk[-1][:3]
             tell("reading", None, int(line) + int(lines) - 1, int(number))  # type: ignore[call-overload]
-    columns = ", ".join(
-        [
-            *(
-                f"'{name}': '{kind}'"
-                for name, kind in zip(
-                    _BASE, ("BIGINT", "BIGINT", "INTEGER", "VARCHAR", "VARCHAR", "VARCHAR"), strict=True
-                )
-            ),
-            *(f"'c{i}': 'VARCHAR'" for i in range(width)),
-        ]
-    )
-    # Our own file, in our own dialect: nothing here is sniffed; an empty field is NULL.
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM read_csv(?, auto_detect = false,
-                     header = false, delim = ',', quote = '"', escape = '"', new_line = '\\n', encoding = 'utf-8',
-                     strict_mode = true, max_line_size = {_MAX_LINE_BYTES}, columns = {{{columns}}})""",
-        [str(path)],
-    )
-    (loaded,) = _one(conn, f"SELECT count(*) FROM {STAGE}")
-    if loaded != tally.records:
-        raise KpiError(
-            [
-                error(
-                    Code.DATA_RECONCILE,
-                    f"staging wrote {tally.records} records but DuckDB read {loaded}",
-                    None,
-                    "this is a bug in the importer; please report it with the file",
-                )
-            ]
-        )
-
-
-Teller = Callable[[str, int | None, int, int], None]
-_CHUNK_RECORDS = 65_536  # records staged between two progress reports
-_READ_SHARE = 70  # per cent of a file's bytes shown as done once it is read, before typing
+    return path
 
 
 def _teller(progress: ProgressCallback | None, source: str, label: str, tally: Tally, offset: int, size: int) -> Teller:
@@ -251,8 +306,8 @@ def _teller(progress: ProgressCallback | None, source: str, label: str, tally: T
     return tell
 
 
-def _stage_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFile, tally: Tally) -> list[str]:
-    """Check a Parquet file's schema against the declaration and stage it; the column types."""
+def _check_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFile, tally: Tally) -> list[str]:
+    """Check a Parquet file's schema against the declaration; its row count goes to the tally. The column types."""
     try:
         schema = conn.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(file.path)]).fetchall()
         (expected,) = _one(conn, "SELECT num_rows FROM parquet_file_metadata(?)", [str(file.path)])
@@ -278,109 +333,51 @@ def _stage_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFi
                 )
             ]
         )
-    cells = [exp.column(name, quoted=True) for name in source.columns]
-    row_number = exp.Add(this=exp.column("file_row_number"), expression=exp.Literal.number(1))
-    # No `_raw` text here: a JSON copy of every row would double the import's memory. Rejected rows
-    # get theirs from the file afterwards (`_fill_raw_parquet`), as CSV rows do.
-    select = exp.select(
-        row_number.as_("_record"),
-        row_number.copy().as_("_line"),
-        exp.Literal.number(1).as_("_lines"),
-        exp.cast(exp.null(), "VARCHAR").as_("_raw"),
-        exp.cast(exp.null(), "VARCHAR").as_("_error"),
-        exp.cast(exp.null(), "VARCHAR").as_("_error_column"),
-        *[cell.copy().as_(f"c{i}") for i, cell in enumerate(cells)],
-    )
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {to_sql(select, DUCKDB)} "
-        "FROM read_parquet(?, file_row_number = true)",
-        [str(file.path)],
-    )
-    (count,) = _one(conn, f"SELECT count(*) FROM {STAGE}")
-    if count != expected:
-        raise KpiError(
-            [
-                error(
-                    Code.DATA_RECONCILE,
-                    f"`{file.label}`: the Parquet footer says {expected} rows, {count} were read",
-                    file.span(),
-                )
-            ]
-        )
-    tally.records = count
+    tally.records = expected
     return [types[name] for name in source.columns]
 
 
-def _type_file(
-    conn: duckdb.DuckDBPyConnection, source: Source, physical: list[str], timezone: str, file_no: int
-) -> None:
-    """Validate and cast the staged file; good records to the candidates, the others to the rejects."""
+def _collect_rejects(conn: duckdb.DuckDBPyConnection, source: Source, work: WorkColumns, table: str) -> None:
+    """Every reason of the bad rows in `table` into the rejects: the record's own error, else one per column."""
+    w = _WorkSql(work)
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE {TYPED} AS "
-        + _typing_query(source.columns, source.key, physical, TextFormat.of(source.csv), timezone)
+        f"""INSERT INTO {REJECTS} SELECT {w.file_no}, {w.record}, _line, {w.lines}, -1, {w.bad}[1], {w.bad}[2], {w.raw}
+                     FROM {table} WHERE {w.bad} IS NOT NULL AND {w.bad}[2] IS NOT NULL"""
     )
-    conn.execute(f"DROP TABLE {STAGE}")
-    n = len(source.columns)
     conn.execute(
-        f"""INSERT INTO {REJECTS} SELECT ?, _record, _line, _lines, -1, _error_column, _error, _raw
-                     FROM {TYPED} WHERE _error IS NOT NULL""",
-        [file_no],
+        f"""INSERT INTO {REJECTS} SELECT file_no, record, line, lines, col_no, $names[col_no + 1], reason, raw FROM (
+                         SELECT {w.file_no} AS file_no, {w.record} AS record, _line AS line, {w.lines} AS lines,
+                                {w.raw} AS raw, unnest(range(len({w.bad}) - 2)) AS col_no, unnest({w.bad}[3:]) AS reason
+                         FROM {table} WHERE {w.bad} IS NOT NULL AND {w.bad}[2] IS NULL)
+                     WHERE reason IS NOT NULL""",
+        {"names": list(source.columns)},
     )
-    for i, name in enumerate(source.columns):
-        conn.execute(
-            f"""INSERT INTO {REJECTS} SELECT ?, _record, _line, _lines, ?, ?, r{i}, _raw FROM {TYPED}
-                         WHERE _error IS NULL AND r{i} IS NOT NULL""",
-            [file_no, i, name],
-        )
-    fine = " AND ".join(["_error IS NULL", *(f"r{i} IS NULL" for i in range(n))])
-    conn.execute(
-        f"INSERT INTO {CANDIDATES} SELECT ?, _record, _line, _lines, _raw, "
-        f"{', '.join(f'v{i}' for i in range(n))} FROM {TYPED} WHERE {fine}",
-        [file_no],
-    )
-    conn.execute(f"DROP TABLE {TYPED}")
 
 
-def _typing_query(
-    columns: Mapping[str, Column], key: str | None, physical: list[str], fmt: TextFormat, timezone: str
-) -> str:
-    """The typing query in layers, so each test runs once.
+def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source, work: WorkColumns) -> bool:
+    """Keep the first good row of each key (in file, then line order); reject each later one. Whether there were any.
 
-    Null tokens → `t{i}`; validity → `ok{i}`; value → `v{i}`; reasons → `r{i}`.
+    Only the keys found more than once are ranked: a source without duplicates costs one aggregation.
     """
-    base = [exp.column(name) for name in _BASE]
-    items = list(columns.values())
-    t = [exp.column(f"t{i}") for i in range(len(items))]
-    ok = [exp.column(f"ok{i}") for i in range(len(items))]
-    value = [exp.column(f"v{i}") for i in range(len(items))]
-    parsed = [parse_column(c, physical[i], fmt, t[i], ok[i]) for i, c in enumerate(items)]
-    cells = exp.select(
-        *base, *[null_cell(exp.column(f"c{i}"), c, physical[i], fmt).as_(f"t{i}") for i, c in enumerate(items)]
-    ).from_(STAGE)
-    valid = exp.select(exp.Star(), *[p.ok.as_(f"ok{i}") for i, p in enumerate(parsed)]).from_(cells.subquery("cells"))
-    typed = exp.select(exp.Star(), *[p.value.as_(f"v{i}") for i, p in enumerate(parsed)]).from_(valid.subquery("valid"))
-    reasons = [
-        reject_reason(
-            c, physical[i], fmt, timezone, key=c.name == key, parsed=parsed[i], t=t[i], ok=ok[i], value=value[i]
-        )
-        for i, c in enumerate(items)
-    ]
-    final = exp.select(*[b.copy() for b in base], *value, *[r.as_(f"r{i}") for i, r in enumerate(reasons)]).from_(
-        typed.subquery("typed")
-    )
-    return to_sql(final, DUCKDB)
-
-
-def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Keep the first row of each key (in file, then line order); reject each later one."""
+    w = _WorkSql(work)
     names = list(source.columns)
     k = names.index(source.key or "")
+    key = _ident(names[k])
+    conn.execute(f"""CREATE OR REPLACE TEMP TABLE {DUPLICATE_KEYS} AS SELECT {key} AS k FROM main.{WORK}
+                     WHERE {w.bad} IS NULL GROUP BY ALL HAVING count(*) > 1""")
+    (found,) = _one(conn, f"SELECT count(*) FROM {DUPLICATE_KEYS}")
+    if not found:
+        conn.execute(f"DROP TABLE {DUPLICATE_KEYS}")
+        return False
     conn.execute(f"""CREATE OR REPLACE TEMP TABLE {DUPLICATES} AS
-        SELECT _file_no, _record, _line, _lines, _raw, CAST(v{k} AS VARCHAR) AS key_text, first_file, first_line
-        FROM (SELECT _file_no, _record, _line, _lines, _raw, v{k}, row_number() OVER w AS n,
-                     first_value(_file_no) OVER w AS first_file, first_value(_line) OVER w AS first_line
-              FROM {CANDIDATES} WINDOW w AS (PARTITION BY v{k} ORDER BY _file_no, _record))
+        SELECT _file_no, _record, _line, _lines, _raw, CAST(k AS VARCHAR) AS key_text, first_file, first_line
+        FROM (SELECT {w.file_no} AS _file_no, {w.record} AS _record, _line, {w.lines} AS _lines, {w.raw} AS _raw,
+                     {key} AS k, row_number() OVER v AS n,
+                     first_value({w.file_no}) OVER v AS first_file, first_value(_line) OVER v AS first_line
+              FROM main.{WORK} WHERE {w.bad} IS NULL AND {key} IN (SELECT k FROM {DUPLICATE_KEYS})
+              WINDOW v AS (PARTITION BY {key} ORDER BY {w.file_no}, {w.record}))
         WHERE n > 1""")
+    conn.execute(f"DROP TABLE {DUPLICATE_KEYS}")
     conn.execute(
         f"""INSERT INTO {REJECTS} SELECT d._file_no, d._record, d._line, d._lines, ?, ?,
                          concat('duplicate key ''', CASE WHEN length(d.key_text) > 80
@@ -389,12 +386,45 @@ def _reject_duplicates(conn: duckdb.DuckDBPyConnection, source: Source) -> None:
                      FROM {DUPLICATES} d JOIN {FILES} f ON f._file_no = d.first_file""",
         [k, source.key],
     )
-    conn.execute(f"""DELETE FROM {CANDIDATES} WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
-                     WHERE d._file_no = {CANDIDATES}._file_no AND d._record = {CANDIDATES}._record)""")
+    return True
 
 
-def _fill_raw(conn: duckdb.DuckDBPyConnection, file: DataFile, encoding: str, tmp: Path) -> None:
-    """Give a CSV file's rejects their source text, re-read from the file by line (staging skips it)."""
+def _drop_rejected(conn: duckdb.DuckDBPyConnection, work: WorkColumns, duplicates: bool, in_memory: bool) -> None:
+    """Delete the rejected rows from the work table: what stays is the source's table, in its order.
+
+    In the workspace database only later rows of a key can be there (the others were set apart).
+    """
+    w = _WorkSql(work)
+    if in_memory:
+        conn.execute(f"DELETE FROM main.{WORK} WHERE {w.bad} IS NOT NULL")
+    if duplicates:
+        conn.execute(f"""DELETE FROM main.{WORK} w WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
+                         WHERE d._file_no = w.{w.file_no} AND d._record = w.{w.record})""")
+
+
+def _fill_raw(conn: duckdb.DuckDBPyConnection, source: Source, files: list[DataFile], tmp: Path) -> None:
+    """Give the rejects of CSV and Parquet files their source text, re-read from the files (staging skips it).
+
+    CSV records by line, Parquet rows by row number (as JSON). The rejects table is rebuilt with the
+    texts joined in, which DuckDB does far faster than updating its rows.
+    """
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {RAW} (_file_no INTEGER, _line BIGINT, raw VARCHAR)")
+    for file in files:
+        if file.format == "csv":
+            _csv_texts(conn, file, source.csv.encoding, tmp)
+        elif file.format == "parquet":
+            _parquet_texts(conn, source, file)
+    (found,) = _one(conn, f"SELECT count(*) FROM {RAW}")
+    if found:
+        conn.execute(f"""CREATE TEMP TABLE {FILLED} AS SELECT r.* REPLACE (coalesce(r.raw, t.raw) AS raw)
+                         FROM {REJECTS} r LEFT JOIN {RAW} t USING (_file_no, _line)""")
+        conn.execute(f"DROP TABLE {REJECTS}")
+        conn.execute(f"ALTER TABLE {FILLED} RENAME TO {REJECTS}")
+    conn.execute(f"DROP TABLE {RAW}")
+
+
+def _csv_texts(conn: duckdb.DuckDBPyConnection, file: DataFile, encoding: str, tmp: Path) -> None:
+    """The source text of a CSV file's rejected records, by their first line."""
     spans = conn.execute(
         f"SELECT DISTINCT _line, _lines FROM {REJECTS} WHERE _file_no = ? AND raw IS NULL", [file.number]
     ).fetchall()
@@ -406,16 +436,16 @@ def _fill_raw(conn: duckdb.DuckDBPyConnection, file: DataFile, encoding: str, tm
             record_texts(file, encoding, [(int(line), int(count)) for line, count in spans])
         )
     conn.execute(
-        f"""UPDATE {REJECTS} SET raw = t.raw FROM read_csv(?, auto_detect = false, header = false,
+        f"""INSERT INTO {RAW} SELECT ?, line, raw FROM read_csv(?, auto_detect = false, header = false,
                      delim = ',', quote = '"', escape = '"', new_line = '\\n', encoding = 'utf-8', strict_mode = true,
-                     max_line_size = {_MAX_LINE_BYTES}, columns = {{'line': 'BIGINT', 'raw': 'VARCHAR'}}) t
-                     WHERE {REJECTS}._file_no = ? AND {REJECTS}._line = t.line""",
-        [str(path), file.number],
+                     max_line_size = {MAX_LINE_BYTES}, columns = {{'line': 'BIGINT', 'raw': 'VARCHAR'}})""",
+        [file.number, str(path)],
     )
+    path.unlink()
 
 
-def _fill_raw_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFile) -> None:
-    """Give a Parquet file's rejects their row as JSON text, re-read from the file by row number."""
+def _parquet_texts(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFile) -> None:
+    """A Parquet file's rejected rows as JSON text, by row number."""
     (missing,) = _one(conn, f"SELECT count(*) FROM {REJECTS} WHERE _file_no = ? AND raw IS NULL", [file.number])
     if not missing:
         return
@@ -431,17 +461,19 @@ def _fill_raw_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: Dat
         "VARCHAR",
     )
     conn.execute(
-        f"""UPDATE {REJECTS} SET raw = {to_sql(raw, DUCKDB)}
+        f"""INSERT INTO {RAW} SELECT ?, t.file_row_number + 1, {to_sql(raw, DUCKDB)}
                      FROM read_parquet(?, file_row_number = true) t
-                     WHERE {REJECTS}._file_no = ? AND {REJECTS}.raw IS NULL
-                       AND {REJECTS}._record = t.file_row_number + 1""",
-        [str(file.path), file.number],
+                     WHERE t.file_row_number + 1 IN (SELECT _line FROM {REJECTS} WHERE _file_no = ? AND raw IS NULL)""",
+        [file.number, str(file.path), file.number],
     )
 
 
-def _reconcile(conn: duckdb.DuckDBPyConnection, staged: list[tuple[DataFile, str, int, Tally]]) -> tuple[FileLoad, ...]:
-    """Per file: records == loaded + distinct rejected records, or stop loudly."""
-    loaded = dict(conn.execute(f"SELECT _file_no, count(*) FROM {CANDIDATES} GROUP BY ALL").fetchall())
+def _reconcile(
+    conn: duckdb.DuckDBPyConnection, staged: list[tuple[DataFile, str, int, Tally]], work: WorkColumns
+) -> tuple[FileLoad, ...]:
+    """Per file: records == rows left in the work table + distinct rejected records, or stop loudly."""
+    w = _WorkSql(work)
+    loaded = dict(conn.execute(f"SELECT {w.file_no}, count(*) FROM main.{WORK} GROUP BY ALL").fetchall())
     rejected = dict(conn.execute(f"SELECT _file_no, count(DISTINCT _record) FROM {REJECTS} GROUP BY ALL").fetchall())
     out = []
     for file, sha, size, tally in staged:
@@ -459,6 +491,17 @@ def _reconcile(conn: duckdb.DuckDBPyConnection, staged: list[tuple[DataFile, str
             )
         out.append(FileLoad(file, sha, size, tally.records, good, bad, tally.physical_lines, tally.swallowed))
     return tuple(out)
+
+
+class _WorkSql:
+    """The work table's bookkeeping columns as quoted SQL identifiers."""
+
+    def __init__(self, work: WorkColumns) -> None:
+        self.file_no, self.record, self.lines, self.raw, self.bad = (_ident(name) for name, _ in work.definitions())
+
+
+def _ident(name: str) -> str:
+    return to_sql(exp.to_identifier(name, quoted=True), DUCKDB)
 
 
 def _one(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple[int, ...]:

@@ -2,7 +2,10 @@
 
 One process writes at a time (DuckDB's file lock); a second writer gets a clean error naming the
 PID that holds it. Each source is imported in one transaction that replaces its previous
-content; an unchanged file set (same content hashes, same declaration) is not read again.
+content; an unchanged file set (same content hashes, same declaration) is not read again. A
+writing connection has a memory limit (`KPI_MEMORY_LIMIT`, else a quarter of the machine's memory,
+at most 2 GiB) and spills what does not fit to `.kpi/spill/`, bounded to half the free disk space
+and removed when the connection closes: an import streams instead of holding the data in memory.
 After the sources are in, `lock_down` cuts DuckDB off from files, the network and extension
 downloads, so a formula can read nothing but the tables.
 """
@@ -11,8 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from types import TracebackType
@@ -39,8 +45,11 @@ from kpi_engine.sql.render import to_sql
 __all__ = ["Warehouse", "open_warehouse", "open_memory", "import_sources", "lock_down", "source_hashes", "table_hash"]
 
 # Bump when the importer's output for the same file changes, so existing imports are redone.
-IMPORT_FORMAT = "1"
+IMPORT_FORMAT = "2"
 WAREHOUSE_FILE = Path(".kpi") / "warehouse.duckdb"
+SPILL_DIR = Path(".kpi") / "spill"  # where a writing connection spills (removed when it closes)
+MEMORY_LIMIT_VARIABLE = "KPI_MEMORY_LIMIT"  # e.g. 4GB; default: a quarter of memory, at most 2 GiB
+_MEMORY_CAP = 2 * 2**30  # an import streams: more memory than this barely speeds it up
 RESERVED_TABLES = ("rejects", "runs", "approvals")
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _LOCKDOWN = (
@@ -72,6 +81,9 @@ class Warehouse:
         self.timezone = timezone
         self.read_only = read_only
         self.locked = False
+        self.spill: Path | None = None  # the folder DuckDB spills to, removed on close
+        # an in-memory database: imports need no transaction, and tables keep no content hash
+        self.in_memory = path is None and _in_memory(conn)
 
     def run(self, query: exp.Expression) -> list[tuple[object, ...]]:
         """Rows of a sqlglot query, as :meth:`fetch` gives them; DuckDB's errors raised as QueryFailed."""
@@ -116,8 +128,10 @@ class Warehouse:
         lock_down(self)
 
     def close(self) -> None:
-        """Close the connection (and release the file lock)."""
+        """Close the connection (and release the file lock); remove what it spilled to disk."""
         self.conn.close()
+        if self.spill is not None:
+            shutil.rmtree(self.spill, ignore_errors=True)
 
     def __enter__(self) -> Warehouse:
         return self
@@ -151,7 +165,53 @@ def open_warehouse(root: Path, timezone: str, read_only: bool = False) -> Wareho
 
             ignore.write_text(IGNORE, encoding="utf-8")
     conn = _connect(str(path), read_only)
-    return _prepare(Warehouse(conn, path, timezone, read_only))
+    warehouse = _prepare(Warehouse(conn, path, timezone, read_only))
+    if not read_only:
+        _limit_memory(warehouse, path.parent / SPILL_DIR.name)
+    return warehouse
+
+
+def _limit_memory(warehouse: Warehouse, spill: Path) -> None:
+    """Give a writing connection a memory limit and a bounded folder under .kpi/ to spill to.
+
+    Holding the lock, this process alone writes there: files left by one that did not close go first.
+    """
+    chosen = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    shutil.rmtree(spill, ignore_errors=True)
+    settings = {
+        "memory_limit": chosen or f"{min(_physical_memory() // 4, _MEMORY_CAP)}B",
+        "temp_directory": str(spill),
+        "max_temp_directory_size": f"{shutil.disk_usage(spill.parent).free // 2}B",
+    }
+    try:
+        for name, value in settings.items():
+            warehouse.conn.execute(f"SET {name} = {to_sql(exp.Literal.string(value), DUCKDB)}")
+    except duckdb.Error as exc:
+        warehouse.conn.close()
+        raise KpiError(
+            [
+                error(
+                    Code.BAD_VALUE,
+                    f"{MEMORY_LIMIT_VARIABLE}={chosen!r} is not a memory size: {str(exc).splitlines()[0]}",
+                    None,
+                    "write it like 4GB, 512MB or 2GiB, or unset it for the default",
+                )
+            ]
+        ) from None
+    warehouse.spill = spill
+
+
+def _physical_memory() -> int:
+    """The machine's memory in bytes, or the container's limit when lower (cgroup v2); the cap if unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
+        return 4 * _MEMORY_CAP
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
 
 
 def open_memory(timezone: str) -> Warehouse:
@@ -245,45 +305,20 @@ def _import_source(
     files = source_files(source)
     hashed = [(f, *file_sha256(f.path)) for f in files]
     declaration = _declaration(source, warehouse.timezone)
-    unchanged = _unchanged(conn, source.id, [(f.label, sha) for f, sha, _ in hashed], declaration)
+    in_memory = warehouse.in_memory
+    unchanged = _unchanged(conn, source.id, [(f.label, sha) for f, sha, _ in hashed], declaration, not in_memory)
     if unchanged is not None:
         if progress:
             progress(Progress(source.id, "unchanged", done=sum(size for *_, size in hashed)))
-        rejected = sum(f.rejected for f in unchanged)
-        if max_rejects is not None and rejected > max_rejects:
-            # The data in place came from files with that many rejects: the limit holds for it too.
-            return SourceReport(
-                source.id,
-                "over_limit",
-                unchanged,
-                (),
-                (
-                    error(
-                        Code.DATA_REJECTS,
-                        f"source `{source.id}`: its unchanged files had {rejected} rejected rows at "
-                        f"their import, more than --max-rejects {max_rejects}",
-                        None,
-                        "see the rejected rows (table `rejects`), fix the files, and import again",
-                    ),
-                ),
-            )
-        return SourceReport(source.id, "unchanged", unchanged)
-    conn.begin()
-    try:
-        load = read_source(conn, source, warehouse.timezone, hashed, progress)
+        return _unchanged_report(source.id, unchanged, max_rejects)
+    with _importing(warehouse, source.id):
+        load = read_source(conn, source, warehouse.timezone, hashed, progress, in_memory=in_memory)
         sample = sample_rejects(conn, source.id)
         over = max_rejects is not None and load.rejected > max_rejects
-        if over:
-            conn.rollback()
-        else:
+        if not over:  # else nothing is written: the source keeps its previous table and rejects
             publish(conn, load)
-            _record(conn, source.id, load.files, declaration, table_hash(conn, source.id))
-            conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        drop_work_tables(conn)
+            # The content hash is for runs and `kpi runs verify`, which read the workspace database only.
+            _record(conn, source.id, load.files, declaration, None if in_memory else table_hash(conn, source.id))
     # Over the limit, `loaded` still counts the rows that passed (so rows == loaded + rejected holds);
     # the status says none of them was written.
     reports = tuple(
@@ -320,6 +355,65 @@ def _import_source(
             )
         )
     return SourceReport(source.id, "over_limit" if over else "loaded", reports, sample, notes)
+
+
+def _unchanged_report(source_id: str, unchanged: tuple[FileReport, ...], max_rejects: int | None) -> SourceReport:
+    """A source whose files were imported as they are: nothing read, its last import's numbers."""
+    rejected = sum(f.rejected for f in unchanged)
+    if max_rejects is None or rejected <= max_rejects:
+        return SourceReport(source_id, "unchanged", unchanged)
+    # The data in place came from files with that many rejects: the limit holds for it too.
+    return SourceReport(
+        source_id,
+        "over_limit",
+        unchanged,
+        (),
+        (
+            error(
+                Code.DATA_REJECTS,
+                f"source `{source_id}`: its unchanged files had {rejected} rejected rows at "
+                f"their import, more than --max-rejects {max_rejects}",
+                None,
+                "see the rejected rows (table `rejects`), fix the files, and import again",
+            ),
+        ),
+    )
+
+
+@contextmanager
+def _importing(warehouse: Warehouse, source_id: str) -> Iterator[None]:
+    """One source's import: a transaction in the workspace database, its work tables dropped after.
+
+    In memory there is no transaction: nothing outlives the process, and a transaction would make
+    DuckDB rewrite the table at commit for the rejected rows deleted in place; on failure the work
+    tables are simply dropped. DuckDB running out of memory or spill space becomes a diagnostic.
+    """
+    conn, in_memory = warehouse.conn, warehouse.in_memory
+    if not in_memory:
+        conn.begin()
+    try:
+        yield
+        if not in_memory:
+            conn.commit()
+    except duckdb.OutOfMemoryException as exc:
+        if not in_memory:
+            conn.rollback()
+        raise KpiError(
+            [
+                error(
+                    Code.DATABASE,
+                    f"source `{source_id}`: DuckDB ran out of memory or of spill space: {str(exc).splitlines()[0]}",
+                    None,
+                    f"set {MEMORY_LIMIT_VARIABLE} higher (e.g. 8GB), or free disk space for .kpi/{SPILL_DIR.name}/",
+                )
+            ]
+        ) from None
+    except BaseException:
+        if not in_memory:
+            conn.rollback()
+        raise
+    finally:
+        drop_work_tables(conn)
 
 
 def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
@@ -373,15 +467,20 @@ def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:
 
 
 def _unchanged(
-    conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tuple[str, str]], declaration: str
+    conn: duckdb.DuckDBPyConnection, source_id: str, files: list[tuple[str, str]], declaration: str, hashed: bool
 ) -> tuple[FileReport, ...] | None:
-    """The stored reports when the last import read exactly these files under this declaration."""
+    """The stored reports when the last import read exactly these files under this declaration.
+
+    `hashed`: the import must also have stored its table's content hash (not kept in memory).
+    """
     rows = conn.execute(
         """SELECT file, sha256, size, format, rows, loaded, rejected, lines, swallowed, declaration,
                            table_hash FROM _imports WHERE source = ? ORDER BY file_no""",
         [source_id],
     ).fetchall()
-    if not rows or [(r[0], r[1]) for r in rows] != files or any(r[9] != declaration or r[10] is None for r in rows):
+    if not rows or [(r[0], r[1]) for r in rows] != files or any(r[9] != declaration for r in rows):
+        return None
+    if hashed and any(r[10] is None for r in rows):
         return None
     if source_id not in relations(conn):
         return None
@@ -558,6 +657,12 @@ def _connect(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         ) from None
     except duckdb.Error as exc:
         raise KpiError([error(Code.DATABASE, f"cannot open `{database}`: {str(exc).splitlines()[0]}")]) from None
+
+
+def _in_memory(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's database lives in memory (it has no file)."""
+    found = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return not found or found[0][0] is None
 
 
 def _prepare(warehouse: Warehouse) -> Warehouse:
