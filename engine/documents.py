@@ -9,10 +9,12 @@ below both.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal
+from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -158,6 +160,20 @@ values in the order of the run's `by` field (null without `--by`).
 """
 
 
+def column_json(values: Sequence[Any]) -> str:
+    """A column's values as compact ASCII JSON: what the results hash covers and the ledger loads.
+
+    Its numbers are also the text every output prints them with (ints and floats print alike in
+    compact and indented JSON, in CSV and in the ledger's DOUBLE text), so a float is formatted once.
+    """
+    return json.dumps(values, separators=(",", ":"), allow_nan=False)
+
+
+def json_cells(text: str) -> list[str]:
+    """The values of a :func:`column_json` array of numbers, each as its own JSON text (`null` included)."""
+    return text[1:-1].split(",") if len(text) > 2 else []
+
+
 @dataclass(frozen=True)
 class Table:
     """One table of a run's results: one list per column, all of one length."""
@@ -169,9 +185,18 @@ class Table:
     def __len__(self) -> int:
         return len(self.data[0]) if self.data else 0
 
+    def index(self, name: str) -> int:
+        """The position of a column."""
+        return [c for c, _ in self.columns].index(name)
+
     def column(self, name: str) -> list[Any]:
         """The values of one column."""
-        return self.data[[c for c, _ in self.columns].index(name)]
+        return self.data[self.index(name)]
+
+    @cached_property
+    def json(self) -> tuple[str, ...]:
+        """Every column as :func:`column_json`, written once for the hash, the ledger and the outputs."""
+        return tuple(map(column_json, self.data))
 
 
 @dataclass(frozen=True)

@@ -96,11 +96,19 @@ def _record_keys(items: Sequence[Any]) -> tuple[str, ...] | None:
 
 def _records(items: Sequence[dict[str, Any]], keys: tuple[str, ...], level: int) -> str:
     """A list of records at `level`."""
-    return "[\n" + ",\n".join(_record_rows(items, keys, level + 1)) + "\n" + _INDENT * level + "]"
+    return array(_record_rows(items, keys, level + 1), level)
 
 
 def _record_rows(items: Sequence[dict[str, Any]], keys: tuple[str, ...], level: int) -> list[str]:
-    """Each record as its text at `level`, encoded one column at a time and laid out with one template."""
+    """Each record as its text at `level`, encoded one column at a time."""
+    return record_rows(keys, [encode_column(list(map(itemgetter(k), items)), level + 1) for k in keys], level)
+
+
+def record_rows(keys: Sequence[str], cells: Sequence[Sequence[str]], level: int) -> list[str]:
+    """Records laid out at `level` from their members' JSON texts, one sequence of texts per key.
+
+    Every row is one ``%`` of a template holding the keys and the indentation.
+    """
     row, member = _INDENT * level, _INDENT * (level + 1)
     template = (
         row
@@ -110,11 +118,30 @@ def _record_rows(items: Sequence[dict[str, Any]], keys: tuple[str, ...], level: 
         + row
         + "}"
     )
-    encoded = [_column(list(map(itemgetter(k), items)), level + 1) for k in keys]
-    return list(map(template.__mod__, zip(*encoded, strict=True)))
+    return list(map(template.__mod__, zip(*cells, strict=True)))
 
 
-def _column(values: Sequence[Any], level: int) -> list[str]:
+def array(items: Sequence[str], level: int) -> str:
+    """A list at `level` from its items' JSON texts (each already at `level` + 1)."""
+    return "[\n" + ",\n".join(items) + "\n" + _INDENT * level + "]" if items else "[]"
+
+
+def members(pairs: Sequence[tuple[str, str]], level: int) -> str:
+    """An object at `level` from (key, JSON text of the value at `level` + 1) pairs."""
+    if not pairs:
+        return "{}"
+    inner = "\n" + _INDENT * (level + 1)
+    return (
+        "{"
+        + inner
+        + ("," + inner).join(encode_basestring(k) + ": " + text for k, text in pairs)
+        + "\n"
+        + _INDENT * level
+        + "}"
+    )
+
+
+def encode_column(values: Sequence[Any], level: int) -> list[str]:
     """Every value of one column as JSON text at `level`, in one pass chosen by the types the column holds."""
     kinds = set(map(type, values))
     if kinds <= {str, _NONE}:
@@ -138,9 +165,8 @@ def _nested_records(values: Sequence[list[Any]], level: int) -> list[str] | None
     if keys is None:
         return None
     rows, end = _record_rows(flat, keys, level + 1), 0
-    close = "\n" + _INDENT * level + "]"
     out = []
     for value in values:
         start, end = end, end + len(value)
-        out.append("[\n" + ",\n".join(rows[start:end]) + close if value else "[]")
+        out.append(array(rows[start:end], level))
     return out

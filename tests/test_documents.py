@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi_engine.documents import number, stored_number
+from kpi_engine.documents import SCHEMA, Results, Table, make_table, number, results_document, stored_number, to_json
+from kpi_engine.json_text import dumps
 from kpi_engine.report.formats import csv_columns, csv_text
+from kpi_engine.report.results_json import document_json, results_json
 from kpi_engine.scoring.exact import to_decimal12
 
 # --- numbers -----------------------------------------------------------------------------------------
@@ -76,3 +78,56 @@ cells = st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=Fa
 def test_csv_from_columns_is_csv_from_rows(rows: list[tuple[object, object, object]]) -> None:
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], []]
     assert csv_columns(["a", "b", "c"], columns) == csv_text(["a", "b", "c"], rows)
+
+
+# --- the results document written from columns ------------------------------------------------------
+
+numbers = st.none() | st.integers(-(10**14), 10**14) | st.floats(allow_nan=False, allow_infinity=False)
+maybe_text = st.none() | texts
+
+
+def _table(kind: str, name: str, rows: list[list[object]]) -> Table:
+    width = len(SCHEMA[kind][name])
+    return make_table(kind, name, [[r[i] for r in rows] for i in range(width)])
+
+
+@st.composite
+def evaluation(draw: st.DrawFn) -> Results:
+    names = draw(st.lists(texts, max_size=2, unique=True))
+    kpi_row = st.tuples(texts, texts, maybe_text, texts, numbers, st.integers(0, 10**6), maybe_text, numbers)
+    kpis = [
+        [
+            *row,
+            draw(st.none() | st.integers(1, 99)),
+            draw(st.lists(maybe_text, min_size=len(names), max_size=len(names))) if names else None,
+        ]
+        for row in draw(st.lists(kpi_row, max_size=12))
+    ]
+    cards = [list(r) for r in draw(st.lists(st.tuples(texts, texts, texts, numbers), max_size=4))]
+    item_row = st.tuples(texts, texts, maybe_text, numbers, numbers, maybe_text, numbers, numbers)
+    items = (
+        [[draw(st.integers(0, len(cards) - 1)), *row] for row in draw(st.lists(item_row, max_size=12))] if cards else []
+    )
+    items.sort(key=lambda r: r[0])
+    goals = [list(r) for r in draw(st.lists(st.tuples(texts, texts, maybe_text, numbers), max_size=3))]
+    tables = {"kpis": kpis, "scorecards": cards, "items": items, "goals": goals}
+    return Results("evaluate", {"by": names}, {n: _table("evaluate", n, rows) for n, rows in tables.items()})
+
+
+@st.composite
+def bonus(draw: st.DrawFn) -> Results:
+    row = st.tuples(texts, maybe_text, numbers, numbers, numbers, maybe_text, texts, texts, numbers, maybe_text)
+    payouts = [list(r) for r in draw(st.lists(row, max_size=12))]
+    fields = {"plan": draw(texts), "currency": "EUR", "pool": draw(maybe_text), "total": draw(texts)}
+    return Results("bonus", fields, {"payouts": _table("bonus", "payouts", payouts)})
+
+
+@given(evaluation() | bonus(), st.booleans())
+def test_the_results_json_written_from_columns_is_the_documents_json(results: Results, sort_keys: bool) -> None:
+    document = results_document(results, sort_keys=sort_keys)
+    assert results_json(results, 0, sort_keys) == dumps(document)
+    nested = results_json(results, 2, sort_keys)
+    assert dumps({"a": {"b": document}}).endswith(nested + "\n  }\n}")
+    assert document_json(results, {"run": {"id": "x"}}, {"warnings": []}) == to_json(
+        {"run": {"id": "x"}, **results_document(results), "warnings": []}
+    )

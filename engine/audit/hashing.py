@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -55,29 +55,18 @@ def stored_definitions_hash(definitions: Any) -> str:
     return _sha256(_json(definitions))
 
 
-def column_json(values: Sequence[Any]) -> str:
-    """A column's values as compact ASCII JSON: what the results hash covers and the ledger loads."""
-    return json.dumps(values, separators=(",", ":"), allow_nan=False)
-
-
-def column_texts(results: Results) -> dict[str, tuple[str, ...]]:
-    """Every column of every table as :func:`column_json`, by table."""
-    return {name: tuple(column_json(values) for values in table.data) for name, table in results.tables.items()}
-
-
-def results_hash(results: Results, texts: Mapping[str, Sequence[str]] | None = None) -> str:
+def results_hash(results: Results) -> str:
     """sha256 of a run's results, column by column (the module's docstring gives the text hashed).
 
-    `texts`: the columns already written by :func:`column_texts`. Raises ValueError for a value JSON
-    cannot hold (a stored NaN).
+    Each column's text is the table's :attr:`~kpi_engine.documents.Table.json`, which the ledger loads
+    the rows from too. Raises ValueError for a value JSON cannot hold (a stored NaN).
     """
-    texts = column_texts(results) if texts is None else texts
     fields = json.dumps(results.fields, sort_keys=True, separators=(",", ":"), allow_nan=False)
     digest = hashlib.sha256(f"kpi-engine results {LAYOUT} {results.kind}\nfields {fields}\n".encode())
     for name, columns in SCHEMA[results.kind].items():
         table = results.tables[name]
         digest.update(f"table {name} {len(table)}\n".encode())
-        for (column, kind), text in zip(columns, texts[name], strict=True):
+        for (column, kind), text in zip(columns, table.json, strict=True):
             digest.update(f"column {column} {kind} ".encode())
             digest.update(text.encode())
             digest.update(b"\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpi_engine import __version__
-from kpi_engine.audit.hashing import canonical_definitions, column_texts, definitions_hash, results_hash
+from kpi_engine.audit.hashing import canonical_definitions, definitions_hash, results_hash
 from kpi_engine.config import model as m
 from kpi_engine.data.files import file_sha256, source_files
 from kpi_engine.data.ledger import Head, ResultRows, RunRecord, append_run, duckdb_version, read_results
@@ -130,8 +130,7 @@ def record(
     now = datetime.now(UTC).replace(microsecond=0)
     run_id = new_run_id(now)
     user, host = os_identity()
-    texts = column_texts(results)
-    rows = [ResultRows(name, table.columns, len(table), texts[name]) for name, table in results.tables.items()]
+    rows = [ResultRows(name, table.columns, len(table), table.json) for name, table in results.tables.items()]
     head = append_run(
         ws.root,
         RunRecord(
@@ -150,7 +149,7 @@ def record(
             options,
             plan,
             manifest(results),
-            results_hash(results, texts),
+            results_hash(results),
             user,
             host,
         ),

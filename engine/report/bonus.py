@@ -17,7 +17,7 @@ from kpi_engine.errors import Diagnostic
 from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
 from kpi_engine.pay import BonusRun
-from kpi_engine.report.evaluation import json_body, with_run
+from kpi_engine.report.evaluation import csv_cells, json_body, with_run
 from kpi_engine.report.formats import csv_columns, left_out, safe_cell, shortened, shown
 from kpi_engine.scoring.payout import round_money
 
@@ -55,7 +55,7 @@ def bonus_csv(run: BonusRun, results: Results) -> str:
     table = results.table("payouts")
     people = table.column("person")
     names = [_name(run, person) for person in people]
-    return csv_columns(PAYOUT_FIELDS, [people, names, *(table.column(f) for f in PAYOUT_FIELDS[2:])])
+    return csv_columns(PAYOUT_FIELDS, [people, names, *(csv_cells(table, f) for f in PAYOUT_FIELDS[2:])])
 
 
 def table_notice(run: BonusRun) -> Diagnostic | None:

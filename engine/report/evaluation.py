@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kpi_engine.documents import Results, results_document, to_json
+from kpi_engine.documents import Results
+from kpi_engine.documents import Table as ResultTable
 from kpi_engine.errors import Diagnostic, Severity
 from kpi_engine.evaluation import Evaluation
 from kpi_engine.json_text import dumps
 from kpi_engine.literal import cell, cells
-from kpi_engine.report.formats import csv_columns, left_out, shortened, shown
+from kpi_engine.report.formats import Written, csv_columns, csv_numbers, left_out, shortened, shown
+from kpi_engine.report.results_json import document_json
 
+NUMBERS = ("number", "integer")
 KPI_FIELDS = ("kpi", "subject_type", "subject", "period", "value", "n", "status", "score", "rank")
 SCORECARD_FIELDS = (
     "scorecard",
@@ -51,7 +54,7 @@ def notices(ev: Evaluation) -> dict[str, Any]:
 
 def json_body(results: Results, notes: Mapping[str, Any]) -> str:
     """The JSON document of a run without its `run` block: written once, then given each block by :func:`with_run`."""
-    return to_json({**results_document(results), **notes})
+    return document_json(results, {}, notes)
 
 
 def with_run(run: Mapping[str, Any], body: str) -> str:
@@ -64,6 +67,18 @@ def evaluation_json(results: Results, run: Mapping[str, Any], notes: Mapping[str
     return with_run(run, json_body(results, notes))
 
 
+def csv_cells(table: ResultTable, name: str) -> Sequence[Any]:
+    """A column for CSV: numbers as the text they were written with once (`Table.json`), text as it is."""
+    index = table.index(name)
+    return csv_numbers(table.json[index]) if table.columns[index][1] in NUMBERS else table.data[index]
+
+
+def _repeat(values: Sequence[Any], rows: Sequence[int]) -> Sequence[Any]:
+    """A scorecard's column repeated on each of its items' rows (still :class:`Written` if it was)."""
+    repeated = [values[r] for r in rows]
+    return Written(repeated) if isinstance(values, Written) else repeated
+
+
 def kpis_csv(results: Results) -> str:
     """One row per KPI result; `by.COL` columns (sorted by name) after the fixed ones."""
     table = results.table("kpis")
@@ -71,15 +86,15 @@ def kpis_csv(results: Results) -> str:
     by = table.column("by")
     by_columns = [[v[names.index(name)] for v in by] for name in sorted(names)]
     header = [*KPI_FIELDS, *(f"by.{name}" for name in sorted(names))]
-    return csv_columns(header, [*(table.column(f) for f in KPI_FIELDS), *by_columns])
+    return csv_columns(header, [*(csv_cells(table, f) for f in KPI_FIELDS), *by_columns])
 
 
 def scorecards_csv(results: Results) -> str:
     """One row per scorecard item, with the person's total repeated."""
     cards, items = results.table("scorecards"), results.table("items")
     card = items.column("card")
-    repeated = [[values[c] for c in card] for values in cards.data]
-    return csv_columns(SCORECARD_FIELDS, [*repeated, *(items.column(f) for f in SCORECARD_FIELDS[4:])])
+    repeated = [_repeat(csv_cells(cards, f), card) for f in SCORECARD_FIELDS[:4]]
+    return csv_columns(SCORECARD_FIELDS, [*repeated, *(csv_cells(items, f) for f in SCORECARD_FIELDS[4:])])
 
 
 def _fmt(value: float | int | None, percent: bool = False) -> str:

@@ -37,11 +37,20 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
+class Written(list[str]):
+    """A column already written as CSV cells (numbers from their JSON text): left as it is."""
+
+
+def csv_numbers(text: str) -> Written:
+    """A JSON array of numbers (:func:`kpi_engine.documents.column_json`) as CSV cells: null as empty."""
+    return Written(text[1:-1].replace("null", "").split(",") if len(text) > 2 else [])
+
+
 def csv_columns(header: Sequence[str], columns: Sequence[Sequence[Any]]) -> str:
     """The same CSV as :func:`csv_text`, from columns: each column prepared in one pass, rows written by the C writer.
 
     Numbers (ints and floats) print as JSON prints them, None as an empty cell; text is escaped with
-    :func:`safe_cell`.
+    :func:`safe_cell`; a :class:`Written` column is taken as it is.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
@@ -51,6 +60,8 @@ def csv_columns(header: Sequence[str], columns: Sequence[Sequence[Any]]) -> str:
 
 
 def _csv_column(values: Sequence[Any]) -> Sequence[Any]:
+    if isinstance(values, Written):
+        return values
     kinds = set(map(type, values))
     if kinds <= {int, float, type(None)}:
         return values  # the writer prints None as an empty cell and numbers with repr, as JSON does

@@ -16,8 +16,10 @@ from rich.text import Text
 from kpi_engine.audit.chain import ChainCheck
 from kpi_engine.audit.verify import Verification
 from kpi_engine.data.ledger import RunRecord
-from kpi_engine.documents import Results, payout_pairs, results_document, to_json
+from kpi_engine.documents import Results, payout_pairs, to_json
+from kpi_engine.json_text import dumps, members
 from kpi_engine.literal import literal
+from kpi_engine.report.results_json import results_json
 
 
 def runs_json(runs: list[RunRecord]) -> str:
@@ -85,40 +87,37 @@ def _approval(a: object) -> dict[str, object]:
     return {k: getattr(a, k) for k in ("id", "approved_by", "time", "note", "user", "host", "prev_hash", "hash")}
 
 
-def _document(results: Results | dict[str, Any]) -> dict[str, Any]:
-    """A run's results as the ledger has always shown them: the document, every object's keys sorted."""
-    return results_document(results, sort_keys=True) if isinstance(results, Results) else results
-
-
 def run_json(run: RunRecord, results: Results | dict[str, Any]) -> str:
-    """Everything the ledger holds about a run, with its `results` as read back (definitions: by their hash)."""
-    return to_json(
-        {
-            "id": run.id,
-            "time": run.time,
-            "kind": run.kind,
-            "command": "kpi " + " ".join(run.arguments),
-            "options": dict(run.options),
-            "engine": f"kpi-engine {run.engine_version}",
-            "engine_version": run.engine_version,
-            "duckdb_version": run.duckdb_version,
-            "version": run.version,
-            "user": run.user,
-            "host": run.host,
-            "definitions_hash": run.definitions_hash,
-            "data": [dict(d) for d in run.data],
-            "period": run.period,
-            "results_hash": run.results_hash,
-            "seq": run.seq,
-            "prev_hash": run.prev_hash,
-            "hash": run.hash,
-            "approved_by": run.approved_by,
-            "approved_at": run.approved_at,
-            "approval_note": run.approval_note,
-            "approvals": [_approval(a) for a in run.approvals],
-            "results": _document(results),
-        }
-    )
+    """Everything the ledger holds about a run, with its `results` as read back (definitions: by their hash).
+
+    The results print as the ledger has always shown them: every object's keys sorted.
+    """
+    about = {
+        "id": run.id,
+        "time": run.time,
+        "kind": run.kind,
+        "command": "kpi " + " ".join(run.arguments),
+        "options": dict(run.options),
+        "engine": f"kpi-engine {run.engine_version}",
+        "engine_version": run.engine_version,
+        "duckdb_version": run.duckdb_version,
+        "version": run.version,
+        "user": run.user,
+        "host": run.host,
+        "definitions_hash": run.definitions_hash,
+        "data": [dict(d) for d in run.data],
+        "period": run.period,
+        "results_hash": run.results_hash,
+        "seq": run.seq,
+        "prev_hash": run.prev_hash,
+        "hash": run.hash,
+        "approved_by": run.approved_by,
+        "approved_at": run.approved_at,
+        "approval_note": run.approval_note,
+        "approvals": [_approval(a) for a in run.approvals],
+    }
+    shown = results_json(results, 1, sort_keys=True) if isinstance(results, Results) else dumps(results, 1)
+    return members([*((k, dumps(v, 1)) for k, v in about.items()), ("results", shown)], 0) + "\n"
 
 
 def run_text(run: RunRecord, results: Results | dict[str, Any]) -> str:
