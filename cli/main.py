@@ -277,6 +277,29 @@ def run_id(header: Any) -> str:
     return header.id if header is not None else "0" * 23  # type: ignore[no-any-return]
 
 
+# An output is rendered once; only its run id or `run` block changes between the placeholder written
+# before recording and the real one written after (cli/output.py `deliver`).
+
+
+def _same(text: str) -> Callable[[Any], str]:
+    """An output that holds no run id (CSV)."""
+    return lambda header: text
+
+
+def _with_run_line(text: str, notice: Diagnostic | None) -> Callable[[Any], str]:
+    """A table, then the line naming the run; a table too long to print whole is said so first (W010)."""
+    if notice is not None:
+        report([notice])
+    return lambda header: text + f"run {run_id(header)}"
+
+
+def _with_run_block(body: str, ws: Any, period: str | None) -> Callable[[Any], str]:
+    """A JSON document written once without its `run` block (report/evaluation.py `json_body`), given it."""
+    from kpi_engine.report.evaluation import with_run
+
+    return lambda header: with_run(run_block(header, ws, period), body)
+
+
 def command_line(command: str, workspace: Path, options: Mapping[str, object]) -> list[str]:
     """The command as it could be typed again, for the ledger."""
     words = [command, str(workspace)]
@@ -409,9 +432,17 @@ def evaluate(
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
     from kpi_engine.audit.recording import RunHeader, record_evaluation
     from kpi_engine.cli.output import staged, write_text
+    from kpi_engine.documents import evaluation_results
     from kpi_engine.pipeline import compile_workspace
     from kpi_engine.pipeline import evaluate as run_evaluate
-    from kpi_engine.report.evaluation import evaluation_json, evaluation_table, kpis_csv, scorecards_csv
+    from kpi_engine.report.evaluation import (
+        evaluation_table,
+        json_body,
+        kpis_csv,
+        notices,
+        scorecards_csv,
+        table_notice,
+    )
 
     if out is not None and out.is_dir() and format != "csv":
         check_out(out)
@@ -419,27 +450,29 @@ def evaluate(
     ws = compiled.workspace
     check_writable(ws.root)
     result = run_evaluate(compiled, period, grain=grain, subject=subject, by=by or (), at=at)
+    results = evaluation_results(result)  # every value rounded once, every row built once: ledger and output share it
     options = {"period": period, "grain": grain, "kpis": kpi or [], "subject": subject, "by": by or [], "at": at}
 
     def record_run() -> RunHeader:
-        return record_evaluation(ws, result, command_line("evaluate", workspace, options), options)
+        return record_evaluation(ws, result, results, command_line("evaluate", workspace, options), options)
 
     report(result.diagnostics)
     if format == "csv" and out is not None and (out.is_dir() or not out.suffix):
         written = [out / "kpis.csv", out / "scorecards.csv"]  # a folder: both files, written before the record
         with staged(written[0], run=True) as kpis_file, staged(written[1], run=True) as cards_file:
-            write_text(kpis_file, kpis_csv(result))
-            write_text(cards_file, scorecards_csv(result))
+            write_text(kpis_file, kpis_csv(results))
+            write_text(cards_file, scorecards_csv(results))
         header = record_run()
     else:
+        label = result.period.label
         units = {k.id: k.unit or "" for k in ws.kpis.values()}
-        renderers: dict[TableFormat, Callable[[RunHeader | None], str]] = {
-            "table": lambda h: evaluation_table(result, units) + f"run {run_id(h)}",
-            "json": lambda h: evaluation_json(result, run_block(h, ws, result.period.label)),
-            "csv": lambda h: kpis_csv(result),
+        renderers: dict[TableFormat, Callable[[], Callable[[RunHeader | None], str]]] = {
+            "table": lambda: _with_run_line(evaluation_table(results, label, units), table_notice(results)),
+            "json": lambda: _with_run_block(json_body(results, notices(result)), ws, label),
+            "csv": lambda: _same(kpis_csv(results)),
         }
         written = [out] if out is not None else []
-        header = produce(out, renderers[format], record_run)
+        header = produce(out, renderers[format](), record_run)
     _print_head(header.head)
     if written:
         wrote(written, header.id)
@@ -492,19 +525,22 @@ def bonus(
     from kpi_engine.audit.adjustments import against_approved
     from kpi_engine.audit.recording import RunHeader, record_bonus
     from kpi_engine.cli.output import staged, write_bytes
+    from kpi_engine.documents import bonus_results
     from kpi_engine.pipeline import compile_workspace, pay
-    from kpi_engine.report.bonus import bonus_csv, bonus_json, bonus_table, xlsx_bytes
+    from kpi_engine.report.bonus import bonus_csv, bonus_table, table_notice, xlsx_bytes
+    from kpi_engine.report.evaluation import json_body, notices
 
     compiled = compile_workspace(workspace)
     ws = compiled.workspace
     check_writable(ws.root)
     currency = ws.organization.currency
     run = pay(compiled, plan, period)
+    results = bonus_results(run, currency)
     approved, changes = against_approved(ws, run)
     options = {"plan": run.plan.id, "period": run.period.label}
 
     def record_run() -> RunHeader:
-        return record_bonus(ws, run, command_line("bonus", workspace, options), options)
+        return record_bonus(ws, run, results, command_line("bonus", workspace, options), options)
 
     report(run.evaluation.diagnostics)
     if approved is not None and changes:
@@ -520,12 +556,12 @@ def bonus(
             write_bytes(path, xlsx_bytes(run, currency))
         header = record_run()
     else:
-        renderers: dict[str, Callable[[RunHeader | None], str]] = {
-            "table": lambda h: bonus_table(run, currency) + f"run {run_id(h)}",
-            "json": lambda h: bonus_json(run, run_block(h, ws, run.period.label), currency),
-            "csv": lambda h: bonus_csv(run),
+        renderers: dict[str, Callable[[], Callable[[RunHeader | None], str]]] = {
+            "table": lambda: _with_run_line(bonus_table(run, currency), table_notice(run)),
+            "json": lambda: _with_run_block(json_body(results, notices(run.evaluation)), ws, run.period.label),
+            "csv": lambda: _same(bonus_csv(run, results)),
         }
-        header = produce(out, renderers[format], record_run)
+        header = produce(out, renderers[format](), record_run)
     _print_head(header.head)
     if out is not None:
         wrote([out], header.id)
@@ -581,12 +617,13 @@ def runs_show(
     out: OutOption = None,
 ) -> None:
     """One run: what was computed, from which definitions, data and engine."""
+    from kpi_engine.audit.recording import stored_results
     from kpi_engine.data.ledger import get_run
     from kpi_engine.report.runs import run_json, run_text
 
     ws = load(workspace)
     run = get_run(ws.root, ws.organization.timezone, run_id)
-    emit({"table": run_text, "json": run_json}[format](run), out)
+    emit({"table": run_text, "json": run_json}[format](run, stored_results(ws.root, run)), out)
 
 
 @runs_app.command(

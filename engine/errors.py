@@ -20,13 +20,14 @@ class Code(StrEnum):
     """Stable diagnostic codes, one per kind of problem, that tests and users can rely on.
 
     E0xx the command line, E1xx YAML/schema, E2xx syntax, E3xx types, E4xx model/policy, E5xx data,
-    E6xx scoring. Every warning has a W code (SPEC §9): W4xx lints (errors under --strict), W5xx notes
-    about the data.
+    E6xx scoring. Every warning has a W code (SPEC §9): W0xx notes about the output, W4xx lints (errors
+    under --strict), W5xx notes about the data.
     """
 
     # E0xx: the command line and the engine itself
     USAGE = "E001"
     INTERNAL = "E002"
+    TABLE_SHORTENED = "W010"
 
     # E1xx: files, YAML, schema
     FILE_NOT_FOUND = "E100"

@@ -170,7 +170,128 @@ def test_a_bad_head_option_is_refused(ws: Path) -> None:
 
 
 def test_an_edited_payout_of_an_approved_run_is_caught(ws: Path) -> None:
+    """A run's entry covers its result rows through `results_hash`: `verify WS ID` reports an edited row."""
     run_id = bonus(ws)
+    approve(ws, run_id)
+    ((person,),) = sql(ws, 'SELECT person FROM results_payouts WHERE run_id = ? AND "row" = 0', [run_id])
+    sql(ws, "UPDATE results_payouts SET payout = '999999.00' WHERE run_id = ? AND \"row\" = 0", [run_id])
+    assert verify(ws).exit_code == 0  # the chain holds each run's results_hash, not its rows
+    out = broken(ws, run_id)
+    assert "stored results do not match the run's results_hash" in out
+    assert f"money differs for: {person}: 999999.00 →" in out
+    later = kpi("runs", "approve", ws, bonus(ws), "--by", "HR Lead")  # a later run still verifies
+    assert later.exit_code == 0, later.output
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        'DELETE FROM results_payouts WHERE run_id = ? AND "row" = 1',
+        'INSERT INTO results_payouts SELECT * REPLACE (99 AS "row") FROM results_payouts WHERE run_id = ? LIMIT 1',
+        'UPDATE results_payouts SET "row" = 1 - "row" WHERE run_id = ? AND "row" < 2',
+        "UPDATE results_payouts SET share = 'NaN'::DOUBLE WHERE run_id = ?",
+        "UPDATE results_payouts SET reason = 'below_gate' WHERE run_id = ? AND reason IS NULL",
+    ],
+    ids=["deleted", "inserted", "reordered", "nan", "reason"],
+)
+def test_every_edit_of_a_runs_result_rows_is_reported(ws: Path, forgery: str) -> None:
+    run_id = bonus(ws)
+    sql(ws, forgery, [run_id])
+    assert "stored results do not match the run's results_hash" in broken(ws, run_id)
+
+
+def test_result_rows_of_evaluations_are_covered_too(ws: Path) -> None:
+    evaluated = kpi("evaluate", ws, "--period", "2026", "--grain", "quarter", "--format", "json")
+    run_id = json.loads(evaluated.stdout)["run"]["id"]
+    assert verify(ws, run_id).exit_code == 0
+    for table, column in (("kpis", "value"), ("items", "weight"), ("scorecards", "total_score"), ("goals", "status")):
+        ((before,),) = sql(ws, f'SELECT {column} FROM results_{table} WHERE run_id = ? AND "row" = 0', [run_id])
+        sql(ws, f'UPDATE results_{table} SET {column} = NULL WHERE run_id = ? AND "row" = 0', [run_id])
+        assert "stored results do not match the run's results_hash" in broken(ws, run_id), table
+        sql(ws, f'UPDATE results_{table} SET {column} = ? WHERE run_id = ? AND "row" = 0', [before, run_id])
+        assert verify(ws, run_id).exit_code == 0, table
+
+
+def test_replaced_definitions_and_results_with_their_hashes_are_caught(ws: Path) -> None:
+    """An insider rewrites the definitions, the payout rows and both hashes: the chain names the entry."""
+    from kpi_engine.audit.hashing import results_hash
+    from kpi_engine.audit.recording import stored_results
+    from kpi_engine.data.ledger import get_run
+
+    run_id = bonus(ws)
+    ((definitions,),) = sql(ws, "SELECT definitions FROM runs WHERE id = ?", [run_id])
+    forged = json.loads(definitions)
+    forged["definitions"]["organization"]["version"] = "forged"
+    inner = json.dumps(forged["definitions"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    sql(ws, "UPDATE results_payouts SET payout = '1.00' WHERE run_id = ?", [run_id])
+    paid = stored_results(ws, get_run(ws, "UTC", run_id))
+    sql(
+        ws,
+        "UPDATE runs SET definitions = ?, definitions_hash = ?, results_hash = ? WHERE id = ?",
+        [
+            json.dumps(forged, sort_keys=True),
+            hashlib.sha256(inner.encode()).hexdigest(),
+            results_hash(paid),  # type: ignore[arg-type]
+            run_id,
+        ],
+    )
+    assert f"run {run_id} (entry #1): its content does not match its hash" in broken(ws)
+    out = broken(ws, run_id)
+    assert "stored results do not match" not in out  # the forged hashes hold: what differs is the money
+    assert "DIFFERS" in out and "money differs for" in out
+
+
+# --- results stored before the result tables ---------------------------------------------------------
+
+
+def as_recorded_before(ws: Path, run_id: str) -> dict[str, object]:
+    """Turn a run into an entry of the earlier layout: its whole results document in `results`, hashed as JSON.
+
+    That is how kpi-engine stored results before the result tables; the chain is re-hashed from the
+    entry on, as the version that wrote it would have.
+    """
+    from kpi_engine.audit.hashing import document_hash
+    from kpi_engine.audit.recording import stored_results
+    from kpi_engine.data.ledger import GENESIS, RUN_COLUMNS, entry_hash, get_run
+    from kpi_engine.documents import results_document
+
+    document = results_document(stored_results(ws, get_run(ws, "UTC", run_id)), sort_keys=True)  # type: ignore[arg-type]
+    ((count,),) = sql(ws, "SELECT count(*) FROM runs")
+    assert count == 1
+    for table in ("payouts", "kpis", "scorecards", "items", "goals"):
+        if sql(ws, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"results_{table}"])[0][0]:
+            sql(ws, f"DELETE FROM results_{table}")
+    columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
+    (values,) = sql(ws, f"SELECT {columns} FROM runs")
+    row = dict(zip(RUN_COLUMNS, values, strict=True))
+    row |= {"results": json.dumps(document, sort_keys=True), "results_hash": document_hash(document)}
+    row |= {"prev_hash": GENESIS}
+    row["hash"] = entry_hash("runs", row)
+    sql(
+        ws,
+        "UPDATE runs SET results = ?, results_hash = ?, hash = ?",
+        [row["results"], row["results_hash"], row["hash"]],
+    )
+    return document
+
+
+def test_a_run_stored_as_one_document_still_reads_and_verifies(ws: Path) -> None:
+    run_id = bonus(ws)
+    shown = kpi("runs", "show", ws, run_id, "--format", "json").stdout
+    document = as_recorded_before(ws, run_id)
+    again = kpi("runs", "show", ws, run_id, "--format", "json").stdout
+    assert json.loads(again)["results"] == document
+    assert again.split('"results": ')[1] == shown.split('"results": ')[1]  # byte for byte, as before
+    assert verify(ws).exit_code == 0
+    assert verify(ws, run_id).exit_code == 0, verify(ws, run_id).output
+    approve(ws, run_id)
+    later = kpi("bonus", ws, "--format", "json")  # the approved run's payouts come from its document
+    assert later.exit_code == 0 and "differs from run" not in later.stderr
+
+
+def test_an_edited_payout_in_a_stored_document_is_caught(ws: Path) -> None:
+    run_id = bonus(ws)
+    as_recorded_before(ws, run_id)
     approve(ws, run_id)
     ((text,),) = sql(ws, "SELECT results FROM runs WHERE id = ?", [run_id])
     results = json.loads(text)
@@ -181,31 +302,6 @@ def test_an_edited_payout_of_an_approved_run_is_caught(ws: Path) -> None:
     out = broken(ws, run_id)
     assert "stored results do not match the run's results_hash" in out
     assert f"money differs for: {person}: 999999.00 →" in out
-
-
-def test_replaced_definitions_and_results_with_their_hashes_are_caught(ws: Path) -> None:
-    run_id = bonus(ws)
-    ((definitions, results),) = sql(ws, "SELECT definitions, results FROM runs WHERE id = ?", [run_id])
-    forged = json.loads(definitions)
-    forged["definitions"]["organization"]["version"] = "forged"
-    inner = json.dumps(forged["definitions"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    paid = json.loads(results)
-    for p in paid["payouts"]:
-        p["payout"] = "1.00"
-    sql(
-        ws,
-        "UPDATE runs SET definitions = ?, definitions_hash = ?, results = ?, results_hash = ? WHERE id = ?",
-        [
-            json.dumps(forged, sort_keys=True),
-            hashlib.sha256(inner.encode()).hexdigest(),
-            json.dumps(paid, sort_keys=True),
-            hashlib.sha256(json.dumps(paid, sort_keys=True, separators=(",", ":")).encode()).hexdigest(),
-            run_id,
-        ],
-    )
-    assert f"run {run_id} (entry #1): its content does not match its hash" in broken(ws)
-    out = broken(ws, run_id)
-    assert "DIFFERS" in out and "money differs for" in out
 
 
 def test_a_changed_approver_is_caught(ws: Path) -> None:

@@ -8,9 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kpi_engine.audit.recording import stored_results
 from kpi_engine.config import model as m
-from kpi_engine.data.ledger import RunRecord, list_runs
-from kpi_engine.documents import money
+from kpi_engine.data.ledger import RunRecord, full_run, list_runs
+from kpi_engine.documents import money, payouts
 
 if TYPE_CHECKING:
     from kpi_engine.pay import BonusRun
@@ -31,7 +32,7 @@ class Adjustment:
 
 
 def approved_run(root: Path, timezone: str, plan: str, period: str) -> RunRecord | None:
-    """The latest approved bonus run of a plan and period, if any."""
+    """The latest approved bonus run of a plan and period, if any (found without reading any run's results)."""
     for run in list_runs(root, timezone):
         if (
             run.kind == "bonus"
@@ -45,17 +46,19 @@ def approved_run(root: Path, timezone: str, plan: str, period: str) -> RunRecord
 
 def against_approved(ws: m.Workspace, run: BonusRun) -> tuple[RunRecord | None, list[Adjustment]]:
     """The approved run of the same plan and period (if any) and the people this run pays differently."""
-    approved = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
-    if approved is None:
+    found = approved_run(ws.root, ws.organization.timezone, run.plan.id, run.period.label)
+    if found is None:
         return None, []
+    approved = full_run(ws.root, found)
+    paid = payouts(stored_results(ws.root, approved))
     now = {p.person: Decimal(money(p.payout, run.plan.rounding_to) or 0) for p in run.result.payouts}
-    return approved, adjustments(approved, now)
+    return approved, adjustments({person: Decimal(str(amount)) for person, amount in paid.items()}, now)
 
 
-def adjustments(approved: RunRecord, payouts: Mapping[str, Decimal]) -> list[Adjustment]:
-    """People whose payout differs from the approved run (a person missing on one side counts as 0)."""
-    before = {p["person"]: Decimal(p["payout"]) for p in approved.results.get("payouts", [])}
-    after = dict(payouts)
+def adjustments(approved: Mapping[str, Decimal], now: Mapping[str, Decimal]) -> list[Adjustment]:
+    """People whose payout differs from the approved one (a person missing on one side counts as 0)."""
+    before = dict(approved)
+    after = dict(now)
     return [
         Adjustment(person, before.get(person, Decimal(0)), after.get(person, Decimal(0)))
         for person in sorted(set(before) | set(after))

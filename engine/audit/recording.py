@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kpi_engine import __version__
-from kpi_engine.audit.hashing import canonical_definitions, definitions_hash
+from kpi_engine.audit.hashing import canonical_definitions, definitions_hash, results_hash
 from kpi_engine.config import model as m
 from kpi_engine.data.files import file_sha256, source_files
-from kpi_engine.data.ledger import Head, RunRecord, append_run, duckdb_version
+from kpi_engine.data.ledger import Head, ResultRows, RunRecord, append_run, duckdb_version, read_results
 from kpi_engine.data.state import read_table_hashes
-from kpi_engine.documents import bonus_document, evaluation_document
+from kpi_engine.documents import LAYOUT, SCHEMA, Results, Table, stored_number
+
+if TYPE_CHECKING:
+    from kpi_engine.evaluation import Evaluation
+    from kpi_engine.pay import BonusRun
 
 ENGINE_VERSION = __version__
 
@@ -24,11 +28,6 @@ ENGINE_VERSION = __version__
 def new_run_id(now: datetime) -> str:
     """A sortable, unique run id: UTC time plus random hex."""
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def results_hash(results: Any) -> str:
-    """sha256 of the canonical JSON of a run's results."""
-    return hashlib.sha256(json.dumps(results, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -110,26 +109,35 @@ def run_data(ws: m.Workspace, live: bool = False) -> list[dict[str, Any]]:
     return out
 
 
+def manifest(results: Results) -> dict[str, Any]:
+    """What a run's entry keeps of its results beside `results_hash`: the layout, the fields, rows per table."""
+    return {"layout": LAYOUT, "fields": results.fields, "rows": {n: len(t) for n, t in results.tables.items()}}
+
+
 def record(
     ws: m.Workspace,
-    kind: str,
     period: str | None,
     arguments: Sequence[str],
-    results: Any,
+    results: Results,
     options: Mapping[str, Any],
     plan: str | None = None,
 ) -> RunHeader:
-    """Append a run to the workspace ledger and return its header (with the ledger's new head)."""
+    """Append a run and its result rows to the workspace ledger; its header (with the ledger's new head).
+
+    Each column is written as JSON text once: the results hash covers that text and the ledger loads
+    the rows from it.
+    """
     now = datetime.now(UTC).replace(microsecond=0)
     run_id = new_run_id(now)
     user, host = os_identity()
+    rows = [ResultRows(name, table.columns, len(table), table.json) for name, table in results.tables.items()]
     head = append_run(
         ws.root,
         RunRecord(
             run_id,
             utc_timestamp(now),
-            kind,
-            "kpi " + kind,
+            results.kind,
+            "kpi " + results.kind,
             tuple(arguments),
             ENGINE_VERSION,
             duckdb_version(),
@@ -140,24 +148,46 @@ def record(
             period,
             options,
             plan,
-            results,
+            manifest(results),
             results_hash(results),
             user,
             host,
         ),
+        rows,
     )
     return RunHeader(run_id, utc_timestamp(now), definitions_hash(ws), ws.organization.version, period, head)
 
 
-def record_evaluation(ws: m.Workspace, result: Any, arguments: Sequence[str], options: Mapping[str, Any]) -> RunHeader:
-    """Record an evaluate run; the results stored are the JSON document without its run block."""
-    document = evaluation_document(result, {})
-    document.pop("run")
-    return record(ws, "evaluate", result.period.label, arguments, document, options, result.plan.explain())
+def record_evaluation(
+    ws: m.Workspace, result: Evaluation, results: Results, arguments: Sequence[str], options: Mapping[str, Any]
+) -> RunHeader:
+    """Record an evaluate run: its results (:func:`kpi_engine.documents.evaluation_results`) and its plan."""
+    return record(ws, result.period.label, arguments, results, options, result.plan.explain())
 
 
-def record_bonus(ws: m.Workspace, run: Any, arguments: Sequence[str], options: Mapping[str, Any]) -> RunHeader:
-    """Record a bonus run; the results stored are the JSON document without its run block."""
-    document = bonus_document(run, {}, ws.organization.currency)
-    document.pop("run")
-    return record(ws, "bonus", run.period.label, arguments, document, options, run.evaluation.plan.explain())
+def record_bonus(
+    ws: m.Workspace, run: BonusRun, results: Results, arguments: Sequence[str], options: Mapping[str, Any]
+) -> RunHeader:
+    """Record a bonus run: its results (:func:`kpi_engine.documents.bonus_results`) and its evaluation's plan."""
+    return record(ws, run.period.label, arguments, results, options, run.evaluation.plan.explain())
+
+
+def stored_results(root: Path, run: RunRecord) -> Results | dict[str, Any]:
+    """A run's results as the ledger holds them: its rows read back as tables, or an older run's document.
+
+    The `number` columns come back as :func:`kpi_engine.documents.number` gave them. A run of an
+    unknown kind has no tables.
+    """
+    if not run.columnar:
+        return run.results if isinstance(run.results, dict) else {}
+    schema = SCHEMA.get(run.kind, {})
+    found = read_results(root, run.id, schema)
+    tables = {}
+    for name, columns in schema.items():
+        data = [
+            [stored_number(v) for v in values] if kind == "number" else values
+            for (_, kind), values in zip(columns, found[name], strict=True)
+        ]
+        tables[name] = Table(name, columns, tuple(data))
+    fields = run.results.get("fields")
+    return Results(run.kind, fields if isinstance(fields, dict) else {}, tables)

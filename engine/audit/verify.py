@@ -8,11 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kpi_engine.audit.hashing import definitions_hash, stored_definitions_hash
-from kpi_engine.audit.recording import ENGINE_VERSION, results_hash, run_data
+from kpi_engine.audit.hashing import definitions_hash, document_hash, results_hash, stored_definitions_hash
+from kpi_engine.audit.recording import ENGINE_VERSION, run_data, stored_results
 from kpi_engine.config import model as m
 from kpi_engine.data.ledger import RunRecord, duckdb_version
-from kpi_engine.documents import bonus_document, evaluation_document
+from kpi_engine.documents import Results, bonus_results, evaluation_results, payouts, results_document
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.literal import literal
 
@@ -39,8 +39,18 @@ class Verification:
         return self.identical and not (self.stored or self.data_changed or self.engine_changed or self.changed_sources)
 
 
-def check_stored(run: RunRecord) -> list[str]:
-    """The run's stored definitions and results against the hashes stored beside them."""
+def stored_hash(run: RunRecord, stored: Results | dict[str, Any]) -> str | None:
+    """The hash of a run's stored results, as its kind of entry defines it; None when they cannot be hashed."""
+    try:
+        if run.columnar:
+            return results_hash(stored) if isinstance(stored, Results) else None
+        return document_hash(json.loads(run.stored_results))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def check_stored(run: RunRecord, stored: Results | dict[str, Any]) -> list[str]:
+    """The run's stored definitions and results (`stored`, as read back) against the hashes stored beside them."""
     found = []
     try:
         inner = json.loads(run.stored_definitions)["definitions"]
@@ -49,11 +59,7 @@ def check_stored(run: RunRecord) -> list[str]:
         definitions_ok = False
     if not definitions_ok:
         found.append("the stored definitions do not match the run's definitions_hash")
-    try:
-        results_ok = results_hash(json.loads(run.stored_results)) == run.results_hash
-    except ValueError:
-        results_ok = False
-    if not results_ok:
+    if stored_hash(run, stored) != run.results_hash:
         found.append("the stored results do not match the run's results_hash")
     return found
 
@@ -103,12 +109,11 @@ def check_data(run: RunRecord, now: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def _money(run: RunRecord, recomputed: Any) -> list[str]:
+def _money(run: RunRecord, stored: Results | dict[str, Any], recomputed: Results) -> list[str]:
     """People whose payout differs between the stored run and the recomputation."""
-    if run.kind != "bonus" or not isinstance(run.results, dict):
+    if run.kind != "bonus" or recomputed.kind != "bonus":
         return []
-    old = {str(p.get("person")): p.get("payout") for p in run.results.get("payouts", []) if isinstance(p, dict)}
-    new = {str(p.get("person")): p.get("payout") for p in recomputed.get("payouts", [])}
+    old, new = payouts(stored), payouts(recomputed)
     return [
         f"{literal(person)}: {literal(old.get(person))} → {literal(new.get(person))}"
         for person in sorted(set(old) | set(new))
@@ -142,15 +147,15 @@ def stored_workspace(run: RunRecord, root: Path) -> m.Workspace:
     return workspace
 
 
-def recompute(run: RunRecord, ws: m.Workspace) -> Any:
-    """The results document of a run, computed again (without its run block)."""
+def recompute(run: RunRecord, ws: m.Workspace) -> Results:
+    """The results of a run, computed again."""
     from kpi_engine.pipeline import compile_workspace, evaluate, pay
 
     options = dict(run.options)
     if run.kind == "bonus":
         paid = pay(compile_workspace(ws), options.get("plan"), options.get("period"))
-        document = bonus_document(paid, {}, ws.organization.currency)
-    elif run.kind == "evaluate":
+        return bonus_results(paid, ws.organization.currency)
+    if run.kind == "evaluate":
         evaluated = evaluate(
             compile_workspace(ws, options.get("kpis") or ()),
             options["period"],
@@ -159,11 +164,8 @@ def recompute(run: RunRecord, ws: m.Workspace) -> Any:
             by=options.get("by") or (),
             at=options.get("at"),
         )
-        document = evaluation_document(evaluated, {})
-    else:
-        raise KpiError([error(Code.BAD_VALUE, f"run `{run.id}` is of unknown kind `{run.kind}`")])
-    document.pop("run")
-    return json.loads(json.dumps(document, sort_keys=True))
+        return evaluation_results(evaluated)
+    raise KpiError([error(Code.BAD_VALUE, f"run `{run.id}` is of unknown kind `{run.kind}`")])
 
 
 def differences(old: Any, new: Any, path: str = "") -> list[str]:
@@ -207,14 +209,20 @@ def verify(run: RunRecord, current: m.Workspace) -> Verification:
 
     The recomputation uses the run's stored definitions on the current data of `current`'s workspace.
     """
-    stored = check_stored(run)
+    kept = stored_results(current.root, run)
+    problems = check_stored(run, kept)
     old_ws = stored_workspace(run, current.root)
     recomputed = recompute(run, old_ws)
-    identical = results_hash(recomputed) == results_hash(run.results) == run.results_hash
-    found = Verification(run, identical, stored=stored)
+    if run.columnar:
+        now = results_hash(recomputed)
+    else:
+        now = document_hash(results_document(recomputed, sort_keys=True))
+    identical = now == stored_hash(run, kept) == run.results_hash
+    found = Verification(run, identical, stored=problems)
     if not identical:
-        found.differences = differences(run.results, recomputed)[:MAX_DIFFERENCES]
-        found.money = _money(run, recomputed)
+        old = kept if isinstance(kept, dict) else results_document(kept, sort_keys=True)
+        found.differences = differences(old, results_document(recomputed, sort_keys=True))[:MAX_DIFFERENCES]
+        found.money = _money(run, kept, recomputed)
     found.data_changed = check_data(run, run_data(old_ws, live=True))
     found.changed_sources = sorted({line.split("`")[1] for line in found.data_changed})
     found.definitions_changed_since = definitions_hash(current) != run.definitions_hash

@@ -6,12 +6,20 @@ the entry's canonical content: every stored column but `hash`, as stored, in can
 edited, deleted, inserted or reordered entry breaks the chain at that entry (audit/chain.py).
 Re-importing, damaging or deleting `.kpi/warehouse.duckdb` never touches this file. The ledger is a
 DuckDB file whatever engine evaluates (kpi_engine.execution): it is the workspace's record, not its data.
+
+A run's results are rows of their own tables, `results_<name>` (`run_id`, `row`, then typed columns:
+one row per KPI result, scorecard, scorecard item, goal or payout), written in the transaction that
+appends the run. The run's entry keeps a small manifest in its `results` column and `results_hash`,
+which covers every row (audit/hashing.py), so the chain covers the results through that hash and
+reading, listing or extending the chain never reads a run's rows. Runs recorded before those tables
+existed keep their whole results document in `results`, hashed as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +59,23 @@ RUN_COLUMNS = (
 APPROVAL_COLUMNS = ("seq", "id", "run_id", "approved_by", "time", "note", "user", "host", "prev_hash", "hash")
 _TABLES = {"runs": RUN_COLUMNS, "approvals": APPROVAL_COLUMNS}
 _INTEGER = {"seq"}
+_LARGE = ("definitions", "plan", "results")  # what listing runs does not read
+_SQL_TYPES = {"text": "VARCHAR", "number": "DOUBLE", "integer": "BIGINT", "texts": "VARCHAR[]"}
+_JSON_TYPES = {"text": '["VARCHAR"]', "number": '["DOUBLE"]', "integer": '["BIGINT"]', "texts": '[["VARCHAR"]]'}
+_NAME = re.compile(r"[a-z][a-z_]*")
+
+ColumnSpec = tuple[tuple[str, str], ...]
+"""A result table's columns: (name, kind), the kind one of text, number, integer, texts."""
+
+
+@dataclass(frozen=True)
+class ResultRows:
+    """One result table of a run, to append: its columns and each column's values as a JSON array."""
+
+    name: str
+    columns: ColumnSpec
+    rows: int
+    values: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -97,6 +122,11 @@ class RunRecord:
     approvals: tuple[Approval, ...] = field(default=())
     stored_definitions: str = ""
     stored_results: str = ""
+
+    @property
+    def columnar(self) -> bool:
+        """Whether the run's results are rows of the result tables (else its `results` is the whole document)."""
+        return isinstance(self.results, dict) and isinstance(self.results.get("layout"), str)
 
     @property
     def approved_by(self) -> str | None:
@@ -261,9 +291,11 @@ def entries(root: Path) -> list[Entry]:
         return [] if conn is None else _entries(conn)
 
 
-def _entries(conn: duckdb.DuckDBPyConnection) -> list[Entry]:
+def _entries(conn: duckdb.DuckDBPyConnection, small: bool = False) -> list[Entry]:
+    """The entries with every column, or (`small`) without a run's definitions, plan and results."""
     out = []
-    for table, columns in _TABLES.items():
+    for table, every in _TABLES.items():
+        columns = tuple(c for c in every if not (small and c in _LARGE))
         names = ", ".join(f'"{c}"' for c in columns)
         for row in conn.execute(f"SELECT {names} FROM {table}").fetchall():
             out.append(Entry(table, dict(zip(columns, row, strict=True))))
@@ -276,10 +308,17 @@ _LAST = """SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM approvals)
            ORDER BY seq DESC NULLS LAST LIMIT 1"""
 
 
-def _append(conn: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) -> Head:
-    """Append one entry after the current last one, in one transaction (reading only the last seq and hash)."""
+def _append(
+    conn: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any], results: Sequence[ResultRows] = ()
+) -> Head:
+    """Append one entry after the current last one, with its result rows, in one transaction.
+
+    Only the last entry's seq and hash are read.
+    """
     conn.begin()
     try:
+        for rows in results:
+            _insert_results(conn, str(row["id"]), rows)
         last = conn.execute(_LAST).fetchall()
         count, seq, previous = last[0] if last else (0, 0, GENESIS)
         row["seq"] = int(seq or 0) + 1
@@ -292,6 +331,55 @@ def _append(conn: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) ->
         conn.rollback()
         raise
     return Head(int(count) + 1, row["hash"])
+
+
+def _result_table(conn: duckdb.DuckDBPyConnection, name: str, columns: ColumnSpec, create: bool) -> str | None:
+    """The table `results_<name>` (created when `create`); None when it does not exist; E520 when its layout differs."""
+    if not _NAME.fullmatch(name) or any(not _NAME.fullmatch(c) or k not in _SQL_TYPES for c, k in columns):
+        raise ValueError(f"not a result table: {name} {columns}")
+    table = f"results_{name}"
+    if create:
+        body = ", ".join(f'"{c}" {_SQL_TYPES[k]}' for c, k in columns)
+        conn.execute(f'CREATE TABLE IF NOT EXISTS {table} (run_id VARCHAR, "row" BIGINT, {body})')
+    found = conn.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
+    ).fetchall()
+    if not found and not create:
+        return None
+    expected = [("run_id", "VARCHAR"), ("row", "BIGINT"), *((c, _SQL_TYPES[k]) for c, k in columns)]
+    if [(str(c), str(t)) for c, t in found] != expected:
+        raise KpiError(
+            [
+                error(
+                    Code.LEDGER_UNREADABLE,
+                    f"the ledger's `{table}` table is not of this kpi-engine's layout",
+                    None,
+                    "keep the file for the record; it may come from another version of kpi-engine",
+                )
+            ]
+        )
+    return table
+
+
+def _insert_results(conn: duckdb.DuckDBPyConnection, run_id: str, rows: ResultRows) -> None:
+    """A run's rows of one result table, loaded by DuckDB from the JSON arrays of its columns."""
+    table = _result_table(conn, rows.name, rows.columns, create=True)
+    cells = ", ".join(f"unnest(from_json(${i + 3}, '{_JSON_TYPES[k]}'))" for i, (_, k) in enumerate(rows.columns))
+    conn.execute(f"INSERT INTO {table} SELECT $1, unnest(range($2)), {cells}", [run_id, rows.rows, *rows.values])
+
+
+def read_results(root: Path, run_id: str, tables: Mapping[str, ColumnSpec]) -> dict[str, list[list[Any]]]:
+    """One run's rows of each result table, as one list per column in row order (empty when none are stored)."""
+    found: dict[str, list[list[Any]]] = {}
+    with _open(root, write=False) as conn:
+        for name, columns in tables.items():
+            table = None if conn is None else _result_table(conn, name, columns, create=False)
+            rows = []
+            if conn is not None and table is not None:
+                names = ", ".join(f'"{c}"' for c, _ in columns)
+                rows = conn.execute(f'SELECT {names} FROM {table} WHERE run_id = ? ORDER BY "row"', [run_id]).fetchall()
+            found[name] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in columns]
+    return found
 
 
 def run_row(record: RunRecord) -> dict[str, Any]:
@@ -318,11 +406,11 @@ def run_row(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def append_run(root: Path, record: RunRecord) -> Head:
-    """Append a run to the ledger (creating the ledger file if needed); the new head."""
+def append_run(root: Path, record: RunRecord, results: Sequence[ResultRows] = ()) -> Head:
+    """Append a run and its result rows to the ledger (creating the ledger file if needed); the new head."""
     with _open(root, write=True) as conn:
         assert conn is not None
-        return _append(conn, "runs", run_row(record))
+        return _append(conn, "runs", run_row(record), results)
 
 
 def append_approval(root: Path, approval: Approval) -> Head:
@@ -360,12 +448,12 @@ def to_run(row: Mapping[str, Any], approvals: Sequence[Approval] = ()) -> RunRec
         str(row["duckdb_version"]),
         str(row["version"]),
         str(row["definitions_hash"]),
-        str(row["definitions"]),
+        str(row.get("definitions")),
         tuple(_loads(row["data"], [])),
         row["period"],
         _loads(row["options"], {}),
-        row["plan"],
-        _loads(row["results"], {}),
+        row.get("plan"),
+        _loads(row.get("results"), {}),
         str(row["results_hash"]),
         str(row["user"] or ""),
         str(row["host"] or ""),
@@ -373,8 +461,8 @@ def to_run(row: Mapping[str, Any], approvals: Sequence[Approval] = ()) -> RunRec
         str(row["prev_hash"]),
         str(row["hash"]),
         tuple(approvals),
-        str(row["definitions"]),
-        str(row["results"]),
+        str(row.get("definitions")),
+        str(row.get("results")),
     )
 
 
@@ -395,8 +483,12 @@ def to_approval(row: Mapping[str, Any]) -> Approval:
 
 
 def list_runs(root: Path, timezone: str = "UTC") -> list[RunRecord]:
-    """Every run with its approvals, newest first."""
-    found = entries(root)
+    """Every run with its approvals, newest first; without the runs' definitions, plans and results.
+
+    :func:`get_run` reads those for one run.
+    """
+    with _open(root, write=False) as conn:
+        found = [] if conn is None else _entries(conn, small=True)
     approvals: dict[str, list[Approval]] = {}
     for e in found:
         if e.table == "approvals":
@@ -406,7 +498,7 @@ def list_runs(root: Path, timezone: str = "UTC") -> list[RunRecord]:
 
 
 def get_run(root: Path, timezone: str, run_id: str) -> RunRecord:
-    """One run by id (a unique prefix is enough)."""
+    """One run by id (a unique prefix is enough), with everything its entry stores."""
     runs = list_runs(root)
     found = [r for r in runs if r.id.startswith(run_id)]
     if len(found) != 1:
@@ -428,7 +520,18 @@ def get_run(root: Path, timezone: str, run_id: str) -> RunRecord:
                 )
             ]
         )
-    return found[0]
+    return full_run(root, found[0])
+
+
+def full_run(root: Path, run: RunRecord) -> RunRecord:
+    """A run read by :func:`list_runs`, with its definitions, plan and results (manifest or document)."""
+    with _open(root, write=False) as conn:
+        assert conn is not None
+        names = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
+        rows = conn.execute(
+            f"SELECT {names} FROM runs WHERE id = ? AND seq IS NOT DISTINCT FROM ?", [run.id, run.seq or None]
+        ).fetchall()
+    return to_run(dict(zip(RUN_COLUMNS, rows[0], strict=True)), run.approvals) if rows else run
 
 
 # --- runs kept in the workspace database by earlier versions ------------------------------------

@@ -10,13 +10,15 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from kpi_engine.documents import bonus_document, money, payout_row, target_bonus, to_json
+from kpi_engine.documents import Results, money, target_bonus
+from kpi_engine.errors import Diagnostic
 from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
 from kpi_engine.pay import BonusRun
-from kpi_engine.report.evaluation import notices
-from kpi_engine.report.formats import csv_text, safe_cell
+from kpi_engine.report.evaluation import csv_cells, json_body, with_run
+from kpi_engine.report.formats import csv_columns, left_out, safe_cell, shortened, shown
 from kpi_engine.scoring.payout import round_money
 
 PAYOUT_FIELDS = (
@@ -34,13 +36,13 @@ PAYOUT_FIELDS = (
 )
 
 
-def bonus_json(run: BonusRun, run_block: Mapping[str, Any], currency: str) -> str:
-    """The document with what the run warned about and the rejected rows per source (SPEC §14).
+def bonus_json(results: Results, run_block: Mapping[str, Any], notes: Mapping[str, Any]) -> str:
+    """The document with what the run warned about and the rejected rows per source (`notes`, SPEC §14).
 
-    Both are added here, not to :func:`bonus_document`: the ledger stores the payouts, not the
-    diagnostics (whose paths depend on where the command ran).
+    The notes are added here, not to the results: the ledger stores the payouts, not the diagnostics
+    (whose paths depend on where the command ran).
     """
-    return to_json({**bonus_document(run, run_block, currency), **notices(run.evaluation)})
+    return with_run(run_block, json_body(results, notes))
 
 
 def _name(run: BonusRun, person: str) -> str:
@@ -48,13 +50,17 @@ def _name(run: BonusRun, person: str) -> str:
     return p.name if p else person
 
 
-def bonus_csv(run: BonusRun) -> str:
-    """One row per person; money as exact decimal text."""
-    rows = []
-    for p in run.result.payouts:
-        doc = payout_row(run, p)
-        rows.append([p.person, _name(run, p.person), *(doc[f] for f in PAYOUT_FIELDS[2:])])
-    return csv_text(PAYOUT_FIELDS, rows)
+def bonus_csv(run: BonusRun, results: Results) -> str:
+    """One row per person (the run's names beside the results' columns); money as exact decimal text."""
+    table = results.table("payouts")
+    people = table.column("person")
+    names = [_name(run, person) for person in people]
+    return csv_columns(PAYOUT_FIELDS, [people, names, *(csv_cells(table, f) for f in PAYOUT_FIELDS[2:])])
+
+
+def table_notice(run: BonusRun) -> Diagnostic | None:
+    """W010 when the table output leaves payouts out (:func:`bonus_table` prints at most so many)."""
+    return shortened({"payouts": len(run.result.payouts)}, "write every payout with --format csv|xlsx --out FILE")
 
 
 def _pct(value: Decimal | None) -> str:
@@ -62,14 +68,15 @@ def _pct(value: Decimal | None) -> str:
 
 
 def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
-    """A human table of payouts with the total."""
+    """A human table of payouts with the total (the first rows only when there are very many: :func:`table_notice`)."""
     console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
     unit = run.plan.rounding_to
     pool = f", pool {money(run.result.pool, unit)} {currency}" if run.result.pool is not None else ""
     table = Table(title=literal_cell(f"Bonus plan {run.plan.id} — {run.period.label}{pool}"))
     for col in ("person", "name", "scorecard", "total score", "factor", "proration", "target bonus", "payout"):
         table.add_column(col, justify="left" if col in ("person", "name", "scorecard") else "right")
-    for p in run.result.payouts:
+    payouts = run.result.payouts
+    for p in payouts[: shown(len(payouts))]:
         table.add_row(
             *cells(
                 p.person,
@@ -85,6 +92,8 @@ def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
     table.add_section()
     table.add_row(*cells("total", "", "", "", "", "", "", f"{money(run.result.total, unit)} {currency}"))
     console.print(table)
+    if shown(len(payouts)) < len(payouts):
+        console.print(Text(left_out(len(payouts), "payouts")))
     return console.export_text()
 
 

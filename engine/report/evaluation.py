@@ -1,20 +1,25 @@
-"""`kpi evaluate` output: JSON (SPEC §7.2), CSV and human tables."""
+"""`kpi evaluate` output: JSON (SPEC §7.2), CSV and human tables, all from the run's result columns."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from kpi_engine.documents import evaluation_document, kpi_row, number, scorecard_row, to_json
-from kpi_engine.errors import Severity
+from kpi_engine.documents import Results
+from kpi_engine.documents import Table as ResultTable
+from kpi_engine.errors import Diagnostic, Severity
 from kpi_engine.evaluation import Evaluation
+from kpi_engine.json_text import dumps
 from kpi_engine.literal import cell, cells
-from kpi_engine.report.formats import csv_text
+from kpi_engine.report.formats import Written, csv_columns, csv_numbers, left_out, shortened, shown
+from kpi_engine.report.results_json import document_json
 
+NUMBERS = ("number", "integer")
 KPI_FIELDS = ("kpi", "subject_type", "subject", "period", "value", "n", "status", "score", "rank")
 SCORECARD_FIELDS = (
     "scorecard",
@@ -47,46 +52,49 @@ def notices(ev: Evaluation) -> dict[str, Any]:
     return {"warnings": warnings, "rejects": dict(sorted(ev.rejects.items()))}
 
 
-def evaluation_json(ev: Evaluation, run: Mapping[str, Any]) -> str:
-    """SPEC §7.2 JSON, with the run's warnings and rejects after the fields the ledger keeps."""
-    return to_json({**evaluation_document(ev, run), **notices(ev)})
+def json_body(results: Results, notes: Mapping[str, Any]) -> str:
+    """The JSON document of a run without its `run` block: written once, then given each block by :func:`with_run`."""
+    return document_json(results, {}, notes)
 
 
-def kpis_csv(ev: Evaluation) -> str:
-    """One row per KPI result; `by.COL` columns after the fixed ones."""
-    by_names = sorted({name for r in ev.kpis for name, _ in r.by})
-    header = [*KPI_FIELDS, *(f"by.{b}" for b in by_names)]
-    rows = []
-    for r in ev.kpis:
-        obj = kpi_row(r)
-        by = dict(r.by)
-        rows.append([obj[f] for f in KPI_FIELDS] + [by.get(b) for b in by_names])
-    return csv_text(header, rows)
+def with_run(run: Mapping[str, Any], body: str) -> str:
+    """The document `body` (from :func:`json_body`) with the `run` block first, as SPEC §7.2 shows it."""
+    return '{\n  "run": ' + dumps(dict(run), 1) + ("," + body[1:] if body.startswith("{\n") else "\n}\n")
 
 
-def scorecards_csv(ev: Evaluation) -> str:
+def evaluation_json(results: Results, run: Mapping[str, Any], notes: Mapping[str, Any]) -> str:
+    """SPEC §7.2 JSON, with the run's warnings and rejects (`notes`) after the fields the ledger keeps."""
+    return with_run(run, json_body(results, notes))
+
+
+def csv_cells(table: ResultTable, name: str) -> Sequence[Any]:
+    """A column for CSV: numbers as the text they were written with once (`Table.json`), text as it is."""
+    index = table.index(name)
+    return csv_numbers(table.json[index]) if table.columns[index][1] in NUMBERS else table.data[index]
+
+
+def _repeat(values: Sequence[Any], rows: Sequence[int]) -> Sequence[Any]:
+    """A scorecard's column repeated on each of its items' rows (still :class:`Written` if it was)."""
+    repeated = [values[r] for r in rows]
+    return Written(repeated) if isinstance(values, Written) else repeated
+
+
+def kpis_csv(results: Results) -> str:
+    """One row per KPI result; `by.COL` columns (sorted by name) after the fixed ones."""
+    table = results.table("kpis")
+    names: list[str] = results.fields.get("by") or []
+    by = table.column("by")
+    by_columns = [[v[names.index(name)] for v in by] for name in sorted(names)]
+    header = [*KPI_FIELDS, *(f"by.{name}" for name in sorted(names))]
+    return csv_columns(header, [*(csv_cells(table, f) for f in KPI_FIELDS), *by_columns])
+
+
+def scorecards_csv(results: Results) -> str:
     """One row per scorecard item, with the person's total repeated."""
-    rows = []
-    for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person, s.period)):
-        doc = scorecard_row(s)
-        for item in doc["items"]:
-            rows.append(
-                [
-                    s.scorecard,
-                    s.person,
-                    s.period,
-                    doc["total_score"],
-                    item["kpi"],
-                    item["at"],
-                    item["subject"],
-                    item["weight"],
-                    item["value"],
-                    item["status"],
-                    item["score"],
-                    item["contribution"],
-                ]
-            )
-    return csv_text(SCORECARD_FIELDS, rows)
+    cards, items = results.table("scorecards"), results.table("items")
+    card = items.column("card")
+    repeated = [_repeat(csv_cells(cards, f), card) for f in SCORECARD_FIELDS[:4]]
+    return csv_columns(SCORECARD_FIELDS, [*repeated, *(csv_cells(items, f) for f in SCORECARD_FIELDS[4:])])
 
 
 def _fmt(value: float | int | None, percent: bool = False) -> str:
@@ -101,47 +109,80 @@ def _fmt(value: float | int | None, percent: bool = False) -> str:
     return f"{value:.4g}"
 
 
-def evaluation_table(ev: Evaluation, units: Mapping[str, str], width: int = 120) -> str:
-    """Human tables: KPI values by subject, then scorecard totals, then goals."""
-    console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
-    table = Table(title=cell(f"KPIs — {ev.period.label}"), show_lines=False)
+def _subject(kind: str, subject: str | None, by: list[Any] | None, names: list[str]) -> str:
+    text = subject if subject is not None else "(organization)"
+    if kind == "unit":
+        text = f"unit {subject}"
+    if by:
+        text += " " + ", ".join(f"{k}={v}" for k, v in zip(names, by, strict=True))
+    return text
+
+
+def table_notice(results: Results) -> Diagnostic | None:
+    """W010 when the table output leaves rows out (:func:`evaluation_table` prints at most so many)."""
+    counts = {"KPI rows": len(results.table("kpis")), "scorecards": len(results.table("scorecards"))}
+    return shortened(counts, "write every row with --format csv --out FILE (or --format json --out FILE)")
+
+
+def _kpi_table(results: Results, period: str, units: Mapping[str, str]) -> Table:
+    kpis = results.table("kpis")
+    names: list[str] = results.fields.get("by") or []
+    table = Table(title=cell(f"KPIs — {period}"), show_lines=False)
     for col in ("KPI", "subject", "period", "value", "n", "status", "score", "rank"):
         table.add_column(col, justify="right" if col in ("value", "n", "score", "rank") else "left")
-    for r in ev.kpis:
-        subject = r.subject if r.subject is not None else "(organization)"
-        if r.subject_type == "unit":
-            subject = f"unit {r.subject}"
-        if r.by:
-            subject += " " + ", ".join(f"{k}={v}" for k, v in r.by)
-        percent = units.get(r.kpi) == "percent"
+    count = shown(len(kpis))
+    for kpi, kind, subject, label, value, n, status, score, rank, by in list(zip(*kpis.data, strict=True))[:count]:
         table.add_row(
             *cells(
-                r.kpi,
-                subject,
-                r.period,
-                _fmt(number(r.value), percent),
-                str(r.n),
-                r.status or "",
-                _fmt(number(r.score), True),
-                "" if r.rank is None else str(r.rank),
+                kpi,
+                _subject(kind, subject, by, names),
+                label,
+                _fmt(value, units.get(kpi) == "percent"),
+                str(n),
+                status or "",
+                _fmt(score, True),
+                "" if rank is None else str(rank),
             )
         )
-    console.print(table)
-    if ev.scorecards:
-        cards = Table(title="Scorecards")
-        for col in ("scorecard", "person", "period", "total score", "items scored"):
-            cards.add_column(col, justify="right" if col in ("total score", "items scored") else "left")
-        for s in sorted(ev.scorecards, key=lambda s: (s.scorecard, s.person, s.period)):
-            scored = sum(1 for i in s.items if i.score is not None)
-            cards.add_row(
-                *cells(s.scorecard, s.person, s.period, _fmt(number(s.total_score), True), f"{scored}/{len(s.items)}")
-            )
-        console.print(cards)
-    if ev.goals:
-        goals = Table(title="Goals")
+    return table
+
+
+def _scorecard_table(results: Results) -> Table:
+    cards, items = results.table("scorecards"), results.table("items")
+    scored, counted = [0] * len(cards), [0] * len(cards)
+    for card, score in zip(items.column("card"), items.column("score"), strict=True):
+        counted[card] += 1
+        scored[card] += score is not None
+    table = Table(title="Scorecards")
+    for col in ("scorecard", "person", "period", "total score", "items scored"):
+        table.add_column(col, justify="right" if col in ("total score", "items scored") else "left")
+    count = shown(len(cards))
+    for i, (scorecard, person, label, total) in enumerate(list(zip(*cards.data, strict=True))[:count]):
+        table.add_row(*cells(scorecard, person, label, _fmt(total, True), f"{scored[i]}/{counted[i]}"))
+    return table
+
+
+def evaluation_table(results: Results, period: str, units: Mapping[str, str], width: int = 120) -> str:
+    """Human tables: KPI values by subject, then scorecard totals, then goals.
+
+    A table of more than :data:`~kpi_engine.report.formats.TABLE_ROWS` rows prints its first
+    :data:`~kpi_engine.report.formats.TABLE_SHOWN` and says how many it left out (:func:`table_notice`).
+    """
+    console = Console(file=io.StringIO(), record=True, width=width, force_terminal=False, color_system=None)
+    kpis, cards = len(results.table("kpis")), len(results.table("scorecards"))
+    console.print(_kpi_table(results, period, units))
+    if shown(kpis) < kpis:
+        console.print(Text(left_out(kpis, "KPI rows")))
+    if cards:
+        console.print(_scorecard_table(results))
+        if shown(cards) < cards:
+            console.print(Text(left_out(cards, "scorecards")))
+    goals = results.table("goals")
+    if len(goals):
+        table = Table(title="Goals")
         for col in ("goal", "period", "status", "attainment"):
-            goals.add_column(col)
-        for g in ev.goals:
-            goals.add_row(*cells(g.goal, g.period, g.status or "", _fmt(number(g.attainment), True)))
-        console.print(goals)
+            table.add_column(col)
+        for goal, label, status, attainment in zip(*goals.data, strict=True):
+            table.add_row(*cells(goal, label, status or "", _fmt(attainment, True)))
+        console.print(table)
     return console.export_text()

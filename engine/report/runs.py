@@ -7,6 +7,7 @@ Everything user-written (names, notes, ids, file names) is printed literally: ta
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -15,8 +16,10 @@ from rich.text import Text
 from kpi_engine.audit.chain import ChainCheck
 from kpi_engine.audit.verify import Verification
 from kpi_engine.data.ledger import RunRecord
-from kpi_engine.documents import to_json
+from kpi_engine.documents import Results, payout_pairs, to_json
+from kpi_engine.json_text import dumps, members
 from kpi_engine.literal import literal
+from kpi_engine.report.results_json import results_json
 
 
 def runs_json(runs: list[RunRecord]) -> str:
@@ -84,39 +87,41 @@ def _approval(a: object) -> dict[str, object]:
     return {k: getattr(a, k) for k in ("id", "approved_by", "time", "note", "user", "host", "prev_hash", "hash")}
 
 
-def run_json(run: RunRecord) -> str:
-    """Everything the ledger holds about a run (its stored definitions are summarised by their hash)."""
-    return to_json(
-        {
-            "id": run.id,
-            "time": run.time,
-            "kind": run.kind,
-            "command": "kpi " + " ".join(run.arguments),
-            "options": dict(run.options),
-            "engine": f"kpi-engine {run.engine_version}",
-            "engine_version": run.engine_version,
-            "duckdb_version": run.duckdb_version,
-            "version": run.version,
-            "user": run.user,
-            "host": run.host,
-            "definitions_hash": run.definitions_hash,
-            "data": [dict(d) for d in run.data],
-            "period": run.period,
-            "results_hash": run.results_hash,
-            "seq": run.seq,
-            "prev_hash": run.prev_hash,
-            "hash": run.hash,
-            "approved_by": run.approved_by,
-            "approved_at": run.approved_at,
-            "approval_note": run.approval_note,
-            "approvals": [_approval(a) for a in run.approvals],
-            "results": run.results,
-        }
-    )
+def run_json(run: RunRecord, results: Results | dict[str, Any]) -> str:
+    """Everything the ledger holds about a run, with its `results` as read back (definitions: by their hash).
+
+    The results print as the ledger has always shown them: every object's keys sorted.
+    """
+    about = {
+        "id": run.id,
+        "time": run.time,
+        "kind": run.kind,
+        "command": "kpi " + " ".join(run.arguments),
+        "options": dict(run.options),
+        "engine": f"kpi-engine {run.engine_version}",
+        "engine_version": run.engine_version,
+        "duckdb_version": run.duckdb_version,
+        "version": run.version,
+        "user": run.user,
+        "host": run.host,
+        "definitions_hash": run.definitions_hash,
+        "data": [dict(d) for d in run.data],
+        "period": run.period,
+        "results_hash": run.results_hash,
+        "seq": run.seq,
+        "prev_hash": run.prev_hash,
+        "hash": run.hash,
+        "approved_by": run.approved_by,
+        "approved_at": run.approved_at,
+        "approval_note": run.approval_note,
+        "approvals": [_approval(a) for a in run.approvals],
+    }
+    shown = results_json(results, 1, sort_keys=True) if isinstance(results, Results) else dumps(results, 1)
+    return members([*((k, dumps(v, 1)) for k, v in about.items()), ("results", shown)], 0) + "\n"
 
 
-def run_text(run: RunRecord) -> str:
-    """A human summary of a run."""
+def run_text(run: RunRecord, results: Results | dict[str, Any]) -> str:
+    """A human summary of a run (a bonus run's payouts from `results`, as read back)."""
     lines = [
         f"run {literal(run.id)} ({run.kind}) at {literal(run.time)}, entry #{run.seq}",
         f"  command      kpi {literal(' '.join(run.arguments))}",
@@ -138,13 +143,10 @@ def run_text(run: RunRecord) -> str:
             f"  approved     by {literal(a.approved_by)} at {literal(a.time)} (OS user {literal(a.user)} on "
             f"{literal(a.host)})" + (f": {literal(a.note)}" if a.note else "")
         )
-    if run.kind == "bonus" and isinstance(run.results, dict):
-        lines.append(f"  total        {literal(run.results.get('total'))} {literal(run.results.get('currency', ''))}")
-        lines += [
-            f"    {literal(p.get('person')):<12} {literal(p.get('payout')):>14}"
-            for p in run.results.get("payouts", [])
-            if isinstance(p, dict)
-        ]
+    if run.kind == "bonus":
+        fields = results.fields if isinstance(results, Results) else results
+        lines.append(f"  total        {literal(fields.get('total'))} {literal(fields.get('currency', ''))}")
+        lines += [f"    {literal(person):<12} {literal(paid):>14}" for person, paid in payout_pairs(results)]
     return "\n".join(lines)
 
 
