@@ -276,7 +276,10 @@ def _zone(
     if found is None or records * found[1] < zone.MIN_VALUES:
         return None
     ((*row,),) = conn.execute(to_sql(found[0], DUCKDB), {"path": path}).fetchall()
-    return zone.zone_for(conn, spans(row))
+    windowed = span_query(relation, job.source.columns, physical, job.fmt, windowed=True)
+    if windowed is not None and not zone.inside(spans(row)):  # a typo far off: the span of the other readings
+        ((*row,),) = conn.execute(to_sql(windowed[0], DUCKDB), {"path": path}).fetchall()
+    return zone.zone_for(conn, spans(row), records * found[1])
 
 
 def _stage_text(records: Iterator[StageRow], tally: Tally, tmp: Path, tell: Teller) -> Path:
