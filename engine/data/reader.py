@@ -139,6 +139,7 @@ def read_source(
             offset += size
             staged.append((file, sha, size, tally))
         _collect_rejects(conn, source, work, f"main.{WORK}" if in_memory else BAD)
+        conn.execute(f"DROP TABLE IF EXISTS {BAD}")
         duplicates = source.key is not None and _reject_duplicates(conn, source, work)
         _drop_rejected(conn, work, duplicates, in_memory)
         _fill_raw(conn, source, [file for file, *_ in staged], Path(tmp))
@@ -403,6 +404,7 @@ def _drop_rejected(conn: duckdb.DuckDBPyConnection, work: WorkColumns, duplicate
     if duplicates:
         conn.execute(f"""DELETE FROM main.{WORK} w WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
                          WHERE d._file_no = w.{w.file_no} AND d._record = w.{w.record})""")
+        conn.execute(f"DROP TABLE {DUPLICATES}")  # its rows are in the rejects
 
 
 def _fill_raw(conn: duckdb.DuckDBPyConnection, source: Source, files: list[DataFile], tmp: Path) -> None:
