@@ -171,6 +171,8 @@ def parse_column(column: Column, physical: str, fmt: TextFormat, cell: Cell) -> 
         if physical == "VARCHAR":
             return _timestamp_from_text(fmt, cell)
         return _timestamp_from_typed(physical, cell)
+    if column.type == "date" and physical == "VARCHAR":
+        return _date_from_text(fmt, cell)
     if physical == "VARCHAR":
         ok, value, syntax, invalid = _from_text(column.type, fmt, cell.t, cell.ok)
     else:
@@ -242,8 +244,6 @@ def _from_text(column_type: str, fmt: TextFormat, t: exp.Expr, valid: exp.Expr) 
             ok = exp.In(this=word, expressions=[_lit(w) for w in (*TRUE_WORDS, *FALSE_WORDS)])
             value = exp.In(this=word.copy(), expressions=[_lit(w) for w in TRUE_WORDS])
             return ok, _when(valid, value), _not_valid(shown, "boolean", "true/false, 1/0 or yes/no"), exp.null()
-        case "date":
-            return _date_from_text(t, fmt, shown)
     raise ValueError(f"unknown column type {column_type!r}")
 
 
@@ -271,18 +271,25 @@ def _decimal_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr, valid: exp
     return ok, value, _not_valid(shown, "decimal", fmt.number_example(False)), invalid
 
 
-def _date_from_text(t: exp.Expr, fmt: TextFormat, shown: exp.Expr) -> _Parts:
-    iso = _full_match(t, _ISO_DATE)
-    ifs = [exp.If(this=iso, true=_try_cast(t, "DATE"))]
-    ok: exp.Expr = iso.copy()
+def _date_from_text(fmt: TextFormat, cell: Cell) -> Parsed:
+    """A date written as ISO or in the declared format; the regular expression and the format read once each."""
+    t, ok = cell.t, cell.ok
+    shown = _shown(t)
     expected = "YYYY-MM-DD"
+    ifs = [exp.If(this=ok.copy(), true=_try_cast(t, "DATE"))]
+    valid: exp.Expr = ok.copy()
     if fmt.date_format:
-        parsed = _fn("try_strptime", t, _lit(fmt.date_format))
-        ok = exp.or_(ok, exp.not_(exp.Is(this=parsed, expression=exp.null())))
-        ifs.append(exp.If(this=exp.true(), true=exp.cast(parsed.copy(), "DATE")))
+        ifs.append(exp.If(this=exp.true(), true=exp.cast(_fn("try_strptime", t, _lit(fmt.date_format)), "DATE")))
+        valid = exp.or_(valid, _is_not_null(cell.value))  # not ISO, but the format read it
         expected += f" or {fmt.date_format}"
-    value = exp.Case(ifs=ifs)
-    return ok, value, _not_valid(shown, "date", expected), _concat(shown, " is not a valid date (no such day)")
+    return Parsed(
+        _full_match(t, _ISO_DATE),
+        None,
+        exp.Case(ifs=ifs),
+        valid,
+        _not_valid(shown, "date", expected),
+        _concat(shown, " is not a valid date (no such day)"),
+    )
 
 
 def _timestamp_from_text(fmt: TextFormat, cell: Cell) -> Parsed:

@@ -139,6 +139,7 @@ def read_source(
             offset += size
             staged.append((file, sha, size, tally))
         _collect_rejects(conn, source, work, f"main.{WORK}" if in_memory else BAD)
+        conn.execute(f"DROP TABLE IF EXISTS {BAD}")
         duplicates = source.key is not None and _reject_duplicates(conn, source, work)
         _drop_rejected(conn, work, duplicates, in_memory)
         _fill_raw(conn, source, [file for file, *_ in staged], Path(tmp))
@@ -276,7 +277,10 @@ def _zone(
     if found is None or records * found[1] < zone.MIN_VALUES:
         return None
     ((*row,),) = conn.execute(to_sql(found[0], DUCKDB), {"path": path}).fetchall()
-    return zone.zone_for(conn, spans(row))
+    windowed = span_query(relation, job.source.columns, physical, job.fmt, windowed=True)
+    if windowed is not None and not zone.inside(spans(row)):  # a typo far off: the span of the other readings
+        ((*row,),) = conn.execute(to_sql(windowed[0], DUCKDB), {"path": path}).fetchall()
+    return zone.zone_for(conn, spans(row), records * found[1])
 
 
 def _stage_text(records: Iterator[StageRow], tally: Tally, tmp: Path, tell: Teller) -> Path:
@@ -400,6 +404,7 @@ def _drop_rejected(conn: duckdb.DuckDBPyConnection, work: WorkColumns, duplicate
     if duplicates:
         conn.execute(f"""DELETE FROM main.{WORK} w WHERE EXISTS (SELECT 1 FROM {DUPLICATES} d
                          WHERE d._file_no = w.{w.file_no} AND d._record = w.{w.record})""")
+        conn.execute(f"DROP TABLE {DUPLICATES}")  # its rows are in the rejects
 
 
 def _fill_raw(conn: duckdb.DuckDBPyConnection, source: Source, files: list[DataFile], tmp: Path) -> None:

@@ -118,34 +118,37 @@ def staged_relation(width: int) -> exp.Select:
 
 
 def span_query(
-    relation: exp.Select, columns: Mapping[str, Column], physical: Sequence[str], fmt: TextFormat
+    relation: exp.Select,
+    columns: Mapping[str, Column],
+    physical: Sequence[str],
+    fmt: TextFormat,
+    *,
+    windowed: bool = False,
 ) -> tuple[exp.Select, int] | None:
-    """(first, last, count) per timestamp column of its wall-clock readings in the zone window, as microseconds.
+    """(first, last) per timestamp column of its wall-clock readings, as microseconds; with the number of such columns.
 
-    With the number of such columns; None when no column has wall-clock readings.
+    Parquet answers the plain query from its statistics, without reading the values; `windowed`
+    leaves out readings beyond the years a zone table may cover. None when no column has wall-clock readings.
     """
     parts: list[exp.Expr] = []
     for i, column in enumerate(columns.values()):
         reading = approximate_wall(column, physical[i], fmt, exp.column(f"c{i}"))
         if reading is None:
             continue
-        inside = in_window(reading)
         for fn in ("min", "max"):
-            found = exp.Filter(this=exp.func(fn, reading.copy()), expression=exp.Where(this=inside.copy()))
+            found: exp.Expr = exp.func(fn, reading.copy())
+            if windowed:
+                found = exp.Filter(this=found, expression=exp.Where(this=in_window(reading)))
             parts.append(exp.Anonymous(this="epoch_us", expressions=[found]))
-        parts.append(exp.Filter(this=exp.func("count", reading.copy()), expression=exp.Where(this=inside.copy())))
     if not parts:
         return None
-    return exp.select(*parts).from_(relation.subquery("source")), len(parts) // 3
+    return exp.select(*parts).from_(relation.subquery("source")), len(parts) // 2
 
 
-def spans(row: Sequence[object]) -> list[tuple[int | None, int | None, int]]:
-    """The (first, last, count) triples of a `span_query` row."""
-    values = list(row)
-    return [
-        (_int(values[i]), _int(values[i + 1]), int(values[i + 2] or 0))  # type: ignore[call-overload]
-        for i in range(0, len(values), 3)
-    ]
+def spans(row: Sequence[object]) -> list[tuple[int | None, int | None]]:
+    """The (first, last) pairs of a `span_query` row."""
+    values = [_int(value) for value in row]
+    return list(zip(values[::2], values[1::2], strict=True))
 
 
 def typing_query(

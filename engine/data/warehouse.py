@@ -386,7 +386,7 @@ def _importing(warehouse: Warehouse, source_id: str) -> Iterator[None]:
 
     In memory there is no transaction: nothing outlives the process, and a transaction would make
     DuckDB rewrite the table at commit for the rejected rows deleted in place; on failure the work
-    tables are simply dropped. DuckDB running out of memory or spill space becomes a diagnostic.
+    tables are simply dropped. DuckDB running out of memory, spill space or disk becomes a diagnostic.
     """
     conn, in_memory = warehouse.conn, warehouse.in_memory
     if not in_memory:
@@ -395,25 +395,34 @@ def _importing(warehouse: Warehouse, source_id: str) -> Iterator[None]:
         yield
         if not in_memory:
             conn.commit()
-    except duckdb.OutOfMemoryException as exc:
+    except (duckdb.OutOfMemoryException, duckdb.IOException) as exc:
         if not in_memory:
             conn.rollback()
-        raise KpiError(
-            [
-                error(
-                    Code.DATABASE,
-                    f"source `{source_id}`: DuckDB ran out of memory or of spill space: {str(exc).splitlines()[0]}",
-                    None,
-                    f"set {MEMORY_LIMIT_VARIABLE} higher (e.g. 8GB), or free disk space for .kpi/{SPILL_DIR.name}/",
-                )
-            ]
-        ) from None
+        raise KpiError([_out_of_resources(source_id, exc)]) from None
     except BaseException:
         if not in_memory:
             conn.rollback()
         raise
     finally:
         drop_work_tables(conn)
+
+
+def _out_of_resources(source_id: str, exc: duckdb.Error) -> Diagnostic:
+    """What to do when DuckDB could not get the memory, spill space or disk an import needed."""
+    detail = str(exc).splitlines()[0]
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return error(
+            Code.DATABASE,
+            f"source `{source_id}`: DuckDB ran out of memory or of spill space: {detail}",
+            None,
+            f"set {MEMORY_LIMIT_VARIABLE} higher (e.g. 8GB), or free disk space for .kpi/{SPILL_DIR.name}/",
+        )
+    return error(
+        Code.DATABASE,
+        f"source `{source_id}`: DuckDB could not read or write a file: {detail}",
+        None,
+        "check the free disk space for .kpi/ and that the source's files are still there and readable",
+    )
 
 
 def _attach_table(warehouse: Warehouse, source: Source) -> SourceReport:

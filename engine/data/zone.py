@@ -17,7 +17,8 @@ go through ICU as before, with the round-trip gap check (`engine/data/column_typ
 The instants are ICU's own: the offsets are ICU's, read at the hours' boundaries. A repeated
 autumn hour is clean (both its ends have the standard-time offset), which is ICU's choice for the
 times in it too. The table is built only when it pays: at least `MIN_VALUES` wall-clock values
-and a span of at most one hour per `VALUES_PER_HOUR` of them; a span from 1900 to 2200 at most.
+and a span of at most one hour per `VALUES_PER_HOUR` of them, within 1900–2200 (a reading beyond,
+such as a typo 20225, goes through ICU and does not stretch the span).
 """
 
 from __future__ import annotations
@@ -99,18 +100,30 @@ def in_window(wall: exp.Expr) -> exp.Expr:
     )
 
 
-def zone_for(conn: duckdb.DuckDBPyConnection, spans: Sequence[tuple[int | None, int | None, int]]) -> Zone | None:
-    """The zone's runs over the hours of the given (first, last, count) spans of wall-clock values, if it pays.
+def inside(spans: Sequence[tuple[int | None, int | None]]) -> bool:
+    """Whether every (first, last) span of readings lies in the years a table may cover (or is empty)."""
+    return all(
+        (first is None and last is None)
+        or (first is not None and last is not None and WINDOW_US[0] <= first and last < WINDOW_US[1])
+        for first, last in spans
+    )
 
-    `first` and `last` are microseconds of wall-clock readings inside the window (None when there is
-    none); the session's time zone is the organization's.
+
+def zone_for(
+    conn: duckdb.DuckDBPyConnection, spans: Sequence[tuple[int | None, int | None]], values: int
+) -> Zone | None:
+    """The zone's runs over the hours of the (first, last) spans of about `values` wall-clock readings, if it pays.
+
+    `first` and `last` are microseconds of wall-clock readings (None when there is none), kept within
+    the window; the session's time zone is the organization's.
     """
-    found = [(first, last, count) for first, last, count in spans if first is not None and last is not None]
-    values = sum(count for *_, count in found)
+    found = [(first, last) for first, last in spans if first is not None and last is not None]
     if not found or values < MIN_VALUES:
         return None
-    low = min(first for first, _, _ in found) // HOUR_US * HOUR_US
-    high = max(last for _, last, _ in found) // HOUR_US * HOUR_US
+    low = max(min(first for first, _ in found), WINDOW_US[0]) // HOUR_US * HOUR_US
+    high = min(max(last for _, last in found), WINDOW_US[1] - 1) // HOUR_US * HOUR_US
+    if high < low:
+        return None
     if (high - low) // HOUR_US + 1 > values // VALUES_PER_HOUR:
         return None
     rows = conn.execute(_runs_sql(), {"low": low, "high": high, "limit": MAX_RUNS + 1}).fetchall()

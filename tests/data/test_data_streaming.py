@@ -83,7 +83,7 @@ def test_a_failed_or_refused_import_leaves_no_work_table(tmp_path: Path, target:
     assert _work_tables(target) == []
 
 
-def test_running_out_of_memory_is_a_diagnostic_and_keeps_the_previous_table(
+def test_running_out_of_memory_or_disk_is_a_diagnostic_and_keeps_the_previous_table(
     tmp_path: Path, target: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path, "a.csv", "id\na\n")
@@ -100,6 +100,17 @@ def test_running_out_of_memory_is_a_diagnostic_and_keeps_the_previous_table(
     (problem,) = caught.value.errors
     assert problem.code == Code.DATABASE and "ran out of memory" in problem.message
     assert problem.hint is not None and "KPI_MEMORY_LIMIT" in problem.hint
+    assert target.fetch("SELECT id FROM a") == [("a",)]
+
+    def disk_full(*_: object, **__: object) -> None:
+        raise duckdb.IOException('IO Error: Could not write file ".kpi/spill/duckdb_temp_storage-0.tmp": No space left')
+
+    monkeypatch.setattr(warehouse_module, "read_source", disk_full)
+    with pytest.raises(ImportFailed) as caught:
+        import_sources(target, {"a": source})
+    (problem,) = caught.value.errors
+    assert problem.message.startswith("source `a`: DuckDB could not read or write a file: IO Error: Could not write")
+    assert problem.hint is not None and "free disk space" in problem.hint
     assert target.fetch("SELECT id FROM a") == [("a",)]
 
 

@@ -41,7 +41,7 @@ def test_the_zone_table_gives_icus_instant_for_every_reading(name: str, year: in
         ((first, last, count),) = conn.execute(
             "SELECT epoch_us(min(w)), epoch_us(max(w)), count(*) FROM readings"
         ).fetchall()
-        found = zone.zone_for(conn, [(first, last, count)])
+        found = zone.zone_for(conn, [(first, last)], count)
         assert found is not None
         wall = exp.column("w")
         offset = found.offset(wall)
@@ -70,13 +70,14 @@ def test_the_zone_table_is_built_only_when_it_pays() -> None:
     year, three_years = (start, start + 8759 * hour), (start, start + 3 * 8760 * hour)
     with duckdb.connect() as conn:
         conn.execute("SET TimeZone = 'Europe/Riga'")
-        assert zone.zone_for(conn, [(*year, zone.MIN_VALUES - 1)]) is None  # few values: ICU for each
-        assert zone.zone_for(conn, [(*three_years, 100_000)]) is None  # more hours than values / 4
-        assert zone.zone_for(conn, [(None, None, 0)]) is None
-        built = zone.zone_for(conn, [(*year, 100_000), (None, None, 0)])
+        assert zone.zone_for(conn, [year], zone.MIN_VALUES - 1) is None  # few values: ICU for each
+        assert zone.zone_for(conn, [three_years], 100_000) is None  # more hours than values / 4
+        assert zone.zone_for(conn, [(None, None)], 100_000) is None
+        built = zone.zone_for(conn, [year, (None, None)], 100_000)
     assert built is not None
     assert built.offsets == (7_200_000_000, None, 10_800_000_000, None, 7_200_000_000)
     assert built.end == start + 8760 * hour
+    assert not zone.inside([year, (zone.WINDOW_US[1], zone.WINDOW_US[1])]) and zone.inside([year, (None, None)])
 
 
 RIGA = (
@@ -106,8 +107,10 @@ def tabled(monkeypatch: pytest.MonkeyPatch) -> list[zone.Zone | None]:
     built: list[zone.Zone | None] = []
     real = zone.zone_for
 
-    def spy(conn: duckdb.DuckDBPyConnection, spans: list[tuple[int | None, int | None, int]]) -> zone.Zone | None:
-        built.append(real(conn, spans))
+    def spy(
+        conn: duckdb.DuckDBPyConnection, spans: list[tuple[int | None, int | None]], values: int
+    ) -> zone.Zone | None:
+        built.append(real(conn, spans, values))
         return built[-1]
 
     monkeypatch.setattr(zone, "MIN_VALUES", 1)
@@ -167,3 +170,16 @@ def test_a_declared_format_with_an_offset_is_taken_as_written(tmp_path: Path) ->
         "'nonsense' is not a valid timestamp (expected YYYY-MM-DD HH:MM[:SS], optionally with an offset "
         "within ±14:00, or %d.%m.%Y %H:%M %z)"
     ]
+
+
+def test_a_reading_far_off_goes_through_icu_without_stretching_the_table(tmp_path: Path, tabled: list) -> None:
+    write(tmp_path, "s.csv", "id,at\na,2025-03-30 02:30\nb,2999-03-30 12:00\nc,2025-03-30 04:30\nd,1850-01-01 12:00\n")
+    got = load(tmp_path, "s.csv", columns(id="string", at="timestamp"))
+    (built,) = tabled
+    assert built is not None and built.end <= 1_743_400_000_000_000  # the table ends in 2025
+    assert _utc(got) == {
+        "a": "2025-03-30 00:30",
+        "b": "2999-03-30 10:00",  # before that year's switch to summer time
+        "c": "2025-03-30 01:30",
+        "d": "1850-01-01 10:23",  # Riga's local mean time then, +1:36:34
+    }
