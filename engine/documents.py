@@ -399,16 +399,6 @@ def results_document(results: Results, sort_keys: bool = False) -> dict[str, Any
     return {k: document[k] for k in keys(list(document))}
 
 
-def evaluation_document(results: Results, run: Mapping[str, Any]) -> dict[str, Any]:
-    """The whole `evaluate --format json` document."""
-    return {"run": dict(run), **results_document(results)}
-
-
-def bonus_document(results: Results, run: Mapping[str, Any]) -> dict[str, Any]:
-    """The whole `bonus --format json` document."""
-    return {"run": dict(run), **results_document(results)}
-
-
 def payout_pairs(results: Results | Mapping[str, Any]) -> list[tuple[Any, Any]]:
     """(person, payout as money text) of a bonus run's results, columns or a stored document, in order."""
     if isinstance(results, Results):

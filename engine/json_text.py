@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import repeat
 from json.encoder import encode_basestring  # the C encoder when available; not ASCII-only, as ensure_ascii=False
 from operator import itemgetter
 from typing import Any
@@ -107,23 +108,22 @@ def _record_rows(items: Sequence[dict[str, Any]], keys: tuple[str, ...], level: 
 def record_rows(keys: Sequence[str], cells: Sequence[Sequence[str]], level: int) -> list[str]:
     """Records laid out at `level` from their members' JSON texts, one sequence of texts per key.
 
-    Every row is one ``%`` of a template holding the keys and the indentation.
+    Each row is one ``"".join`` of its cells between the constant texts around them (keys, indentation).
     """
     row, member = _INDENT * level, _INDENT * (level + 1)
-    template = (
-        row
-        + "{\n"
-        + ",\n".join(member + encode_basestring(k).replace("%", "%%") + ": %s" for k in keys)
-        + "\n"
-        + row
-        + "}"
-    )
-    return list(map(template.__mod__, zip(*cells, strict=True)))
+    parts: list[Iterable[str]] = []
+    for i, (key, column) in enumerate(zip(keys, cells, strict=True)):
+        before = (row + "{\n" if i == 0 else ",\n") + member + encode_basestring(key) + ": "
+        parts += [repeat(before), column]
+    parts.append(repeat("\n" + row + "}"))
+    return list(map("".join, zip(*parts, strict=False)))  # the repeats never end: the columns' length counts
 
 
 def array(items: Sequence[str], level: int) -> str:
     """A list at `level` from its items' JSON texts (each already at `level` + 1)."""
-    return "[\n" + ",\n".join(items) + "\n" + _INDENT * level + "]" if items else "[]"
+    if not items:
+        return "[]"
+    return "".join(("[\n", ",\n".join(items), "\n", _INDENT * level, "]"))  # one copy of a long list's text
 
 
 def members(pairs: Sequence[tuple[str, str]], level: int) -> str:
@@ -131,14 +131,11 @@ def members(pairs: Sequence[tuple[str, str]], level: int) -> str:
     if not pairs:
         return "{}"
     inner = "\n" + _INDENT * (level + 1)
-    return (
-        "{"
-        + inner
-        + ("," + inner).join(encode_basestring(k) + ": " + text for k, text in pairs)
-        + "\n"
-        + _INDENT * level
-        + "}"
-    )
+    parts = ["{"]
+    for i, (key, text) in enumerate(pairs):
+        parts += ["," + inner if i else inner, encode_basestring(key), ": ", text]
+    parts += ["\n", _INDENT * level, "}"]
+    return "".join(parts)
 
 
 def encode_column(values: Sequence[Any], level: int) -> list[str]:

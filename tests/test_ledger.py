@@ -477,3 +477,40 @@ def test_user_text_is_printed_literally(ws: Path) -> None:
         assert "\x1b" not in result.output and "\x07" not in result.output
     unknown = kpi("runs", "show", ws, "\x1b[2J")
     assert unknown.exit_code == 1 and "\x1b" not in unknown.output and "\\u001b[2J" in unknown.stderr
+
+
+# --- the results hash, recomputed as the documentation gives it ---------------------------------------
+
+
+def documented_results_hash(ws: Path, run_id: str) -> str:
+    """results_hash from the ledger with DuckDB and the text engine/audit/hashing.py documents (no kpi_engine code)."""
+    ((kind, manifest),) = sql(ws, "SELECT kind, results FROM runs WHERE id = ?", [run_id])
+    tables = {"evaluate": ("kpis", "scorecards", "items", "goals"), "bonus": ("payouts",)}[str(kind)]
+    fields = json.dumps(json.loads(str(manifest))["fields"], sort_keys=True, separators=(",", ":"))
+    text = f"kpi-engine results columns/1 {kind}\nfields {fields}\n"
+    for table in tables:
+        columns = sql(
+            ws,
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [f"results_{table}"],
+        )[2:]
+        names = ", ".join(f'"{c}"' for c, _ in columns)
+        rows = sql(ws, f'SELECT {names} FROM results_{table} WHERE run_id = ? ORDER BY "row"', [run_id])
+        text += f"table {table} {len(rows)}\n"
+        for i, (name, sql_type) in enumerate(columns):
+            values = [r[i] for r in rows]
+            if sql_type == "DOUBLE":  # a number the JSON prints as an int when it is integral (below 10^15)
+                values = [int(v) if v is not None and v.is_integer() and abs(v) < 1e15 else v for v in values]
+            kind_name = {"VARCHAR": "text", "DOUBLE": "number", "BIGINT": "integer", "VARCHAR[]": "texts"}[sql_type]
+            text += f"column {name} {kind_name} {json.dumps(values, separators=(',', ':'))}\n"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_results_hash_is_what_the_documentation_says(ws: Path) -> None:
+    runs = [bonus(ws)]
+    for more in ((), ("--by", "channel")):  # scorecards and goals; then `by` values (scorecards left out)
+        evaluated = kpi("evaluate", ws, "--period", "2026", "--grain", "quarter", *more, "--format", "json")
+        runs.append(json.loads(evaluated.stdout)["run"]["id"])
+    for run_id in runs:
+        ((stored,),) = sql(ws, "SELECT results_hash FROM runs WHERE id = ?", [run_id])
+        assert documented_results_hash(ws, run_id) == stored

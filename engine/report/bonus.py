@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from kpi_engine.errors import Diagnostic
 from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
 from kpi_engine.pay import BonusRun
-from kpi_engine.report.evaluation import csv_cells, json_body, with_run
+from kpi_engine.report.evaluation import csv_cells
 from kpi_engine.report.formats import csv_columns, left_out, safe_cell, shortened, shown
 from kpi_engine.scoring.payout import round_money
 
@@ -34,15 +33,6 @@ PAYOUT_FIELDS = (
     "share",
     "reason",
 )
-
-
-def bonus_json(results: Results, run_block: Mapping[str, Any], notes: Mapping[str, Any]) -> str:
-    """The document with what the run warned about and the rejected rows per source (`notes`, SPEC §14).
-
-    The notes are added here, not to the results: the ledger stores the payouts, not the diagnostics
-    (whose paths depend on where the command ran).
-    """
-    return with_run(run_block, json_body(results, notes))
 
 
 def _name(run: BonusRun, person: str) -> str:

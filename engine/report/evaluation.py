@@ -59,12 +59,9 @@ def json_body(results: Results, notes: Mapping[str, Any]) -> str:
 
 def with_run(run: Mapping[str, Any], body: str) -> str:
     """The document `body` (from :func:`json_body`) with the `run` block first, as SPEC §7.2 shows it."""
-    return '{\n  "run": ' + dumps(dict(run), 1) + ("," + body[1:] if body.startswith("{\n") else "\n}\n")
-
-
-def evaluation_json(results: Results, run: Mapping[str, Any], notes: Mapping[str, Any]) -> str:
-    """SPEC §7.2 JSON, with the run's warnings and rejects (`notes`) after the fields the ledger keeps."""
-    return with_run(run, json_body(results, notes))
+    if not body.startswith("{\n"):
+        return '{\n  "run": ' + dumps(dict(run), 1) + "\n}\n"
+    return "".join(('{\n  "run": ', dumps(dict(run), 1), ",", body[1:]))  # a long body copied once more, not twice
 
 
 def csv_cells(table: ResultTable, name: str) -> Sequence[Any]:

@@ -66,7 +66,8 @@ def _csv_column(values: Sequence[Any]) -> Sequence[Any]:
     if kinds <= {int, float, type(None)}:
         return values  # the writer prints None as an empty cell and numbers with repr, as JSON does
     if kinds <= {str, type(None)}:
-        if any(v[:1] in FORMULA_PREFIXES for v in values if v):
+        # ids, periods and statuses repeat: each distinct text is looked at once
+        if any(v is not None and v.startswith(FORMULA_PREFIXES) for v in set(values)):
             return [safe_cell(v) for v in values]
         return values
     return ["" if v is None else _csv_value(v) for v in values]
