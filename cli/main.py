@@ -646,13 +646,13 @@ def runs_verify(
     ] = None,
     out: OutOption = None,
 ) -> None:
-    """Check the ledger's hash chain; with RUN_ID, also its stored hashes, data files and a recomputation.
+    """Check the ledger's hash chain and every run's stored results; with RUN_ID, also its data and a recomputation.
 
     Exit 1 if anything differs.
     """
-    from kpi_engine.audit.chain import check_chain, check_head_option
-    from kpi_engine.audit.verify import verify
-    from kpi_engine.data.ledger import entries, get_run
+    from kpi_engine.audit.chain import check_head_option
+    from kpi_engine.audit.verify import check_ledger, verify
+    from kpi_engine.data.ledger import get_run
     from kpi_engine.report.runs import chain_text, verification_text
 
     try:
@@ -661,7 +661,7 @@ def runs_verify(
         problem = exc.diagnostics[0]
         raise UsageProblem(Code.USAGE, problem.message, problem.hint, param_hint="'--head'") from None
     ws = load(workspace)
-    chain = check_chain(entries(ws.root), wanted)
+    chain = check_ledger(ws.root, wanted)
     text = chain_text(chain)
     ok = chain.intact
     if run_id is not None:

@@ -99,8 +99,11 @@ def test_a_damaged_ledger_is_a_clean_error_that_never_advises_deleting_it(ws: Pa
 
 
 def test_runs_in_an_old_warehouse_move_into_the_ledger_once(ws: Path) -> None:
+    from kpi_engine.audit.hashing import document_hash
+
     run_id = bonus(ws)
     stored = json.loads(kpi("runs", "show", ws, run_id, "--format", "json").stdout)
+    ((definitions,),) = sql(ws, "SELECT definitions FROM runs WHERE id = ?", [run_id])
     (ws / ".kpi" / "ledger.duckdb").unlink()
     with duckdb.connect(str(ws / ".kpi" / "warehouse.duckdb")) as old:  # the layout of earlier versions
         old.execute("""CREATE TABLE runs (id VARCHAR PRIMARY KEY, time VARCHAR, kind VARCHAR, command VARCHAR,
@@ -120,13 +123,13 @@ def test_runs_in_an_old_warehouse_move_into_the_ledger_once(ws: Path) -> None:
             stored["duckdb_version"],
             stored["version"],
             stored["definitions_hash"],
-            "{}",
+            definitions,
             json.dumps({"tickets": "x"}),
             stored["period"],
             json.dumps(stored["options"]),
             None,
             json.dumps(stored["results"], sort_keys=True),
-            stored["results_hash"],
+            document_hash(stored["results"]),  # results were hashed as one JSON document then
         ]
         old.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
         old.execute("INSERT INTO approvals VALUES (?, 'Old HR', '2026-01-01T00:00:00Z', NULL)", [run_id])
@@ -170,12 +173,14 @@ def test_a_bad_head_option_is_refused(ws: Path) -> None:
 
 
 def test_an_edited_payout_of_an_approved_run_is_caught(ws: Path) -> None:
-    """A run's entry covers its result rows through `results_hash`: `verify WS ID` reports an edited row."""
+    """A run's entry covers its result rows through `results_hash`: `verify WS` and `verify WS ID` report an edit."""
     run_id = bonus(ws)
     approve(ws, run_id)
     ((person,),) = sql(ws, 'SELECT person FROM results_payouts WHERE run_id = ? AND "row" = 0', [run_id])
     sql(ws, "UPDATE results_payouts SET payout = '999999.00' WHERE run_id = ? AND \"row\" = 0", [run_id])
-    assert verify(ws).exit_code == 0  # the chain holds each run's results_hash, not its rows
+    whole = broken(ws)  # the chain holds each run's results_hash; verify WS hashes every run's rows again
+    assert f"run {run_id} (entry #1): the stored results do not match the run's results_hash" in whole
+    assert "(entry #2)" not in whole  # the approval's entry is intact
     out = broken(ws, run_id)
     assert "stored results do not match the run's results_hash" in out
     assert f"money differs for: {person}: 999999.00 →" in out
@@ -198,6 +203,7 @@ def test_every_edit_of_a_runs_result_rows_is_reported(ws: Path, forgery: str) ->
     run_id = bonus(ws)
     sql(ws, forgery, [run_id])
     assert "stored results do not match the run's results_hash" in broken(ws, run_id)
+    assert f"run {run_id} (entry #1): the stored results do not match" in broken(ws)
 
 
 def test_result_rows_of_evaluations_are_covered_too(ws: Path) -> None:
@@ -208,6 +214,7 @@ def test_result_rows_of_evaluations_are_covered_too(ws: Path) -> None:
         ((before,),) = sql(ws, f'SELECT {column} FROM results_{table} WHERE run_id = ? AND "row" = 0', [run_id])
         sql(ws, f'UPDATE results_{table} SET {column} = NULL WHERE run_id = ? AND "row" = 0', [run_id])
         assert "stored results do not match the run's results_hash" in broken(ws, run_id), table
+        assert f"run {run_id} (entry #1): the stored results do not match" in broken(ws), table
         sql(ws, f'UPDATE results_{table} SET {column} = ? WHERE run_id = ? AND "row" = 0', [before, run_id])
         assert verify(ws, run_id).exit_code == 0, table
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from kpi_engine.audit.chain import ChainCheck, check_chain
 from kpi_engine.audit.hashing import definitions_hash, document_hash, results_hash, stored_definitions_hash
 from kpi_engine.audit.recording import ENGINE_VERSION, run_data, stored_results
 from kpi_engine.config import model as m
-from kpi_engine.data.ledger import RunRecord, duckdb_version
+from kpi_engine.data.ledger import RunRecord, duckdb_version, entries, to_run
 from kpi_engine.documents import Results, bonus_results, evaluation_results, payouts, results_document
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.literal import literal
@@ -62,6 +63,24 @@ def check_stored(run: RunRecord, stored: Results | dict[str, Any]) -> list[str]:
     if stored_hash(run, stored) != run.results_hash:
         found.append("the stored results do not match the run's results_hash")
     return found
+
+
+def check_ledger(root: Path, head: str | None = None) -> ChainCheck:
+    """`kpi runs verify WS`: the hash chain, then every run's stored definitions and results against its entry.
+
+    The chain hashes each entry's own row, which holds the run's `results_hash`; the run's result rows
+    live in the ledger's result tables, so they are hashed again here. A result row edited, added or
+    deleted with SQL is reported by its run's id, as an edited entry is.
+    """
+    found = entries(root)
+    chain = check_chain(found, head)
+    problems = list(chain.problems)
+    for e in found:
+        if e.table == "runs":
+            run = to_run(e.row)
+            name = f"run {literal(run.id)} (entry #{e.row.get('seq')})"
+            problems += [f"{name}: {p}; edited in the ledger" for p in check_stored(run, stored_results(root, run))]
+    return ChainCheck(chain.entries, chain.head, problems)
 
 
 def check_data(run: RunRecord, now: list[dict[str, Any]]) -> list[str]:

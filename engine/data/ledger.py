@@ -374,11 +374,12 @@ def read_results(root: Path, run_id: str, tables: Mapping[str, ColumnSpec]) -> d
     with _open(root, write=False) as conn:
         for name, columns in tables.items():
             table = None if conn is None else _result_table(conn, name, columns, create=False)
-            rows = []
+            found[name] = [[] for _ in columns]
             if conn is not None and table is not None:
-                names = ", ".join(f'"{c}"' for c, _ in columns)
-                rows = conn.execute(f'SELECT {names} FROM {table} WHERE run_id = ? ORDER BY "row"', [run_id]).fetchall()
-            found[name] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in columns]
+                # a column at a time, as lists: no row tuples to build and transpose
+                lists = ", ".join(f'list("{c}" ORDER BY "row")' for c, _ in columns)
+                row = conn.execute(f"SELECT {lists} FROM {table} WHERE run_id = ?", [run_id]).fetchone()
+                found[name] = [list(values or []) for values in row or ()] or found[name]
     return found
 
 
