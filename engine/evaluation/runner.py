@@ -14,7 +14,7 @@ from kpi_engine.config.model import kpi_reference_problem
 from kpi_engine.config.scopes import source_scope
 from kpi_engine.data.report import ImportReport
 from kpi_engine.data.state import imported_files, stale_sources
-from kpi_engine.data.warehouse import WAREHOUSE_FILE, Warehouse, lock_down, open_memory, open_warehouse
+from kpi_engine.data.warehouse import WAREHOUSE_FILE, open_warehouse
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, did_you_mean, error, warning
 from kpi_engine.evaluation.notices import data_notices, reject_counts
 from kpi_engine.evaluation.org import OrgData, load_org, person_index
@@ -27,7 +27,7 @@ from kpi_engine.evaluation.results import (
     scorecard_results,
 )
 from kpi_engine.evaluation.values import Values, evaluate_values
-from kpi_engine.execution import Engine
+from kpi_engine.execution import Engine, loaded
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from kpi_engine.plan.ir import Plan
 from kpi_engine.scoring.scorecard import assign_scorecards
@@ -126,17 +126,12 @@ def _column_problem(ws: m.Workspace, source_id: str, path: str) -> tuple[str, st
 
 @contextmanager
 def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, list[Diagnostic]]]:
-    """The workspace database when it has been imported, else the files read into memory; locked down."""
-    root = ws.root
+    """The workspace database when it has been imported, else the files read into a fresh session; sealed."""
     tz = ws.organization.timezone
-    notes: list[Diagnostic] = []
-    wh: Warehouse | None = None
-    report = None
-    if (root / WAREHOUSE_FILE).is_file():
-        wh = open_warehouse(root, tz, read_only=True)
+    if (ws.root / WAREHOUSE_FILE).is_file():
+        wh = open_warehouse(ws.root, tz, read_only=True)
         imported = imported_files(wh)
-        file_sources = [s for s, src in ws.sources.items() if src.path is not None]
-        if all(s in imported for s in file_sources):
+        if all(s in imported for s, src in ws.sources.items() if src.path is not None):
             notes = [
                 warning(
                     Code.DATA_CHANGED,
@@ -146,17 +141,15 @@ def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, li
                 )
                 for s in stale_sources(ws.sources, imported)
             ]
-        else:
-            wh.close()
-            wh = None
-    if wh is None:
-        wh = open_memory(tz)
-        report = wh.register_sources(ws.sources)
-    try:
-        lock_down(wh)
-        yield wh, report, notes
-    finally:
+            try:
+                wh.seal()
+                yield wh, None, notes
+            finally:
+                wh.close()
+            return
         wh.close()
+    with loaded(ws.sources, tz) as (engine, report):
+        yield engine, report, []
 
 
 @contextmanager
