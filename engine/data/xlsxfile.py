@@ -146,16 +146,7 @@ def _merged_ranges(sheet: Any, file: DataFile) -> list[_Range]:
                         found.append(_Range(min_row, min_col, max_row, max_col, ref))  # type: ignore[arg-type]
                 element.clear()
     except ParseError as exc:
-        raise KpiError(
-            [
-                error(
-                    Code.DATA_FILE,
-                    f"`{file.label}` is not a readable .xlsx workbook: {exc}",
-                    file.span(),
-                    "save the file as an Excel workbook (.xlsx)",
-                )
-            ]
-        ) from exc
+        raise _unreadable(file, exc) from exc
     return found
 
 
@@ -186,6 +177,19 @@ def _uncached_error(file: DataFile, missing: list[str]) -> KpiError:
     )
 
 
+def _unreadable(file: DataFile, exc: Exception) -> KpiError:
+    return KpiError(
+        [
+            error(
+                Code.DATA_FILE,
+                f"`{file.label}` is not a readable .xlsx workbook: {exc}",
+                file.span(),
+                "save the file as an Excel workbook (.xlsx)",
+            )
+        ]
+    )
+
+
 def _open(file: DataFile, *, data_only: bool) -> Any:
     import openpyxl  # only when a workbook is read: it costs 80 ms to import
     from openpyxl.utils.exceptions import InvalidFileException
@@ -193,16 +197,7 @@ def _open(file: DataFile, *, data_only: bool) -> Any:
     try:
         return openpyxl.load_workbook(file.path, read_only=True, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise KpiError(
-            [
-                error(
-                    Code.DATA_FILE,
-                    f"`{file.label}` is not a readable .xlsx workbook: {exc}",
-                    file.span(),
-                    "save the file as an Excel workbook (.xlsx)",
-                )
-            ]
-        ) from exc
+        raise _unreadable(file, exc) from exc
 
 
 def _sheet(workbook: Any, file: DataFile, sheet: str | int | None) -> Any:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kpi_engine.documents import Results, money, target_bonus
+from kpi_engine.documents import PAYOUT_KEYS, Results, money, target_bonus
 from kpi_engine.errors import Diagnostic
 from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
@@ -20,19 +20,7 @@ from kpi_engine.report.evaluation import csv_cells
 from kpi_engine.report.formats import csv_columns, left_out, safe_cell, shortened, shown
 from kpi_engine.scoring.payout import round_money
 
-PAYOUT_FIELDS = (
-    "person",
-    "name",
-    "scorecard",
-    "total_score",
-    "factor",
-    "proration",
-    "target_bonus",
-    "computed",
-    "payout",
-    "share",
-    "reason",
-)
+PAYOUT_FIELDS = ("person", "name", *PAYOUT_KEYS[1:])  # the results' payout columns, with the name after the id
 
 
 def _name(run: BonusRun, person: str) -> str:
