@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol, Self, runtime_checkable
 
@@ -28,11 +29,24 @@ if TYPE_CHECKING:
     from kpi_engine.config.model import Source
     from kpi_engine.data.report import ImportReport
 
-__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "loaded", "open_session"]
+__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "Target", "loaded", "open_session"]
 
-#: The engines by name: the module and function that open a fresh session, given the time zone.
-#: Imported on first use, so that a command that never queries never loads a driver.
+#: The engines by name: the module and function that open a fresh session, given the time zone and
+#: the connection text (None: the engine's default). Imported on first use, so that a command that
+#: never queries never loads a driver.
 ENGINES: Mapping[str, tuple[str, str]] = {"duckdb": ("kpi_engine.data.warehouse", "open_memory")}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a command runs its queries: an engine by name and its connection (None: the default).
+
+    DuckDB with no connection is the workspace database, or the files read into memory.
+    """
+
+    name: str = "duckdb"
+    connection: str | None = None
+
 
 #: Why a query failed: a value out of the type's range, a value that could not be converted, or else.
 FailureKind = Literal["out_of_range", "conversion", "other"]
@@ -51,8 +65,19 @@ class QueryFailed(Exception):
 class Engine(Protocol):
     """What every engine implements; evaluation and everything that runs queries takes one."""
 
+    name: str  # the engine's name in ENGINES ("duckdb", …)
     dialect: str  # the sqlglot dialect name queries are rendered in
     timezone: str  # the session time zone (an IANA name), set when the engine opens
+
+    @property
+    def version(self) -> str:
+        """The engine's own version, as the ledger records it (e.g. DuckDB's ``v1.2.0``)."""
+        ...
+
+    @property
+    def connection(self) -> str | None:
+        """The connection the session was opened with, without credentials; None for the default."""
+        ...
 
     def run(self, query: exp.Expression) -> list[tuple[object, ...]]:
         """Rows of a query; TIMESTAMPTZ values as ISO text in ``timezone``; raise QueryFailed on failure."""
@@ -84,23 +109,25 @@ class Engine(Protocol):
     ) -> None: ...
 
 
-def open_session(timezone: str, name: str = "duckdb") -> Engine:
+def open_session(timezone: str, name: str = "duckdb", connection: str | None = None) -> Engine:
     """A fresh session of the named engine in the time zone, with nothing registered yet."""
     import importlib
 
     module, function = ENGINES[name]
-    opener: Callable[[str], Engine] = getattr(importlib.import_module(module), function)
-    return opener(timezone)
+    opener: Callable[[str, str | None], Engine] = getattr(importlib.import_module(module), function)
+    return opener(timezone, connection)
 
 
 @contextmanager
-def loaded(sources: Mapping[str, Source], timezone: str, name: str = "duckdb") -> Iterator[tuple[Engine, ImportReport]]:
+def loaded(
+    sources: Mapping[str, Source], timezone: str, target: Target = Target()
+) -> Iterator[tuple[Engine, ImportReport]]:
     """A fresh session with the sources registered and sealed, and the import's report; closed after.
 
     What `kpi test` runs its fixtures on, what `kpi diff` prices a change on, and what evaluation
-    uses when the workspace has no imported database.
+    uses when the workspace has no imported database or runs on another engine.
     """
-    with open_session(timezone, name) as engine:
+    with open_session(timezone, target.name, target.connection) as engine:
         report = engine.register_sources(sources)
         engine.seal()
         yield engine, report

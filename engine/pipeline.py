@@ -34,6 +34,7 @@ from kpi_engine.config.loader import SourceMap
 from kpi_engine.config.rules import check_rules
 from kpi_engine.config.workspace import Definitions, Unit, discover, load_definitions
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
+from kpi_engine.execution import Target
 from kpi_engine.source import Span
 
 if TYPE_CHECKING:
@@ -195,23 +196,35 @@ def evaluate(
     by: Sequence[str] = (),
     at: str | None = None,
     engine: Engine | None = None,
+    target: Target | None = None,
 ) -> Evaluation:
     """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
 
-    On ``engine`` when given, else on the workspace database (or its files read into memory).
+    On ``engine`` when given, else on a session of ``target`` (default: DuckDB on the workspace
+    database, or its files read into memory).
     """
     from kpi_engine.evaluation.runner import evaluate as run
 
-    return run(compiled, period, grain=grain, subject=subject, by=by, at=at, wh=engine)
+    on = target or Target()
+    return run(compiled, period, grain=grain, subject=subject, by=by, at=at, wh=engine, target=on)
 
 
 def pay(
-    compiled: Compiled, plan: str | None, period: str | None, engine: Engine | None = None, *, any_period: bool = False
+    compiled: Compiled,
+    plan: str | None,
+    period: str | None,
+    engine: Engine | None = None,
+    *,
+    any_period: bool = False,
+    target: Target | None = None,
 ) -> BonusRun:
-    """Every person of a bonus plan's scorecards paid for the period (default: the plan's own)."""
+    """Every person of a bonus plan's scorecards paid for the period (default: the plan's own).
+
+    Evaluated on ``engine`` when given, else on a session of ``target`` (default: DuckDB).
+    """
     from kpi_engine.pay import compute_bonus
 
-    return compute_bonus(compiled, plan, period, engine, any_period=any_period)
+    return compute_bonus(compiled, plan, period, engine, any_period=any_period, target=target or Target())
 
 
 def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport:

@@ -27,7 +27,7 @@ from kpi_engine.evaluation.results import (
     scorecard_results,
 )
 from kpi_engine.evaluation.values import Values, evaluate_values
-from kpi_engine.execution import Engine, loaded
+from kpi_engine.execution import Engine, Target, loaded
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from kpi_engine.plan.ir import Plan
 from kpi_engine.scoring.scorecard import assign_scorecards
@@ -125,10 +125,16 @@ def _column_problem(ws: m.Workspace, source_id: str, path: str) -> tuple[str, st
 
 
 @contextmanager
-def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, list[Diagnostic]]]:
-    """The workspace database when it has been imported, else the files read into a fresh session; sealed."""
+def open_data(
+    ws: m.Workspace, target: Target = Target()
+) -> Iterator[tuple[Engine, ImportReport | None, list[Diagnostic]]]:
+    """The session to evaluate on, sealed.
+
+    Another engine's session has the sources registered on it; on DuckDB, the workspace database
+    when it has been imported, else the files read into a fresh session.
+    """
     tz = ws.organization.timezone
-    if (ws.root / WAREHOUSE_FILE).is_file():
+    if target == Target() and (ws.root / WAREHOUSE_FILE).is_file():
         wh = open_warehouse(ws.root, tz, read_only=True)
         imported = imported_files(wh)
         if all(s in imported for s, src in ws.sources.items() if src.path is not None):
@@ -148,7 +154,7 @@ def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, li
                 wh.close()
             return
         wh.close()
-    with loaded(ws.sources, tz) as (engine, report):
+    with loaded(ws.sources, tz, target) as (engine, report):
         yield engine, report, []
 
 
@@ -195,11 +201,12 @@ def evaluate(
     by: Sequence[str] = (),
     at: str | None = None,
     wh: Engine | None = None,
+    target: Target = Target(),
 ) -> Evaluation:
     """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
 
-    The KPIs are those `compiled` was planned for; ``wh`` is the engine to run on (default: the
-    workspace database, or its files read into memory).
+    The KPIs are those `compiled` was planned for; ``wh`` is an open engine to run on, else a session
+    of ``target`` is opened (default: the workspace database, or its files read into memory).
     """
     ws, formulas, plan, kpis = compiled.workspace, compiled.formulas, compiled.plan, compiled.selected
     whole = period_of(ws, period)
@@ -207,7 +214,7 @@ def evaluate(
     periods = split(whole, grain, fys) if grain else [whole]
     check_by(ws, plan, by)
     if wh is None:
-        with open_data(ws) as (opened, report, notes), _collector_paused():
+        with open_data(ws, target) as (opened, report, notes), _collector_paused():
             result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
             result.diagnostics = (
                 notes
