@@ -17,10 +17,13 @@ is refused at compile time in :mod:`kpi_engine.sql.dialects`. Callers get sessio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol, Self, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -28,11 +31,58 @@ if TYPE_CHECKING:
     from kpi_engine.config.model import Source
     from kpi_engine.data.report import ImportReport
 
-__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "loaded", "open_session"]
+__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "Target", "loaded", "open_session", "without_credentials"]
 
-#: The engines by name: the module and function that open a fresh session, given the time zone.
-#: Imported on first use, so that a command that never queries never loads a driver.
+#: The engines by name: the module and function that open a fresh session, given the time zone and
+#: the connection text (None: the engine's default). Imported on first use, so that a command that
+#: never queries never loads a driver.
 ENGINES: Mapping[str, tuple[str, str]] = {"duckdb": ("kpi_engine.data.warehouse", "open_memory")}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a command runs its queries: an engine by name and its connection (None: the default).
+
+    DuckDB with no connection is the workspace database, or the files read into memory.
+    """
+
+    name: str = "duckdb"
+    connection: str | None = None
+
+    @property
+    def shown(self) -> str | None:
+        """The connection as messages, the command line kept in the ledger and the ledger show it."""
+        return without_credentials(self.connection)
+
+
+_PASSWORD_PAIR = re.compile(r"""\bpassword\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S*)\s*""", re.IGNORECASE)
+
+
+_SECRETS = ("password=", "token=")
+
+
+def without_credentials(connection: str | None) -> str | None:
+    """A connection text with its secrets removed: a URL's `user:password@`, `password=` and `token=`.
+
+    What the ledger records and messages print; the password stays with the user (libpq reads
+    PGPASSWORD and ~/.pgpass).
+    """
+    if connection is None:
+        return None
+    try:
+        parts = urlsplit(connection)
+    except ValueError:
+        return _PASSWORD_PAIR.sub("", connection).strip()
+    if not parts.scheme or not parts.netloc:
+        return _PASSWORD_PAIR.sub("", connection).strip()
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}@{host}" if user.split(":", 1)[0] else host
+    query = "&".join(q for q in parts.query.split("&") if q and not q.lower().startswith(_SECRETS))
+    path = ";".join(p for p in parts.path.split(";") if not p.lower().startswith(_SECRETS))  # sc://h/;token=…
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+
 
 #: Why a query failed: a value out of the type's range, a value that could not be converted, or else.
 FailureKind = Literal["out_of_range", "conversion", "other"]
@@ -51,8 +101,19 @@ class QueryFailed(Exception):
 class Engine(Protocol):
     """What every engine implements; evaluation and everything that runs queries takes one."""
 
+    name: str  # the engine's name in ENGINES ("duckdb", …)
     dialect: str  # the sqlglot dialect name queries are rendered in
     timezone: str  # the session time zone (an IANA name), set when the engine opens
+
+    @property
+    def version(self) -> str:
+        """The engine's own version, as the ledger records it (e.g. DuckDB's ``v1.2.0``)."""
+        ...
+
+    @property
+    def connection(self) -> str | None:
+        """The connection the session was opened with, without credentials; None for the default."""
+        ...
 
     def run(self, query: exp.Expression) -> list[tuple[object, ...]]:
         """Rows of a query; TIMESTAMPTZ values as ISO text in ``timezone``; raise QueryFailed on failure."""
@@ -84,23 +145,38 @@ class Engine(Protocol):
     ) -> None: ...
 
 
-def open_session(timezone: str, name: str = "duckdb") -> Engine:
+def open_session(timezone: str, name: str = "duckdb", connection: str | None = None) -> Engine:
     """A fresh session of the named engine in the time zone, with nothing registered yet."""
     import importlib
 
+    if name not in ENGINES:
+        from kpi_engine.errors import Code, KpiError, did_you_mean, error
+
+        raise KpiError(
+            [
+                error(
+                    Code.USAGE,
+                    f"unknown engine `{name}`",
+                    None,
+                    did_you_mean(name, list(ENGINES)) or f"choose one of: {', '.join(sorted(ENGINES))}",
+                )
+            ]
+        )
     module, function = ENGINES[name]
-    opener: Callable[[str], Engine] = getattr(importlib.import_module(module), function)
-    return opener(timezone)
+    opener: Callable[[str, str | None], Engine] = getattr(importlib.import_module(module), function)
+    return opener(timezone, connection)
 
 
 @contextmanager
-def loaded(sources: Mapping[str, Source], timezone: str, name: str = "duckdb") -> Iterator[tuple[Engine, ImportReport]]:
+def loaded(
+    sources: Mapping[str, Source], timezone: str, target: Target = Target()
+) -> Iterator[tuple[Engine, ImportReport]]:
     """A fresh session with the sources registered and sealed, and the import's report; closed after.
 
     What `kpi test` runs its fixtures on, what `kpi diff` prices a change on, and what evaluation
-    uses when the workspace has no imported database.
+    uses when the workspace has no imported database or runs on another engine.
     """
-    with open_session(timezone, name) as engine:
+    with open_session(timezone, target.name, target.connection) as engine:
         report = engine.register_sources(sources)
         engine.seal()
         yield engine, report

@@ -12,7 +12,7 @@ from kpi_engine.evaluation import Evaluation, evaluate, period_of
 from kpi_engine.evaluation.org import OrgData, Person
 from kpi_engine.evaluation.results import ScorecardResult
 from kpi_engine.evaluation.roster import unmatched_scorecards
-from kpi_engine.execution import Engine
+from kpi_engine.execution import Engine, Target
 from kpi_engine.periods import GRAINS, Period
 from kpi_engine.scoring.payout import PersonInput, PlanResult, plan_result
 
@@ -138,9 +138,15 @@ def missing_money(ws: m.Workspace, plan: m.BonusPlan, result: PlanResult, org: O
 
 
 def compute_bonus(
-    compiled: Compiled, plan_id: str | None, period: str | None, wh: Engine | None = None, *, any_period: bool = False
+    compiled: Compiled,
+    plan_id: str | None,
+    period: str | None,
+    wh: Engine | None = None,
+    *,
+    any_period: bool = False,
+    target: Target = Target(),
 ) -> BonusRun:
-    """Every person of the plan's scorecards paid for the period (on `wh` when given, else the workspace data).
+    """Every person of the plan's scorecards paid for the period (on `wh` when given, else a session of `target`).
 
     A period of another kind than the plan's is refused, except with ``any_period`` (`kpi test` fixtures
     pay a plan over the fixture's own period).
@@ -153,7 +159,7 @@ def compute_bonus(
     whole = period_of(ws, label)
     if not any_period:
         check_period_kind(ws, plan, whole)
-    evaluation = evaluate(compiled, label, wh=wh)
+    evaluation = evaluate(compiled, label, wh=wh, target=target)
     cards = {s.person: s for s in evaluation.scorecards if s.scorecard in plan.scorecards}
     people = []
     for pid in sorted(cards):

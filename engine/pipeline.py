@@ -34,6 +34,7 @@ from kpi_engine.config.loader import SourceMap
 from kpi_engine.config.rules import check_rules
 from kpi_engine.config.workspace import Definitions, Unit, discover, load_definitions
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
+from kpi_engine.execution import Target
 from kpi_engine.source import Span
 
 if TYPE_CHECKING:
@@ -195,23 +196,35 @@ def evaluate(
     by: Sequence[str] = (),
     at: str | None = None,
     engine: Engine | None = None,
+    target: Target | None = None,
 ) -> Evaluation:
     """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
 
-    On ``engine`` when given, else on the workspace database (or its files read into memory).
+    On ``engine`` when given, else on a session of ``target`` (default: DuckDB on the workspace
+    database, or its files read into memory).
     """
     from kpi_engine.evaluation.runner import evaluate as run
 
-    return run(compiled, period, grain=grain, subject=subject, by=by, at=at, wh=engine)
+    on = target or Target()
+    return run(compiled, period, grain=grain, subject=subject, by=by, at=at, wh=engine, target=on)
 
 
 def pay(
-    compiled: Compiled, plan: str | None, period: str | None, engine: Engine | None = None, *, any_period: bool = False
+    compiled: Compiled,
+    plan: str | None,
+    period: str | None,
+    engine: Engine | None = None,
+    *,
+    any_period: bool = False,
+    target: Target | None = None,
 ) -> BonusRun:
-    """Every person of a bonus plan's scorecards paid for the period (default: the plan's own)."""
+    """Every person of a bonus plan's scorecards paid for the period (default: the plan's own).
+
+    Evaluated on ``engine`` when given, else on a session of ``target`` (default: DuckDB).
+    """
     from kpi_engine.pay import compute_bonus
 
-    return compute_bonus(compiled, plan, period, engine, any_period=any_period)
+    return compute_bonus(compiled, plan, period, engine, any_period=any_period, target=target or Target())
 
 
 def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport:
@@ -221,17 +234,19 @@ def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport
     return run(compiled, name_pattern)
 
 
-def explain(compiled: Compiled, person: str, plan: str | None, period: str | None) -> tuple[str, list[Diagnostic]]:
+def explain(
+    compiled: Compiled, person: str, plan: str | None, period: str | None, target: Target | None = None
+) -> tuple[str, list[Diagnostic]]:
     """`kpi explain`: a person's statement and the run's warnings (paid under the plan when there is one)."""
     from kpi_engine.report.statement import statement
 
     ws = compiled.workspace
     run = None
     if plan is not None or len(ws.bonus_plans) == 1:
-        run = pay(compiled, plan, period)
+        run = pay(compiled, plan, period, target=target)
         evaluation = run.evaluation
     elif period is not None:
-        evaluation = evaluate(compiled, period)
+        evaluation = evaluate(compiled, period, target=target)
     else:
         raise KpiError(
             [

@@ -40,6 +40,7 @@ from kpi_engine.data.reader import (
 from kpi_engine.data.report import FileReport, ImportFailed, ImportReport, Progress, ProgressCallback, SourceReport
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, warning
 from kpi_engine.execution import FailureKind, QueryFailed
+from kpi_engine.literal import literal
 from kpi_engine.sql.render import to_sql
 
 __all__ = ["Warehouse", "open_warehouse", "open_memory", "import_sources", "lock_down", "source_hashes", "table_hash"]
@@ -73,7 +74,18 @@ class Warehouse:
     :meth:`run`; :meth:`fetch` takes SQL text and is for this package's own queries.
     """
 
+    name = "duckdb"
     dialect = DUCKDB
+
+    @property
+    def version(self) -> str:
+        """DuckDB's version, as `duckdb.__version__` gives it."""
+        return str(duckdb.__version__)
+
+    @property
+    def connection(self) -> str | None:
+        """None: DuckDB runs embedded on the workspace's own database or files, with no connection."""
+        return None
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path | None, timezone: str, read_only: bool) -> None:
         self.conn = conn
@@ -214,8 +226,23 @@ def _physical_memory() -> int:
     return min(total, int(limit)) if limit.isdigit() else total
 
 
-def open_memory(timezone: str) -> Warehouse:
-    """An in-memory database for evaluating without an import: the same checks, nothing kept."""
+def open_memory(timezone: str, connection: str | None = None) -> Warehouse:
+    """An in-memory database for evaluating without an import: the same checks, nothing kept.
+
+    DuckDB takes no connection (its database is the workspace's own); one given is a usage error.
+    """
+    if connection is not None:
+        raise KpiError(
+            [
+                error(
+                    Code.USAGE,
+                    f"--connection `{literal(connection)}` is not used by the duckdb engine",
+                    None,
+                    "DuckDB runs embedded on the workspace's own data; drop --connection, or choose "
+                    "--engine spark or --engine postgres",
+                )
+            ]
+        )
     return _prepare(Warehouse(_connect(":memory:", False), None, timezone, False))
 
 

@@ -27,7 +27,7 @@ from kpi_engine.evaluation.results import (
     scorecard_results,
 )
 from kpi_engine.evaluation.values import Values, evaluate_values
-from kpi_engine.execution import Engine, loaded
+from kpi_engine.execution import Engine, Target, loaded, without_credentials
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from kpi_engine.plan.ir import Plan
 from kpi_engine.scoring.scorecard import assign_scorecards
@@ -46,6 +46,7 @@ class Evaluation:
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejects: dict[str, int] = field(default_factory=dict)  # rejected rows per file source
+    engine: dict[str, str | None] = field(default_factory=dict)  # where it ran: name, version, connection
 
 
 def period_of(ws: m.Workspace, text: str) -> Period:
@@ -125,10 +126,16 @@ def _column_problem(ws: m.Workspace, source_id: str, path: str) -> tuple[str, st
 
 
 @contextmanager
-def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, list[Diagnostic]]]:
-    """The workspace database when it has been imported, else the files read into a fresh session; sealed."""
+def open_data(
+    ws: m.Workspace, target: Target = Target()
+) -> Iterator[tuple[Engine, ImportReport | None, list[Diagnostic]]]:
+    """The session to evaluate on, sealed.
+
+    Another engine's session has the sources registered on it; on DuckDB, the workspace database
+    when it has been imported, else the files read into a fresh session.
+    """
     tz = ws.organization.timezone
-    if (ws.root / WAREHOUSE_FILE).is_file():
+    if target == Target() and (ws.root / WAREHOUSE_FILE).is_file():
         wh = open_warehouse(ws.root, tz, read_only=True)
         imported = imported_files(wh)
         if all(s in imported for s, src in ws.sources.items() if src.path is not None):
@@ -148,8 +155,13 @@ def open_data(ws: m.Workspace) -> Iterator[tuple[Engine, ImportReport | None, li
                 wh.close()
             return
         wh.close()
-    with loaded(ws.sources, tz) as (engine, report):
+    with loaded(ws.sources, tz, target) as (engine, report):
         yield engine, report, []
+
+
+def engine_info(engine: Engine) -> dict[str, str | None]:
+    """What the ledger records of the engine a run used: its name, version and connection (no secrets)."""
+    return {"name": engine.name, "version": engine.version, "connection": without_credentials(engine.connection)}
 
 
 @contextmanager
@@ -195,11 +207,12 @@ def evaluate(
     by: Sequence[str] = (),
     at: str | None = None,
     wh: Engine | None = None,
+    target: Target = Target(),
 ) -> Evaluation:
     """KPI values, statuses, scores and ranks for every subject; scorecards and goals unless narrowed.
 
-    The KPIs are those `compiled` was planned for; ``wh`` is the engine to run on (default: the
-    workspace database, or its files read into memory).
+    The KPIs are those `compiled` was planned for; ``wh`` is an open engine to run on, else a session
+    of ``target`` is opened (default: the workspace database, or its files read into memory).
     """
     ws, formulas, plan, kpis = compiled.workspace, compiled.formulas, compiled.plan, compiled.selected
     whole = period_of(ws, period)
@@ -207,7 +220,7 @@ def evaluate(
     periods = split(whole, grain, fys) if grain else [whole]
     check_by(ws, plan, by)
     if wh is None:
-        with open_data(ws) as (opened, report, notes), _collector_paused():
+        with open_data(ws, target) as (opened, report, notes), _collector_paused():
             result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
             result.diagnostics = (
                 notes
@@ -216,11 +229,13 @@ def evaluate(
                 + data_notices(ws, opened, report)
             )
             result.rejects = reject_counts(ws, opened)
+            result.engine = engine_info(opened)
     else:
         with _collector_paused():
             result = _evaluate(ws, formulas, wh, plan, whole, periods, by, fys)
         result.diagnostics += data_notices(ws, wh, None)
         result.rejects = reject_counts(ws, wh)
+        result.engine = engine_info(wh)
     narrowed = bool(kpis) or bool(by)
     if narrowed:
         result.scorecards = []
