@@ -481,7 +481,7 @@ def _spelled_round(value: exp.Expression, digits: int) -> exp.Expression:
     """
     scale = b.double(10 ** abs(digits))
     scaled = value if digits == 0 else (b.mul if digits > 0 else b.div)(value, scale)
-    whole = exp.func("TRUNC", scaled.copy())
+    whole: exp.Expression = exp.Trunc(this=scaled.copy())
     half = b.binary(exp.GTE, exp.Abs(this=b.sub(scaled.copy(), whole.copy())), b.double(Decimal("0.5")))
     rounded = b.add(whole, b.case([(half, exp.Sign(this=scaled.copy()))], b.double(0)))
     if digits == 0:
