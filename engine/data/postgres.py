@@ -92,6 +92,8 @@ def without_password(connection: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     if any(k == "password" for k, _ in pairs):
         query = urlencode([(k, v) for k, v in pairs if k != "password"])
+    if (netloc, query) == (parts.netloc, parts.query):
+        return connection
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
@@ -282,9 +284,11 @@ class PostgresEngine:
             )
         table = _table(source.table)
         shown = to_sql(table, DIALECT)
+        # The table's schema-qualified name: a view named by the source id may later hide an unqualified one.
         found = self._fetch(
-            """SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
-               WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum""",
+            """SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+               FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum""",
             [shown],
         )
         if not found:
@@ -299,7 +303,10 @@ class PostgresEngine:
                     )
                 ]
             )
-        types = {str(name): str(kind) for name, kind in found}
+        types = {str(name): str(kind) for _, _, name, kind in found}
+        table = exp.Table(
+            this=exp.to_identifier(str(found[0][1]), quoted=True), db=exp.to_identifier(str(found[0][0]), quoted=True)
+        )
         problems = type_problems(source, source.table, types)
         if problems:
             raise KpiError(problems)
@@ -311,13 +318,13 @@ class PostgresEngine:
             expression=typed.view,
             properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
         )
-        self._execute(view)
         self._execute(exp.insert(typed.rejects, REJECTS))
-        return self._report(source)
+        self._execute(view)
+        return self._report(source, table)
 
-    def _report(self, source: Source) -> SourceReport:
+    def _report(self, source: Source, table: exp.Table) -> SourceReport:
         """The table's rows and rejected rows, with the first rejects as a sample."""
-        ((rows,),) = self.run(exp.select(exp.func("count", exp.Star())).from_(_table(str(source.table))))
+        ((rows,),) = self.run(exp.select(exp.func("count", exp.Star())).from_(table.copy()))
         where = exp.column("source").eq(exp.Literal.string(source.id))
         record = exp.column("record")
         ((rejected,),) = self.run(
