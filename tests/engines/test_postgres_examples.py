@@ -104,3 +104,19 @@ def test_kpi_test_passes_on_postgres(name: str, postgres_url: str) -> None:
     assert report.tests
     failing = {t.test: [d.message for d in t.diagnostics] for t in report.tests if t.outcome != "passed"}
     assert not failing
+
+
+def test_a_rejected_table_row_is_counted_and_reported(postgres_url: str) -> None:
+    """A row of a table that fails its declared checks is left out, counted and named in the warnings."""
+    ws = _tables(postgres_url, load_workspace(EXAMPLES / "support"), "rejecting", "instant")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO rejecting.tickets (ticket_id, created_at, agent_id, priority, csat)
+               VALUES ('T-bad', '2026-03-02 10:00+02', 'e01', 'urgent', 9)"""
+        )
+    evaluation = evaluate(compile_workspace(ws), "2026-03", target=Target("postgres", postgres_url))
+    assert evaluation.rejects == {"tickets": 1}
+    messages = [d.message for d in evaluation.diagnostics if d.code == "W540"]
+    assert any("'urgent' is not one of: critical, high, normal, low" in m for m in messages)
+    assert any("'9' is above the maximum 5" in m for m in messages)
+    assert any("1 of" in m and "rows rejected" in m for m in messages)
