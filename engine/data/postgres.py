@@ -153,9 +153,9 @@ class PostgresEngine:
 
     def prepare(self) -> None:
         """Check and set the time zone, fix the text formats, create the temporary ``rejects`` table."""
-        known = self._fetch("SELECT name FROM pg_timezone_names")
-        names = [str(n) for (n,) in known]
-        if self.timezone not in names:
+        ((known,),) = self._fetch("SELECT count(*) FROM pg_timezone_names WHERE name = %s", [self.timezone])
+        if not known:
+            names = [str(n) for (n,) in self._fetch("SELECT name FROM pg_timezone_names")]
             raise KpiError(
                 [
                     error(
