@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from kpi_engine.config.model import Source
 from kpi_engine.data.report import FileReport, ImportFailed, ImportReport, Reject, SourceReport
-from kpi_engine.data.table_typing import type_problems, typed_table
+from kpi_engine.data.table_typing import SQL_TYPES, type_problems, typed_table
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error
 from kpi_engine.execution import Engine, FailureKind, QueryFailed
 from kpi_engine.sql.render import to_sql
@@ -41,16 +41,6 @@ _REJECT_COLUMNS = (
     ("raw", "TEXT"),
     ("record", "BIGINT"),
 )
-#: The DuckDB import's column types (engine/data/README.md), for copies of its tables.
-_COPY_TYPES = {
-    "string": "TEXT",
-    "integer": "BIGINT",
-    "number": "DOUBLE PRECISION",
-    "decimal": "DECIMAL(38, 10)",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMPTZ",
-}
 # SQLSTATEs of a query's data: numeric value out of range; invalid text, datetime format, datetime overflow.
 _FAILURES: Mapping[str, FailureKind] = {
     "22003": "out_of_range",
@@ -205,7 +195,7 @@ class PostgresEngine:
         """
         for source in sources.values():
             names = [*source.columns, "_file", "_line"]
-            types = [*(_COPY_TYPES[c.type] for c in source.columns.values()), "TEXT", "BIGINT"]
+            types = [*(SQL_TYPES[c.type] for c in source.columns.values()), "TEXT", "BIGINT"]
             table = exp.to_identifier(source.id, quoted=True)
             columns = [
                 exp.ColumnDef(this=exp.to_identifier(n, quoted=True), kind=exp.DataType.build(t, dialect=DIALECT))

@@ -22,7 +22,7 @@ from kpi_engine.config.model import Column, Source
 from kpi_engine.data.column_types import DECIMAL_SCALE, FALSE_WORDS, NUMERIC, SHOWN_CHARS, TRUE_WORDS
 from kpi_engine.errors import Code, Diagnostic, error
 
-__all__ = ["ROW", "TypedTable", "family", "type_problems", "typed_table"]
+__all__ = ["ROW", "SQL_TYPES", "TypedTable", "family", "type_problems", "typed_table"]
 
 ROW = "__row"  # the table's alias: ROW_TO_JSON of it is a rejected row's raw text
 _NUMBER = r"^\s*-?[0-9]+([.][0-9]+)?\s*$"
@@ -38,7 +38,8 @@ _READS: Mapping[str, tuple[str, ...]] = {
     "date": ("date",),
     "timestamp": ("timestamptz", "timestamp", "date"),
 }
-_SQL_TYPES = {
+#: Each declared type in PostgreSQL, as the DuckDB import types it (engine/data/README.md).
+SQL_TYPES = {
     "string": "TEXT",
     "integer": "BIGINT",
     "number": "DOUBLE PRECISION",
@@ -129,7 +130,7 @@ def typed_table(source: Source, table: exp.Table, types: Mapping[str, str], time
 
 def _typed(column: Column, kind: str, raw: exp.Expr, timezone: str, *, key: bool) -> tuple[exp.Expr, exp.Expr]:
     """(value, reason or NULL) of one column read from a table column of family ``kind``."""
-    target = _SQL_TYPES[column.type]
+    target = SQL_TYPES[column.type]
     checks: list[tuple[exp.Expr, exp.Expr]] = []
     missing = "missing key value" if key else "missing required value" if column.required else None
     if missing is not None:
@@ -173,7 +174,7 @@ def _from_text(column_type: str, raw: exp.Expr) -> tuple[exp.Expr, tuple[exp.Exp
     else:
         pattern = _INTEGER if column_type == "integer" else _NUMBER
         ok = exp.RegexpLike(this=raw.copy(), expression=_lit(pattern))
-        value = exp.cast(text.copy(), _SQL_TYPES[column_type])
+        value = exp.cast(text.copy(), SQL_TYPES[column_type])
         expected = "digits, a point as decimal separator" if column_type != "integer" else "digits"
     reason = _concat(_shown(raw), f" is not a valid {column_type} (expected {expected})")
     return value, (exp.and_(raw.copy().is_(exp.null()).not_(), exp.not_(ok)), reason)
