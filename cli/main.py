@@ -800,12 +800,16 @@ def test_command(
     ] = None,
     format: Annotated[TestsFormat, typer.Option("--format", help="text, or JUnit XML for CI.")] = "text",
     out: OutOption = None,
+    engine: EngineOption = None,
+    connection: ConnectionOption = None,
 ) -> None:
     """Run the workspace's tests: fixture rows in, expected values, scores and payouts out; exit 1 if any fails."""
     from kpi_engine.pipeline import compile_workspace, run_tests
     from kpi_engine.report.tests import tests_junit, tests_text
 
-    result = run_tests(compile_workspace(workspace), name)
+    compiled = compile_workspace(workspace)
+    on = target_of(compiled.workspace, engine, connection)
+    result = run_tests(compiled, name, target=on)
     emit({"text": tests_text, "junit": tests_junit}[format](result), out)
     if not result.ok:
         raise typer.Exit(1)

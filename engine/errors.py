@@ -112,6 +112,9 @@ class Code(StrEnum):
     DATA_COLUMN = "E504"
     DATA_RECONCILE = "E505"
     DATABASE = "E506"
+    ENGINE_MISSING = "E530"  # the engine's driver is not installed
+    ENGINE_UNREACHABLE = "E531"  # the engine's server cannot be reached with --connection
+    SOURCE_NOT_ON_ENGINE = "E532"  # a source the engine cannot read (files on postgres)
     LEDGER_UNREADABLE = "E520"
     APPROVER_NAME = "E522"
     APPROVER_IS_RUNNER = "E523"

@@ -31,12 +31,25 @@ if TYPE_CHECKING:
     from kpi_engine.config.model import Source
     from kpi_engine.data.report import ImportReport
 
-__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "Target", "loaded", "open_session", "without_credentials"]
+__all__ = [
+    "ENGINES",
+    "CopiesTables",
+    "Engine",
+    "FailureKind",
+    "QueryFailed",
+    "Target",
+    "loaded",
+    "open_session",
+    "without_credentials",
+]
 
 #: The engines by name: the module and function that open a fresh session, given the time zone and
 #: the connection text (None: the engine's default). Imported on first use, so that a command that
 #: never queries never loads a driver.
-ENGINES: Mapping[str, tuple[str, str]] = {"duckdb": ("kpi_engine.data.warehouse", "open_memory")}
+ENGINES: Mapping[str, tuple[str, str]] = {
+    "duckdb": ("kpi_engine.data.warehouse", "open_memory"),
+    "postgres": ("kpi_engine.data.postgres", "open_postgres"),
+}
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,15 @@ class Engine(Protocol):
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None: ...
+
+
+@runtime_checkable
+class CopiesTables(Protocol):
+    """An engine that reads no files (PostgreSQL): `kpi test` fixtures, imported by DuckDB, are copied into it."""
+
+    def copy_from(self, staging: Engine, sources: Mapping[str, Source]) -> None:
+        """Copy the sources' tables and the rejects of another session into this one."""
+        ...
 
 
 def open_session(timezone: str, name: str = "duckdb", connection: str | None = None) -> Engine:

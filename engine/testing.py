@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fnmatch import fnmatchcase
@@ -29,7 +30,7 @@ from kpi_engine.documents import written as as_written
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, unknown
 from kpi_engine.evaluation import Evaluation, evaluate
 from kpi_engine.evaluation.results import KpiResult
-from kpi_engine.execution import Engine, loaded
+from kpi_engine.execution import CopiesTables, Engine, Target, open_session
 from kpi_engine.pay import BonusRun, compute_bonus
 from kpi_engine.scoring.exact import to_decimal12
 from kpi_engine.scoring.score import seconds_per_unit
@@ -108,8 +109,11 @@ class TestReport:
         return all(t.outcome == "passed" for t in self.tests)
 
 
-def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport:
-    """Run the workspace's tests whose id matches `name_pattern` (fnmatch: `*`, `?`, `[…]`), in id order."""
+def run_tests(compiled: Compiled, name_pattern: str | None = None, target: Target = Target()) -> TestReport:
+    """Run the workspace's tests whose id matches `name_pattern` (fnmatch: `*`, `?`, `[…]`), in id order.
+
+    Each on a fresh session of ``target`` (default: DuckDB in memory).
+    """
     ws = compiled.workspace
     ids = sorted(ws.tests)
     if name_pattern is not None:
@@ -119,27 +123,27 @@ def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport
                 "tests: " + ", ".join(sorted(ws.tests)[:8]) if ws.tests else "this workspace defines no `tests:`"
             )
             raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no test matches `{name_pattern}`", None, hint)])
-    return TestReport(tuple(run_test(compiled, ws.tests[i]) for i in ids), str(ws.root))
+    return TestReport(tuple(run_test(compiled, ws.tests[i], target) for i in ids), str(ws.root))
 
 
-def run_test(compiled: Compiled, test: m.KpiTest) -> TestResult:
+def run_test(compiled: Compiled, test: m.KpiTest, target: Target = Target()) -> TestResult:
     """Load one test's fixture, evaluate its period and check every expectation."""
     ws = compiled.workspace
     span = ws.source_map.key(test.path)
     try:
-        return _run(compiled, test, span)
+        return _run(compiled, test, span, target)
     except KpiError as exc:
         return TestResult(test.id, test.period, "error", (), _placed(ws, test, exc.diagnostics), span)
 
 
-def _run(compiled: Compiled, test: m.KpiTest, span: Span | None) -> TestResult:
+def _run(compiled: Compiled, test: m.KpiTest, span: Span | None, target: Target) -> TestResult:
     ws = compiled.workspace
     problems = fixture_problems(ws, test)
     if problems:
         return TestResult(test.id, test.period, "error", (), tuple(problems), span)
     with (
         tempfile.TemporaryDirectory(prefix="kpi-test-") as folder,
-        loaded(fixture_sources(ws, test, Path(folder)), ws.organization.timezone) as (wh, report),
+        fixture_session(fixture_sources(ws, test, Path(folder)), ws.organization.timezone, target) as (wh, report),
     ):
         problems = rejected_rows(ws, test, report)
         if problems:
@@ -155,6 +159,27 @@ def _run(compiled: Compiled, test: m.KpiTest, span: Span | None) -> TestResult:
 
 
 # --- the fixture -------------------------------------------------------------------------
+
+
+@contextmanager
+def fixture_session(
+    sources: Mapping[str, m.Source], timezone: str, target: Target
+) -> Iterator[tuple[Engine, ImportReport]]:
+    """A sealed session of ``target`` holding the fixture files, and their import's report.
+
+    An engine that reads files imports them itself (:func:`kpi_engine.execution.loaded`). One that
+    reads tables only (PostgreSQL) gets the tables DuckDB's import typed and checked in memory,
+    rejects included, copied in: fixture rows meet the checks real files meet.
+    """
+    with open_session(timezone, target.name, target.connection) as engine:
+        if not isinstance(engine, CopiesTables):
+            report = engine.register_sources(sources)
+        else:
+            with open_session(timezone) as staging:
+                report = staging.register_sources(sources)
+                engine.copy_from(staging, sources)
+        engine.seal()
+        yield engine, report
 
 
 def fixture_problems(ws: m.Workspace, test: m.KpiTest) -> list[Diagnostic]:

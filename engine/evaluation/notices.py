@@ -27,7 +27,7 @@ _REJECTS = exp.table_("rejects")  # the table an engine's import keeps rejected 
 
 
 def reject_counts(ws: m.Workspace, wh: Engine) -> dict[str, int]:
-    """Rejected rows (distinct records) per file source, 0 included, in source id order."""
+    """Rejected rows (distinct records) per file source, 0 included, and per table source that has any."""
     counts = {s: 0 for s, src in sorted(ws.sources.items()) if src.path is not None}
     if "rejects" in wh.relations():
         # A rejected record has a row per rejected column: count each record once.
@@ -42,7 +42,7 @@ def reject_counts(ws: m.Workspace, wh: Engine) -> dict[str, int]:
             .group_by(exp.column("source"))
         )
         for source, count in cast("list[tuple[str, int]]", wh.run(query)):
-            if str(source) in counts:
+            if str(source) in ws.sources:  # a table read in place has rejects on another engine
                 counts[str(source)] = int(count)
     return counts
 
@@ -63,14 +63,17 @@ def reject_warnings(ws: m.Workspace, report: ImportReport) -> list[Diagnostic]:
         if not s.rejected or s.source == roster or s.source not in ws.sources:
             continue
         source = ws.sources[s.source]
+        # A table read in place (another engine) has no file lines: its rows are placed at `table:`.
+        table = ws.source_map.value(("sources", s.source, "table")) if source.path is None else None
         for r in s.sample:
             column = f", column `{r.column}`" if r.column else ""
             out.append(
                 warning(
                     Code.ROWS_REJECTED,
-                    f"source `{s.source}`{column}: row rejected: {r.reason}",
-                    _where(source, r.file, r.line),
-                    "the row is left out of every KPI; fix the file",
+                    f"source `{s.source}`{column}: row rejected: {r.reason}"
+                    + (f" (row {r.record} of table `{r.file}`: {r.raw})" if source.path is None else ""),
+                    table if source.path is None else _where(source, r.file, r.line),
+                    "the row is left out of every KPI; fix the " + ("table" if source.path is None else "file"),
                 )
             )
         shown = len({(r.file, r.record) for r in s.sample})
@@ -79,8 +82,10 @@ def reject_warnings(ws: m.Workspace, report: ImportReport) -> list[Diagnostic]:
                 Code.ROWS_REJECTED,
                 f"source `{s.source}`: {s.rejected} of {s.rows} rows rejected"
                 + (f" ({s.rejected - shown} more not listed)" if s.rejected > shown else ""),
-                ws.source_map.value(("sources", s.source, "path")),
-                "`kpi import` keeps every rejected row in the `rejects` table",
+                table if source.path is None else ws.source_map.value(("sources", s.source, "path")),
+                "the session's `rejects` table lists every one"
+                if source.path is None
+                else "`kpi import` keeps every rejected row in the `rejects` table",
             )
         )
     return out

@@ -158,3 +158,26 @@ def case(
 def func(name: str, *args: exp.Expression) -> exp.Expression:
     """A call of a function we name ourselves (never a user's text)."""
     return exp.Anonymous(this=name, expressions=list(args))
+
+
+def epoch_micros(value: exp.Expression, dialect: str) -> exp.Expression:
+    """Whole microseconds since 1970-01-01 00:00 UTC of an instant (of a wall-clock TIMESTAMP: as if UTC).
+
+    Integers are exact on every engine; seconds are then one correctly rounded division
+    (:func:`epoch_seconds`), where DuckDB's own EPOCH() is not correctly rounded.
+    """
+    if dialect == "postgres":  # EXTRACT(EPOCH …) is an exact NUMERIC there
+        seconds = exp.Extract(this=exp.var("EPOCH"), expression=value)
+        return cast(mul(seconds, number(1_000_000)), exp.DataType.build("BIGINT"))
+    if dialect == "snowflake":
+        return exp.Extract(this=exp.var("EPOCH_MICROSECOND"), expression=value)
+    return exp.UnixMicros(this=value)
+
+
+def epoch_seconds(value: exp.Expression, dialect: str) -> exp.Expression:
+    """Seconds since 1970 of an instant, as DOUBLE: its whole microseconds divided by a million."""
+    if dialect == "trino":  # no exact microseconds there; TO_UNIXTIME is a DOUBLE of seconds
+        return exp.TimeToUnix(this=value)
+    if dialect == "snowflake":
+        return div(cast(epoch_micros(value, dialect), DOUBLE), number(1_000_000))
+    return div(epoch_micros(value, dialect), double(1_000_000))

@@ -38,7 +38,15 @@ from kpi_engine.expr.types import Type
 from kpi_engine.sql import builders as b
 from kpi_engine.sql import calendar_sql
 from kpi_engine.sql.context import CompileContext, TableContext
-from kpi_engine.sql.dialects import CAST_DIVIDEND, DIALECTS, NULL_SENSITIVE_GREATEST, refusal
+from kpi_engine.sql.dialects import (
+    CAST_DIVIDEND,
+    DIALECTS,
+    EXACT_SUMS,
+    NULL_SENSITIVE_GREATEST,
+    SPELLED_ROUND,
+    TYPED_NULLS,
+    refusal,
+)
 from kpi_engine.sql.render import to_sql
 
 __all__ = ["CompileContext", "TableContext", "compile_expr", "to_sql"]
@@ -234,12 +242,7 @@ class _Compiler:
         if t is Type.DATE:
             self.refuse_if("local_time", node)
             value = b.cast(value, b.TIMESTAMPTZ)
-        if self.dialect in ("bigquery", "spark"):
-            return b.div(exp.UnixMicros(this=value), b.double(1_000_000))
-        if self.dialect == "snowflake":
-            micros = exp.Extract(this=exp.var("EPOCH_MICROSECOND"), expression=value)
-            return b.div(b.cast(micros, b.DOUBLE), b.number(1_000_000))
-        return exp.TimeToUnix(this=value)
+        return b.epoch_seconds(value, self.dialect)
 
     # --- calls --------------------------------------------------------------------------
 
@@ -264,17 +267,25 @@ class _Compiler:
     def count_star(self, condition: exp.Expression | None) -> exp.Expression:
         return self.filtered(exp.Count(this=exp.Star()), condition)
 
+    def number_arg(self, node: Expr) -> exp.Expression:
+        """A numeric argument; a null literal typed DOUBLE where the dialect cannot type it itself."""
+        value = self.compile(node)
+        if _type(node) is Type.NULL and self.dialect in TYPED_NULLS:
+            return b.cast(value, b.DOUBLE)
+        return value
+
     def sum(self, value: exp.Expression, condition: exp.Expression | None) -> exp.Expression:
-        if self.dialect != "duckdb":
+        if self.dialect not in EXACT_SUMS:
             return self.filtered(exp.Sum(this=value), condition)
         exact = self.filtered(exp.Sum(this=b.cast(value, b.SUM_DECIMAL)), condition)
         return b.cast(exact, b.DOUBLE)
 
     def avg(self, value: exp.Expression, condition: exp.Expression | None) -> exp.Expression:
-        if self.dialect != "duckdb":
+        if self.dialect not in EXACT_SUMS:
             return self.filtered(exp.Avg(this=value), condition)
-        # AVG over DECIMAL keeps an exact sum and divides once: deterministic, returns DOUBLE
-        return self.filtered(exp.Avg(this=b.cast(value, b.SUM_DECIMAL)), condition)
+        # AVG over DECIMAL keeps an exact sum and divides once: deterministic (DuckDB returns DOUBLE)
+        mean = self.filtered(exp.Avg(this=b.cast(value, b.SUM_DECIMAL)), condition)
+        return mean if self.dialect == "duckdb" else b.cast(mean, b.DOUBLE)
 
 
 def _nonzero_constant(node: Expr, ctx: CompileContext) -> bool:
@@ -358,12 +369,12 @@ def _implies(condition: exp.Expression, among: exp.Expression | None) -> bool:
 
 def _sum(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
     condition = c.compile(node.args[1]) if len(node.args) > 1 else None
-    return c.sum(c.compile(node.args[0]), condition)
+    return c.sum(c.number_arg(node.args[0]), condition)
 
 
 def _avg(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
     condition = c.compile(node.args[1]) if len(node.args) > 1 else None
-    return c.avg(c.compile(node.args[0]), condition)
+    return c.avg(c.number_arg(node.args[0]), condition)
 
 
 def _min(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
@@ -375,18 +386,18 @@ def _max(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
 
 
 def _median(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
-    return c.filtered(exp.Median(this=c.compile(node.args[0])))
+    return c.filtered(exp.Median(this=c.number_arg(node.args[0])))
 
 
 def _percentile(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
-    value, p = c.compile(node.args[0]), b.number(_const_number(c, node.args[1]))
+    value, p = c.number_arg(node.args[0]), b.number(_const_number(c, node.args[1]))
     if c.dialect == "spark":  # Spark's exact PERCENTILE; its PERCENTILE_CONT(x, p) form does not exist
         return c.filtered(exp.Quantile(this=value, quantile=p))
     return c.filtered(exp.PercentileCont(this=value, expression=p))
 
 
 def _stddev(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
-    value = c.compile(node.args[0])
+    value = c.number_arg(node.args[0])
     if c.dialect != "duckdb":
         return c.filtered(exp.StddevSamp(this=value))
     values = c.filtered(b.func("LIST", value))
@@ -404,7 +415,7 @@ def _calendar(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
     name = node.args[2].value if len(node.args) > 2 and isinstance(node.args[2], ast.String) else None
     calendar = c.ctx.calendar(name)
     lower = calendar_sql.business_hours if fn.name == "business_hours" else calendar_sql.business_days
-    return lower(start, _type(node.args[0]), end, _type(node.args[1]), calendar)
+    return lower(start, _type(node.args[0]), end, _type(node.args[1]), calendar, c.dialect)
 
 
 def _date(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
@@ -454,9 +465,28 @@ def _extreme(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
 
 def _round(c: _Compiler, node: ast.Call, fn: Function) -> exp.Expression:
     value = c.compile(node.args[0])
-    if len(node.args) == 1:
+    digits = int(_const_number(c, node.args[1])) if len(node.args) > 1 else None
+    if c.dialect in SPELLED_ROUND:
+        return _spelled_round(value, digits or 0)
+    if digits is None:
         return exp.Round(this=value)
-    return exp.Round(this=value, decimals=b.number(int(_const_number(c, node.args[1]))))
+    return exp.Round(this=value, decimals=b.number(digits))
+
+
+def _spelled_round(value: exp.Expression, digits: int) -> exp.Expression:
+    """DuckDB's ROUND in DOUBLE arithmetic: x × 10^n rounded half away from zero, divided by 10^n.
+
+    (For n < 0: x ÷ 10^-n, rounded, times 10^-n.) The fraction ``y - trunc(y)`` is exact, so the
+    half-way test is too; identical aggregates inside are computed once.
+    """
+    scale = b.double(10 ** abs(digits))
+    scaled = value if digits == 0 else (b.mul if digits > 0 else b.div)(value, scale)
+    whole: exp.Expression = exp.Trunc(this=scaled.copy())
+    half = b.binary(exp.GTE, exp.Abs(this=b.sub(scaled.copy(), whole.copy())), b.double(Decimal("0.5")))
+    rounded = b.add(whole, b.case([(half, exp.Sign(this=scaled.copy()))], b.double(0)))
+    if digits == 0:
+        return rounded
+    return (b.div if digits > 0 else b.mul)(rounded, scale.copy())
 
 
 def _simple(cls: type[exp.Func]) -> Builder:

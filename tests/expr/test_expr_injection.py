@@ -57,6 +57,8 @@ ALLOWED_NODES = {
     exp.Floor,
     exp.Ceil,
     exp.Round,
+    exp.Trunc,
+    exp.Sign,
     exp.Lower,
     exp.Upper,
     exp.Trim,

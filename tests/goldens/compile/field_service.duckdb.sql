@@ -27,18 +27,32 @@ SELECT
       WHEN "t"."assigned_at" <= "t"."created_at"
       THEN CAST(0 AS DOUBLE)
       ELSE GREATEST(
-        FLOOR((
-          FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) + 3
-        ) / 7) * 162000 + CASE FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) + 3 - 7 * FLOOR((
-            FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) + 3
-          ) / 7)
+        FLOOR(
+          (
+            FLOOR(
+              EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) + 3
+          ) / 7
+        ) * 162000 + CASE FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) + 3 - 7 * FLOOR(
+            (
+              FLOOR(
+                EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+              ) + 3
+            ) / 7
+          )
           WHEN 0
           THEN CASE
-            WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20549, 20577)
+            WHEN FLOOR(
+              EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) IN (20549, 20577)
             THEN 0
             ELSE LEAST(
               GREATEST(
-                EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                  EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                ) * 86400 - 28800,
                 0
               ),
               32400
@@ -46,11 +60,15 @@ SELECT
           END
           WHEN 1
           THEN 32400 + CASE
-            WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20627)
+            WHEN FLOOR(
+              EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) IN (20627)
             THEN 0
             ELSE LEAST(
               GREATEST(
-                EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                  EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                ) * 86400 - 28800,
                 0
               ),
               32400
@@ -58,11 +76,15 @@ SELECT
           END
           WHEN 2
           THEN 64800 + CASE
-            WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20628, 20775)
+            WHEN FLOOR(
+              EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) IN (20628, 20775)
             THEN 0
             ELSE LEAST(
               GREATEST(
-                EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                  EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                ) * 86400 - 28800,
                 0
               ),
               32400
@@ -70,11 +92,15 @@ SELECT
           END
           WHEN 3
           THEN 97200 + CASE
-            WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20454, 20811, 20818)
+            WHEN FLOOR(
+              EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) IN (20454, 20811, 20818)
             THEN 0
             ELSE LEAST(
               GREATEST(
-                EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                  EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                ) * 86400 - 28800,
                 0
               ),
               32400
@@ -82,11 +108,15 @@ SELECT
           END
           WHEN 4
           THEN 129600 + CASE
-            WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20546, 20574, 20812)
+            WHEN FLOOR(
+              EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) IN (20546, 20574, 20812)
             THEN 0
             ELSE LEAST(
               GREATEST(
-                EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                  EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                ) * 86400 - 28800,
                 0
               ),
               32400
@@ -97,42 +127,78 @@ SELECT
           WHEN 6
           THEN 162000
         END - CASE
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20818
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20818
           THEN 356400
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20812
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20812
           THEN 324000
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20811
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20811
           THEN 291600
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20775
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20775
           THEN 259200
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20628
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20628
           THEN 226800
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20627
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20627
           THEN 194400
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20577
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20577
           THEN 162000
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20574
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20574
           THEN 129600
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20549
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20549
           THEN 97200
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20546
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20546
           THEN 64800
-          WHEN FLOOR(EPOCH("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20454
+          WHEN FLOOR(
+            EPOCH_US("t"."assigned_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+          ) > 20454
           THEN 32400
           ELSE 0
         END - (
-          FLOOR((
-            FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) + 3
-          ) / 7) * 162000 + CASE FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) + 3 - 7 * FLOOR((
-              FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) + 3
-            ) / 7)
+          FLOOR(
+            (
+              FLOOR(
+                EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+              ) + 3
+            ) / 7
+          ) * 162000 + CASE FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) + 3 - 7 * FLOOR(
+              (
+                FLOOR(
+                  EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                ) + 3
+              ) / 7
+            )
             WHEN 0
             THEN CASE
-              WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20549, 20577)
+              WHEN FLOOR(
+                EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+              ) IN (20549, 20577)
               THEN 0
               ELSE LEAST(
                 GREATEST(
-                  EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                  EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                    EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                  ) * 86400 - 28800,
                   0
                 ),
                 32400
@@ -140,11 +206,15 @@ SELECT
             END
             WHEN 1
             THEN 32400 + CASE
-              WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20627)
+              WHEN FLOOR(
+                EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+              ) IN (20627)
               THEN 0
               ELSE LEAST(
                 GREATEST(
-                  EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                  EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                    EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                  ) * 86400 - 28800,
                   0
                 ),
                 32400
@@ -152,11 +222,15 @@ SELECT
             END
             WHEN 2
             THEN 64800 + CASE
-              WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20628, 20775)
+              WHEN FLOOR(
+                EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+              ) IN (20628, 20775)
               THEN 0
               ELSE LEAST(
                 GREATEST(
-                  EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                  EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                    EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                  ) * 86400 - 28800,
                   0
                 ),
                 32400
@@ -164,11 +238,15 @@ SELECT
             END
             WHEN 3
             THEN 97200 + CASE
-              WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20454, 20811, 20818)
+              WHEN FLOOR(
+                EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+              ) IN (20454, 20811, 20818)
               THEN 0
               ELSE LEAST(
                 GREATEST(
-                  EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                  EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                    EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                  ) * 86400 - 28800,
                   0
                 ),
                 32400
@@ -176,11 +254,15 @@ SELECT
             END
             WHEN 4
             THEN 129600 + CASE
-              WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) IN (20546, 20574, 20812)
+              WHEN FLOOR(
+                EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+              ) IN (20546, 20574, 20812)
               THEN 0
               ELSE LEAST(
                 GREATEST(
-                  EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') - FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) * 86400 - 28800,
+                  EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) - FLOOR(
+                    EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+                  ) * 86400 - 28800,
                   0
                 ),
                 32400
@@ -191,27 +273,49 @@ SELECT
             WHEN 6
             THEN 162000
           END - CASE
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20818
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20818
             THEN 356400
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20812
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20812
             THEN 324000
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20811
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20811
             THEN 291600
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20775
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20775
             THEN 259200
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20628
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20628
             THEN 226800
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20627
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20627
             THEN 194400
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20577
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20577
             THEN 162000
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20574
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20574
             THEN 129600
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20549
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20549
             THEN 97200
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20546
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20546
             THEN 64800
-            WHEN FLOOR(EPOCH("t"."created_at" AT TIME ZONE 'Europe/Riga') / 86400) > 20454
+            WHEN FLOOR(
+              EPOCH_US("t"."created_at" AT TIME ZONE 'Europe/Riga') / CAST(1000000 AS DOUBLE) / 86400
+            ) > 20454
             THEN 32400
             ELSE 0
           END
@@ -288,7 +392,7 @@ SELECT
     )) / NULLIF(COUNT(*) FILTER(WHERE
     "t"."needs_visit" AND NOT "t"."restored_at" IS NULL), 0) AS "v:first_time_fix", /* KPI first_time_fix (<ws>/kpis.yaml:61) */
   COUNT(*) FILTER(WHERE
-    EPOCH("t"."arrived_at") - EPOCH("t"."created_at") <= CAST(172800 AS DOUBLE)
+    EPOCH_US("t"."arrived_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE) <= CAST(172800 AS DOUBLE)
     AND (
       (
         "t"."priority" = 'critical' OR COALESCE("t"."equipment_down", FALSE)
@@ -314,7 +418,7 @@ SELECT
       COALESCE("t"."needs_visit", FALSE)
     )) AS "n:on_site_in_time.critical",
   COUNT(*) FILTER(WHERE
-    EPOCH("t"."arrived_at") - EPOCH("t"."created_at") <= CAST(345600 AS DOUBLE)
+    EPOCH_US("t"."arrived_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE) <= CAST(345600 AS DOUBLE)
     AND (
       (
         NOT (
@@ -351,7 +455,7 @@ SELECT
   COUNT(*) FILTER(WHERE
     CAST("t"."visits" AS DOUBLE) > CAST(1 AS DOUBLE)) AS "v:repeat_visits", /* KPI repeat_visits (<ws>/kpis.yaml:88) */
   COUNT(*) FILTER(WHERE
-    EPOCH("t"."restored_at") - EPOCH("t"."created_at") <= CAST(14400 AS DOUBLE)
+    EPOCH_US("t"."restored_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE) <= CAST(14400 AS DOUBLE)
     AND (
       "t"."priority" = 'critical' OR COALESCE("t"."equipment_down", FALSE)
     )) / NULLIF(
@@ -366,7 +470,7 @@ SELECT
       "t"."priority" = 'critical' OR COALESCE("t"."equipment_down", FALSE)
     )) AS "n:restored_in_sla.critical",
   COUNT(*) FILTER(WHERE
-    EPOCH("t"."restored_at") - EPOCH("t"."created_at") <= CAST(345600 AS DOUBLE)
+    EPOCH_US("t"."restored_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE) <= CAST(345600 AS DOUBLE)
     AND (
       NOT (
         "t"."priority" = 'critical' OR COALESCE("t"."equipment_down", FALSE)
@@ -386,9 +490,11 @@ SELECT
         "t"."priority" = 'critical' OR COALESCE("t"."equipment_down", FALSE)
       )
     )) AS "n:restored_in_sla.routine",
-  MEDIAN((
-    EPOCH("t"."restored_at") - EPOCH("t"."created_at")
-  ) / CAST(86400 AS DOUBLE)) FILTER(WHERE
+  MEDIAN(
+    (
+      EPOCH_US("t"."restored_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE)
+    ) / CAST(86400 AS DOUBLE)
+  ) FILTER(WHERE
     (
       NOT (
         "t"."priority" = 'critical' OR COALESCE("t"."equipment_down", FALSE)

@@ -33,7 +33,7 @@ SELECT
     NOT "t"."resolved_at" IS NULL), 0) AS "v:first_contact_resolution", /* KPI first_contact_resolution (<ws>/kpis.yaml:39) */
   MEDIAN(
     (
-      EPOCH("t"."first_response_at") - EPOCH("t"."created_at")
+      EPOCH_US("t"."first_response_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE)
     ) / CAST(60 AS DOUBLE)
   ) FILTER(WHERE
     (
@@ -45,7 +45,7 @@ SELECT
     )) AS "n:first_response_minutes",
   COUNT(*) FILTER(WHERE
     (
-      EPOCH("t"."resolved_at") - EPOCH("t"."created_at")
+      EPOCH_US("t"."resolved_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE)
     ) / CAST(3600 AS DOUBLE) <= CAST(4 AS DOUBLE)
     AND (
       "t"."priority" = 'critical'
@@ -59,7 +59,7 @@ SELECT
     )) AS "n:resolved_in_sla.critical",
   COUNT(*) FILTER(WHERE
     (
-      EPOCH("t"."resolved_at") - EPOCH("t"."created_at")
+      EPOCH_US("t"."resolved_at") / CAST(1000000 AS DOUBLE) - EPOCH_US("t"."created_at") / CAST(1000000 AS DOUBLE)
     ) / CAST(3600 AS DOUBLE) <= CAST(72 AS DOUBLE)
     AND (
       NOT (

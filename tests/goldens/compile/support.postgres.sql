@@ -24,7 +24,7 @@ SELECT
     NOT "t"."resolved_at" IS NULL), 0) AS "v:first_contact_resolution", /* KPI first_contact_resolution (<ws>/kpis.yaml:39) */
   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY
     (
-      DATE_PART('epoch', "t"."first_response_at") - DATE_PART('epoch', "t"."created_at")
+      CAST(EXTRACT(EPOCH FROM "t"."first_response_at") * 1000000 AS BIGINT) / CAST(1000000 AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM "t"."created_at") * 1000000 AS BIGINT) / CAST(1000000 AS DOUBLE PRECISION)
     ) / CAST(60 AS DOUBLE PRECISION)) FILTER(WHERE
     (
       "t"."channel" <> 'phone'
@@ -35,7 +35,7 @@ SELECT
     )) AS "n:first_response_minutes",
   CAST(COUNT(*) FILTER(WHERE
     (
-      DATE_PART('epoch', "t"."resolved_at") - DATE_PART('epoch', "t"."created_at")
+      CAST(EXTRACT(EPOCH FROM "t"."resolved_at") * 1000000 AS BIGINT) / CAST(1000000 AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM "t"."created_at") * 1000000 AS BIGINT) / CAST(1000000 AS DOUBLE PRECISION)
     ) / CAST(3600 AS DOUBLE PRECISION) <= CAST(4 AS DOUBLE PRECISION)
     AND (
       "t"."priority" = 'critical'
@@ -49,7 +49,7 @@ SELECT
     )) AS "n:resolved_in_sla.critical",
   CAST(COUNT(*) FILTER(WHERE
     (
-      DATE_PART('epoch', "t"."resolved_at") - DATE_PART('epoch', "t"."created_at")
+      CAST(EXTRACT(EPOCH FROM "t"."resolved_at") * 1000000 AS BIGINT) / CAST(1000000 AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM "t"."created_at") * 1000000 AS BIGINT) / CAST(1000000 AS DOUBLE PRECISION)
     ) / CAST(3600 AS DOUBLE PRECISION) <= CAST(72 AS DOUBLE PRECISION)
     AND (
       NOT (
