@@ -17,6 +17,22 @@ from pathlib import Path
 
 import pytest
 
+#: Set by .ci/run: there, every engine is installed, so an engine test that skips is a failure (a
+#: missing install step must not pass CI as a row of skips).
+REQUIRE_ENGINES = os.environ.get("KPI_REQUIRE_ENGINES") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With KPI_REQUIRE_ENGINES=1, an engine test that skips fails instead, saying why it skipped."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_ENGINES and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"KPI_REQUIRE_ENGINES=1, but the engine test skipped: {reason}"
+
+
 _DATABASE = "kpi"
 _ROLE = "kpi"
 _PORT = 5432  # the socket lives in a private folder: the port only names it, and cannot clash
