@@ -120,6 +120,16 @@ def run_json(run: RunRecord, results: Results | dict[str, Any]) -> str:
     return members([*((k, dumps(v, 1)) for k, v in about.items()), ("results", shown)], 0) + "\n"
 
 
+def query_engine(run: RunRecord) -> str:
+    """Where a run's queries ran, as `runs show` prints it: `DuckDB 2.0.1` or `PostgreSQL 15.18 at URL`."""
+    engine = run.options.get("engine")
+    if not isinstance(engine, dict):
+        return f"DuckDB {literal(run.duckdb_version)}"
+    name = {"postgres": "PostgreSQL", "spark": "Spark", "duckdb": "DuckDB"}.get(str(engine.get("name")), "?")
+    where = f" at {literal(engine['connection'])}" if engine.get("connection") else ""
+    return f"{name} {literal(engine.get('version'))}{where}"
+
+
 def run_text(run: RunRecord, results: Results | dict[str, Any]) -> str:
     """A human summary of a run (a bonus run's payouts from `results`, as read back)."""
     lines = [
@@ -127,7 +137,7 @@ def run_text(run: RunRecord, results: Results | dict[str, Any]) -> str:
         f"  command      kpi {literal(' '.join(run.arguments))}",
         f"  by           {literal(run.user)} on {literal(run.host)}",
         f"  rules        version {literal(run.version)}, definitions {run.definitions_hash}",
-        f"  engine       kpi-engine {literal(run.engine_version)}, DuckDB {literal(run.duckdb_version)}",
+        f"  engine       kpi-engine {literal(run.engine_version)}, {query_engine(run)}",
         f"  results      {run.results_hash}",
         f"  chain        prev {run.prev_hash}",
         f"               hash {run.hash}",

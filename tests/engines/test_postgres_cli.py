@@ -58,6 +58,8 @@ def test_bonus_on_postgres_is_recorded_with_its_engine_and_verifies_there(on_tab
     assert engine["name"] == "postgres" and engine["version"].split(".")[0].isdigit()
     assert engine["connection"] == postgres_url  # the fixture's URL has no password to remove
     assert f"--engine postgres --connection {postgres_url}" in shown["command"]
+    text = kpi("runs", "show", on_tables, run_id).stdout
+    assert f"PostgreSQL {engine['version']} at {postgres_url}" in text
     verified = kpi("runs", "verify", on_tables, run_id)  # recomputed on PostgreSQL, as recorded
     assert verified.exit_code == 0, verified.output
     assert "verified" in verified.stdout
