@@ -117,6 +117,9 @@ class Code(StrEnum):
     APPROVER_IS_RUNNER = "E523"
     APPROVE_UNVERIFIED = "E524"
     APPROVE_TWICE = "E525"
+    ENGINE_UNAVAILABLE = "E530"  # an engine's driver (PySpark, Java) is not installed
+    ENGINE_CONNECT = "E531"  # an engine's session could not be opened
+    ENGINE_SOURCE = "E532"  # a source an engine cannot read as declared (Excel on Spark)
     VALUE_OUT_OF_RANGE = "E570"
     OUT_IS_FOLDER = "E560"
     OUT_NOT_WRITABLE = "E561"

@@ -34,7 +34,10 @@ __all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "Target", "loaded"
 #: The engines by name: the module and function that open a fresh session, given the time zone and
 #: the connection text (None: the engine's default). Imported on first use, so that a command that
 #: never queries never loads a driver.
-ENGINES: Mapping[str, tuple[str, str]] = {"duckdb": ("kpi_engine.data.warehouse", "open_memory")}
+ENGINES: Mapping[str, tuple[str, str]] = {
+    "duckdb": ("kpi_engine.data.warehouse", "open_memory"),
+    "spark": ("kpi_engine.data.spark", "open_spark"),
+}
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ for _dialect in _OTHERS:
 #: Dialects whose GREATEST/LEAST return null when any argument is null: rewritten with COALESCE.
 NULL_SENSITIVE_GREATEST = frozenset({"bigquery", "trino"})
 
+#: Dialects whose GROUPING takes one column: GROUPING(a, b) is written GROUPING(a) * 2 + GROUPING(b).
+SINGLE_ARGUMENT_GROUPING = frozenset({"spark"})
+
 #: Dialects where integer / integer is not a true division even after sqlglot's rewrite.
 CAST_DIVIDEND = frozenset({"snowflake"})
 
