@@ -24,10 +24,17 @@ _DAY = 86400
 
 
 def business_hours(
-    start: exp.Expression, start_type: Type, end: exp.Expression, end_type: Type, calendar: Calendar
+    start: exp.Expression,
+    start_type: Type,
+    end: exp.Expression,
+    end_type: Type,
+    calendar: Calendar,
+    dialect: str = "duckdb",
 ) -> exp.Expression:
     """Hours of working windows between two instants; 0 when end ≤ start; null if either is null."""
-    worked = b.sub(_working_seconds(end, end_type, calendar), _working_seconds(start, start_type, calendar))
+    worked = b.sub(
+        _working_seconds(end, end_type, calendar, dialect), _working_seconds(start, start_type, calendar, dialect)
+    )
     hours = b.div(exp.Greatest(this=worked, expressions=[b.number(0)], ignore_nulls=True), b.number(3600))
     return b.case(
         [(_either_null(start, end), exp.Null()), (_not_after(start, start_type, end, end_type), b.double(0))],
@@ -36,10 +43,15 @@ def business_hours(
 
 
 def business_days(
-    start: exp.Expression, start_type: Type, end: exp.Expression, end_type: Type, calendar: Calendar
+    start: exp.Expression,
+    start_type: Type,
+    end: exp.Expression,
+    end_type: Type,
+    calendar: Calendar,
+    dialect: str = "duckdb",
 ) -> exp.Expression:
     """Working days d with date(start) < d ≤ date(end), dates in the calendar's zone."""
-    counted = b.sub(_working_days(end, end_type, calendar), _working_days(start, start_type, calendar))
+    counted = b.sub(_working_days(end, end_type, calendar, dialect), _working_days(start, start_type, calendar, dialect))
     days = exp.Greatest(this=counted, expressions=[b.number(0)], ignore_nulls=True)
     return b.case([(_either_null(start, end), exp.Null())], b.cast(days, b.DOUBLE))
 
@@ -56,8 +68,15 @@ def _not_after(start: exp.Expression, start_type: Type, end: exp.Expression, end
     return b.binary(exp.LTE, e, s)
 
 
-def _local_seconds(value: exp.Expression, t: Type, tz: str) -> exp.Expression:
+def _local_seconds(value: exp.Expression, t: Type, tz: str, dialect: str) -> exp.Expression:
     """Seconds since 1970-01-01 00:00 on the calendar's wall clock."""
+    if dialect == "spark":
+        # Spark's FROM_UTC_TIMESTAMP adds the zone's offset at that instant to the instant's own
+        # microseconds, whatever the session zone: the wall clock's microseconds since 1970.
+        if t is Type.DATE:
+            return b.mul(b.func("UNIX_DATE", value.copy()), b.number(_DAY))
+        local_micros = b.func("UNIX_MICROS", b.func("FROM_UTC_TIMESTAMP", value.copy(), b.string(tz)))
+        return b.div(local_micros, b.double(1_000_000))
     if t is Type.DATE:
         local: exp.Expression = b.cast(value.copy(), b.TIMESTAMP)
     else:
@@ -66,10 +85,10 @@ def _local_seconds(value: exp.Expression, t: Type, tz: str) -> exp.Expression:
 
 
 def _day_parts(
-    value: exp.Expression, t: Type, tz: str
+    value: exp.Expression, t: Type, tz: str, dialect: str
 ) -> tuple[exp.Expression, exp.Expression, exp.Expression, exp.Expression]:
     """(day number D, week number W, weekday index r with 0 = Monday, seconds into the day)."""
-    seconds = _local_seconds(value, t, tz)
+    seconds = _local_seconds(value, t, tz, dialect)
     day = exp.Floor(this=b.div(seconds, b.number(_DAY)))
     week = exp.Floor(this=b.div(b.add(day.copy(), b.number(3)), b.number(7)))
     weekday = b.sub(b.add(day.copy(), b.number(3)), b.mul(b.number(7), week.copy()))
@@ -91,8 +110,8 @@ def _holidays(calendar: Calendar) -> list[tuple[int, int]]:
     return [(d, (d + 3) % 7) for d in days if _day_seconds(calendar, (d + 3) % 7) > 0]
 
 
-def _working_seconds(value: exp.Expression, t: Type, calendar: Calendar) -> exp.Expression:
-    day, week, weekday, into_day = _day_parts(value, t, calendar.timezone)
+def _working_seconds(value: exp.Expression, t: Type, calendar: Calendar, dialect: str) -> exp.Expression:
+    day, week, weekday, into_day = _day_parts(value, t, calendar.timezone, dialect)
     holidays = _holidays(calendar)
     weekly = sum(_day_seconds(calendar, i) for i in range(7))
     branches: list[tuple[exp.Expression, exp.Expression]] = []
@@ -133,8 +152,8 @@ def _partial_day(into_day: exp.Expression, windows: tuple[tuple[int, int], ...])
     return result if result is not None else b.number(0)
 
 
-def _working_days(value: exp.Expression, t: Type, calendar: Calendar) -> exp.Expression:
-    day, week, weekday, _ = _day_parts(value, t, calendar.timezone)
+def _working_days(value: exp.Expression, t: Type, calendar: Calendar, dialect: str) -> exp.Expression:
+    day, week, weekday, _ = _day_parts(value, t, calendar.timezone, dialect)
     working = [_day_seconds(calendar, i) > 0 for i in range(7)]
     branches = [(b.number(i), b.number(sum(working[: i + 1]))) for i in range(7)]
     total = b.add(b.mul(week, b.number(sum(working))), b.case(branches, subject=weekday))
