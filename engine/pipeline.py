@@ -227,11 +227,14 @@ def pay(
     return compute_bonus(compiled, plan, period, engine, any_period=any_period, target=target or Target())
 
 
-def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport:
-    """`kpi test`: each test's fixture rows through import, evaluate and pay, its expectations checked."""
+def run_tests(compiled: Compiled, name_pattern: str | None = None, target: Target | None = None) -> TestReport:
+    """`kpi test`: each test's fixture rows through import, evaluate and pay, its expectations checked.
+
+    The fixtures load into fresh sessions of ``target`` (default: DuckDB in memory).
+    """
     from kpi_engine.testing import run_tests as run
 
-    return run(compiled, name_pattern)
+    return run(compiled, name_pattern, target)
 
 
 def explain(compiled: Compiled, person: str, plan: str | None, period: str | None) -> tuple[str, list[Diagnostic]]:

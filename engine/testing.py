@@ -29,7 +29,7 @@ from kpi_engine.documents import written as as_written
 from kpi_engine.errors import Code, Diagnostic, KpiError, did_you_mean, error, unknown
 from kpi_engine.evaluation import Evaluation, evaluate
 from kpi_engine.evaluation.results import KpiResult
-from kpi_engine.execution import Engine, loaded
+from kpi_engine.execution import Engine, Target, loaded
 from kpi_engine.pay import BonusRun, compute_bonus
 from kpi_engine.scoring.exact import to_decimal12
 from kpi_engine.scoring.score import seconds_per_unit
@@ -108,8 +108,11 @@ class TestReport:
         return all(t.outcome == "passed" for t in self.tests)
 
 
-def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport:
-    """Run the workspace's tests whose id matches `name_pattern` (fnmatch: `*`, `?`, `[…]`), in id order."""
+def run_tests(compiled: Compiled, name_pattern: str | None = None, target: Target | None = None) -> TestReport:
+    """Run the workspace's tests whose id matches `name_pattern` (fnmatch: `*`, `?`, `[…]`), in id order.
+
+    Each test's fixture is loaded into a fresh session of ``target`` (default: DuckDB in memory).
+    """
     ws = compiled.workspace
     ids = sorted(ws.tests)
     if name_pattern is not None:
@@ -119,27 +122,27 @@ def run_tests(compiled: Compiled, name_pattern: str | None = None) -> TestReport
                 "tests: " + ", ".join(sorted(ws.tests)[:8]) if ws.tests else "this workspace defines no `tests:`"
             )
             raise KpiError([error(Code.UNKNOWN_REFERENCE, f"no test matches `{name_pattern}`", None, hint)])
-    return TestReport(tuple(run_test(compiled, ws.tests[i]) for i in ids), str(ws.root))
+    return TestReport(tuple(run_test(compiled, ws.tests[i], target) for i in ids), str(ws.root))
 
 
-def run_test(compiled: Compiled, test: m.KpiTest) -> TestResult:
+def run_test(compiled: Compiled, test: m.KpiTest, target: Target | None = None) -> TestResult:
     """Load one test's fixture, evaluate its period and check every expectation."""
     ws = compiled.workspace
     span = ws.source_map.key(test.path)
     try:
-        return _run(compiled, test, span)
+        return _run(compiled, test, span, target or Target())
     except KpiError as exc:
         return TestResult(test.id, test.period, "error", (), _placed(ws, test, exc.diagnostics), span)
 
 
-def _run(compiled: Compiled, test: m.KpiTest, span: Span | None) -> TestResult:
+def _run(compiled: Compiled, test: m.KpiTest, span: Span | None, target: Target) -> TestResult:
     ws = compiled.workspace
     problems = fixture_problems(ws, test)
     if problems:
         return TestResult(test.id, test.period, "error", (), tuple(problems), span)
     with (
         tempfile.TemporaryDirectory(prefix="kpi-test-") as folder,
-        loaded(fixture_sources(ws, test, Path(folder)), ws.organization.timezone) as (wh, report),
+        loaded(fixture_sources(ws, test, Path(folder)), ws.organization.timezone, target) as (wh, report),
     ):
         problems = rejected_rows(ws, test, report)
         if problems:
