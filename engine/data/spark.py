@@ -188,7 +188,9 @@ def _session(master: str) -> tuple[SparkSession, bool]:
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise KpiError([error(Code.ENGINE_UNAVAILABLE, "the spark engine needs PySpark", None, _INSTALL_HINT)]) from None
+        raise KpiError(
+            [error(Code.ENGINE_UNAVAILABLE, "the spark engine needs PySpark", None, _INSTALL_HINT)]
+        ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
@@ -245,7 +247,14 @@ def _set_zone(session: SparkSession, timezone: str) -> None:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise KpiError(
-            [error(Code.BAD_VALUE, f"unknown time zone `{literal(timezone)}`", None, "use an IANA name like Europe/Riga")]
+            [
+                error(
+                    Code.BAD_VALUE,
+                    f"unknown time zone `{literal(timezone)}`",
+                    None,
+                    "use an IANA name like Europe/Riga",
+                )
+            ]
         ) from None
     session.conf.set("spark.sql.session.timeZone", timezone)
 

@@ -81,7 +81,9 @@ def import_file_source(engine: SparkEngine, source: Source) -> SourceReport:
         reports.append(FileReport(f.label, sha, size, f.format, rows, rows - rejected, rejected))
     checked.unpersist()
     notes = tuple(
-        warning(Code.DATA_EMPTY, f"`{f.file}` has no data rows", None, "an empty export or a failed export? check the file")
+        warning(
+            Code.DATA_EMPTY, f"`{f.file}` has no data rows", None, "an empty export or a failed export? check the file"
+        )
         for f in reports
         if f.rows == 0
     )
@@ -131,7 +133,7 @@ def attach_table(engine: SparkEngine, source: Source) -> SourceReport:
                     Code.DATA_FILE,
                     f"source `{source.id}` reads table `{literal(table)}`, which is not in Spark's catalog",
                     source.span,
-                    "create the table in the cluster's catalog (a Hive metastore, Unity Catalog…), or declare a `path:`",
+                    "create the table in the cluster's catalog (Hive metastore, Unity Catalog), or declare a `path:`",
                 )
             ]
         )
@@ -168,9 +170,7 @@ def _typed_file(engine: SparkEngine, source: Source, file: DataFile) -> DataFram
     base, physical = _read(engine, source, file)
     items = list(source.columns.values())
     fmt = TextFormat.of(source.csv)
-    built = [
-        layers(c, i, physical[i], fmt, engine.timezone, key=c.name == source.key) for i, c in enumerate(items)
-    ]
+    built = [layers(c, i, physical[i], fmt, engine.timezone, key=c.name == source.key) for i, c in enumerate(items)]
     frame = base.select("*", *(_col(b.t, f"t{i}") for i, b in enumerate(built)))
     frame = frame.select("*", *(_col(b.ok, f"ok{i}") for i, b in enumerate(built)))
     walls = [_col(b.wall, f"w{i}") for i, b in enumerate(built) if b.wall is not None]
@@ -237,9 +237,7 @@ def _read_csv(engine: SparkEngine, source: Source, file: DataFile) -> DataFrame:
         frame = frame.withColumn("_kpi_id", F.col("_kpi_id") + 1)
     cells = [F.coalesce(F.col(f"_c{i}"), F.lit("")) for i in range(width)]
     raw = F.coalesce(F.col(_CORRUPT), F.concat_ws(options.delimiter, *cells))
-    problem = F.when(
-        F.col(_CORRUPT).isNotNull(), F.lit(f"wrong number of fields: the header has {width}")
-    )
+    problem = F.when(F.col(_CORRUPT).isNotNull(), F.lit(f"wrong number of fields: the header has {width}"))
     return _base(frame, positions, (raw, problem), 1 if options.header else 0)
 
 
@@ -289,12 +287,12 @@ def _read_parquet(engine: SparkEngine, source: Source, file: DataFile) -> tuple[
     frame = frame.withColumn("_kpi_id", F.monotonically_increasing_id() + 1)
     raw = F.to_json(F.struct(*(F.col(f"_c{i}").cast("string").alias(n) for i, n in enumerate(names))))
     physical = [kinds[n] if kinds[n] != "TIMESTAMP WITH TIME ZONE" else "TIMESTAMPTZ" for n in names]
-    return _base(frame, list(range(len(names))), (raw, None), 0), [
-        NAIVE if p == NAIVE else p for p in physical
-    ]
+    return _base(frame, list(range(len(names))), (raw, None), 0), [NAIVE if p == NAIVE else p for p in physical]
 
 
-def _base(frame: DataFrame, positions: list[int], extra: tuple[SparkColumn, SparkColumn | None] | None, header: int) -> DataFrame:
+def _base(
+    frame: DataFrame, positions: list[int], extra: tuple[SparkColumn, SparkColumn | None] | None, header: int
+) -> DataFrame:
     """The base columns over a read: `_record`, `_line`, `_raw`, `_error` and the declared cells `c0…`."""
     from pyspark.sql import functions as F
 
@@ -352,9 +350,11 @@ def _counts(frame: DataFrame) -> dict[int, tuple[int, int]]:
     """(rows, rejected) per file number."""
     from pyspark.sql import functions as F
 
-    rows = frame.groupBy("_file_no").agg(
-        F.count(F.lit(1)).alias("rows"), F.count(F.col("_kpi_bad")).alias("rejected")
-    ).collect()
+    rows = (
+        frame.groupBy("_file_no")
+        .agg(F.count(F.lit(1)).alias("rows"), F.count(F.col("_kpi_bad")).alias("rejected"))
+        .collect()
+    )
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
 
@@ -364,7 +364,9 @@ def _rejects(frame: DataFrame, source: Source) -> DataFrame:
 
     names = list(source.columns)
     key_no = names.index(source.key) if source.key in names else -1
-    problems = [F.struct(F.lit(-1).alias("no"), F.lit(None).cast("string").alias("column"), F.col("_error").alias("reason"))]
+    problems = [
+        F.struct(F.lit(-1).alias("no"), F.lit(None).cast("string").alias("column"), F.col("_error").alias("reason"))
+    ]
     problems += [
         F.struct(
             F.lit(i).alias("no"),
@@ -374,7 +376,11 @@ def _rejects(frame: DataFrame, source: Source) -> DataFrame:
         for i, n in enumerate(names)
     ]
     problems.append(
-        F.struct(F.lit(key_no).alias("no"), F.lit(source.key).cast("string").alias("column"), F.col("_kpi_duplicate").alias("reason"))
+        F.struct(
+            F.lit(key_no).alias("no"),
+            F.lit(source.key).cast("string").alias("column"),
+            F.col("_kpi_duplicate").alias("reason"),
+        )
     )
     exploded = frame.where(F.col("_kpi_bad").isNotNull()).select(
         "_file", "_line", "_raw", "_record", "_file_no", F.explode(F.array(*problems)).alias("p")
@@ -415,5 +421,9 @@ def _unreadable(file: DataFile, read):  # type: ignore[no-untyped-def]
 def _check_name(source: Source) -> None:
     if source.id in RESERVED:
         raise KpiError(
-            [error(Code.DATA_FILE, f"source id `{source.id}` is reserved for a table", source.span, "rename the source")]
+            [
+                error(
+                    Code.DATA_FILE, f"source id `{source.id}` is reserved for a table", source.span, "rename the source"
+                )
+            ]
         )

@@ -163,7 +163,9 @@ def layers(column: Column, i: int, physical: str, fmt: TextFormat, timezone: str
     ]
     if wall is not None:
         gap = exp.NEQ(this=exp.cast(v.copy(), "TIMESTAMP_NTZ"), expression=w.copy())
-        checks.append((gap, _concat(_shown_of(column, t), f" does not exist in {timezone} (the clocks jump forward over it)")))
+        checks.append(
+            (gap, _concat(_shown_of(column, t), f" does not exist in {timezone} (the clocks jump forward over it)"))
+        )
     checks += _extra_checks(column, physical, key, t, v)
     reason = exp.Case(ifs=[exp.If(this=cond, true=then) for cond, then in checks])
     return Layers(cell, okay, wall, value, reason)
@@ -261,9 +263,7 @@ def _timestamp(fmt: TextFormat, t: exp.Expr, ok: exp.Expr, w: exp.Expr, shown: e
     )
     readings = [exp.If(this=exp.and_(ok.copy(), naive), true=_try_cast(t, "TIMESTAMP_NTZ"))]
     # Spark reads an offset only after seconds: `10:30+03:00` becomes `10:30:00+03:00`.
-    with_seconds = _fn(
-        "regexp_replace", t, _lit("^([0-9-]{10}[T ][0-9]{2}:[0-9]{2})([^:0-9].*|)$"), _lit("$1:00$2")
-    )
+    with_seconds = _fn("regexp_replace", t, _lit("^([0-9-]{10}[T ][0-9]{2}:[0-9]{2})([^:0-9].*|)$"), _lit("$1:00$2"))
     ifs = [
         exp.If(this=exp.not_(exp.Is(this=w.copy(), expression=exp.null())), true=instant(w)),
         exp.If(this=ok.copy(), true=_try_cast(with_seconds, "TIMESTAMP")),
@@ -313,13 +313,22 @@ def _from_typed(column: Column, physical: str, t: exp.Expr, ok: exp.Expr, w: exp
         return exp.true(), t.copy(), value, ok.copy(), exp.null(), invalid
     if column.type == "number" and physical in ("FLOAT", "DOUBLE"):
         okay = exp.not_(exp.or_(_fn("isnan", t), _infinite(t)))
-        return okay, None, _when(ok, _try_cast(t, target)), ok.copy(), _concat(shown, " is not a valid number"), exp.null()
+        return (
+            okay,
+            None,
+            _when(ok, _try_cast(t, target)),
+            ok.copy(),
+            _concat(shown, " is not a valid number"),
+            exp.null(),
+        )
     article = "an " if column.type[0] in "aeiou" else "a "
     invalid = _concat(shown, f" is out of range for {article}{column.type}")
     return exp.true(), None, _try_cast(t, target), ok.copy(), exp.null(), invalid
 
 
-def _extra_checks(column: Column, physical: str, key: bool, t: exp.Expr, v: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]]:
+def _extra_checks(
+    column: Column, physical: str, key: bool, t: exp.Expr, v: exp.Expr
+) -> list[tuple[exp.Expr, exp.Expr]]:
     """Control characters in keys, `values`, `min`, `max`, `above`, as the DuckDB import words them."""
     shown = _shown_of(column, t)
     checks: list[tuple[exp.Expr, exp.Expr]] = []
@@ -330,9 +339,7 @@ def _extra_checks(column: Column, physical: str, key: bool, t: exp.Expr, v: exp.
         allowed = _allowed(column, v, t)
         if allowed is not None:
             if column.type not in NUMERIC and column.type != "string":
-                allowed = exp.In(
-                    this=exp.cast(t.copy(), "STRING"), expressions=[_lit(x) for x in column.values or ()]
-                )
+                allowed = exp.In(this=exp.cast(t.copy(), "STRING"), expressions=[_lit(x) for x in column.values or ()])
             checks.append((exp.not_(allowed), _concat(shown, " is not one of: " + ", ".join(column.values))))
     if column.type in NUMERIC:
         as_decimal = _try_cast(v, SPARK_TYPES["decimal"])

@@ -115,7 +115,7 @@ def roster_rejects(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
         (
             file,
             record,
-            min((r[2] for r in found if r[2] is not None), default=None),
+            min((int(r[2]) for r in found if r[2] is not None), default=None),  # type: ignore[call-overload]
             [r[3] for r in found],
             [r[4] for r in found],
             min((str(r[5]) for r in found if r[5] is not None), default=None),

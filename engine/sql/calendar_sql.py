@@ -51,7 +51,9 @@ def business_days(
     dialect: str = "duckdb",
 ) -> exp.Expression:
     """Working days d with date(start) < d ≤ date(end), dates in the calendar's zone."""
-    counted = b.sub(_working_days(end, end_type, calendar, dialect), _working_days(start, start_type, calendar, dialect))
+    counted = b.sub(
+        _working_days(end, end_type, calendar, dialect), _working_days(start, start_type, calendar, dialect)
+    )
     days = exp.Greatest(this=counted, expressions=[b.number(0)], ignore_nulls=True)
     return b.case([(_either_null(start, end), exp.Null())], b.cast(days, b.DOUBLE))
 

@@ -122,7 +122,7 @@ def _spark_values(session: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def spark_values(spark_session: Any) -> dict[str, Any]:
+def spark_values(spark_session: Any) -> dict[str, Any]:  # noqa: F811
     return _spark_values(spark_session)
 
 
