@@ -74,6 +74,7 @@ class SparkEngine:
         self._connection = connection
         self._owned = owned  # a session this engine started, stopped when it closes
         self._views: dict[str, DataFrame] = {}  # registered sources and `rejects`, kept cached
+        self.rejected: dict[str, DataFrame] = {}  # each path source's rejected rows, for `rejects`
         self.sealed = False
 
     @property
@@ -157,9 +158,10 @@ class SparkEngine:
 
     def close(self) -> None:
         """Drop the cached views; stop the session when this engine started it."""
-        for frame in self._views.values():
+        for frame in [*self._views.values(), *self.rejected.values()]:
             frame.unpersist()
         self._views.clear()
+        self.rejected.clear()
         if self._owned:
             self.session.stop()
 

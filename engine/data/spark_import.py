@@ -12,7 +12,8 @@ text of a rejected row is its cells joined again (CSV) or a JSON object of its c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlglot import exp
 
@@ -21,7 +22,7 @@ from kpi_engine.data.column_types import SHOWN_CHARS, TextFormat
 from kpi_engine.data.files import file_sha256, source_files
 from kpi_engine.data.records import DataFile, match_header
 from kpi_engine.data.report import FileReport, Reject, SourceReport
-from kpi_engine.data.spark_typing import NAIVE, SPARK_TYPES, TEXT, accepts, layers, physical_type
+from kpi_engine.data.spark_typing import SPARK_TYPES, TEXT, accepts, layers, physical_type
 from kpi_engine.errors import Code, KpiError, error, warning
 from kpi_engine.literal import literal
 from kpi_engine.sql.render import to_sql
@@ -38,6 +39,7 @@ REJECT_COLUMNS = ("source", "file", "line", "column", "reason", "raw", "record")
 SAMPLE_REJECTS = 20
 RESERVED = ("rejects", "runs", "approvals")
 _CORRUPT = "_kpi_corrupt"
+_T = TypeVar("_T")
 
 
 def import_file_source(engine: SparkEngine, source: Source) -> SourceReport:
@@ -66,10 +68,8 @@ def import_file_source(engine: SparkEngine, source: Source) -> SourceReport:
     names = list(source.columns)
     table = checked.where("_kpi_bad IS NULL").select(*[f"`{n}`" for n in names], "_file", "_line")
     engine.register(source.id, table)
-    rejects = _rejects(checked, source)
-    pending = getattr(engine, "_kpi_rejects", {})
-    pending[source.id] = rejects.cache()
-    engine._kpi_rejects = pending  # type: ignore[attr-defined]
+    rejects = _rejects(checked, source).cache()
+    engine.rejected[source.id] = rejects
     sample = tuple(
         Reject(source.id, str(r[1]), int(r[2]), r[3], str(r[4]), str(r[5] or ""), int(r[6]))
         for r in rejects.orderBy("_file_no", "record", "_col_no").limit(SAMPLE_REJECTS).collect()
@@ -94,8 +94,7 @@ def publish_rejects(engine: SparkEngine) -> None:
     """The `rejects` view: the rejected rows of every path source registered so far."""
     from pyspark.sql import types as T
 
-    pending: dict[str, DataFrame] = getattr(engine, "_kpi_rejects", {})
-    frames = [f.select(*REJECT_COLUMNS) for f in pending.values()]
+    frames = [f.select(*REJECT_COLUMNS) for f in engine.rejected.values()]
     if not frames:
         schema = T.StructType(
             [
@@ -286,8 +285,7 @@ def _read_parquet(engine: SparkEngine, source: Source, file: DataFile) -> tuple[
     frame = frame.select(*(F.col(f"`{n}`").alias(f"_c{i}") for i, n in enumerate(names)))
     frame = frame.withColumn("_kpi_id", F.monotonically_increasing_id() + 1)
     raw = F.to_json(F.struct(*(F.col(f"_c{i}").cast("string").alias(n) for i, n in enumerate(names))))
-    physical = [kinds[n] if kinds[n] != "TIMESTAMP WITH TIME ZONE" else "TIMESTAMPTZ" for n in names]
-    return _base(frame, list(range(len(names))), (raw, None), 0), [NAIVE if p == NAIVE else p for p in physical]
+    return _base(frame, list(range(len(names))), (raw, None), 0), [kinds[n] for n in names]
 
 
 def _base(
@@ -405,7 +403,7 @@ def _col(expression: exp.Expr, name: str) -> SparkColumn:
     return F.expr(to_sql(expression, "spark")).alias(name)
 
 
-def _unreadable(file: DataFile, read):  # type: ignore[no-untyped-def]
+def _unreadable(file: DataFile, read: Callable[[], _T]) -> _T:
     """Run a read; a file Spark cannot read is a file error naming it."""
     try:
         return read()

@@ -36,6 +36,10 @@ def spark_session() -> Iterator[Any]:
     from kpi_engine.data.spark import _session
 
     session, owned = _session(MASTER)
+    # The tests' tables have a handful of rows: Spark would spend their time generating code.
+    session.conf.set("spark.sql.codegen.wholeStage", "false")
+    session.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
     yield session
     if owned:
         session.stop()

@@ -8,7 +8,6 @@ significant digits, money exact), and so must the reject counts. `kpi test` pass
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +54,8 @@ def _run(compiled: Any, period: str, target: Target) -> tuple[dict[str, Any], di
         return _documents(compiled, period, engine), counts
 
 
-@pytest.fixture(scope="module")
-def fast_spark(spark_session: Any) -> Iterator[Any]:  # noqa: F811
-    """Interpreted expressions: these tiny tables spend their time in code generation otherwise."""
-    spark_session.conf.set("spark.sql.codegen.wholeStage", "false")
-    spark_session.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-    yield spark_session
-    spark_session.conf.unset("spark.sql.codegen.wholeStage")
-    spark_session.conf.unset("spark.sql.codegen.factoryMode")
-
-
 @pytest.mark.parametrize(("example", "period"), CASES, ids=[c[0] for c in CASES])
-def test_example_equals_duckdb(example: str, period: str, fast_spark: Any) -> None:
+def test_example_equals_duckdb(example: str, period: str, spark_session: Any) -> None:  # noqa: F811
     compiled = pipeline.compile_workspace(EXAMPLES / example)
     duck, duck_counts = _run(compiled, period, Target())
     spark, spark_counts = _run(compiled, period, SPARK)
@@ -75,7 +64,7 @@ def test_example_equals_duckdb(example: str, period: str, fast_spark: Any) -> No
     assert _rounded(spark) == _rounded(duck)
 
 
-def test_kpi_test_passes_on_spark(fast_spark: Any) -> None:
+def test_kpi_test_passes_on_spark(spark_session: Any) -> None:  # noqa: F811
     # One example: each test loads its fixture into a fresh set of views, a few seconds each on Spark.
     compiled = pipeline.compile_workspace(EXAMPLES / "support")
     report = pipeline.run_tests(compiled, target=SPARK)
