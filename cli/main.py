@@ -28,8 +28,9 @@ from kpi_engine.cli.console import (
     wrote,
 )
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error
+from kpi_engine.execution import Target
 from kpi_engine.literal import literal, printable
-from kpi_engine.names import Dialect, Grain, Level
+from kpi_engine.names import Dialect, EngineName, Grain, Level
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 H = TypeVar("H")
@@ -235,6 +236,45 @@ PeriodOption = Annotated[
     ),
 ]
 PlanOption = Annotated[str | None, typer.Option("--plan", metavar="ID", help="Bonus plan id (default: the only plan).")]
+EngineOption = Annotated[
+    EngineName | None,
+    typer.Option("--engine", help="Where queries run (default: organization.engine, else duckdb)."),
+]
+ConnectionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--connection",
+        metavar="TEXT",
+        help="Spark master or Spark Connect URL, or PostgreSQL libpq URL (default: organization.engine's).",
+    ),
+]
+
+
+def target_of(ws: Any, engine: str | None, connection: str | None) -> Target:
+    """Where a command runs: --engine and --connection win over `organization.engine` (SPEC §12).
+
+    The organization's connection applies only to the organization's engine.
+    """
+    name = engine or ws.organization.engine
+    if connection is None and name == ws.organization.engine:
+        connection = ws.organization.engine_connection
+    if name == "duckdb" and connection is not None:
+        raise UsageProblem(
+            Code.USAGE,
+            "the duckdb engine takes no --connection: it runs embedded on the workspace's own data",
+            "drop --connection, or choose --engine spark or --engine postgres",
+            param_hint="'--connection'",
+        )
+    return Target(name, connection)
+
+
+def engine_options(on: Target) -> dict[str, str | None]:
+    """The engine words of a run's command line as the ledger keeps it (DuckDB: none; no secrets)."""
+    if on == Target():
+        return {}
+    return {"engine": on.name, "connection": on.shown}
+
+
 RunId = Annotated[str, typer.Argument(help="Run id (a unique prefix is enough).", metavar="RUN_ID")]
 
 
@@ -428,6 +468,8 @@ def evaluate(
             help="Write the output to this file (or folder for CSV).",
         ),
     ] = None,
+    engine: EngineOption = None,
+    connection: ConnectionOption = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
     from kpi_engine.audit.recording import RunHeader, record_evaluation
@@ -449,9 +491,11 @@ def evaluate(
     compiled = compile_workspace(workspace, kpi or ())
     ws = compiled.workspace
     check_writable(ws.root)
-    result = run_evaluate(compiled, period, grain=grain, subject=subject, by=by or (), at=at)
+    on = target_of(ws, engine, connection)
+    result = run_evaluate(compiled, period, grain=grain, subject=subject, by=by or (), at=at, target=on)
     results = evaluation_results(result)  # every value rounded once, every row built once: ledger and output share it
     options = {"period": period, "grain": grain, "kpis": kpi or [], "subject": subject, "by": by or [], "at": at}
+    options |= engine_options(on)
 
     def record_run() -> RunHeader:
         return record_evaluation(ws, result, results, command_line("evaluate", workspace, options), options)
@@ -495,14 +539,28 @@ def compile_(
             "--period", metavar="PERIOD", callback=check_period, help="Period to compile for (default: this year)."
         ),
     ] = None,
-    dialect: Annotated[Dialect, typer.Option("--dialect", help="SQL dialect to print.")] = "duckdb",
+    dialect: Annotated[
+        Dialect | None, typer.Option("--dialect", help="SQL dialect to print (default: the engine's).")
+    ] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show which KPIs share a scan and why.")] = False,
     out: OutOption = None,
+    engine: Annotated[
+        EngineName | None,
+        typer.Option("--engine", help="Print what runs on this engine (default: organization.engine, else duckdb)."),
+    ] = None,
 ) -> None:
     """Print the SQL that evaluation runs, each KPI commented with its id and definition."""
     from kpi_engine.pipeline import compile_workspace, plan_sql
 
-    emit(plan_sql(compile_workspace(workspace, kpi or ()), period, dialect, explain), out)
+    if engine is not None and dialect is not None and dialect != engine:
+        raise UsageProblem(
+            Code.USAGE,
+            f"--dialect {dialect} and --engine {engine} disagree: the {engine} engine runs {engine} SQL",
+            "give one of them",
+            param_hint="'--dialect'",
+        )
+    compiled = compile_workspace(workspace, kpi or ())
+    emit(plan_sql(compiled, period, dialect or engine or compiled.workspace.organization.engine, explain), out)
 
 
 @app.command(
@@ -516,6 +574,8 @@ def bonus(
     period: PeriodOption = None,
     format: Annotated[BonusFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = "table",
     out: OutOption = None,
+    engine: EngineOption = None,
+    connection: ConnectionOption = None,
 ) -> None:
     """Payouts per person, bonus shares and the total, exact to the cent."""
     if format == "xlsx" and out is None:
@@ -534,10 +594,11 @@ def bonus(
     ws = compiled.workspace
     check_writable(ws.root)
     currency = ws.organization.currency
-    run = pay(compiled, plan, period)
+    on = target_of(ws, engine, connection)
+    run = pay(compiled, plan, period, target=on)
     results = bonus_results(run, currency)
     approved, changes = against_approved(ws, run)
-    options = {"plan": run.plan.id, "period": run.period.label}
+    options = {"plan": run.plan.id, "period": run.period.label} | engine_options(on)
 
     def record_run() -> RunHeader:
         return record_bonus(ws, run, results, command_line("bonus", workspace, options), options)
@@ -574,12 +635,16 @@ def explain(
     plan: PlanOption = None,
     period: PeriodOption = None,
     out: OutOption = None,
+    engine: EngineOption = None,
+    connection: ConnectionOption = None,
 ) -> None:
     """A statement: every number behind a person's score and payout."""
     from kpi_engine.pipeline import compile_workspace
     from kpi_engine.pipeline import explain as run_explain
 
-    text, diagnostics = run_explain(compile_workspace(workspace), person, plan, period)
+    compiled = compile_workspace(workspace)
+    on = target_of(compiled.workspace, engine, connection)
+    text, diagnostics = run_explain(compiled, person, plan, period, on)
     report(diagnostics)
     emit(text, out)
 
@@ -645,6 +710,10 @@ def runs_verify(
         ),
     ] = None,
     out: OutOption = None,
+    engine: Annotated[
+        EngineName | None, typer.Option("--engine", help="Recompute on this engine (default: the one the run used).")
+    ] = None,
+    connection: ConnectionOption = None,
 ) -> None:
     """Check the ledger's hash chain and every run's stored results; with RUN_ID, also its data and a recomputation.
 
@@ -666,7 +735,8 @@ def runs_verify(
     ok = chain.intact
     if run_id is not None:
         try:
-            found = verify(get_run(ws.root, ws.organization.timezone, run_id), ws)
+            on = target_of(ws, engine, connection) if engine or connection else None
+            found = verify(get_run(ws.root, ws.organization.timezone, run_id), ws, on)
         except KpiError:
             emit(text, out)
             raise

@@ -17,11 +17,13 @@ is refused at compile time in :mod:`kpi_engine.sql.dialects`. Callers get sessio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol, Self, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from kpi_engine.config.model import Source
     from kpi_engine.data.report import ImportReport
 
-__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "Target", "loaded", "open_session"]
+__all__ = ["ENGINES", "Engine", "FailureKind", "QueryFailed", "Target", "loaded", "open_session", "without_credentials"]
 
 #: The engines by name: the module and function that open a fresh session, given the time zone and
 #: the connection text (None: the engine's default). Imported on first use, so that a command that
@@ -49,6 +51,40 @@ class Target:
 
     name: str = "duckdb"
     connection: str | None = None
+
+    @property
+    def shown(self) -> str | None:
+        """The connection as messages, the command line kept in the ledger and the ledger show it."""
+        return without_credentials(self.connection)
+
+
+_PASSWORD_PAIR = re.compile(r"""\bpassword\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S*)\s*""", re.IGNORECASE)
+
+
+_SECRETS = ("password=", "token=")
+
+
+def without_credentials(connection: str | None) -> str | None:
+    """A connection text with its secrets removed: a URL's `user:password@`, `password=` and `token=`.
+
+    What the ledger records and messages print; the password stays with the user (libpq reads
+    PGPASSWORD and ~/.pgpass).
+    """
+    if connection is None:
+        return None
+    try:
+        parts = urlsplit(connection)
+    except ValueError:
+        return _PASSWORD_PAIR.sub("", connection).strip()
+    if not parts.scheme or not parts.netloc:
+        return _PASSWORD_PAIR.sub("", connection).strip()
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}@{host}" if user.split(":", 1)[0] else host
+    query = "&".join(q for q in parts.query.split("&") if q and not q.lower().startswith(_SECRETS))
+    path = ";".join(p for p in parts.path.split(";") if not p.lower().startswith(_SECRETS))  # sc://h/;token=…
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 #: Why a query failed: a value out of the type's range, a value that could not be converted, or else.
@@ -116,6 +152,19 @@ def open_session(timezone: str, name: str = "duckdb", connection: str | None = N
     """A fresh session of the named engine in the time zone, with nothing registered yet."""
     import importlib
 
+    if name not in ENGINES:
+        from kpi_engine.errors import Code, KpiError, did_you_mean, error
+
+        raise KpiError(
+            [
+                error(
+                    Code.USAGE,
+                    f"unknown engine `{name}`",
+                    None,
+                    did_you_mean(name, list(ENGINES)) or f"choose one of: {', '.join(sorted(ENGINES))}",
+                )
+            ]
+        )
     module, function = ENGINES[name]
     opener: Callable[[str, str | None], Engine] = getattr(importlib.import_module(module), function)
     return opener(timezone, connection)

@@ -17,6 +17,10 @@ GRAINS: tuple[Grain, ...] = get_args(Grain)
 Dialect = Literal["duckdb", "postgres", "snowflake", "bigquery", "spark", "trino"]
 DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 
+# The engines a command can run its queries on (SPEC §12); each speaks the dialect of the same name.
+EngineName = Literal["duckdb", "spark", "postgres"]
+ENGINE_NAMES: tuple[EngineName, ...] = get_args(EngineName)
+
 # The top-level keys of a definitions tree: the sections of named things merge across files; a diff
 # walks the keys in this order.
 SECTIONS = (

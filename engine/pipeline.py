@@ -237,17 +237,19 @@ def run_tests(compiled: Compiled, name_pattern: str | None = None, target: Targe
     return run(compiled, name_pattern, target)
 
 
-def explain(compiled: Compiled, person: str, plan: str | None, period: str | None) -> tuple[str, list[Diagnostic]]:
+def explain(
+    compiled: Compiled, person: str, plan: str | None, period: str | None, target: Target | None = None
+) -> tuple[str, list[Diagnostic]]:
     """`kpi explain`: a person's statement and the run's warnings (paid under the plan when there is one)."""
     from kpi_engine.report.statement import statement
 
     ws = compiled.workspace
     run = None
     if plan is not None or len(ws.bonus_plans) == 1:
-        run = pay(compiled, plan, period)
+        run = pay(compiled, plan, period, target=target)
         evaluation = run.evaluation
     elif period is not None:
-        evaluation = evaluate(compiled, period)
+        evaluation = evaluate(compiled, period, target=target)
     else:
         raise KpiError(
             [

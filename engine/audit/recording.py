@@ -162,14 +162,28 @@ def record_evaluation(
     ws: m.Workspace, result: Evaluation, results: Results, arguments: Sequence[str], options: Mapping[str, Any]
 ) -> RunHeader:
     """Record an evaluate run: its results (:func:`kpi_engine.documents.evaluation_results`) and its plan."""
-    return record(ws, result.period.label, arguments, results, options, result.plan.explain())
+    ran = with_engine(options, result.engine)
+    return record(ws, result.period.label, arguments, results, ran, result.plan.explain())
 
 
 def record_bonus(
     ws: m.Workspace, run: BonusRun, results: Results, arguments: Sequence[str], options: Mapping[str, Any]
 ) -> RunHeader:
     """Record a bonus run: its results (:func:`kpi_engine.documents.bonus_results`) and its evaluation's plan."""
-    return record(ws, run.period.label, arguments, results, options, run.evaluation.plan.explain())
+    ran = with_engine(options, run.evaluation.engine)
+    return record(ws, run.period.label, arguments, results, ran, run.evaluation.plan.explain())
+
+
+def with_engine(options: Mapping[str, Any], engine: Mapping[str, str | None]) -> dict[str, Any]:
+    """A run's options as recorded: a run on DuckDB as before; on another engine, with `engine` added.
+
+    `engine` is the name, version and connection (without secrets) of the session the run used.
+    Runs on DuckDB keep their options unchanged: their engine is DuckDB at the entry's `duckdb_version`.
+    """
+    kept = {k: v for k, v in options.items() if k not in ("engine", "connection")}  # the command line's words
+    if not engine or engine.get("name") == "duckdb":
+        return kept
+    return {**kept, "engine": dict(engine)}
 
 
 def stored_results(root: Path, run: RunRecord) -> Results | dict[str, Any]:

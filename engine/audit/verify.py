@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from kpi_engine.config import model as m
 from kpi_engine.data.ledger import RunRecord, duckdb_version, entries, to_run
 from kpi_engine.documents import Results, bonus_results, evaluation_results, payouts, results_document
 from kpi_engine.errors import Code, KpiError, error
+from kpi_engine.execution import Target
 from kpi_engine.literal import literal
 
 MAX_DIFFERENCES = 50
@@ -166,14 +168,24 @@ def stored_workspace(run: RunRecord, root: Path) -> m.Workspace:
     return workspace
 
 
-def recompute(run: RunRecord, ws: m.Workspace) -> Results:
-    """The results of a run, computed again."""
+def run_target(run: RunRecord) -> Target:
+    """The engine a run used, as its entry records it (runs on DuckDB record none: DuckDB)."""
+    engine = run.options.get("engine")
+    if isinstance(engine, Mapping) and isinstance(engine.get("name"), str):
+        connection = engine.get("connection")
+        return Target(engine["name"], connection if isinstance(connection, str) else None)
+    return Target()
+
+
+def recompute(run: RunRecord, ws: m.Workspace, target: Target | None = None) -> tuple[Results, dict[str, str | None]]:
+    """The results of a run computed again (on ``target``, default the run's own engine), and the engine used."""
     from kpi_engine.pipeline import compile_workspace, evaluate, pay
 
     options = dict(run.options)
+    on = target or run_target(run)
     if run.kind == "bonus":
-        paid = pay(compile_workspace(ws), options.get("plan"), options.get("period"))
-        return bonus_results(paid, ws.organization.currency)
+        paid = pay(compile_workspace(ws), options.get("plan"), options.get("period"), target=on)
+        return bonus_results(paid, ws.organization.currency), paid.evaluation.engine
     if run.kind == "evaluate":
         evaluated = evaluate(
             compile_workspace(ws, options.get("kpis") or ()),
@@ -182,8 +194,9 @@ def recompute(run: RunRecord, ws: m.Workspace) -> Results:
             subject=options.get("subject"),
             by=options.get("by") or (),
             at=options.get("at"),
+            target=on,
         )
-        return evaluation_results(evaluated)
+        return evaluation_results(evaluated), evaluated.engine
     raise KpiError([error(Code.BAD_VALUE, f"run `{run.id}` is of unknown kind `{run.kind}`")])
 
 
@@ -223,15 +236,16 @@ def _label(item: Any, index: int) -> str:
     return str(index)
 
 
-def verify(run: RunRecord, current: m.Workspace) -> Verification:
+def verify(run: RunRecord, current: m.Workspace, target: Target | None = None) -> Verification:
     """Check a run's stored hashes and data, and recompute it.
 
-    The recomputation uses the run's stored definitions on the current data of `current`'s workspace.
+    The recomputation uses the run's stored definitions on the current data of `current`'s workspace,
+    on the engine the run used unless ``target`` names another.
     """
     kept = stored_results(current.root, run)
     problems = check_stored(run, kept)
     old_ws = stored_workspace(run, current.root)
-    recomputed = recompute(run, old_ws)
+    recomputed, engine = recompute(run, old_ws, target)
     if run.columnar:
         now = results_hash(recomputed)
     else:
@@ -245,8 +259,21 @@ def verify(run: RunRecord, current: m.Workspace) -> Verification:
     found.data_changed = check_data(run, run_data(old_ws, live=True))
     found.changed_sources = sorted({line.split("`")[1] for line in found.data_changed})
     found.definitions_changed_since = definitions_hash(current) != run.definitions_hash
+    found.engine_changed = engine_changes(run, engine)
+    return found
+
+
+def engine_changes(run: RunRecord, now: Mapping[str, str | None]) -> list[str]:
+    """What differs between the engine a run used and the one that recomputed it: kpi-engine, the query engine."""
+    found = []
     if run.engine_version != ENGINE_VERSION:
-        found.engine_changed.append(f"kpi-engine {run.engine_version} → {ENGINE_VERSION}")
-    if run.duckdb_version != duckdb_version():
-        found.engine_changed.append(f"DuckDB {run.duckdb_version} → {duckdb_version()}")
+        found.append(f"kpi-engine {run.engine_version} → {ENGINE_VERSION}")
+    then = run.options.get("engine")
+    if isinstance(then, Mapping):
+        before = f"{then.get('name')} {then.get('version')}"
+    else:
+        before = f"duckdb {run.duckdb_version}"
+    after = f"{now.get('name')} {now.get('version')}" if now else f"duckdb {duckdb_version()}"
+    if before != after:
+        found.append(f"{before} → {after}".replace("duckdb ", "DuckDB ").replace("postgres ", "PostgreSQL "))
     return found

@@ -100,7 +100,23 @@ class _Builder:
             score_points=score_points,
             allow_paths=self.allowed,
             approvals_distinct_from_runner=bool((raw.get("approvals") or {}).get("distinct_from_runner", False)),
+            **self.engine(raw.get("engine"), (*path, "engine")),
         )
+
+    def engine(self, raw: Any, path: DataPath) -> dict[str, Any]:
+        """`organization.engine` (the schema has checked its shape): DuckDB takes no connection."""
+        if not isinstance(raw, dict):
+            return {}
+        name, connection = str(raw.get("name", "duckdb")), raw.get("connection")
+        if name == "duckdb" and connection is not None:
+            self.fail(
+                Code.BAD_VALUE,
+                "the duckdb engine takes no connection: it runs embedded on the workspace's own data",
+                (*path, "connection"),
+                "drop `connection`, or set `name: spark` or `name: postgres`",
+                key=True,
+            )
+        return {"engine": name, "engine_connection": connection if isinstance(connection, str) else None}
 
     def units(self) -> dict[str, m.Unit]:
         out = {}

@@ -79,6 +79,8 @@ class Organization:
     score_points: ScorePoints = field(default_factory=ScorePoints)
     approvals_distinct_from_runner: bool = False
     allow_paths: tuple[Path, ...] = ()
+    engine: str = "duckdb"  # `organization.engine.name`: where commands run by default (SPEC §12)
+    engine_connection: str | None = None  # `organization.engine.connection`
     path: DataPath = ("organization",)
 
 

@@ -84,8 +84,8 @@ class Warehouse:
 
     @property
     def connection(self) -> str | None:
-        """The database file, or None for an in-memory session."""
-        return str(self.path) if self.path is not None else None
+        """None: DuckDB runs embedded on the workspace's own database or files, with no connection."""
+        return None
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path | None, timezone: str, read_only: bool) -> None:
         self.conn = conn

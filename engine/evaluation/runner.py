@@ -27,7 +27,7 @@ from kpi_engine.evaluation.results import (
     scorecard_results,
 )
 from kpi_engine.evaluation.values import Values, evaluate_values
-from kpi_engine.execution import Engine, Target, loaded
+from kpi_engine.execution import Engine, Target, loaded, without_credentials
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from kpi_engine.plan.ir import Plan
 from kpi_engine.scoring.scorecard import assign_scorecards
@@ -46,6 +46,7 @@ class Evaluation:
     plan: Plan
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejects: dict[str, int] = field(default_factory=dict)  # rejected rows per file source
+    engine: dict[str, str | None] = field(default_factory=dict)  # where it ran: name, version, connection
 
 
 def period_of(ws: m.Workspace, text: str) -> Period:
@@ -158,6 +159,11 @@ def open_data(
         yield engine, report, []
 
 
+def engine_info(engine: Engine) -> dict[str, str | None]:
+    """What the ledger records of the engine a run used: its name, version and connection (no secrets)."""
+    return {"name": engine.name, "version": engine.version, "connection": without_credentials(engine.connection)}
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while evaluating.
@@ -223,11 +229,13 @@ def evaluate(
                 + data_notices(ws, opened, report)
             )
             result.rejects = reject_counts(ws, opened)
+            result.engine = engine_info(opened)
     else:
         with _collector_paused():
             result = _evaluate(ws, formulas, wh, plan, whole, periods, by, fys)
         result.diagnostics += data_notices(ws, wh, None)
         result.rejects = reject_counts(ws, wh)
+        result.engine = engine_info(wh)
     narrowed = bool(kpis) or bool(by)
     if narrowed:
         result.scorecards = []
