@@ -14,7 +14,6 @@ is a coded error with a hint, never a traceback.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -27,7 +26,7 @@ from sqlglot import exp
 from kpi_engine.config.model import Source
 from kpi_engine.data.report import ImportFailed, ImportReport, SourceReport
 from kpi_engine.errors import Code, Diagnostic, KpiError, error
-from kpi_engine.execution import FailureKind, QueryFailed
+from kpi_engine.execution import FailureKind, QueryFailed, without_credentials
 from kpi_engine.literal import literal
 from kpi_engine.sql.render import to_sql
 
@@ -58,8 +57,6 @@ appender.console.layout.pattern = %m%n
 logger.repl.name = org.apache.spark.repl.Main
 logger.repl.level = off
 """
-_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
-_TOKEN = re.compile(r";\s*(token|password)=[^;]*", re.IGNORECASE)
 
 
 class SparkEngine:
@@ -85,9 +82,7 @@ class SparkEngine:
     @property
     def connection(self) -> str | None:
         """The master or Spark Connect URL without user, password or token; None for the default."""
-        if self._connection is None:
-            return None
-        return _TOKEN.sub("", _CREDENTIALS.sub("", self._connection))
+        return without_credentials(self._connection)
 
     def run(self, query: exp.Expression) -> list[tuple[object, ...]]:
         """Rows of a sqlglot query; TIMESTAMP values as ISO text in the session zone; QueryFailed on failure."""
