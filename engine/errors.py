@@ -112,14 +112,14 @@ class Code(StrEnum):
     DATA_COLUMN = "E504"
     DATA_RECONCILE = "E505"
     DATABASE = "E506"
-    ENGINE_MISSING = "E530"  # the engine's driver is not installed
-    ENGINE_UNREACHABLE = "E531"  # the engine's server cannot be reached with --connection
-    SOURCE_NOT_ON_ENGINE = "E532"  # a source the engine cannot read (files on postgres)
     LEDGER_UNREADABLE = "E520"
     APPROVER_NAME = "E522"
     APPROVER_IS_RUNNER = "E523"
     APPROVE_UNVERIFIED = "E524"
     APPROVE_TWICE = "E525"
+    ENGINE_MISSING = "E530"  # an engine's driver (psycopg, PySpark, Java) is not installed
+    ENGINE_UNREACHABLE = "E531"  # an engine's session could not be opened with --connection
+    SOURCE_NOT_ON_ENGINE = "E532"  # a source an engine cannot read as declared (files on postgres, Excel on Spark)
     VALUE_OUT_OF_RANGE = "E570"
     OUT_IS_FOLDER = "E560"
     OUT_NOT_WRITABLE = "E561"

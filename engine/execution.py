@@ -49,6 +49,7 @@ __all__ = [
 ENGINES: Mapping[str, tuple[str, str]] = {
     "duckdb": ("kpi_engine.data.warehouse", "open_memory"),
     "postgres": ("kpi_engine.data.postgres", "open_postgres"),
+    "spark": ("kpi_engine.data.spark", "open_spark"),
 }
 
 

@@ -145,7 +145,14 @@ def _imports_duckdb(node: ast.AST) -> bool:
 
 
 def _calls_sql(node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "sql"
+    """A ``.sql(`` call that makes text of an expression; PySpark's ``session.sql(text)`` runs text instead.
+
+    The Spark engine passes it only text that ``to_sql`` rendered (``engine/data/spark.py``).
+    """
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "sql"):
+        return False
+    receiver = node.func.value
+    return not (isinstance(receiver, ast.Attribute) and receiver.attr == "session")
 
 
 def test_only_the_data_package_imports_duckdb() -> None:

@@ -100,26 +100,33 @@ def roster_rejects(ws: m.Workspace, wh: Engine) -> list[Diagnostic]:
     if people is None or people.source not in ws.sources or "rejects" not in wh.relations():
         return []
     source = ws.sources[people.source]
-    column = exp.column("column", quoted=True)
-
-    def by_column(this: exp.Expression) -> exp.Expression:
-        return exp.ArrayAgg(this=exp.Order(this=this, expressions=[exp.Ordered(this=column.copy())]))
-
-    record = [exp.column("file"), exp.column("record")]
+    # One row per problem, grouped per record here: an ordered ARRAY_AGG is not portable (sqlglot
+    # drops the ORDER BY for Spark), and a record's columns must come with their own reasons.
     query = (
-        exp.select(
-            *(c.copy() for c in record),
-            exp.func("min", exp.column("line")),
-            by_column(column.copy()),
-            by_column(exp.column("reason")),
-            exp.func("min", exp.column("raw")),
-        )
+        exp.select(*(exp.column(c, quoted=True) for c in ("file", "record", "line", "column", "reason", "raw")))
         .from_(_REJECTS.copy())
         .where(exp.column("source").eq(exp.Literal.string(source.id)))
-        .group_by(*(c.copy() for c in record))
-        .order_by(*(c.copy() for c in record))
+        .order_by(
+            exp.column("file"),
+            exp.column("record"),
+            exp.Ordered(this=exp.column("column", quoted=True), nulls_first=False),
+            exp.column("reason"),
+        )
     )
-    rows = cast("list[tuple[str, int, int | None, list[str], list[str], str | None]]", wh.run(query))
+    grouped: dict[tuple[str, int], list[tuple[object, ...]]] = {}
+    for row in wh.run(query):
+        grouped.setdefault((str(row[0]), int(row[1])), []).append(row)  # type: ignore[call-overload]
+    rows = [
+        (
+            file,
+            record,
+            min((int(r[2]) for r in found if r[2] is not None), default=None),  # type: ignore[call-overload]
+            [r[3] for r in found],
+            [r[4] for r in found],
+            min((str(r[5]) for r in found if r[5] is not None), default=None),
+        )
+        for (file, record), found in grouped.items()
+    ]
     files = _files(source)
     out = []
     for file, _record, line, columns, reasons, raw in rows:

@@ -24,7 +24,12 @@ _DAY = 86400
 
 
 def business_hours(
-    start: exp.Expression, start_type: Type, end: exp.Expression, end_type: Type, calendar: Calendar, dialect: str
+    start: exp.Expression,
+    start_type: Type,
+    end: exp.Expression,
+    end_type: Type,
+    calendar: Calendar,
+    dialect: str = "duckdb",
 ) -> exp.Expression:
     """Hours of working windows between two instants; 0 when end ≤ start; null if either is null."""
     worked = b.sub(
@@ -38,7 +43,12 @@ def business_hours(
 
 
 def business_days(
-    start: exp.Expression, start_type: Type, end: exp.Expression, end_type: Type, calendar: Calendar, dialect: str
+    start: exp.Expression,
+    start_type: Type,
+    end: exp.Expression,
+    end_type: Type,
+    calendar: Calendar,
+    dialect: str = "duckdb",
 ) -> exp.Expression:
     """Working days d with date(start) < d ≤ date(end), dates in the calendar's zone."""
     counted = b.sub(
@@ -62,6 +72,13 @@ def _not_after(start: exp.Expression, start_type: Type, end: exp.Expression, end
 
 def _local_seconds(value: exp.Expression, t: Type, tz: str, dialect: str) -> exp.Expression:
     """Seconds since 1970-01-01 00:00 on the calendar's wall clock."""
+    if dialect == "spark":
+        # Spark's FROM_UTC_TIMESTAMP adds the zone's offset at that instant to the instant's own
+        # microseconds, whatever the session zone: the wall clock's microseconds since 1970.
+        if t is Type.DATE:
+            return b.mul(b.func("UNIX_DATE", value.copy()), b.number(_DAY))
+        local_micros = b.func("UNIX_MICROS", b.func("FROM_UTC_TIMESTAMP", value.copy(), b.string(tz)))
+        return b.div(local_micros, b.double(1_000_000))
     if t is Type.DATE:
         local: exp.Expression = b.cast(value.copy(), b.TIMESTAMP)
     else:

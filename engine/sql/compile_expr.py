@@ -218,6 +218,9 @@ class _Compiler:
                 shifted = (b.add if node.op == "+" else b.sub)(self.epoch(node, left, lt), right)
             else:
                 shifted = b.add(left, self.epoch(node, right, rt))
+            if self.dialect == "spark":  # FROM_UNIXTIME would drop fractions: whole microseconds instead
+                micros = exp.Round(this=b.mul(shifted, b.double(1_000_000)))
+                return b.func("TIMESTAMP_MICROS", b.cast(micros, exp.DataType.build("BIGINT")))
             return exp.UnixToTime(this=shifted)
         match node.op:
             case "+":
@@ -262,6 +265,8 @@ class _Compiler:
         where = b.and_(condition, self.row_filter.copy() if self.row_filter is not None else None)
         if where is None:
             return aggregate
+        if self.dialect == "spark" and isinstance(where, exp.Null):
+            where = b.cast(where, exp.DataType.build("BOOLEAN"))  # Spark's FILTER refuses an untyped NULL
         return exp.Filter(this=aggregate, expression=exp.Where(this=where))
 
     def count_star(self, condition: exp.Expression | None) -> exp.Expression:

@@ -47,6 +47,7 @@ from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.expr.scope import Calendar, Duration, ParamValue
 from kpi_engine.plan.ir import KpiSpec, ScanGroup, ScanKey
 from kpi_engine.sql.compile_expr import compile_expr
+from kpi_engine.sql.dialects import SINGLE_ARGUMENT_GROUPING
 
 T = "t"
 PERSON = "__person"
@@ -196,7 +197,7 @@ def compile_scan(
     grouped = [c for c in set_cols if c is not None]
     period = _col(T, "__period")
     counts: dict[str, str] = {}  # the SQL of each row count → its column, shared by KPIs counting the same rows
-    columns = [period.as_("__period", quoted=True), *_subject_columns(subjects, grouped)]
+    columns = [period.as_("__period", quoted=True), *_subject_columns(subjects, grouped, dialect)]
     columns += _bookkeeping_columns(ws, subjects, grouped, root if root_set == "skip" else None, counts, dialect)
 
     n_of: dict[str, str] = {}
@@ -277,7 +278,7 @@ def _grouping_sets(subjects: _Subjects, root: str | None, root_set: RootSet) -> 
     return [c for c in set_cols if c is None or c[0] != 0]
 
 
-def _subject_columns(subjects: _Subjects, grouped: Sequence[tuple[int, exp.Expr]]) -> list[exp.Expr]:
+def _subject_columns(subjects: _Subjects, grouped: Sequence[tuple[int, exp.Expr]], dialect: str) -> list[exp.Expr]:
     """The person, each ancestor (null where no grouping set has it), the ``by`` columns and ``GROUPING(…)``."""
     in_sets = {level for level, _ in grouped}
     person = subjects.person
@@ -286,9 +287,27 @@ def _subject_columns(subjects: _Subjects, grouped: Sequence[tuple[int, exp.Expr]
         (a if i in in_sets else exp.null()).as_(f"__a{i}", quoted=True) for i, a in enumerate(subjects.ancestors)
     ]
     columns += [e.as_(f"__by{i}", quoted=True) for i, e in enumerate(subjects.by)]
-    grouping = exp.Grouping(expressions=[c.copy() for _, c in grouped]) if grouped else exp.Literal.number(0)
-    columns.append(grouping.as_("__grouping", quoted=True))
+    columns.append(_grouping([c for _, c in grouped], dialect).as_("__grouping", quoted=True))
     return columns
+
+
+def _grouping(columns: Sequence[exp.Expr], dialect: str) -> exp.Expr:
+    """``GROUPING(a, b, …)``: the bits of the columns not grouped, the first one highest.
+
+    Where GROUPING takes one argument only, the same number is ``GROUPING(a) * 2 + GROUPING(b)``.
+    """
+    if not columns:
+        return exp.Literal.number(0)
+    if dialect not in SINGLE_ARGUMENT_GROUPING or len(columns) == 1:
+        return exp.Grouping(expressions=[c.copy() for c in columns])
+    bits: list[exp.Expr] = [
+        exp.Mul(this=exp.Grouping(expressions=[c.copy()]), expression=exp.Literal.number(2 ** (len(columns) - 1 - i)))
+        for i, c in enumerate(columns)
+    ]
+    total = bits[0]
+    for bit in bits[1:]:
+        total = exp.Add(this=total, expression=bit)
+    return exp.Paren(this=total)
 
 
 def _bookkeeping_columns(

@@ -24,11 +24,10 @@ REFUSED: dict[tuple[str, str], str] = {
     # timestamp ± duration needs seconds → timestamp with sub-second precision.
     ("shift_timestamp", "snowflake"): "Snowflake's TO_TIMESTAMP(seconds) gives a timestamp without time zone",
     ("shift_timestamp", "bigquery"): "BigQuery's TIMESTAMP_SECONDS takes whole seconds only",
-    ("shift_timestamp", "spark"): "Spark's FROM_UNIXTIME drops fractions of a second",
 }
-for _dialect in _OTHERS:
-    if _dialect == "postgres":  # verified against the reference values (tests/engines/test_postgres_formulas.py)
-        continue
+# Verified against the reference values (tests/engines/test_spark.py, tests/engines/test_postgres_formulas.py).
+_CALENDAR_VERIFIED = frozenset({"spark", "postgres"})
+for _dialect in (d for d in _OTHERS if d not in _CALENDAR_VERIFIED):
     for _fn in ("business_hours", "business_days"):
         REFUSED[(_fn, _dialect)] = (
             f"{_fn} is computed with DuckDB time zone functions; it is not verified for {_dialect}"
@@ -48,6 +47,9 @@ TYPED_NULLS = frozenset({"postgres"})
 #: Dialects whose ROUND differs from DuckDB's (PostgreSQL: ROUND(double) rounds half to even and
 #: ROUND(double, n) does not exist): rounding is written out in DOUBLE arithmetic, as DuckDB does it.
 SPELLED_ROUND = frozenset({"postgres"})
+
+#: Dialects whose GROUPING takes one column: GROUPING(a, b) is written GROUPING(a) * 2 + GROUPING(b).
+SINGLE_ARGUMENT_GROUPING = frozenset({"spark"})
 
 #: Dialects where integer / integer is not a true division even after sqlglot's rewrite.
 CAST_DIVIDEND = frozenset({"snowflake"})
