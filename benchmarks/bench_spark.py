@@ -34,10 +34,9 @@ sys.path.insert(0, str(HERE))
 from hand_query import GRAIN, PERIOD, ZONE  # noqa: E402
 from workload import generate_workspace  # noqa: E402
 
-from kpi_engine.config.workspace import load_workspace  # noqa: E402
 from kpi_engine.evaluation import evaluate  # noqa: E402
 from kpi_engine.execution import Target, loaded  # noqa: E402
-from kpi_engine.pipeline import compile_workspace  # noqa: E402
+from kpi_engine.pipeline import compile_workspace, load_workspace  # noqa: E402
 
 # HAND_SQL (hand_query.py) in Spark SQL: the same scan, the same 12 KPIs.
 SPARK_HAND_SQL = f"""
@@ -53,7 +52,7 @@ WITH t AS (
   WHERE t.created_at >= TIMESTAMP '{PERIOD}-01-01 00:00:00'
     AND t.created_at <  TIMESTAMP '{int(PERIOD) + 1}-01-01 00:00:00'
 )
-SELECT month, agent_id, dept, grouping_id(agent_id, dept) AS g, count(*) AS tickets,
+SELECT month, agent_id, dept, grouping(agent_id) * 2 + grouping(dept) AS g, count(*) AS tickets,
   percentile(response_min, 0.5) FILTER (WHERE channel <> 'phone') AS first_response_minutes,
   percentile(resolution_h, 0.9) AS resolution_hours_p90,
   count(*) FILTER (WHERE first_contact_resolved AND resolved)
