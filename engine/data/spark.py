@@ -185,9 +185,7 @@ def _session(master: str) -> tuple[SparkSession, bool]:
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise KpiError(
-            [error(Code.ENGINE_MISSING, "the spark engine needs PySpark", None, _INSTALL_HINT)]
-        ) from None
+        raise KpiError([error(Code.ENGINE_MISSING, "the spark engine needs PySpark", None, _INSTALL_HINT)]) from None
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
