@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -197,8 +199,10 @@ def _session(master: str) -> tuple[SparkSession, bool]:
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
     for key, value in _settings(master).items():
         builder = builder.config(key, value)
+    log = Path(tempfile.gettempdir()) / "kpi-engine-spark.log"
     try:
-        session = builder.getOrCreate()
+        with _stderr_to(log, not master.startswith("sc://")):
+            session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - Py4J, Java and connection errors all mean the same to a user
         raise KpiError(
             [
@@ -207,13 +211,36 @@ def _session(master: str) -> tuple[SparkSession, bool]:
                     f"cannot start Spark with connection `{literal(master)}`: {_first_line(exc)}",
                     None,
                     "check the master URL (local[N], spark://host:7077, yarn or sc://host:15002) and "
-                    "that Java 17 is installed",
+                    f"that Java 17 is installed; the JVM's own messages are in {log}",
                 )
             ]
         ) from None
     if not master.startswith("sc://"):
         session.sparkContext.setLogLevel("ERROR")
     return session, True
+
+
+@contextmanager
+def _stderr_to(log: Path, started_here: bool) -> Iterator[None]:
+    """While the driver's JVM starts, file descriptor 2 is ``log``: the JVM inherits it for good.
+
+    Java and Spark print start-up notices there before any log setting applies ("Using incubator
+    modules", "Setting default log level"); a user's stderr keeps kpi's own diagnostics only. Spark's
+    errors still reach kpi as exceptions.
+    """
+    if not started_here:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
 
 
 def _settings(master: str) -> dict[str, str]:
