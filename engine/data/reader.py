@@ -34,7 +34,7 @@ from kpi_engine.data import zone
 from kpi_engine.data.column_types import DUCKDB_TYPES, TextFormat, compatible
 from kpi_engine.data.csvfile import read_csv_records, record_texts
 from kpi_engine.data.jsonfile import read_json_records, read_ndjson_records
-from kpi_engine.data.records import DataFile, StageRow, Tally, check_declaration, match_header
+from kpi_engine.data.records import DataFile, StageRow, Tally, check_declaration, check_schema_types, match_header
 from kpi_engine.data.report import Progress, ProgressCallback, Reject
 from kpi_engine.data.typing_query import (
     MAX_LINE_BYTES,
@@ -321,22 +321,7 @@ def _check_parquet(conn: duckdb.DuckDBPyConnection, source: Source, file: DataFi
         ) from exc
     types = {name: kind for name, kind, *_ in schema}
     match_header([name for name, *_ in schema], source.columns, file, place="file's schema")
-    wrong = [
-        f"`{name}` is {types[name]} (declared {column.type})"
-        for name, column in source.columns.items()
-        if not compatible(column.type, types[name])
-    ]
-    if wrong:
-        raise KpiError(
-            [
-                error(
-                    Code.DATA_COLUMN,
-                    f"`{file.label}`: column types do not match the declaration: " + "; ".join(wrong),
-                    file.span(),
-                    "money must arrive as DECIMAL or text, never floating point; dates as DATE or text",
-                )
-            ]
-        )
+    check_schema_types(file, source.columns, types, lambda column, kind: compatible(column.type, kind))
     tally.records = expected
     return [types[name] for name in source.columns]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -72,6 +72,32 @@ class DataFile:
     def span(self, line: int = 1, col: int = 1) -> Span:
         """A diagnostic location in this file."""
         return Span(str(self.path), line, col)
+
+
+def check_schema_types(
+    file: DataFile, columns: Mapping[str, Column], types: Mapping[str, str], fits: Callable[[Column, str], bool]
+) -> None:
+    """A typed file's column types (Parquet's schema, as its reader names them) against the declaration.
+
+    ``fits`` says whether a file type can give the declared column; every column that cannot is named
+    in one E504.
+    """
+    wrong = [
+        f"`{name}` is {types[name]} (declared {column.type})"
+        for name, column in columns.items()
+        if not fits(column, types[name])
+    ]
+    if wrong:
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_COLUMN,
+                    f"`{file.label}`: column types do not match the declaration: " + "; ".join(wrong),
+                    file.span(),
+                    "money must arrive as DECIMAL or text, never floating point; dates as DATE or text",
+                )
+            ]
+        )
 
 
 def match_header(

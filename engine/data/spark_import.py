@@ -20,7 +20,7 @@ from sqlglot import exp
 from kpi_engine.config.model import Source
 from kpi_engine.data.column_types import SHOWN_CHARS, TextFormat
 from kpi_engine.data.files import file_sha256, source_files
-from kpi_engine.data.records import DataFile, match_header
+from kpi_engine.data.records import DataFile, check_schema_types, match_header
 from kpi_engine.data.report import FileReport, Reject, SourceReport
 from kpi_engine.data.spark_typing import SPARK_TYPES, TEXT, accepts, layers, physical_type
 from kpi_engine.errors import Code, KpiError, error, warning
@@ -265,22 +265,7 @@ def _read_parquet(engine: SparkEngine, source: Source, file: DataFile) -> tuple[
     frame = _unreadable(file, lambda: engine.session.read.parquet(str(file.path)))
     kinds = {f.name: physical_type(f.dataType) for f in frame.schema.fields}
     match_header(list(kinds), source.columns, file, place="file's schema")
-    wrong = [
-        f"`{name}` is {kinds[name]} (declared {column.type})"
-        for name, column in source.columns.items()
-        if not accepts(column, kinds[name])
-    ]
-    if wrong:
-        raise KpiError(
-            [
-                error(
-                    Code.DATA_COLUMN,
-                    f"`{file.label}`: column types do not match the declaration: " + "; ".join(wrong),
-                    file.span(),
-                    "money must arrive as DECIMAL or text, never floating point; dates as DATE or text",
-                )
-            ]
-        )
+    check_schema_types(file, source.columns, kinds, accepts)
     names = list(source.columns)
     frame = frame.select(*(F.col(f"`{n}`").alias(f"_c{i}") for i, n in enumerate(names)))
     frame = frame.withColumn("_kpi_id", F.monotonically_increasing_id() + 1)
