@@ -16,7 +16,7 @@ from sqlglot import exp
 from kpi_engine.config import model as m
 from kpi_engine.documents import bonus_results, evaluation_results, results_document
 from kpi_engine.execution import Target, open_session
-from kpi_engine.pipeline import compile_workspace, evaluate, load_workspace, pay, run_tests
+from kpi_engine.pipeline import compile_workspace, evaluate, explain, load_workspace, pay, run_tests
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -120,3 +120,15 @@ def test_a_rejected_table_row_is_counted_and_reported(postgres_url: str) -> None
     assert any("'urgent' is not one of: critical, high, normal, low" in m for m in messages)
     assert any("'9' is above the maximum 5" in m for m in messages)
     assert any("1 of" in m and "rows rejected" in m for m in messages)
+
+
+@pytest.mark.parametrize("name", [c[0] for c in CASES])
+def test_explain_equals_duckdbs(name: str, examples: dict[str, m.Workspace], postgres_url: str) -> None:
+    """A statement (every number behind a person's score and payout) reads the same on PostgreSQL."""
+    on_files = compile_workspace(EXAMPLES / name)
+    on_tables = compile_workspace(examples[name])
+    for plan in sorted(on_files.workspace.bonus_plans):
+        person = results_document(bonus_results(pay(on_files, plan, None), "EUR"))["payouts"][0]["person"]
+        duckdb, _ = explain(on_files, person, plan, None)
+        postgres, _ = explain(on_tables, person, plan, None, Target("postgres", postgres_url))
+        assert person in duckdb and postgres == duckdb, f"{name} {plan} {person}"

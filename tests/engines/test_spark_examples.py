@@ -70,3 +70,14 @@ def test_kpi_test_passes_on_spark(spark_session: Any) -> None:  # noqa: F811
     report = pipeline.run_tests(compiled, target=SPARK)
     failed = [(t.id, t.outcome, [d.message for d in t.diagnostics]) for t in report.tests if t.outcome != "passed"]
     assert report.tests and not failed
+
+
+def test_explain_equals_duckdbs(spark_session: Any) -> None:  # noqa: F811
+    """A statement (every number behind a person's score and payout) reads the same on Spark."""
+    compiled = pipeline.compile_workspace(EXAMPLES / "support")
+    for plan in sorted(compiled.workspace.bonus_plans):
+        paid = results_document(bonus_results(pipeline.pay(compiled, plan, None), "EUR"))
+        person = paid["payouts"][0]["person"]
+        duck, _ = pipeline.explain(compiled, person, plan, None)
+        spark, _ = pipeline.explain(compiled, person, plan, None, SPARK)
+        assert person in duck and spark == duck, plan
