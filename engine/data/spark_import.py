@@ -23,6 +23,7 @@ from kpi_engine.data.files import file_sha256, source_files
 from kpi_engine.data.records import DataFile, check_schema_types, match_header
 from kpi_engine.data.report import FileReport, Reject, SourceReport
 from kpi_engine.data.spark_typing import SPARK_TYPES, TEXT, accepts, layers, physical_type
+from kpi_engine.data.table_typing import missing_columns
 from kpi_engine.errors import Code, KpiError, error, warning
 from kpi_engine.literal import literal
 from kpi_engine.sql.render import to_sql
@@ -138,20 +139,9 @@ def attach_table(engine: SparkEngine, source: Source) -> SourceReport:
         )
     frame = engine.session.table(table)
     kinds = {f.name: f.dataType for f in frame.schema.fields}
-    missing = [c for c in source.columns if c not in kinds]
-    if missing:
-        raise KpiError(
-            [
-                error(
-                    Code.DATA_COLUMN,
-                    f"table `{literal(table)}` lacks declared column{'s' if len(missing) > 1 else ''} "
-                    + ", ".join(f"`{m}`" for m in missing)
-                    + "; it has: "
-                    + ", ".join(kinds),
-                    source.span,
-                )
-            ]
-        )
+    missing = missing_columns(source, table, list(kinds))
+    if missing is not None:
+        raise KpiError([missing])
     columns = [
         F.col(f"`{name}`").cast("timestamp").alias(name)
         if isinstance(kinds[name], T.TimestampNTZType)

@@ -12,7 +12,7 @@ named by the source id holds the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,8 +21,9 @@ from sqlglot import exp
 from kpi_engine.config.model import Column, Source
 from kpi_engine.data.column_types import DECIMAL_SCALE, FALSE_WORDS, NUMERIC, SHOWN_CHARS, TRUE_WORDS
 from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.literal import literal
 
-__all__ = ["ROW", "SQL_TYPES", "TypedTable", "family", "type_problems", "typed_table"]
+__all__ = ["ROW", "SQL_TYPES", "TypedTable", "family", "missing_columns", "type_problems", "typed_table"]
 
 ROW = "__row"  # the table's alias: ROW_TO_JSON of it is a rejected row's raw text
 _NUMBER = r"^\s*-?[0-9]+([.][0-9]+)?\s*$"
@@ -76,21 +77,27 @@ class TypedTable:
     rejects: exp.Select
 
 
+def missing_columns(source: Source, table: str, names: Sequence[str]) -> Diagnostic | None:
+    """The declared columns a table read in place lacks (any engine), named with the ones it has."""
+    missing = [c for c in source.columns if c not in names]
+    if not missing:
+        return None
+    return error(
+        Code.DATA_COLUMN,
+        f"table `{literal(table)}` lacks declared column{'s' if len(missing) > 1 else ''} "
+        + ", ".join(f"`{m}`" for m in missing)
+        + "; it has: "
+        + ", ".join(names),
+        source.span,
+        "declare the table's own column names under `columns:`",
+    )
+
+
 def type_problems(source: Source, table: str, types: Mapping[str, str]) -> list[Diagnostic]:
     """Declared columns the table lacks, or whose type the table's column cannot give."""
-    missing = [c for c in source.columns if c not in types]
-    if missing:
-        return [
-            error(
-                Code.DATA_COLUMN,
-                f"table `{table}` lacks declared column{'s' if len(missing) > 1 else ''} "
-                + ", ".join(f"`{m}`" for m in missing)
-                + "; it has: "
-                + ", ".join(types),
-                source.span,
-                "declare the table's own column names under `columns:`",
-            )
-        ]
+    missing = missing_columns(source, table, list(types))
+    if missing is not None:
+        return [missing]
     return [
         error(
             Code.DATA_COLUMN,

@@ -27,7 +27,7 @@ from kpi_engine.evaluation.results import (
     scorecard_results,
 )
 from kpi_engine.evaluation.values import Values, evaluate_values
-from kpi_engine.execution import Engine, Target, loaded, without_credentials
+from kpi_engine.execution import Engine, Target, loaded
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
 from kpi_engine.plan.ir import Plan
 from kpi_engine.scoring.scorecard import assign_scorecards
@@ -160,8 +160,11 @@ def open_data(
 
 
 def engine_info(engine: Engine) -> dict[str, str | None]:
-    """What the ledger records of the engine a run used: its name, version and connection (no secrets)."""
-    return {"name": engine.name, "version": engine.version, "connection": without_credentials(engine.connection)}
+    """What the ledger records of the engine a run used: its name, version and connection.
+
+    Every engine's ``connection`` is already without secrets (the :class:`~kpi_engine.execution.Engine` contract).
+    """
+    return {"name": engine.name, "version": engine.version, "connection": engine.connection}
 
 
 @contextmanager
