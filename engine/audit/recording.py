@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from kpi_engine import __version__
 from kpi_engine.audit.hashing import canonical_definitions, definitions_hash, results_hash
 from kpi_engine.config import model as m
+from kpi_engine.config.paths import is_uri
 from kpi_engine.data.files import file_sha256, source_files
 from kpi_engine.data.ledger import Head, ResultRows, RunRecord, append_run, duckdb_version, read_results
 from kpi_engine.data.state import read_table_hashes
@@ -85,17 +86,26 @@ def os_identity() -> tuple[str, str]:
     return user or "unknown", host or "unknown"
 
 
-def run_data(ws: m.Workspace, live: bool = False) -> list[dict[str, Any]]:
+def run_data(
+    ws: m.Workspace, live: bool = False, read: Mapping[str, Sequence[tuple[str, str]]] | None = None
+) -> list[dict[str, Any]]:
     """The data a run reads, one row per file; a `table:` source is one row with no file.
 
     Each row: {source, file, sha256 (as `sha256sum` prints it), table_hash (of the imported table
-    the run reads, null when it reads the files)}.
+    the run reads, null when it reads the files)}. A URI's files (read by Spark) are those the run's
+    session listed and hashed, ``read``; a URI source it did not read is one row with no file.
     """
     tables = read_table_hashes(ws.root, ws.organization.timezone, ws.sources, live)
     out: list[dict[str, Any]] = []
     for source_id, source in sorted(ws.sources.items()):
         if source.path is None:
             out.append({"source": source_id, "file": None, "sha256": None, "table_hash": tables.get(source_id)})
+            continue
+        if is_uri(source.path):
+            listed = (read or {}).get(source_id)
+            if not listed:
+                out.append({"source": source_id, "file": None, "sha256": None, "table_hash": None})
+            out += [{"source": source_id, "file": f, "sha256": sha, "table_hash": None} for f, sha in listed or ()]
             continue
         out += [
             {
@@ -121,6 +131,7 @@ def record(
     results: Results,
     options: Mapping[str, Any],
     plan: str | None = None,
+    read: Mapping[str, Sequence[tuple[str, str]]] | None = None,
 ) -> RunHeader:
     """Append a run and its result rows to the workspace ledger; its header (with the ledger's new head).
 
@@ -144,7 +155,7 @@ def record(
             ws.organization.version,
             definitions_hash(ws),
             stored_definitions(ws),
-            tuple(run_data(ws)),
+            tuple(run_data(ws, read=read)),
             period,
             options,
             plan,
@@ -163,7 +174,7 @@ def record_evaluation(
 ) -> RunHeader:
     """Record an evaluate run: its results (:func:`kpi_engine.documents.evaluation_results`) and its plan."""
     ran = with_engine(options, result.engine)
-    return record(ws, result.period.label, arguments, results, ran, result.plan.explain())
+    return record(ws, result.period.label, arguments, results, ran, result.plan.explain(), result.read)
 
 
 def record_bonus(
@@ -171,7 +182,7 @@ def record_bonus(
 ) -> RunHeader:
     """Record a bonus run: its results (:func:`kpi_engine.documents.bonus_results`) and its evaluation's plan."""
     ran = with_engine(options, run.evaluation.engine)
-    return record(ws, run.period.label, arguments, results, ran, run.evaluation.plan.explain())
+    return record(ws, run.period.label, arguments, results, ran, run.evaluation.plan.explain(), run.evaluation.read)
 
 
 def with_engine(options: Mapping[str, Any], engine: Mapping[str, str | None]) -> dict[str, Any]:

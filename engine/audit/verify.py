@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpi_engine.audit.chain import ChainCheck, check_chain
 from kpi_engine.audit.hashing import definitions_hash, document_hash, results_hash, stored_definitions_hash
@@ -18,6 +18,9 @@ from kpi_engine.documents import Results, bonus_results, evaluation_results, pay
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.execution import Target
 from kpi_engine.literal import literal
+
+if TYPE_CHECKING:
+    from kpi_engine.evaluation.runner import Evaluation
 
 MAX_DIFFERENCES = 50
 
@@ -177,15 +180,15 @@ def run_target(run: RunRecord) -> Target:
     return Target()
 
 
-def recompute(run: RunRecord, ws: m.Workspace, target: Target | None = None) -> tuple[Results, dict[str, str | None]]:
-    """The results of a run computed again (on ``target``, default the run's own engine), and the engine used."""
+def recompute(run: RunRecord, ws: m.Workspace, target: Target | None = None) -> tuple[Results, Evaluation]:
+    """The results of a run computed again (on ``target``, default the run's own engine), and its evaluation."""
     from kpi_engine.pipeline import compile_workspace, evaluate, pay
 
     options = dict(run.options)
     on = target or run_target(run)
     if run.kind == "bonus":
         paid = pay(compile_workspace(ws), options.get("plan"), options.get("period"), target=on)
-        return bonus_results(paid, ws.organization.currency), paid.evaluation.engine
+        return bonus_results(paid, ws.organization.currency), paid.evaluation
     if run.kind == "evaluate":
         evaluated = evaluate(
             compile_workspace(ws, options.get("kpis") or ()),
@@ -196,7 +199,7 @@ def recompute(run: RunRecord, ws: m.Workspace, target: Target | None = None) -> 
             at=options.get("at"),
             target=on,
         )
-        return evaluation_results(evaluated), evaluated.engine
+        return evaluation_results(evaluated), evaluated
     raise KpiError([error(Code.BAD_VALUE, f"run `{run.id}` is of unknown kind `{run.kind}`")])
 
 
@@ -245,7 +248,7 @@ def verify(run: RunRecord, current: m.Workspace, target: Target | None = None) -
     kept = stored_results(current.root, run)
     problems = check_stored(run, kept)
     old_ws = stored_workspace(run, current.root)
-    recomputed, engine = recompute(run, old_ws, target)
+    recomputed, evaluation = recompute(run, old_ws, target)
     if run.columnar:
         now = results_hash(recomputed)
     else:
@@ -256,10 +259,10 @@ def verify(run: RunRecord, current: m.Workspace, target: Target | None = None) -
         old = kept if isinstance(kept, dict) else results_document(kept, sort_keys=True)
         found.differences = differences(old, results_document(recomputed, sort_keys=True))[:MAX_DIFFERENCES]
         found.money = _money(run, kept, recomputed)
-    found.data_changed = check_data(run, run_data(old_ws, live=True))
+    found.data_changed = check_data(run, run_data(old_ws, live=True, read=evaluation.read))
     found.changed_sources = sorted({line.split("`")[1] for line in found.data_changed})
     found.definitions_changed_since = definitions_hash(current) != run.definitions_hash
-    found.engine_changed = engine_changes(run, engine)
+    found.engine_changed = engine_changes(run, evaluation.engine)
     return found
 
 

@@ -103,6 +103,11 @@ class _Builder:
             **self.engine(raw.get("engine"), (*path, "engine")),
         )
 
+    def on_spark(self) -> bool:
+        """Whether `organization.engine` is Spark, the one engine that reads `path:` URIs itself."""
+        engine = self.section("organization").get("engine")
+        return isinstance(engine, dict) and engine.get("name") == "spark"
+
     def engine(self, raw: Any, path: DataPath) -> dict[str, Any]:
         """`organization.engine` (the schema has checked its shape): DuckDB takes no connection."""
         if not isinstance(raw, dict):
@@ -169,7 +174,7 @@ class _Builder:
             )
             if isinstance(raw.get("path"), str):
                 problem = Boundary.of(self.defs.root, self.allowed).check(
-                    raw["path"], base_dir, f"source `{ident}`: path"
+                    raw["path"], base_dir, f"source `{ident}`: path", uris=self.on_spark()
                 )
                 if problem is not None:
                     self.fail(problem.code, problem.message, ("sources", ident, "path"), problem.hint)

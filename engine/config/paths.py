@@ -5,7 +5,9 @@ symlinks) must lie under the workspace root or under a folder listed in
 `organization.allow_paths` (absolute, or relative to the root: `../library` shares a library
 between workspaces); an absolute path is accepted only in such a folder. A glob walks only
 below its fixed prefix (the folders before its first wildcard), never into symlinked folders.
-Remote URIs are refused: the DuckDB engine reads local files only.
+A source's `path:` may also be a URI (`s3a://…`, `hdfs://…`, `file:///…`), which only the Spark
+engine reads (SPEC §12); a `file:` URI must still lead inside the workspace. `include:` paths are
+never URIs.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from urllib.parse import unquote, urlsplit
 
 from kpi_engine.errors import Code
 
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+URI_REFUSED = "only the spark engine reads URIs, and this workspace's engine is not spark"
+URI_HINT = (
+    "set `organization.engine: {name: spark}` for a workspace whose data Spark reads, or copy the files "
+    "into the workspace and name them with a relative path"
+)
+INCLUDE_URI = "definition files are read from the workspace, never from a URI"
+INCLUDE_HINT = "copy the file into the workspace and include it by a relative path"
 OUTSIDE_HINT = (
     "write the path relative to the declaring file, inside the workspace, or list its folder in "
     "`organization.allow_paths`"
@@ -52,14 +62,19 @@ class Boundary:
         real = path.resolve()
         return any(real.is_relative_to(root) for root in self.roots)
 
-    def check(self, written: str, base: Path, what: str) -> Problem | None:
-        """The problem with a written path (a glob: its fixed prefix), or None when it stays inside."""
-        if _REMOTE.match(written):
-            return Problem(
-                Code.REMOTE_PATH,
-                f"{what} `{written}` is a remote URI; the DuckDB engine reads local files only",
-                "copy the file into the workspace and name it with a relative path",
-            )
+    def check(self, written: str, base: Path, what: str, uris: bool | None = None) -> Problem | None:
+        """The problem with a written path (a glob: its fixed prefix), or None when it stays inside.
+
+        ``uris`` is None for an `include:` (never a URI), else whether a source's `path:` may be a URI
+        (the workspace's engine is Spark); an accepted `file:` URI is checked as the local path it names.
+        """
+        if is_uri(written):
+            if uris is None:
+                return Problem(Code.REMOTE_PATH, f"{what} `{written}` is a URI; {INCLUDE_URI}", INCLUDE_HINT)
+            if not uris:
+                return Problem(Code.REMOTE_PATH, f"{what} `{written}` is a URI; {URI_REFUSED}", URI_HINT)
+            local = file_uri_path(written)
+            return None if local is None else self.check(local, base, what)
         prefix = fixed_prefix(written)
         target = base / prefix
         if PurePath(written).is_absolute():
@@ -74,6 +89,19 @@ class Boundary:
                 OUTSIDE_HINT,
             )
         return None
+
+
+def is_uri(written: str) -> bool:
+    """Whether a written path is a URI with a scheme (`s3a://bucket/x`, `file:///data/x`)."""
+    return _REMOTE.match(written) is not None
+
+
+def file_uri_path(written: str) -> str | None:
+    """The local path a `file:` URI names; None for any other URI."""
+    parts = urlsplit(written)
+    if parts.scheme.lower() != "file":
+        return None
+    return unquote(parts.path) or "/"
 
 
 def allowed_folders(raw: object, root: Path) -> tuple[Path, ...]:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kpi_engine.config.model import Source
-from kpi_engine.config.paths import OUTSIDE_HINT, Boundary, walk_glob
+from kpi_engine.config.paths import OUTSIDE_HINT, Boundary, is_uri, walk_glob
 from kpi_engine.data.records import DataFile
 from kpi_engine.errors import Code, KpiError, error
 
@@ -32,6 +32,7 @@ def source_files(source: Source) -> list[DataFile]:
     """
     if source.path is None:
         return []
+    _refuse_uri(source)
     boundary = _boundary(source)
     if boundary is not None:
         problem = boundary.check(source.path, source.base_dir, f"source `{source.id}`: path")
@@ -95,6 +96,22 @@ def source_files(source: Source) -> list[DataFile]:
             )
         files.append(DataFile(path, label, number, fmt))
     return files
+
+
+def _refuse_uri(source: Source) -> None:
+    """A URI source is read by Spark alone: this module lists local files (DuckDB, the roster, hashes)."""
+    if source.path is not None and is_uri(source.path):
+        raise KpiError(
+            [
+                error(
+                    Code.REMOTE_PATH,
+                    f"source `{source.id}`: `{source.path}` is a URI, which only the spark engine reads",
+                    source.span,
+                    "run on Spark (`--engine spark`), or copy the files into the workspace and name them "
+                    "with a relative path",
+                )
+            ]
+        )
 
 
 def _boundary(source: Source) -> Boundary | None:

@@ -62,16 +62,25 @@ class Tally:
 
 @dataclass(frozen=True)
 class DataFile:
-    """A file of a source: its path, the label stored in `_file`/`rejects.file`, its position."""
+    """A file of a source: its path, the label stored in `_file`/`rejects.file`, its position.
+
+    A file Spark reads from a URI (`s3a://…`) has ``uri`` set; ``path`` is then only its name.
+    """
 
     path: Path
     label: str
     number: int
     format: str
+    uri: str | None = None
+
+    @property
+    def location(self) -> str:
+        """Where an engine reads the file: its URI, else its local path."""
+        return self.uri if self.uri is not None else str(self.path)
 
     def span(self, line: int = 1, col: int = 1) -> Span:
         """A diagnostic location in this file."""
-        return Span(str(self.path), line, col)
+        return Span(self.location, line, col)
 
 
 def check_schema_types(

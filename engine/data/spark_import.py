@@ -8,18 +8,26 @@ first valid row of each key is kept and each later one rejected, as `kpi import`
 What Spark cannot give exactly: a CSV record's `line` is its record number plus the header (a quoted
 field spanning lines shifts later lines), a Parquet row's `line` is Spark's row id, and the `raw`
 text of a rejected row is its cells joined again (CSV) or a JSON object of its cells.
+
+A `path:` that is a URI (`s3a://…`, `hdfs://…`, `file:///…`: SPEC §12) is listed and hashed by
+Spark itself (the `binaryFile` source: each file's sha256 as `sha256sum` prints it, computed where
+the file lives), so the ledger records every file a run read wherever it is; files are labelled by
+the URI Spark gives them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 from sqlglot import exp
 
 from kpi_engine.config.model import Source
+from kpi_engine.config.paths import is_uri
 from kpi_engine.data.column_types import SHOWN_CHARS, TextFormat
-from kpi_engine.data.files import file_sha256, source_files
+from kpi_engine.data.files import FORMATS, file_sha256, source_files
 from kpi_engine.data.records import DataFile, check_schema_types, match_header
 from kpi_engine.data.report import FileReport, Reject, SourceReport
 from kpi_engine.data.spark_typing import SPARK_TYPES, TEXT, accepts, layers, physical_type
@@ -46,7 +54,8 @@ _T = TypeVar("_T")
 def import_file_source(engine: SparkEngine, source: Source) -> SourceReport:
     """Read, type and check a path source's files; register its rows and keep its rejects for `rejects`."""
     _check_name(source)
-    files = source_files(source)
+    listed = _listed(engine, source)
+    files = [f for f, _, _ in listed]
     refused = [f for f in files if f.format not in ("csv", "json", "ndjson", "parquet")]
     if refused:
         raise KpiError(
@@ -76,8 +85,7 @@ def import_file_source(engine: SparkEngine, source: Source) -> SourceReport:
         for r in rejects.orderBy("_file_no", "record", "_col_no").limit(SAMPLE_REJECTS).collect()
     )
     reports = []
-    for f in files:
-        sha, size = file_sha256(f.path)
+    for f, sha, size in listed:
         rows, rejected = counts.get(f.number, (0, 0))
         reports.append(FileReport(f.label, sha, size, f.format, rows, rows - rejected, rejected))
     checked.unpersist()
@@ -89,6 +97,52 @@ def import_file_source(engine: SparkEngine, source: Source) -> SourceReport:
         if f.rows == 0
     )
     return SourceReport(source.id, "loaded", tuple(reports), sample, notes)
+
+
+def _listed(engine: SparkEngine, source: Source) -> list[tuple[DataFile, str, int]]:
+    """A path source's files with their sha256 and size: local files hashed here, a URI's by Spark."""
+    if source.path is not None and is_uri(source.path):
+        return _remote_files(engine, source)
+    return [(f, *file_sha256(f.path)) for f in source_files(source)]
+
+
+def _remote_files(engine: SparkEngine, source: Source) -> list[tuple[DataFile, str, int]]:
+    """The files a URI (a glob allowed) names, as Spark lists them, each hashed where it lives."""
+    from pyspark.sql import functions as F
+
+    uri = str(source.path)
+    try:
+        listing = engine.session.read.format("binaryFile").load(uri)
+        found = listing.select("path", F.sha2("content", 256), "length").orderBy("path").collect()
+    except Exception as exc:  # noqa: BLE001 - every listing failure means nothing readable there
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise KpiError(
+            [
+                error(
+                    Code.DATA_FILE,
+                    f"source `{source.id}`: Spark finds no file at `{literal(uri)}`: {first}",
+                    source.span,
+                    "check the URI and that the cluster can reach it (credentials, the file system's jars)",
+                )
+            ]
+        ) from None
+    out = []
+    for number, (location, sha, size) in enumerate(found, start=1):
+        name = PurePosixPath(urlsplit(location).path).name
+        fmt = FORMATS.get(PurePosixPath(name).suffix.lower())
+        if fmt is None:
+            raise KpiError(
+                [
+                    error(
+                        Code.DATA_FILE,
+                        f"source `{source.id}`: `{literal(location)}` is not a supported file type",
+                        source.span,
+                        "use .csv, .parquet, .json or .ndjson",
+                    )
+                ]
+            )
+        out.append((DataFile(Path(name), location, number, fmt, uri=location), str(sha), int(size)))
+    return out
 
 
 def publish_rejects(engine: SparkEngine) -> None:
@@ -205,7 +259,7 @@ def _read_csv(engine: SparkEngine, source: Source, file: DataFile) -> DataFrame:
         emptyValue="",
         inferSchema=False,
     )
-    first = _unreadable(file, lambda: reader.csv(str(file.path)).first())
+    first = _unreadable(file, lambda: reader.csv(file.location).first())
     if first is None:
         empty = T.StructType([T.StructField(f"_c{i}", T.StringType()) for i in range(len(source.columns))])
         return _base(engine.session.createDataFrame([], empty), list(range(len(source.columns))), None, 0)
@@ -218,7 +272,7 @@ def _read_csv(engine: SparkEngine, source: Source, file: DataFile) -> DataFrame:
     schema = T.StructType(
         [T.StructField(f"_c{i}", T.StringType()) for i in range(width)] + [T.StructField(_CORRUPT, T.StringType())]
     )
-    frame = reader.options(columnNameOfCorruptRecord=_CORRUPT).schema(schema).csv(str(file.path))
+    frame = reader.options(columnNameOfCorruptRecord=_CORRUPT).schema(schema).csv(file.location)
     frame = frame.withColumn("_kpi_id", F.monotonically_increasing_id())
     if options.header:
         frame = frame.where(F.col("_kpi_id") > 0)
@@ -239,7 +293,7 @@ def _read_json(engine: SparkEngine, source: Source, file: DataFile) -> DataFrame
     reader = engine.session.read.options(
         multiLine=file.format == "json", mode="PERMISSIVE", columnNameOfCorruptRecord=_CORRUPT, encoding="UTF-8"
     )
-    frame = reader.schema(schema).json(str(file.path))
+    frame = reader.schema(schema).json(file.location)
     if file.format == "ndjson":
         frame = frame.coalesce(1)  # one partition: the row id is the line number
     frame = frame.toDF(*[f"_c{i}" for i in range(len(names))], _CORRUPT)
@@ -252,7 +306,7 @@ def _read_json(engine: SparkEngine, source: Source, file: DataFile) -> DataFrame
 def _read_parquet(engine: SparkEngine, source: Source, file: DataFile) -> tuple[DataFrame, list[str]]:
     from pyspark.sql import functions as F
 
-    frame = _unreadable(file, lambda: engine.session.read.parquet(str(file.path)))
+    frame = _unreadable(file, lambda: engine.session.read.parquet(file.location))
     kinds = {f.name: physical_type(f.dataType) for f in frame.schema.fields}
     match_header(list(kinds), source.columns, file, place="file's schema")
     check_schema_types(file, source.columns, kinds, accepts)

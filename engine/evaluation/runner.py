@@ -47,6 +47,7 @@ class Evaluation:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rejects: dict[str, int] = field(default_factory=dict)  # rejected rows per file source
     engine: dict[str, str | None] = field(default_factory=dict)  # where it ran: name, version, connection
+    read: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # files the engine read: (label, sha256)
 
 
 def period_of(ws: m.Workspace, text: str) -> Period:
@@ -159,6 +160,13 @@ def open_data(
         yield engine, report, []
 
 
+def files_read(report: ImportReport | None) -> dict[str, list[tuple[str, str]]]:
+    """Each source's files as the session read them: label and sha256 (what the ledger keeps of a URI's files)."""
+    if report is None:
+        return {}
+    return {s.source: [(f.file, f.sha256) for f in s.files] for s in report.sources if s.files}
+
+
 def engine_info(engine: Engine) -> dict[str, str | None]:
     """What the ledger records of the engine a run used: its name, version and connection.
 
@@ -233,6 +241,7 @@ def evaluate(
             )
             result.rejects = reject_counts(ws, opened)
             result.engine = engine_info(opened)
+            result.read = files_read(report)
     else:
         with _collector_paused():
             result = _evaluate(ws, formulas, wh, plan, whole, periods, by, fys)

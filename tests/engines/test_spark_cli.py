@@ -4,6 +4,7 @@ its version, and `runs verify` recomputes on Spark."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -60,3 +61,57 @@ def test_kpi_test_runs_on_spark_with_a_quiet_stderr() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "incubator" not in done.stderr and "log level" not in done.stderr, done.stderr
+
+
+def _on_spark_from_a_uri(ws: Path, uri: str, allowed: Path) -> None:
+    """The support example as a Spark workspace whose tickets Spark reads from ``uri``."""
+    sources = ws / "sources.yaml"
+    sources.write_text(sources.read_text().replace("path: data/tickets.csv", f"path: {uri}"))
+    org = ws / "organization.yaml"
+    org.write_text(
+        org.read_text().replace(
+            "\n  timezone: Europe/Riga\n",
+            f"\n  timezone: Europe/Riga\n  engine: {{name: spark, connection: '{MASTER}'}}\n"
+            f"  allow_paths: ['{allowed.as_posix()}']\n",
+            1,
+        )
+    )
+
+
+@pytest.mark.usefixtures("spark_session")
+def test_spark_reads_a_uri_source_hashes_its_files_and_verify_sees_them_change(tmp_path: Path) -> None:
+    """A `path:` URI (SPEC §12: `s3a://`, `hdfs://`, …) is read, listed and hashed by Spark; `file://` is
+    the one file system every machine has, and goes through the same Hadoop listing as any other."""
+    expected = kpi("bonus", SUPPORT, "--format", "json")
+    assert expected.exit_code == 0, expected.output
+    ws = tmp_path / "support"
+    shutil.copytree(SUPPORT, ws, ignore=shutil.ignore_patterns(".kpi"))
+    _on_spark_from_a_uri(ws, f"file://{(ws / 'data').as_posix()}/ticket*.csv", ws / "data")
+    assert kpi("validate", ws).exit_code == 0
+    paid = kpi("bonus", ws, "--format", "json")
+    assert paid.exit_code == 0, paid.output
+    got, want = json.loads(paid.stdout), json.loads(expected.stdout)
+    assert got["payouts"] == want["payouts"] and got["total"] == want["total"]
+    assert got["rejects"] == want["rejects"]
+    run_id = got["run"]["id"]
+    shown = json.loads(kpi("runs", "show", ws, run_id, "--format", "json").stdout)
+    (tickets,) = [d for d in shown["data"] if d["source"] == "tickets"]
+    assert tickets["file"].startswith("file:") and tickets["file"].endswith("/data/tickets.csv")
+    assert tickets["sha256"] == hashlib.sha256((ws / "data" / "tickets.csv").read_bytes()).hexdigest()
+    assert kpi("runs", "verify", ws, run_id).exit_code == 0
+    with (ws / "data" / "tickets.csv").open("a", encoding="utf-8") as more:
+        more.write("\n")
+    changed = kpi("runs", "verify", ws, run_id)
+    assert changed.exit_code == 1 and "tickets.csv` changed since the run" in changed.output, changed.output
+    on_duckdb = kpi("bonus", ws, "--engine", "duckdb")
+    assert on_duckdb.exit_code == 1
+    assert "sources.yaml:17:11: error[E132]" in on_duckdb.stderr and "--engine spark" in on_duckdb.stderr
+
+
+def test_a_file_uri_leads_nowhere_a_path_may_not(tmp_path: Path) -> None:
+    """A `file:` URI is a local path in disguise: it stays inside the workspace or an allowed folder."""
+    ws = tmp_path / "support"
+    shutil.copytree(SUPPORT, ws, ignore=shutil.ignore_patterns(".kpi"))
+    _on_spark_from_a_uri(ws, "file:///etc/*.csv", ws / "data")
+    refused = kpi("validate", ws)
+    assert refused.exit_code == 1 and "sources.yaml:17:11: error[E131]" in refused.output, refused.output
