@@ -111,6 +111,20 @@ def drive_everything(kpi: str, work: Path, ws: Path, steps: list[str]) -> None:
     run([kpi, "runs", "list", w, "--approved"], cwd=work)
     run([kpi, "diff", w, w, "--data", w, "--plan", plan, "--period", period, "--format", "json"], cwd=work)
     run([kpi, "evaluate", w, "--period", "2026-13"], cwd=work, expect=2)  # usage errors exit 2
+    drive_engines(kpi, work, w, evaluate_step)
+
+
+def drive_engines(kpi: str, work: Path, w: str, evaluate_step: list[str]) -> None:
+    """Other engines from the bare wheel: their SQL prints without extras; running says what to install."""
+    for engine in ("spark", "postgres"):
+        run([kpi, "compile", w, "--engine", engine], cwd=work)
+    for engine, extra in (("spark", "kpi-engine[spark]"), ("postgres", "kpi-engine[postgres]")):
+        done = subprocess.run(
+            [kpi, *evaluate_step, "--engine", engine], cwd=work, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 1 or "E530" not in done.stderr or extra not in done.stderr:
+            sys.stderr.write(done.stdout + done.stderr)
+            raise SystemExit(f"check_wheel: `--engine {engine}` without its extra did not say to install {extra}")
 
 
 def main() -> None:
