@@ -174,10 +174,10 @@ def check_period(value: str | None) -> str | None:
     """A malformed --period is a usage error (exit 2), found before any work starts."""
     if value is None:
         return None
-    from kpi_engine.periods import PeriodError, parse_period
+    from kpi_engine.periods import PeriodError, check_relative, is_relative, parse_period
 
     try:
-        parse_period(value)
+        check_relative(value) if is_relative(value) else parse_period(value)
     except PeriodError as exc:
         raise UsageProblem(Code.BAD_PERIOD, exc.message, exc.hint) from None
     return value
@@ -192,6 +192,40 @@ RunsFormat = Literal["table", "json"]
 TestsFormat = Literal["text", "junit"]
 CatalogFormat = Literal["md", "html"]
 DiffFormat = Literal["text", "json", "md"]
+
+
+def check_as_of(value: str | None) -> str | None:
+    """A malformed --as-of is a usage error (exit 2)."""
+    if value is not None:
+        from kpi_engine.periods import PeriodError, parse_period
+
+        try:
+            if parse_period(value).kind != "day":
+                raise PeriodError(f"`{value}` is not a date", "write the day as YYYY-MM-DD, e.g. 2026-12-03")
+        except PeriodError as exc:
+            raise UsageProblem(Code.BAD_PERIOD, exc.message, exc.hint, param_hint="'--as-of'") from None
+    return value
+
+
+def resolved(ws: Any, period: str | None, as_of: str | None) -> str | None:
+    """--period with a relative name (`last-month`, `ytd`) replaced by the period it means on --as-of.
+
+    The default day is today in the organization's time zone; only the resolved period runs and is recorded.
+    """
+    from kpi_engine.periods import is_relative
+
+    if period is None or not is_relative(period):
+        return period
+    from datetime import date, datetime
+
+    from kpi_engine.periods import PeriodError, resolve_period, zone
+
+    org = ws.organization
+    day = date.fromisoformat(as_of) if as_of else datetime.now(zone(org.timezone)).date()
+    try:
+        return resolve_period(period, day, org.fiscal_year_start)
+    except PeriodError as exc:
+        raise KpiError([exc.diagnostic()]) from None
 
 
 def _out_usable(value: Path | None, folder: bool) -> Path | None:
@@ -232,7 +266,16 @@ PeriodOption = Annotated[
         "--period",
         metavar="PERIOD",
         callback=check_period,
-        help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b (default: the plan's).",
+        help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, … (default: the plan's).",
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        callback=check_as_of,
+        help="The day relative periods resolve against (default: today in the organization's time zone).",
     ),
 ]
 PlanOption = Annotated[str | None, typer.Option("--plan", metavar="ID", help="Bonus plan id (default: the only plan).")]
@@ -448,9 +491,10 @@ def evaluate(
             "--period",
             metavar="PERIOD",
             callback=check_period,
-            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14 or a..b",
+            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, …",
         ),
     ] = ...,  # type: ignore[assignment]
+    as_of: AsOfOption = None,
     grain: Annotated[Grain | None, typer.Option("--grain", help="Split the period.")] = None,
     kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
     subject: Annotated[str | None, typer.Option("--subject", metavar="ID", help="Only this person or unit.")] = None,
@@ -492,6 +536,7 @@ def evaluate(
     ws = compiled.workspace
     check_writable(ws.root)
     on = target_of(ws, engine, connection)
+    period = resolved(ws, period, as_of) or period
     result = run_evaluate(compiled, period, grain=grain, subject=subject, by=by or (), at=at, target=on)
     results = evaluation_results(result)  # every value rounded once, every row built once: ledger and output share it
     options = {"period": period, "grain": grain, "kpis": kpi or [], "subject": subject, "by": by or [], "at": at}
@@ -539,6 +584,7 @@ def compile_(
             "--period", metavar="PERIOD", callback=check_period, help="Period to compile for (default: this year)."
         ),
     ] = None,
+    as_of: AsOfOption = None,
     dialect: Annotated[
         Dialect | None, typer.Option("--dialect", help="SQL dialect to print (default: the engine's).")
     ] = None,
@@ -560,6 +606,7 @@ def compile_(
             param_hint="'--dialect'",
         )
     compiled = compile_workspace(workspace, kpi or ())
+    period = resolved(compiled.workspace, period, as_of)
     emit(plan_sql(compiled, period, dialect or engine or compiled.workspace.organization.engine, explain), out)
 
 
@@ -572,6 +619,7 @@ def bonus(
     workspace: Workspace = Path("."),
     plan: PlanOption = None,
     period: PeriodOption = None,
+    as_of: AsOfOption = None,
     format: Annotated[BonusFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = "table",
     out: OutOption = None,
     engine: EngineOption = None,
@@ -595,7 +643,7 @@ def bonus(
     check_writable(ws.root)
     currency = ws.organization.currency
     on = target_of(ws, engine, connection)
-    run = pay(compiled, plan, period, target=on)
+    run = pay(compiled, plan, resolved(ws, period, as_of), target=on)
     results = bonus_results(run, currency)
     approved, changes = against_approved(ws, run)
     options = {"plan": run.plan.id, "period": run.period.label} | engine_options(on)
@@ -634,6 +682,7 @@ def explain(
     person: Annotated[str, typer.Option("--person", metavar="ID", help="Roster id of the person.")] = ...,  # type: ignore[assignment]
     plan: PlanOption = None,
     period: PeriodOption = None,
+    as_of: AsOfOption = None,
     out: OutOption = None,
     engine: EngineOption = None,
     connection: ConnectionOption = None,
@@ -644,7 +693,7 @@ def explain(
 
     compiled = compile_workspace(workspace)
     on = target_of(compiled.workspace, engine, connection)
-    text, diagnostics = run_explain(compiled, person, plan, period, on)
+    text, diagnostics = run_explain(compiled, person, plan, resolved(compiled.workspace, period, as_of), on)
     report(diagnostics)
     emit(text, out)
 
@@ -880,6 +929,7 @@ def diff(
     ] = None,
     plan: PlanOption = None,
     period: PeriodOption = None,
+    as_of: AsOfOption = None,
     format: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = "text",
     out: OutOption = None,
 ) -> None:
@@ -891,6 +941,8 @@ def diff(
         raise UsageProblem(
             Code.USAGE, "--plan and --period price the change on data", "add --data WORKSPACE", param_hint="'--data'"
         )
+    if data is not None and period is not None:
+        period = resolved(load(data), period, as_of)
     result = run_diff(old, new, data, plan, period)
     report(result.notes)
     emit({"text": diff_text, "json": diff_json, "md": diff_markdown}[format](result), out)

@@ -39,6 +39,15 @@ previous fiscal year, quarter, calendar month, ISO week or day — found from th
 previous period of a clipped ``2025-03`` piece is all of ``2025-02``. For a range ``a..b`` it is the
 equally long range ending the day before ``a``.
 
+Relative periods (SPEC §10). ``this-month``, ``last-month``, ``this-quarter``, ``last-quarter``,
+``this-year``, ``last-year`` (fiscal quarters and years), ``mtd``, ``qtd``, ``ytd`` (from the start
+of the month, fiscal quarter or fiscal year to the as-of day, inclusive), ``last-N-days`` (the N
+whole days before the as-of day, which is not one of them) and ``last-N-months`` (the N whole
+months before the as-of month) resolve against an as-of date with :func:`resolve_period`, before
+anything runs, to the period they name written as its natural label — ``2026-Q2``, ``2026-04``, an
+ISO week when seven days happen to be one — or else as a range ``2026-01-01..2026-12-03``. Only
+the resolved label reaches outputs and the ledger.
+
 Time zones. :func:`bounds_utc` gives the half-open instant interval [first day 00:00, day after
 the last day 00:00) in the organization's zone, as aware UTC datetimes; evaluation keeps a row
 when its time, placed in that zone, falls inside. Days are therefore not always 24 hours long.
@@ -293,6 +302,96 @@ def _day(day: date) -> Period:
 
 def _range(first: date, last: date) -> Period:
     return Period(first, last, "range", f"{first.isoformat()}..{last.isoformat()}")
+
+
+# --- relative periods ----------------------------------------------------------------------------
+
+RELATIVE_NAMES = (
+    "this-month",
+    "last-month",
+    "this-quarter",
+    "last-quarter",
+    "this-year",
+    "last-year",
+    "mtd",
+    "qtd",
+    "ytd",
+    "last-N-days",
+    "last-N-months",
+)
+RELATIVE_HINT = "relative periods: " + ", ".join(RELATIVE_NAMES) + " (N a whole number, e.g. last-3-months)"
+_LAST_N = re.compile(r"last-(\d{1,5})-(days|months)")
+_UNITS: dict[str, Grain] = {"month": "month", "quarter": "quarter", "year": "year"}
+_TO_DATE: dict[str, Grain] = {"mtd": "month", "qtd": "quarter", "ytd": "year"}
+
+
+def is_relative(text: str) -> bool:
+    """Whether a written period is a relative name (every absolute period starts with a digit)."""
+    stripped = text.strip()
+    return bool(stripped) and stripped[0].isalpha()
+
+
+def check_relative(text: str) -> None:
+    """Raise :class:`PeriodError` (with a did-you-mean hint) unless ``text`` is a relative period name."""
+    name = text.strip().lower()
+    if m := _LAST_N.fullmatch(name):
+        if int(m.group(1)) == 0:
+            raise PeriodError(f"`{text}` is empty: N must be at least 1", RELATIVE_HINT)
+        return
+    if _relative_grain(name) is not None:
+        return
+    import difflib
+
+    digits = re.search(r"\d+", name)
+    shapes = [n.replace("-N-", f"-{digits.group(0) if digits else 3}-") for n in RELATIVE_NAMES]
+    close = difflib.get_close_matches(name, shapes, n=1, cutoff=0.6)
+    raise PeriodError(f"`{text}` is not a period", (f"did you mean `{close[0]}`? " if close else "") + RELATIVE_HINT)
+
+
+def _relative_grain(name: str) -> tuple[str, Grain] | None:
+    """``this-``/``last-`` units and the to-date names as (which, grain)."""
+    if name in _TO_DATE:
+        return "to-date", _TO_DATE[name]
+    which, _, unit = name.partition("-")
+    if which in ("this", "last") and unit in _UNITS:
+        return which, _UNITS[unit]
+    return None
+
+
+def relative_period(text: str, as_of: date, fiscal_year_start: FiscalYearStart = (1, 1)) -> Period:
+    """The period a relative name means on ``as_of``, labelled naturally (see the module docstring)."""
+    check_relative(text)
+    name = text.strip().lower()
+    try:
+        if m := _LAST_N.fullmatch(name):
+            count = int(m.group(1))
+            if m.group(2) == "days":
+                return natural(_range(as_of - timedelta(days=count), as_of - _ONE_DAY), fiscal_year_start)
+            first = _add_months(as_of.year, as_of.month, 1, -count)
+            return natural(_range(first, date(as_of.year, as_of.month, 1) - _ONE_DAY), fiscal_year_start)
+        which, grain = _relative_grain(name) or ("this", "month")  # check_relative has accepted the name
+        unit = containing(as_of, grain, fiscal_year_start)
+        if which == "to-date":
+            return natural(_range(unit.start, as_of), fiscal_year_start)
+        return unit if which == "this" else containing(unit.start - _ONE_DAY, grain, fiscal_year_start)
+    except (OverflowError, ValueError) as exc:
+        raise PeriodError(f"`{text}` on {as_of} reaches before year 0001", None) from exc
+
+
+def natural(period: Period, fiscal_year_start: FiscalYearStart = (1, 1)) -> Period:
+    """A range written as the day, ISO week, month, fiscal quarter or fiscal year it exactly is, if any."""
+    for grain in ("day", "week", "month", "quarter", "year"):
+        unit = containing(period.start, grain, fiscal_year_start)
+        if (unit.start, unit.end) == (period.start, period.end):
+            return unit
+    return period
+
+
+def resolve_period(text: str, as_of: date, fiscal_year_start: FiscalYearStart = (1, 1)) -> str:
+    """A period as written, with a relative name replaced by the label of the period it means on ``as_of``."""
+    if not is_relative(text):
+        return text
+    return relative_period(text, as_of, fiscal_year_start).label
 
 
 def containing(day: date, grain: Grain, fiscal_year_start: FiscalYearStart = (1, 1)) -> Period:
