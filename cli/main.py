@@ -192,6 +192,7 @@ RunsFormat = Literal["table", "json"]
 TestsFormat = Literal["text", "junit"]
 CatalogFormat = Literal["md", "html"]
 DiffFormat = Literal["text", "json", "md"]
+RowsFormat = Literal["table", "csv", "json", "xlsx"]
 
 
 def check_as_of(value: str | None) -> str | None:
@@ -696,6 +697,63 @@ def explain(
     text, diagnostics = run_explain(compiled, person, plan, resolved(compiled.workspace, period, as_of), on)
     report(diagnostics)
     emit(text, out)
+
+
+@app.command(
+    epilog=examples(
+        "kpi rows my_ws --kpi resolved_in_sla.critical --period 2026-03 --subject e03",
+        "kpi rows my_ws --kpi csat --period last-month --subject frontline --format csv --out rows.csv",
+    )
+)
+def rows(
+    workspace: Workspace = Path("."),
+    kpi: Annotated[str, typer.Option("--kpi", metavar="ID", help="The KPI whose rows to list.")] = ...,  # type: ignore[assignment]
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            metavar="PERIOD",
+            callback=check_period,
+            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, …",
+        ),
+    ] = ...,  # type: ignore[assignment]
+    as_of: AsOfOption = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", metavar="ID", help="A person or unit (default: the organization).")
+    ] = None,
+    at: Annotated[Level | None, typer.Option("--at", help="Whether --subject is a person or a unit.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", metavar="N", min=1, help="At most N rows (the total is still told)."),
+    ] = None,
+    format: Annotated[RowsFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = "table",
+    out: OutOption = None,
+    engine: EngineOption = None,
+    connection: ConnectionOption = None,
+) -> None:
+    """The source rows that make a KPI's value, with file:line and whether each one counted."""
+    if format == "xlsx" and out is None:
+        raise UsageProblem(
+            Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out rows.xlsx", param_hint="'--format'"
+        )
+    from kpi_engine.cli.output import staged, write_bytes
+    from kpi_engine.pipeline import compile_workspace
+    from kpi_engine.pipeline import rows as list_rows
+    from kpi_engine.report.rows import rows_csv, rows_json, rows_table, rows_xlsx, table_notice
+
+    compiled = compile_workspace(workspace, [kpi])
+    ws = compiled.workspace
+    on = target_of(ws, engine, connection)
+    found = list_rows(
+        compiled, kpi, resolved(ws, period, as_of) or period, subject=subject, at=at, limit=limit, target=on
+    )
+    notice = table_notice(found) if format == "table" else None
+    report([*found.diagnostics, *([notice] if notice else [])])
+    if format == "xlsx" and out is not None:
+        with staged(out) as path:
+            write_bytes(path, rows_xlsx(found))
+        return
+    emit({"table": rows_table, "csv": rows_csv, "json": rows_json}[format](found), out)
 
 
 runs_app = typer.Typer(

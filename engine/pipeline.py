@@ -40,8 +40,10 @@ from kpi_engine.source import Span
 if TYPE_CHECKING:
     from kpi_engine.audit.verify import Verification
     from kpi_engine.data.ledger import RunRecord
+    from kpi_engine.evaluation.drilldown import RowsListing
     from kpi_engine.evaluation.runner import Evaluation
     from kpi_engine.execution import Engine
+    from kpi_engine.names import Level
     from kpi_engine.pay import BonusRun
     from kpi_engine.periods import Grain
     from kpi_engine.testing import TestReport
@@ -265,6 +267,22 @@ def explain(
         return statement(ws, evaluation, run, person), evaluation.diagnostics
     except KpiError as exc:  # an unknown person: the run's warnings still come first
         raise KpiError([*evaluation.diagnostics, *exc.diagnostics]) from None
+
+
+def rows(
+    compiled: Compiled,
+    kpi: str,
+    period: str,
+    *,
+    subject: str | None = None,
+    at: Level | None = None,
+    limit: int | None = None,
+    target: Target = Target(),
+) -> RowsListing:
+    """`kpi rows`: the source rows behind a KPI's value for a period and a subject (the drill-down)."""
+    from kpi_engine.evaluation.drilldown import list_rows
+
+    return list_rows(compiled, kpi, period, subject=subject, at=at, limit=limit, target=target)
 
 
 def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool) -> str:

@@ -208,10 +208,10 @@ def compile_scan(
         columns += kpi_columns
         joins.update(ctx.joins)
 
-    select = exp.select(*columns).from_(_period_rows(ws, key, slices).subquery(_q(T)))
+    select = exp.select(*columns).from_(period_rows(ws, key, slices).subquery(_q(T)))
     if subjects.unit is not None:  # each unit with its ancestors, joined to the rows below
         select = select.with_(exp.to_identifier(UNITS, quoted=True), _unit_values(unit_paths, depth))
-    select = _join_relations(select, ws, key.source, joins)
+    select = join_relations(select, ws, key.source, joins)
     select = _join_subjects(select, ws, subjects)
     select = select.group_by(_grouping_sets_clause(period, subjects.by, set_cols))
     return ScanQuery(
@@ -344,24 +344,24 @@ def _kpi_columns(spec: KpiSpec, ctx: PlanContext, counts: dict[str, str], dialec
     set): the count is added only for the first of them. Returns the name of the KPI's count column
     and the columns to add.
     """
-    row_filter = _row_filter(spec, ctx)
-    value = compile_expr(spec.formula, ctx, row_filter=row_filter).as_(f"v:{spec.id}", quoted=True)
+    rows = row_filter(spec, ctx)
+    value = compile_expr(spec.formula, ctx, row_filter=rows).as_(f"v:{spec.id}", quoted=True)
     value.add_comments([f"KPI {spec.id} ({spec.location})"])
     # count(*) FILTER, not count_if: a filter that is null on every row of a group must count 0, not null
     n: exp.Expression = exp.Count(this=exp.Star())
-    if row_filter is not None:
-        n = exp.Filter(this=n, expression=exp.Where(this=row_filter.copy()))
+    if rows is not None:
+        n = exp.Filter(this=n, expression=exp.Where(this=rows.copy()))
     columns: list[exp.Expr] = [value]
     shared = counts.setdefault(n.sql(dialect), f"n:{spec.id}")
     if shared == f"n:{spec.id}":
         columns.append(n.as_(shared, quoted=True))
     if spec.valid_if is not None:
-        valid = compile_expr(spec.valid_if, ctx, row_filter=row_filter)
+        valid = compile_expr(spec.valid_if, ctx, row_filter=rows)
         columns.append(valid.as_(f"ok:{spec.id}", quoted=True))
     return shared, columns
 
 
-def _period_rows(ws: m.Workspace, key: ScanKey, slices: Sequence[Slice]) -> exp.Select:
+def period_rows(ws: m.Workspace, key: ScanKey, slices: Sequence[Slice]) -> exp.Select:
     """The source's rows inside the slices, each labelled with its sub-period once (not once per grouping set)."""
     raw_time = exp.column(key.time, quoted=True)
     time_column = ws.sources[key.source].columns.get(key.time)
@@ -373,7 +373,7 @@ def _period_rows(ws: m.Workspace, key: ScanKey, slices: Sequence[Slice]) -> exp.
     )
 
 
-def _join_relations(
+def join_relations(
     select: exp.Select, ws: m.Workspace, source_id: str, joins: Mapping[tuple[str, ...], str]
 ) -> exp.Select:
     """The select with a LEFT JOIN for each relation the formulas use, parents before their children."""
@@ -421,14 +421,15 @@ def compile_empty(ws: m.Workspace, formulas: Formulas, group: ScanGroup, dialect
         columns.append(compile_expr(spec.formula, ctx).as_(spec.id, quoted=True))
         joins.update(ctx.joins)
     select = exp.select(*columns).from_(exp.Table(this=_q(group.key.source), alias=exp.TableAlias(this=_q(T))))
-    return _join_relations(select, ws, group.key.source, joins).where(exp.false())
+    return join_relations(select, ws, group.key.source, joins).where(exp.false())
 
 
 def _any_kpi(ws: m.Workspace, group: ScanGroup) -> m.Kpi:
     return ws.kpis[group.kpis[0].id]
 
 
-def _row_filter(spec: KpiSpec, ctx: PlanContext) -> exp.Expression | None:
+def row_filter(spec: KpiSpec, ctx: PlanContext) -> exp.Expression | None:
+    """The KPI's own rows among its scan's: its segment and its `where`, or None for every row."""
     parts = []
     if spec.segment is not None:
         parts.append(ctx.segment(spec.segment))
@@ -528,4 +529,13 @@ def _period_label(time_col: exp.Expression, slices: Sequence[Slice], column: m.C
     return case
 
 
-__all__ = ["PlanContext", "ScanQuery", "Slice", "compile_empty", "compile_scan"]
+__all__ = [
+    "PlanContext",
+    "ScanQuery",
+    "Slice",
+    "compile_empty",
+    "compile_scan",
+    "join_relations",
+    "period_rows",
+    "row_filter",
+]
