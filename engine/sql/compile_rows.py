@@ -96,7 +96,11 @@ def compile_rows(
     ctx = PlanContext(ws, formulas, key.source, kpi_params(ws, ws.kpis[spec.id]), dialect, calendars(ws))
     declared = list(ws.sources[key.source].columns)
     columns: list[exp.Expr] = [exp.column(name, table=T, quoted=True).as_(name, quoted=True) for name in declared]
-    columns += [exp.column(c, table=T, quoted=True).as_(c, quoted=True) for c in ("_file", "_line")]
+    imported = ws.sources[key.source].path is not None  # a `table:` source has no file and line
+    columns += [
+        (exp.column(c, table=T, quoted=True) if imported else exp.null()).as_(c, quoted=True)
+        for c in ("_file", "_line")
+    ]
     condition = counted_condition(spec.formula)
     if condition is not None:
         met = exp.func("COALESCE", compile_expr(condition, ctx), exp.false())
@@ -109,7 +113,7 @@ def compile_rows(
     select = join_relations(select, ws, key.source, ctx.joins)
     if where:
         select = select.where(exp.and_(*where) if len(where) > 1 else where[0])
-    order = [exp.column(c, table=T, quoted=True) for c in ("_file", "_line", *declared)]
+    order = [exp.column(c, table=T, quoted=True) for c in (*(("_file", "_line") if imported else ()), *declared)]
     select = select.order_by(*(exp.Ordered(this=o, nulls_first=False) for o in order))
     if limit is not None:
         select = select.limit(limit)

@@ -82,3 +82,14 @@ def test_organization_engine_is_the_default_and_the_command_line_wins(on_tables:
         assert "support_cli" in on_duckdb.output
     finally:
         organization.write_text(original, encoding="utf-8")
+
+
+def test_rows_on_postgres_are_the_rows_duckdb_lists(on_tables: Path, postgres_url: str) -> None:
+    args = ("--kpi", "resolved_in_sla.critical", "--period", "2026", "--subject", "frontline", "--format", "json")
+    on_files = json.loads(kpi("rows", SUPPORT, *args).stdout)
+    result = kpi("rows", on_tables, *args, "--engine", "postgres", "--connection", postgres_url)
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert listed["total"] == on_files["total"] > 0
+    key = sorted((r["ticket_id"], r["counted"]) for r in listed["rows"])
+    assert key == sorted((r["ticket_id"], r["counted"]) for r in on_files["rows"])

@@ -115,3 +115,15 @@ def test_a_file_uri_leads_nowhere_a_path_may_not(tmp_path: Path) -> None:
     _on_spark_from_a_uri(ws, "file:///etc/*.csv", ws / "data")
     refused = kpi("validate", ws)
     assert refused.exit_code == 1 and "sources.yaml:17:11: error[E131]" in refused.output, refused.output
+
+
+@pytest.mark.usefixtures("spark_session")
+def test_rows_on_spark_are_the_rows_duckdb_lists_with_their_file_lines() -> None:
+    args = ("--kpi", "resolved_in_sla.critical", "--period", "2026", "--subject", "frontline", "--format", "json")
+    on_duckdb = json.loads(kpi("rows", SUPPORT, *args).stdout)
+    result = kpi("rows", SUPPORT, *args, "--engine", "spark", "--connection", MASTER)
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert listed["total"] == on_duckdb["total"] > 0
+    key = [(r["ticket_id"], r["counted"], r["file"], r["line"]) for r in listed["rows"]]
+    assert key == [(r["ticket_id"], r["counted"], r["file"], r["line"]) for r in on_duckdb["rows"]]
