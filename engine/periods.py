@@ -378,6 +378,17 @@ def relative_period(text: str, as_of: date, fiscal_year_start: FiscalYearStart =
         raise PeriodError(f"`{text}` on {as_of} reaches before year 0001", None) from exc
 
 
+def window_start(end: date, count: int, unit: str) -> date:
+    """The first day of a rolling window of ``count`` days, weeks or calendar months that ends the day before ``end``.
+
+    Months step back by the calendar (a 3-month window ending with March starts on 1 January; one
+    ending on 30 May starts on 28 February... the day clamped to the month's length).
+    """
+    if unit == "month":
+        return _add_months(end.year, end.month, end.day, -count)
+    return end - timedelta(days=count * (7 if unit == "week" else 1))
+
+
 def natural(period: Period, fiscal_year_start: FiscalYearStart = (1, 1)) -> Period:
     """A range written as the day, ISO week, month, fiscal quarter or fiscal year it exactly is, if any."""
     for grain in ("day", "week", "month", "quarter", "year"):

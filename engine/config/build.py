@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -347,6 +348,7 @@ class _Builder:
             "where": raw.get("where"),
             "segment": raw.get("segment"),
             "time": raw.get("time"),
+            "window": self.window(raw, path),
             "unit": raw.get("unit"),
             "direction": raw.get("direction", "higher"),
             "category": raw.get("category"),
@@ -363,6 +365,28 @@ class _Builder:
             "base_id": ident,
             "path": path,
         }
+
+    def window(self, raw: dict[str, Any], path: DataPath) -> m.Window | None:
+        """`window:` (its shape checked by the schema): on a source KPI only."""
+        text = raw.get("window")
+        if not isinstance(text, str):
+            return None
+        if raw.get("source") is None:
+            self.fail(
+                Code.BAD_VALUE,
+                "a window belongs on a KPI that reads a source; a derived KPI combines its inputs' values",
+                (*path, "window"),
+                "put the window on the source KPIs this formula uses",
+                key=True,
+            )
+            return None
+        found = re.fullmatch(r"\s*(\d+)\s*([a-z]+)\s*", text)
+        if found is None:
+            return None
+        count, unit = int(found.group(1)), found.group(2)
+        if unit.startswith(("y", "year")):
+            return m.Window(count * 12, "month")
+        return m.Window(count, "day" if unit.startswith("d") else "week" if unit.startswith("w") else "month")
 
     def scorecards(self) -> dict[str, m.Scorecard]:
         out = {}

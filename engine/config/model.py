@@ -242,6 +242,17 @@ class By:
     column: str
 
 
+@dataclass(frozen=True, order=True)
+class Window:
+    """A rolling window (SPEC §10): ``count`` days, weeks or calendar months ending with a period's end."""
+
+    count: int
+    unit: Literal["day", "week", "month"]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.unit}{'s' if self.count != 1 else ''}"
+
+
 @dataclass(frozen=True)
 class Kpi:
     """One evaluable KPI; a segment variant is its own Kpi with a dotted id."""
@@ -256,6 +267,7 @@ class Kpi:
     where: str | None = None
     segment: str | None = None
     time: str | None = None
+    window: Window | None = None
     unit: str | None = None
     direction: Direction = "higher"
     category: str | None = None

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kpi_engine.config.model import Window
 from kpi_engine.expr.ast import Expr
 from kpi_engine.expr.types import Type
 
 
 @dataclass(frozen=True, order=True)
 class ScanKey:
-    """KPIs with equal keys share one scan: same source, same time column, same attribution."""
+    """KPIs with equal keys share one scan: same source, same time column, same attribution, same window."""
 
     source: str
     time: str
     level: str  # "person" | "unit" | "organization"
     by_column: str | None
+    window: Window | None = None
 
     def describe(self) -> str:
         """Human words for the key, used by `kpi compile --explain`."""
         who = "the organization only" if self.by_column is None else f"{self.level} from `{self.by_column}`"
-        return f"source `{self.source}`, time `{self.time}`, subjects: {who}"
+        rolling = f", rolling window {self.window}" if self.window is not None else ""
+        return f"source `{self.source}`, time `{self.time}`{rolling}, subjects: {who}"
+
+    def order(self) -> tuple[str, str, str, str, int, str]:
+        """A total order of keys (None sorts first), for a stable scan order."""
+        window = (self.window.count, self.window.unit) if self.window is not None else (0, "")
+        return (self.source, self.time, self.level, self.by_column or "", *window)
 
 
 @dataclass(frozen=True)

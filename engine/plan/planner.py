@@ -24,8 +24,8 @@ def scan_key(ws: m.Workspace, kpi: m.Kpi) -> ScanKey:
     source = ws.sources[kpi.source]
     time = kpi.time or source.time or ""
     if kpi.by is None:
-        return ScanKey(kpi.source, time, "organization", None)
-    return ScanKey(kpi.source, time, kpi.by.level, kpi.by.column)
+        return ScanKey(kpi.source, time, "organization", None, kpi.window)
+    return ScanKey(kpi.source, time, kpi.by.level, kpi.by.column, kpi.window)
 
 
 def _location(ws: m.Workspace, kpi: m.Kpi) -> str:
@@ -83,7 +83,7 @@ def plan(ws: m.Workspace, formulas: Formulas, kpi_ids: Iterable[str]) -> Plan:
                 _location(ws, kpi),
             )
         )
-    scans = tuple(ScanGroup(key, tuple(groups[key])) for key in sorted(groups))
+    scans = tuple(ScanGroup(key, tuple(groups[key])) for key in sorted(groups, key=ScanKey.order))
     order = tuple(derived[kid] for kid in graph.order if kid in derived)
     return Plan(scans, order, tuple(_reasons(scans)))
 
@@ -99,9 +99,12 @@ def _reasons(scans: tuple[ScanGroup, ...]) -> list[str]:
             continue
         times = {k.time for k in keys}
         bys = {(k.level, k.by_column) for k in keys}
+        windows = {str(k.window) if k.window else "none" for k in keys}
         parts = []
         if len(times) > 1:
             parts.append("different time columns (" + ", ".join(sorted(times)) + ")")
+        if len(windows) > 1:
+            parts.append("different rolling windows (" + ", ".join(sorted(windows)) + ")")
         if len(bys) > 1:
             parts.append(
                 "different attribution ("

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Literal, cast
 
@@ -45,6 +45,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.scopes import roster_aliases
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.expr.scope import Calendar, Duration, ParamValue
+from kpi_engine.periods import Period, bounds_utc, window_start
 from kpi_engine.plan.ir import KpiSpec, ScanGroup, ScanKey
 from kpi_engine.sql.compile_expr import compile_expr
 from kpi_engine.sql.dialects import SINGLE_ARGUMENT_GROUPING
@@ -365,12 +366,52 @@ def period_rows(ws: m.Workspace, key: ScanKey, slices: Sequence[Slice]) -> exp.S
     """The source's rows inside the slices, each labelled with its sub-period once (not once per grouping set)."""
     raw_time = exp.column(key.time, quoted=True)
     time_column = ws.sources[key.source].columns.get(key.time)
+    if key.window is not None:
+        return _window_rows(ws, key, slices, time_column)
     label = _period_label(raw_time, slices, time_column).as_("__period", quoted=True)
     return (
         exp.select(exp.Star(), label)
         .from_(exp.Table(this=_q(key.source)))
         .where(_in_slices(raw_time, slices, time_column))
     )
+
+
+def _window_rows(ws: m.Workspace, key: ScanKey, slices: Sequence[Slice], column: m.Column | None) -> exp.Select:
+    """The source's rows once per slice whose rolling window holds them, labelled with that slice.
+
+    A slice's window ends with the slice's end and reaches back ``key.window`` (SPEC §10); windows
+    of consecutive slices overlap, so a row can belong to several — the inner join repeats it, and
+    each grouping set then counts it in every slice it belongs to::
+
+        SELECT "tickets".*, "__w"."__label" AS "__period" FROM "tickets"
+        JOIN (VALUES ('2026-03', <window start>, <slice end>), …) AS "__w"("__label", "__lo", "__hi")
+          ON "tickets"."created_at" >= "__w"."__lo" AND "tickets"."created_at" < "__w"."__hi"
+    """
+    assert key.window is not None
+    table = exp.to_identifier(key.source, quoted=True)
+    time_col = exp.column(key.time, table=key.source, quoted=True)
+    rows = []
+    for s in slices:
+        last = date.fromisoformat(s.last_day)
+        first = window_start(last + timedelta(days=1), key.window.count, key.window.unit)
+        lo: exp.Expression
+        hi: exp.Expression
+        if _is_date(column):
+            lo = exp.cast(exp.Literal.string(first.isoformat()), "DATE")
+            hi = exp.cast(exp.Literal.string(s.last_day), "DATE")
+        else:
+            lo = _bound(bounds_utc(Period(first, first, "day", ""), ws.organization.timezone)[0])
+            hi = _bound(s.end)
+        rows.append((exp.Literal.string(s.label), lo, hi))
+    windows = exp.values(rows, alias="__w", columns=["__label", "__lo", "__hi"])
+    upper: exp.Expression = (
+        exp.LTE(this=time_col.copy(), expression=_col("__w", "__hi"))
+        if _is_date(column)
+        else exp.LT(this=time_col.copy(), expression=_col("__w", "__hi"))
+    )
+    on = exp.and_(exp.GTE(this=time_col, expression=_col("__w", "__lo")), upper)
+    label = _col("__w", "__label").as_("__period", quoted=True)
+    return exp.select(exp.Column(this=exp.Star(), table=table), label).from_(exp.Table(this=table)).join(windows, on=on)
 
 
 def join_relations(
