@@ -93,3 +93,26 @@ def test_rows_on_postgres_are_the_rows_duckdb_lists(on_tables: Path, postgres_ur
     assert listed["total"] == on_files["total"] > 0
     key = sorted((r["ticket_id"], r["counted"]) for r in listed["rows"])
     assert key == sorted((r["ticket_id"], r["counted"]) for r in on_files["rows"])
+
+
+def test_a_rolling_window_on_postgres_gives_duckdbs_values(postgres_url: str, tmp_path: Path) -> None:
+    ws = tmp_path / "support"
+    shutil.copytree(SUPPORT, ws, ignore=shutil.ignore_patterns(".kpi"))
+    kpis = ws / "kpis.yaml"
+    kpis.write_text(
+        kpis.read_text().replace(
+            "    formula: share(csat >= 4, csat is not null)\n",
+            "    formula: share(csat >= 4, csat is not null)\n    window: 3 months\n",
+        )
+    )
+    args = ("--kpi", "csat", "--period", "2026-Q2", "--grain", "month", "--format", "json")
+    on_duckdb = json.loads(kpi("evaluate", ws, *args).stdout)["kpis"]
+    _tables(postgres_url, load_workspace(ws), "support_window", "wall")
+    sources = ws / "sources.yaml"
+    text = sources.read_text(encoding="utf-8")
+    for name in ("employees", "tickets"):
+        text = text.replace(f"path: data/{name}.csv", f"table: support_window.{name}")
+    sources.write_text(text, encoding="utf-8")
+    on_postgres = kpi("evaluate", ws, *args, "--engine", "postgres", "--connection", postgres_url)
+    assert on_postgres.exit_code == 0, on_postgres.output
+    assert json.loads(on_postgres.stdout)["kpis"] == on_duckdb and len(on_duckdb) > 10

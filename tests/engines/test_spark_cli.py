@@ -127,3 +127,21 @@ def test_rows_on_spark_are_the_rows_duckdb_lists_with_their_file_lines() -> None
     assert listed["total"] == on_duckdb["total"] > 0
     key = [(r["ticket_id"], r["counted"], r["file"], r["line"]) for r in listed["rows"]]
     assert key == [(r["ticket_id"], r["counted"], r["file"], r["line"]) for r in on_duckdb["rows"]]
+
+
+@pytest.mark.usefixtures("spark_session")
+def test_a_rolling_window_on_spark_gives_duckdbs_values(tmp_path: Path) -> None:
+    ws = tmp_path / "support"
+    shutil.copytree(SUPPORT, ws, ignore=shutil.ignore_patterns(".kpi"))
+    kpis = ws / "kpis.yaml"
+    kpis.write_text(
+        kpis.read_text().replace(
+            "    formula: share(csat >= 4, csat is not null)\n",
+            "    formula: share(csat >= 4, csat is not null)\n    window: 3 months\n",
+        )
+    )
+    args = ("evaluate", ws, "--kpi", "csat", "--period", "2026-Q2", "--grain", "month", "--format", "json")
+    on_duckdb = json.loads(kpi(*args).stdout)["kpis"]
+    on_spark = kpi(*args, "--engine", "spark", "--connection", MASTER)
+    assert on_spark.exit_code == 0, on_spark.output
+    assert json.loads(on_spark.stdout)["kpis"] == on_duckdb and len(on_duckdb) > 10
