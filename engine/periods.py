@@ -58,6 +58,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -387,6 +388,20 @@ def window_start(end: date, count: int, unit: str) -> date:
     if unit == "month":
         return _add_months(end.year, end.month, end.day, -count)
     return end - timedelta(days=count * (7 if unit == "week" else 1))
+
+
+def periods_spanned(period: Period, per: Grain, fiscal_year_start: FiscalYearStart = (1, 1)) -> Decimal:
+    """How many ``per`` periods (days, ISO weeks, months, fiscal quarters or years) ``period`` spans.
+
+    Each whole one counts 1 and a partial one its share of days: February 2026 (28 days) is 1 month,
+    1–14 February is 0.5 of a month, 2026-Q1 is 3 months, and a 10-day range across two months is
+    the sum of its two shares. Exact fractions are carried at 28 significant digits.
+    """
+    total = Decimal(0)
+    for piece in split(period, per, fiscal_year_start):
+        unit = containing(piece.start, per, fiscal_year_start)
+        total += Decimal(days(piece)) / Decimal(days(unit))
+    return total
 
 
 def natural(period: Period, fiscal_year_start: FiscalYearStart = (1, 1)) -> Period:

@@ -275,7 +275,7 @@ class _Builder:
         if not isinstance(raw, dict):
             return None
         fields: dict[str, Any] = {"path": path}
-        for key in ("threshold", "target", "stretch", "min", "max", "threshold_min", "threshold_max", "benchmark"):
+        for key in (*_POINTS, "benchmark"):
             if key in raw:
                 fields[key] = self.value(parse_quantity, raw[key], (*path, key), Code.BAD_VALUE)
         for key in ("change", "threshold_change", "stretch_change", "better_by"):
@@ -288,7 +288,25 @@ class _Builder:
                 )
         if "vs" in raw:
             fields["vs"] = raw["vs"]
+        if "per" in raw:
+            fields["per"] = self.per(raw, path)
         return m.Target(**fields)
+
+    def per(self, raw: dict[str, Any], path: DataPath) -> str | None:
+        """`target.per`: absolute points that are numbers or durations, never shares or relative targets."""
+        relative = [k for k in ("vs", "benchmark") if k in raw]
+        shares = [k for k in _POINTS if isinstance(raw.get(k), str) and str(raw[k]).strip().endswith("%")]
+        if relative or shares:
+            self.fail(
+                Code.BAD_VALUE,
+                f"`per: {raw['per']}` scales absolute points with the period's length; "
+                + (f"`{relative[0]}` is relative to another value" if relative else f"`{shares[0]}` is a share"),
+                (*path, "per"),
+                "use `per` with counts, sums or durations (e.g. `target: 40, per: month`)",
+                key=True,
+            )
+            return None
+        return str(raw["per"])
 
     def scoring(self, raw: Any, path: DataPath) -> m.Scoring | None:
         if not isinstance(raw, dict):
@@ -517,6 +535,9 @@ class _Builder:
                 ident, str(raw.get("period", "")), data, tuple(raw.get("expect") or ()), ("tests", ident)
             )
         return out
+
+
+_POINTS = ("threshold", "target", "stretch", "min", "max", "threshold_min", "threshold_max")
 
 
 def _minutes(text: str) -> int:

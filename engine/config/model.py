@@ -226,6 +226,7 @@ class Target:
     stretch_change: Decimal | None = None
     benchmark: Quantity | None = None
     better_by: Decimal | None = None
+    per: Literal["day", "week", "month", "quarter", "year"] | None = None
     path: DataPath = ()
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -13,7 +13,7 @@ from kpi_engine.config.dependencies import derived_inputs
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.evaluation.org import OrgData
 from kpi_engine.evaluation.values import Key, KpiValue, RowKey, Values
-from kpi_engine.periods import Period
+from kpi_engine.periods import Period, periods_spanned
 from kpi_engine.scoring import scorecard as sc
 from kpi_engine.scoring.exact import TWELVE
 from kpi_engine.scoring.score import (
@@ -126,6 +126,53 @@ def _assessor(ws: m.Workspace, kpi: m.Kpi, target: m.Target | None, scoring: m.S
     )
 
 
+def _assess_by_period(
+    ws: m.Workspace, kpi: m.Kpi, rows: list[AssessRow], labels: Sequence[str], periods: Mapping[str, Period]
+) -> list[Assessment]:
+    """A KPI's rows assessed under its target: at once, or per period when the target's points are `per` a length."""
+    target = kpi.target
+    if target is None or target.per is None:
+        return _assess(_assessor(ws, kpi, target, kpi.scoring), rows, kpi.id)
+    out: list[Assessment | None] = [None] * len(rows)
+    for label in dict.fromkeys(labels):
+        mine = [i for i, own in enumerate(labels) if own == label]
+        rule = _assessor(ws, kpi, scaled(target, periods[label], ws.organization.fiscal_year_start), kpi.scoring)
+        for i, a in zip(mine, _assess(rule, [rows[i] for i in mine], kpi.id), strict=True):
+            out[i] = a
+    return [a for a in out if a is not None]
+
+
+def scaled(target: m.Target, period: Period, fiscal_year_start: tuple[int, int]) -> m.Target:
+    """A target whose points are `per` a length of time, as points for ``period`` (SPEC §10).
+
+    Every point is multiplied by the number of such lengths the period spans
+    (:func:`~kpi_engine.periods.periods_spanned`): 40 per month is 40 over March, 20 over 1–14
+    February, 120 over a quarter. The result has no `per`, so it is assessed like any absolute target.
+    """
+    if target.per is None:
+        return target
+    factor = periods_spanned(period, target.per, fiscal_year_start)
+
+    def times(point: m.Quantity | None) -> m.Quantity | None:
+        if point is None:
+            return None
+        if isinstance(point, Decimal):
+            return point * factor
+        return replace(point, seconds=point.seconds * factor)
+
+    return replace(
+        target,
+        per=None,
+        threshold=times(target.threshold),
+        target=times(target.target),
+        stretch=times(target.stretch),
+        min=times(target.min),
+        max=times(target.max),
+        threshold_min=times(target.threshold_min),
+        threshold_max=times(target.threshold_max),
+    )
+
+
 def _inherited(
     ws: m.Workspace, kpi: m.Kpi, value: KpiValue | None, in_force: bool, values: Values
 ) -> Assessment | None:
@@ -196,7 +243,8 @@ def kpi_results(
                 )
                 for i in shown
             ]
-            for i, a in zip(shown, _assess(_assessor(ws, kpi, kpi.target, kpi.scoring), rows, kid), strict=True):
+            shown_labels = [labels[i] for i in shown]
+            for i, a in zip(shown, _assess_by_period(ws, kpi, rows, shown_labels, periods), strict=True):
                 assessed[i] = a
             if kpi.source is None:
                 for i in shown:
@@ -281,7 +329,7 @@ def scorecard_results(
     and level); each scorecard's weights are checked once (:class:`Weighing`).
     """
     cards = {card_id: _Card(ws, ws.scorecards[card_id], periods, known) for card_id in sorted(set(assignment.values()))}
-    own: dict[int, Assessor] = {}
+    own: dict[tuple[int, str], Assessor] = {}
     out = []
     for person_id in sorted(assignment):
         card = cards[assignment[person_id]]
@@ -312,7 +360,16 @@ def scorecard_results(
                 found = values.get(key)
                 prev = previous.get((*key[:3], previous_label.get(label, ""), ())) if previous.blocks else None
                 a = _assess_entry(
-                    ws, kpi, entry, found, prev, entry_in_force and card.kpi_in_force[kpi.id][label], values, own
+                    ws,
+                    kpi,
+                    entry,
+                    found,
+                    prev,
+                    entry_in_force and card.kpi_in_force[kpi.id][label],
+                    values,
+                    own,
+                    label,
+                    periods,
                 )
                 items.append(
                     (
@@ -381,15 +438,21 @@ def _assess_entry(
     previous: KpiValue | None,
     in_force: bool,
     values: Values,
-    own: dict[int, Assessor],
+    own: dict[tuple[int, str], Assessor],
+    label: str,
+    periods: Mapping[str, Period],
 ) -> Assessment:
     """An entry's own assessment: its target and scoring (or the KPI's), and whether both are in force."""
     inherited = _inherited(ws, kpi, value, in_force, values)
     if inherited is not None:
         return inherited
-    rule = own.get(id(entry))
+    target = entry.target or kpi.target
+    cached = (id(entry), label if target is not None and target.per is not None else "")
+    rule = own.get(cached)
     if rule is None:
-        rule = own[id(entry)] = _assessor(ws, kpi, entry.target or kpi.target, entry.scoring or kpi.scoring)
+        if target is not None and target.per is not None:
+            target = scaled(target, periods[label], ws.organization.fiscal_year_start)
+        rule = own[cached] = _assessor(ws, kpi, target, entry.scoring or kpi.scoring)
     return _assess(rule, [_row(value, in_force, previous)], kpi.id)[0]
 
 
