@@ -134,6 +134,7 @@ class Code(StrEnum):
     ROSTER_ROW_REJECTED = "W541"
     ROWS_WITHOUT_TIME = "W542"
     NO_TARGET_BONUS = "W543"
+    TARGET_MISSING = "W544"  # a subject and period without a target from data (SPEC §10)
     # E6xx: scoring, tests
     TEST_FAILED = "E600"
     # lints

@@ -15,7 +15,7 @@ from kpi_engine.config.money import minor_unit, strict_roster
 from kpi_engine.config.paths import Boundary, allowed_folders
 from kpi_engine.config.scalars import ValueProblem, parse_date, parse_percent, parse_quantity
 from kpi_engine.config.workspace import Definitions
-from kpi_engine.errors import Code, Diagnostic, error
+from kpi_engine.errors import Code, Diagnostic, did_you_mean, error
 
 T = TypeVar("T")
 WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
@@ -275,9 +275,20 @@ class _Builder:
         if not isinstance(raw, dict):
             return None
         fields: dict[str, Any] = {"path": path}
+        columns = []
         for key in (*_POINTS, "benchmark"):
-            if key in raw:
+            if isinstance(raw.get(key), str) and raw[key].strip().startswith("column "):
+                columns.append(
+                    (key, self.roster_column(raw[key].strip().removeprefix("column ").strip(), (*path, key)))
+                )
+            elif key in raw and "from" in raw and key in ("threshold", "stretch"):
+                share = lambda v: parse_percent(v, allow_above_one=True)  # noqa: E731 - of the subject's target
+                fields[key] = self.value(share, raw[key], (*path, key), Code.BAD_PERCENT)
+            elif key in raw:
                 fields[key] = self.value(parse_quantity, raw[key], (*path, key), Code.BAD_VALUE)
+        fields["columns"] = tuple(columns)
+        if isinstance(raw.get("from"), dict):
+            fields["data"] = self.target_from(raw["from"], (*path, "from"))
         for key in ("change", "threshold_change", "stretch_change", "better_by"):
             if key in raw:
                 fields[key] = self.value(
@@ -291,6 +302,51 @@ class _Builder:
         if "per" in raw:
             fields["per"] = self.per(raw, path)
         return m.Target(**fields)
+
+    def roster_column(self, name: str, path: DataPath) -> str:
+        """A `column NAME` target point: a column of the roster source (checked when there is a roster)."""
+        people = self.section("organization").get("people")
+        roster = self.section("sources").get(str(people.get("source"))) if isinstance(people, dict) else None
+        columns = (roster or {}).get("columns") if isinstance(roster, dict) else None
+        if not isinstance(columns, dict):
+            self.fail(
+                Code.UNKNOWN_REFERENCE,
+                f"`column {name}` reads the roster, and the organization has no roster source",
+                path,
+                "map `organization.people` to a source with this column, or write the point as a number",
+            )
+        elif name not in columns:
+            self.fail(
+                Code.UNKNOWN_REFERENCE,
+                f"the roster has no column `{name}`",
+                path,
+                did_you_mean(name, list(columns)) or "declare the column in the roster source's `columns`",
+            )
+        return name
+
+    def target_from(self, raw: dict[str, Any], path: DataPath) -> m.TargetFrom:
+        """`target.from`: a declared source and three of its columns (the schema checked the keys)."""
+        found = m.TargetFrom(str(raw["source"]), str(raw["subject"]), str(raw["period"]), str(raw["value"]))
+        source = self.section("sources").get(found.source)
+        if not isinstance(source, dict):
+            self.fail(
+                Code.UNKNOWN_REFERENCE,
+                f"unknown source `{found.source}`",
+                (*path, "source"),
+                did_you_mean(found.source, list(self.section("sources"))) or "declare it under `sources`",
+            )
+            return found
+        columns = list(source.get("columns") or {})
+        for key in ("subject", "period", "value"):
+            name = getattr(found, key)
+            if name not in columns:
+                self.fail(
+                    Code.UNKNOWN_REFERENCE,
+                    f"source `{found.source}` has no column `{name}`",
+                    (*path, key),
+                    did_you_mean(name, columns) or f"its columns: {', '.join(columns)}",
+                )
+        return found
 
     def per(self, raw: dict[str, Any], path: DataPath) -> str | None:
         """`target.per`: absolute points that are numbers or durations, never shares or relative targets."""

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from kpi_engine.config.loader import DataPath, SourceMap
 from kpi_engine.config.scalars import Duration
 from kpi_engine.errors import unknown
-from kpi_engine.names import Level
+from kpi_engine.names import Grain, Level
 from kpi_engine.source import Span
 
 Quantity = Decimal | Duration
@@ -210,6 +210,16 @@ class Scoring:
 
 
 @dataclass(frozen=True)
+class TargetFrom:
+    """Targets from data (SPEC §10): the rows of ``source`` give each subject's target per period."""
+
+    source: str
+    subject: str
+    period: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Target:
     """Target points; absolute, relative to the previous period, or to a benchmark."""
 
@@ -226,8 +236,17 @@ class Target:
     stretch_change: Decimal | None = None
     benchmark: Quantity | None = None
     better_by: Decimal | None = None
-    per: Literal["day", "week", "month", "quarter", "year"] | None = None
+    per: Grain | None = None
+    data: TargetFrom | None = None
+    """With `from:`, each subject's target per period; `threshold`/`stretch` are then fractions of it."""
+    columns: tuple[tuple[str, str], ...] = ()
+    """Points read from a roster column for each person: (point, column), e.g. ("target", "deal_quota")."""
     path: DataPath = ()
+
+    @property
+    def from_data(self) -> bool:
+        """Whether the points differ by subject (read from a source or the roster)."""
+        return self.data is not None or bool(self.columns)
 
     @property
     def is_range(self) -> bool:

@@ -435,7 +435,15 @@ def _key(q: m.Quantity) -> Decimal:
 
 
 def check_target(ws: m.Workspace, target: m.Target, direction: str, owner: str) -> Iterator[Diagnostic]:
-    """Target points are consistent with the KPI's direction; range targets are well-formed."""
+    """Target points are consistent with the KPI's direction; range targets are well-formed.
+
+    Points that differ by subject (`from:`, `column NAME`) are checked as each subject's are assessed.
+    """
+    if not target.from_data:
+        yield from _check_points(ws, target, direction, owner)
+
+
+def _check_points(ws: m.Workspace, target: m.Target, direction: str, owner: str) -> Iterator[Diagnostic]:
     path = target.path
     if direction == "range":
         if target.min is None or target.max is None:

@@ -80,6 +80,7 @@ _SYNONYMS = {
 _PERIOD_HINT = "write 2025, 2025-Q1, 2025-03, 2025-W05 or 2025-01-01..2025-03-31"
 _GRAINS = GRAINS
 _TARGET_FAMILIES = (
+    ("from",),
     ("threshold", "target", "stretch"),
     ("min", "max", "threshold_min", "threshold_max"),
     ("vs", "change", "threshold_change", "stretch_change"),
@@ -87,7 +88,8 @@ _TARGET_FAMILIES = (
 )
 _TARGET_FORMS_HINT = (
     "a target is one of: {threshold, target, stretch}; {min, max, threshold_min, threshold_max}; "
-    "{vs: previous, change, threshold_change, stretch_change}; {benchmark, better_by}"
+    "{vs: previous, change, threshold_change, stretch_change}; {benchmark, better_by}; "
+    "{from: {source, subject, period, value}, threshold, stretch}"
 )
 _NEEDS_HINTS = {
     ("vs", "change"): "a relative target reads {vs: previous, change: +10%}",

@@ -12,6 +12,7 @@ from kpi_engine.config import model as m
 from kpi_engine.config.dependencies import derived_inputs
 from kpi_engine.errors import Code, KpiError, error
 from kpi_engine.evaluation.org import OrgData
+from kpi_engine.evaluation.targets import SubjectTargets
 from kpi_engine.evaluation.values import Key, KpiValue, RowKey, Values
 from kpi_engine.periods import Period, periods_spanned
 from kpi_engine.scoring import scorecard as sc
@@ -126,20 +127,66 @@ def _assessor(ws: m.Workspace, kpi: m.Kpi, target: m.Target | None, scoring: m.S
     )
 
 
-def _assess_by_period(
-    ws: m.Workspace, kpi: m.Kpi, rows: list[AssessRow], labels: Sequence[str], periods: Mapping[str, Period]
+def _assess_each(
+    ws: m.Workspace,
+    kpi: m.Kpi,
+    rows: list[AssessRow],
+    whose: Sequence[tuple[str, str | None, str]],
+    periods: Mapping[str, Period],
+    subject_targets: SubjectTargets | None,
 ) -> list[Assessment]:
-    """A KPI's rows assessed under its target: at once, or per period when the target's points are `per` a length."""
+    """A KPI's rows under its target: at once, or grouped by the points each (level, subject, period) gets.
+
+    Points differ by row when they are `per` a length of time (scaled to each period) or come from
+    data (each subject's own, :class:`SubjectTargets`); rows with the same points share an assessor.
+    """
     target = kpi.target
-    if target is None or target.per is None:
+    if target is None or (target.per is None and not target.from_data):
         return _assess(_assessor(ws, kpi, target, kpi.scoring), rows, kpi.id)
+    groups: dict[m.Target | None, list[int]] = {}
+    for i, (level, subject, label) in enumerate(whose):
+        own = own_target(ws, kpi.id, target, level, subject, label, periods, subject_targets)
+        groups.setdefault(own, []).append(i)
     out: list[Assessment | None] = [None] * len(rows)
-    for label in dict.fromkeys(labels):
-        mine = [i for i, own in enumerate(labels) if own == label]
-        rule = _assessor(ws, kpi, scaled(target, periods[label], ws.organization.fiscal_year_start), kpi.scoring)
-        for i, a in zip(mine, _assess(rule, [rows[i] for i in mine], kpi.id), strict=True):
+    for own, members in groups.items():
+        rule = _assessor(ws, kpi, own, kpi.scoring)
+        for i, a in zip(members, _assess(rule, [rows[i] for i in members], kpi.id), strict=True):
             out[i] = a
     return [a for a in out if a is not None]
+
+
+def _left_out(
+    kpi: m.Kpi,
+    entry: m.ScorecardEntry,
+    resolved: object,
+    subject_targets: SubjectTargets | None,
+    whose: tuple[str, str, str],
+) -> bool:
+    """Whether an entry whose points come from data found none for its subject: left out (and said), not scored 0."""
+    target = entry.target or kpi.target
+    missing = target is not None and target.from_data and resolved is None
+    if missing and subject_targets is not None:
+        subject_targets.left_out[whose].append(kpi.id)
+    return missing
+
+
+def own_target(
+    ws: m.Workspace,
+    kpi: str,
+    target: m.Target,
+    level: str,
+    subject: str | None,
+    label: str,
+    periods: Mapping[str, Period],
+    subject_targets: SubjectTargets | None,
+) -> m.Target | None:
+    """The points one subject gets for one period: its own from data, then scaled when `per` a length."""
+    own: m.Target | None = target
+    if target.from_data:
+        own = (subject_targets or SubjectTargets()).resolve(kpi, target, level, subject, label)
+    if own is not None and own.per is not None:
+        own = scaled(own, periods[label], ws.organization.fiscal_year_start)
+    return own
 
 
 def scaled(target: m.Target, period: Period, fiscal_year_start: tuple[int, int]) -> m.Target:
@@ -206,6 +253,7 @@ def kpi_results(
     previous: Values,
     previous_label: Mapping[str, str],
     by_names: Sequence[str],
+    subject_targets: SubjectTargets | None = None,
 ) -> tuple[list[KpiResult], Found]:
     """Status, score and rank of every value shown: in the order SPEC §7.2 reports them, and by key.
 
@@ -243,8 +291,8 @@ def kpi_results(
                 )
                 for i in shown
             ]
-            shown_labels = [labels[i] for i in shown]
-            for i, a in zip(shown, _assess_by_period(ws, kpi, rows, shown_labels, periods), strict=True):
+            whose = [keys[i][:3] for i in shown]
+            for i, a in zip(shown, _assess_each(ws, kpi, rows, whose, periods, subject_targets), strict=True):
                 assessed[i] = a
             if kpi.source is None:
                 for i in shown:
@@ -321,6 +369,7 @@ def scorecard_results(
     previous: Values,
     previous_label: Mapping[str, str],
     known: Found,
+    subject_targets: SubjectTargets | None = None,
 ) -> list[ScorecardResult]:
     """Each scored person's scorecard per period: items at their levels, weights and the total.
 
@@ -354,7 +403,8 @@ def scorecard_results(
                         _, _, _, _, value, n, status, score, _, _, target = same
                         items.append((kpi.id, at, subject, entry.weight, value, n, status, score, target))
                         scores.append(score)
-                        counts.append(status != "not_in_force")
+                        missing = _left_out(kpi, entry, target, subject_targets, (card.id, person.id, label))
+                        counts.append(status != "not_in_force" and not missing)
                         continue
                 key = (kpi.id, at, subject, label, ())
                 found = values.get(key)
@@ -370,6 +420,8 @@ def scorecard_results(
                     own,
                     label,
                     periods,
+                    subject,
+                    subject_targets,
                 )
                 items.append(
                     (
@@ -385,7 +437,8 @@ def scorecard_results(
                     )
                 )
                 scores.append(a.score)
-                counts.append(a.status != "not_in_force")
+                missing = _left_out(kpi, entry, a.target, subject_targets, (card.id, person.id, label))
+                counts.append(a.status != "not_in_force" and not missing)
             total, shares, contributions = card.weighing.total(scores, counts)
             out.append(
                 ScorecardResult(
@@ -441,17 +494,20 @@ def _assess_entry(
     own: dict[tuple[int, str], Assessor],
     label: str,
     periods: Mapping[str, Period],
+    subject: str | None = None,
+    subject_targets: SubjectTargets | None = None,
 ) -> Assessment:
     """An entry's own assessment: its target and scoring (or the KPI's), and whether both are in force."""
     inherited = _inherited(ws, kpi, value, in_force, values)
     if inherited is not None:
         return inherited
     target = entry.target or kpi.target
-    cached = (id(entry), label if target is not None and target.per is not None else "")
+    varies = target is not None and (target.per is not None or target.from_data)
+    cached = (id(entry), f"{subject}\0{label}" if varies else "")
     rule = own.get(cached)
     if rule is None:
-        if target is not None and target.per is not None:
-            target = scaled(target, periods[label], ws.organization.fiscal_year_start)
+        if target is not None and varies:
+            target = own_target(ws, kpi.id, target, entry.at, subject, label, periods, subject_targets)
         rule = own[cached] = _assessor(ws, kpi, target, entry.scoring or kpi.scoring)
     return _assess(rule, [_row(value, in_force, previous)], kpi.id)[0]
 

@@ -26,6 +26,7 @@ from kpi_engine.evaluation.results import (
     kpi_results,
     scorecard_results,
 )
+from kpi_engine.evaluation.targets import SubjectTargets, load_subject_targets
 from kpi_engine.evaluation.values import Values, evaluate_values
 from kpi_engine.execution import Engine, Target, loaded
 from kpi_engine.periods import Grain, Period, PeriodError, bounds_utc, parse_period, previous, split
@@ -291,10 +292,20 @@ def _evaluate(
     needed = {} if by else _needed_by_scorecards(ws, org, assignment.by_person, set(plan.kpi_ids))
     values.select(needed, plan.kpi_ids, [s.label for s in slices], by)
     by_period = {p.label: p for p in periods}
-    kpis, found = kpi_results(ws, values, by_period, prev_values, prev_label, by)
-    cards = scorecard_results(ws, org, assignment.by_person, values, by_period, prev_values, prev_label, found)
+    subject_targets = _subject_targets(ws, wh, org, plan)
+    kpis, found = kpi_results(ws, values, by_period, prev_values, prev_label, by, subject_targets)
+    cards = scorecard_results(
+        ws, org, assignment.by_person, values, by_period, prev_values, prev_label, found, subject_targets
+    )
     goals = goal_results(ws, kpis)
-    return Evaluation(whole, kpis, cards, goals, org, plan, values.diagnostics + org.diagnostics)
+    notes = values.diagnostics + org.diagnostics + subject_targets.diagnostics(ws)
+    return Evaluation(whole, kpis, cards, goals, org, plan, notes)
+
+
+def _subject_targets(ws: m.Workspace, wh: Engine, org: OrgData, plan: Plan) -> SubjectTargets:
+    """The data of every target of the run whose points differ by subject (`from:`, `column NAME`)."""
+    targets = [ws.kpis[k].target for k in plan.kpi_ids] + [e.target for c in ws.scorecards.values() for e in c.entries]
+    return load_subject_targets(ws, wh, org.people, [t for t in targets if t is not None and t.from_data])
 
 
 def _needed_by_scorecards(
