@@ -112,8 +112,9 @@ class Statement(NamedTuple):
     version: str
     items: tuple[ItemStatement, ...]
     total: str
-    payout: tuple[Fact, ...] | None  # None: no plan given; () never
+    payout: tuple[Fact, ...] | None  # None: no plan given, or the person is not in it
     not_in_plan: str | None = None  # the sentence when the plan has no scorecard for the person
+    plan: str | None = None  # "Bonus plan support_2026, period 2026" above the payout facts
 
 
 def item_statement(ws: m.Workspace, item: ItemResult, card: str = "") -> ItemStatement:
@@ -198,10 +199,11 @@ def person_statement(ws: m.Workspace, person: Person, card: ScorecardResult, run
     payout = payout_facts(ws, run, person.id) if run is not None else None
     missing = not_in_plan(run, person.id) if run is not None and payout is None else None
     version = ws.organization.version
-    return Statement(person, card.scorecard, card.period, version, items, _total(ws, card), payout, missing)
+    plan = f"Bonus plan {run.plan.id}, period {run.period.label}" if run is not None else None
+    return Statement(person, card.scorecard, card.period, version, items, _total(ws, card), payout, missing, plan)
 
 
-def statement_text(found: Statement, run: BonusRun | None = None) -> str:
+def statement_text(found: Statement) -> str:
     """A statement as `kpi explain` prints it."""
     who = found.person
     lines = [
@@ -216,8 +218,8 @@ def statement_text(found: Statement, run: BonusRun | None = None) -> str:
     lines.append(f"Total score: {found.total}")
     if found.not_in_plan is not None:
         lines.append(found.not_in_plan)
-    elif found.payout is not None and run is not None:
-        lines += ["", f"Bonus plan {run.plan.id}, period {run.period.label}"]
+    elif found.payout is not None:
+        lines += ["", str(found.plan)]
         lines += [f"  {fact.label:<14} {fact.text}" for fact in found.payout]
     return "\n".join(lines)
 
@@ -240,4 +242,4 @@ def statement(ws: m.Workspace, evaluation: Evaluation, run: BonusRun | None, per
                 )
             ]
         )
-    return statement_text(person_statement(ws, who, card, run), run)
+    return statement_text(person_statement(ws, who, card, run))
