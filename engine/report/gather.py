@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from kpi_engine.config import model as m
@@ -21,6 +22,7 @@ from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error, unkno
 from kpi_engine.evaluation import Evaluation
 from kpi_engine.evaluation.org import OrgData, Person
 from kpi_engine.evaluation.results import KpiResult, ScorecardResult
+from kpi_engine.evaluation.runner import collector_paused
 from kpi_engine.pay import BonusRun
 from kpi_engine.report.statement import Statement, person_statement
 from kpi_engine.scoring.score import ResolvedTarget
@@ -90,6 +92,12 @@ class Comparison:
     organization: Mark | None
     ranked: int  # how many subjects of its kind have a rank on this KPI
     trends: tuple[Trend, ...]  # own, then (a person's) their unit, then the organization
+    peers: tuple[Decimal, Decimal] | None = None  # a person's: the lowest and highest value in their unit
+
+    @property
+    def reference(self) -> tuple[Mark, ...]:
+        """The marks beside the subject's own that are the same for all its peers: its unit, the organization."""
+        return (*self.others, *((self.organization,) if self.organization is not None else ()))
 
 
 class CardLine(NamedTuple):
@@ -201,6 +209,7 @@ def _mark(r: KpiResult, name: str, subject: str | None) -> Mark:
     return Mark(subject, name, r.value, r.n, r.status, r.score, r.rank)
 
 
+@lru_cache(maxsize=4096)  # one target object serves every subject that shares it
 def target_lines(target: object) -> tuple[Line, ...]:
     """The target points a chart draws: threshold and target (a range: its bounds and thresholds)."""
     if not isinstance(target, ResolvedTarget):
@@ -302,6 +311,25 @@ def _unit_page(
     )
 
 
+class _Peers:
+    """The lowest and highest value of each KPI among the people of a unit, each worked out once."""
+
+    def __init__(self, index: _Index, members: Mapping[str, list[Person]]) -> None:
+        self.index, self.members = index, members
+        self.found: dict[tuple[str, str], tuple[Decimal, Decimal] | None] = {}
+
+    def span(self, kpi: str, unit: str) -> tuple[Decimal, Decimal] | None:
+        if (kpi, unit) not in self.found:
+            rows = self.index.rows
+            values = [
+                r.value
+                for p in self.members.get(unit, [])
+                if (r := rows.get((kpi, "person", p.id))) is not None and r.value is not None
+            ]
+            self.found[(kpi, unit)] = (min(values), max(values)) if values else None
+        return self.found[(kpi, unit)]
+
+
 def _person_page(
     ws: m.Workspace,
     person: Person,
@@ -310,6 +338,7 @@ def _person_page(
     org: OrgData,
     card: ScorecardResult | None,
     run: BonusRun | None,
+    peers: _Peers,
 ) -> PersonPage:
     unit = org.units.get(person.unit)
     unit_name = unit.name if unit is not None else person.unit
@@ -319,7 +348,7 @@ def _person_page(
         others = [((kpi.id, "unit", person.unit), unit_name)] if unit is not None else []
         found = _comparison(kpi, index, ((kpi.id, "person", person.id), "You"), others, org_name, True)
         if found is not None:
-            comparisons.append(found)
+            comparisons.append(replace(found, peers=peers.span(kpi.id, person.unit)))
     found_statement = person_statement(ws, person, card, run) if card is not None else None
     return PersonPage(person, unit_name, found_statement, tuple(comparisons))
 
@@ -388,7 +417,22 @@ def gather(
     """The report of an evaluation over the whole period (and its sub-periods, and a plan's payouts).
 
     ``people``: only those people's pages, and no organization or unit pages (statements to hand out).
+    The collector is paused meanwhile, as in evaluation: thousands of small records, none cyclic.
     """
+    with collector_paused():
+        return _gather(ws, ev, trend=trend, periods=periods, grain=grain, run=run, people=people)
+
+
+def _gather(
+    ws: m.Workspace,
+    ev: Evaluation,
+    *,
+    trend: Evaluation | None = None,
+    periods: Sequence[str] = (),
+    grain: str | None = None,
+    run: BonusRun | None = None,
+    people: Sequence[str] | None = None,
+) -> Report:
     org = ev.org
     org_name = ws.organization.name
     index = _Index(ev, trend, periods)
@@ -400,13 +444,14 @@ def gather(
     missing = [unknown("person", p, list(org.people)) for p in chosen if p not in org.people]
     if missing:
         raise KpiError([error(Code.UNKNOWN_REFERENCE, message, None, hint) for message, hint in missing])
-    pages = tuple(_person_page(ws, org.people[p], kpis, index, org, cards.get(p), run) for p in chosen)
-    if not complete:
-        return Report(org_name, ws.organization.version, ev.period.label, grain, tuple(periods),
-                      (), (), (), pages, None, (), False)  # fmt: skip
     members: dict[str, list[Person]] = defaultdict(list)
     for pid in sorted(org.people):
         members[org.people[pid].unit].append(org.people[pid])
+    peers = _Peers(index, members)
+    pages = tuple(_person_page(ws, org.people[p], kpis, index, org, cards.get(p), run, peers) for p in chosen)
+    if not complete:
+        return Report(org_name, ws.organization.version, ev.period.label, grain, tuple(periods),
+                      (), (), (), pages, None, (), False)  # fmt: skip
     children = _tree(org)
     units = tuple(_unit_page(u, kpis, index, org, children, members, cards, org_name) for u in tree_order(org))
     goals = tuple(GoalLine(g.goal, ws.goals[g.goal].name if g.goal in ws.goals else g.goal, g.status, g.attainment)

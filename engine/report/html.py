@@ -13,12 +13,14 @@ import hashlib
 import string
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import lru_cache
 
 from markupsafe import Markup
 
+from kpi_engine.evaluation.runner import collector_paused
 from kpi_engine.report.gather import Comparison, Mark, PersonPage, Ranking, Report, Trend, UnitPage
 from kpi_engine.report.markup import number, template
-from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, sparkline, trend_chart
+from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, person_chart, sparkline, trend_chart
 
 #: Stands for the run footer until the run is recorded. Autoescaping turns every `<` of user text
 #: into `&lt;`, so this comment can only come from the templates.
@@ -89,6 +91,12 @@ def ranking_charts(r: Ranking, periods: Sequence[str]) -> dict[str, Markup | Non
     return {"ranking": ranking if bars else None, "trend": trend, "spark": spark}
 
 
+@lru_cache(maxsize=4096)
+def _reference_rows(unit: str | None, others: tuple[Mark, ...], organization: Mark | None) -> Markup:
+    """The rows of a person's comparison table that every person of the unit shares (rendered once)."""
+    return Markup(template("reference_rows.html.j2").render(unit=unit, others=others, organization=organization))
+
+
 def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> dict[str, Markup | None]:
     """A unit's or a person's charts for a KPI: against the others and the organization, and the trend.
 
@@ -98,17 +106,20 @@ def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> di
     unit = c.kpi.unit
     rules = _rules(c.lines, None if person else c.organization)
     if person:
-        marks = [c.own, *c.others, *([c.organization] if c.organization is not None else [])]
-        bars = [Bar(mk.name, mk.value, mk.status, own=i == 0) for i, mk in enumerate(marks)]
         title = f"{c.kpi.name}: you against your unit and the organization"
+        own = Bar(c.own.name, c.own.value, c.own.status, own=True)
+        reference = [Bar(mk.name, mk.value, mk.status) for mk in c.reference]
+        chart = person_chart(title, own, reference, rules, unit, c.peers)
+        rows: Markup | None = _reference_rows(unit, c.others, c.organization)
     else:
         bars = [Bar(mk.name, mk.value, mk.status, own=mk.subject == c.own.subject) for mk in c.others]
         title = f"{c.kpi.name}: {c.own.name} against its sibling units and the organization"
-    chart = bar_chart(title, bars, rules, unit)
+        chart = bar_chart(title, bars, rules, unit)
+        rows = None
     trend = None
     if periods and c.trends:
         trend = _trend(f"{c.kpi.name} by period", periods, c.trends, _rules(c.lines, None), unit)
-    return {"comparison": chart, "trend": trend}
+    return {"comparison": chart, "trend": trend, "rows": rows}
 
 
 def _footer_context(report: Report) -> dict[str, object]:
@@ -161,6 +172,11 @@ def person_page(report: Report, page: PersonPage, units: dict[str, str]) -> str:
 
 def html_pages(report: Report) -> list[tuple[str, str]]:
     """Every page of the report: (path inside the folder, HTML with :data:`RUN_MARK` for the footer)."""
+    with collector_paused():  # thousands of pages of small objects, none cyclic (as in evaluation)
+        return _pages(report)
+
+
+def _pages(report: Report) -> list[tuple[str, str]]:
     units = file_names(u.id for u in report.units)
     people = file_names(p.person.id for p in report.people)
     pages: list[tuple[str, str]] = []

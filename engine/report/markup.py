@@ -10,11 +10,12 @@ run gives the same bytes.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import NamedTuple
 
 import jinja2
+from markupsafe import Markup
 
 
 class Look(NamedTuple):
@@ -54,6 +55,7 @@ def _fixed(value: Decimal, places: int) -> str:
 SUFFIX = {"minutes": " min", "hours": " h", "days": " d"}
 
 
+@lru_cache(maxsize=65536)  # the same values recur on many pages (a unit's, the organization's)
 def number(value: Decimal | None, unit: str | None = None) -> str:
     """A KPI value for people, by its unit: `87.4%`, `8.0 min`, `1,528`, `12,500.00`, `0.93`; `—` for none."""
     if value is None:
@@ -69,6 +71,7 @@ def number(value: Decimal | None, unit: str | None = None) -> str:
     return _fixed(value, 2)
 
 
+@lru_cache(maxsize=65536)
 def percent(value: Decimal | None) -> str:
     """A score, weight or share as a percentage with one decimal; `—` for none."""
     return "—" if value is None else _fixed(value * 100, 1) + "%"
@@ -80,6 +83,18 @@ def money_text(value: Decimal | None, unit: Decimal = Decimal("0.01")) -> str:
         return "—"
     exponent = unit.as_tuple().exponent
     return _fixed(value, max(0, -exponent) if isinstance(exponent, int) else 2)
+
+
+@lru_cache(maxsize=4096)
+def points(lines: tuple[tuple[str, Decimal], ...], unit: str | None) -> str:
+    """Target points in words: `threshold 70.0%, target 80.0%`; `—` when there are none."""
+    return ", ".join(f"{label} {number(value, unit)}" for label, value in lines) or "—"
+
+
+@lru_cache(maxsize=64)
+def badge(status: str | None) -> Markup:
+    """A status as the pages show it: symbol and word on its colour, its meaning as a tooltip (rendered once)."""
+    return Markup(template("badge.html.j2").render(look=look(status)).strip())
 
 
 def _template_source(name: str) -> tuple[str, str, None]:
@@ -98,8 +113,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(number=number, percent=percent, money=money_text)
-    env.globals.update(look=look, LOOKS=LOOKS)
+    env.filters.update(number=number, percent=percent, money=money_text, points=points)
+    env.globals.update(look=look, badge=badge)
     return env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from kpi_engine.config import model as m
@@ -15,6 +16,7 @@ from kpi_engine.pay import BonusRun
 from kpi_engine.scoring.score import ResolvedTarget
 
 
+@lru_cache(maxsize=65536)  # a report writes the same numbers on many pages (targets, units' values)
 def _num(value: Decimal | None, unit: str | None) -> str:
     if value is None:
         return "no value"
@@ -29,6 +31,7 @@ def _rounded(value: Decimal, unit: Decimal) -> Decimal:
     return value.quantize(unit, context=Context(prec=max(28, value.adjusted() + 40)))
 
 
+@lru_cache(maxsize=65536)
 def _trim(value: Decimal, places: int = 2) -> str:
     wide = Context(prec=max(28, value.adjusted() + places + 2))  # KPI values reach 10^26, money further
     text = format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=wide), "f")
@@ -39,6 +42,7 @@ def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{_trim(value * 100, 1)}%"
 
 
+@lru_cache(maxsize=4096)  # one target object serves every person of a scorecard entry
 def _points(target: Any, unit: str | None) -> str:
     if not isinstance(target, ResolvedTarget):
         return "no target"

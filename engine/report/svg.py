@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -132,58 +133,98 @@ def _bar_domain(values: Sequence[Decimal | None], rules: Sequence[Rule]) -> tupl
     return _domain(values, rules, zero=True)
 
 
+#: Where a person's own bar goes in a chart frame shared by everyone of their unit (:func:`person_chart`).
+SLOT = "<!--own-bar-->"
+
+
+def _bar_row(b: Bar, row: int, x: Scale, base: float, unit: str | None) -> dict[str, object]:
+    """One bar's geometry and words, in row ``row`` of a chart."""
+    y = 8 + row * ROW
+    end = x.at(b.value) if b.value is not None else base
+    status = look(b.status)
+    return {
+        "name": short(b.label),
+        "full": b.label,
+        "text": f"{status.symbol} {number(b.value, unit)}",
+        "status": status,
+        "own": b.own,
+        "x": _f(min(base, end)),
+        "width": _f(abs(end - base)),
+        "y": _f(y + 4),
+        "height": _f(ROW - 8),
+        "text_y": _f(y + ROW / 2 + 4),
+        "name_x": _f(NAME_WIDTH - 8),
+        "value_x": _f(WIDTH - VALUE_WIDTH + 10),
+    }
+
+
+def _frame(
+    title: str, bars: Sequence[Bar], rules: Sequence[Rule], unit: str | None, also: Sequence[Decimal], slots: int
+) -> tuple[Markup, Scale, float]:
+    """A bar chart whose first ``slots`` rows are left for :data:`SLOT`; its scale (over ``also`` too) and base."""
+    top = 8
+    bottom = top + ROW * max(len(bars) + slots, 1)
+    low, high = _bar_domain([*(b.value for b in bars), *also], rules)
+    x = Scale(low, high, NAME_WIDTH, WIDTH - VALUE_WIDTH)
+    base = x.at(0) if low <= 0 <= high else x.at(low)
+    lines = [{**_rule(r, unit), "x": _f(x.at(r.value)), "y1": _f(top - 4), "y2": _f(bottom + 2)} for r in rules]
+    ticks = [{"x": _f(x.at(v)), "text": tick(v, high - low, unit)} for v in (low, (low + high) / 2, high)]
+    legend, below = _legend(lines, bottom + 22)
+    frame = template("bars.svg.j2").render(
+        title=title,
+        width=WIDTH,
+        height=_f(bottom + 22 + below),
+        slot=Markup(SLOT) if slots else "",
+        bars=[_bar_row(b, i + slots, x, base, unit) for i, b in enumerate(bars)],
+        lines=lines,
+        legend=legend,
+        ticks=ticks,
+        tick_y=_f(bottom + 16),
+        tick_y2=_f(bottom + 6),
+        axis_x=_f(base),
+        axis_y1=_f(top - 2),
+        axis_y2=_f(bottom + 2),
+        plot_x1=_f(NAME_WIDTH),
+        plot_x2=_f(WIDTH - VALUE_WIDTH),
+    )
+    return Markup(frame), x, base
+
+
 def bar_chart(title: str, bars: Sequence[Bar], rules: Sequence[Rule], unit: str | None) -> Markup:
     """Horizontal bars in the given order (best first), with target and organization lines and a legend.
 
     Each bar's value and status symbol stand in a column at the right, clear of the lines.
     """
-    top = 8
-    bottom = top + ROW * max(len(bars), 1)
-    low, high = _bar_domain([b.value for b in bars], rules)
-    x = Scale(low, high, NAME_WIDTH, WIDTH - VALUE_WIDTH)
-    base = x.at(max(low, 0.0)) if low <= 0 <= high else x.at(low)
-    drawn = []
-    for i, b in enumerate(bars):
-        y = top + i * ROW
-        end = x.at(b.value) if b.value is not None else base
-        status = look(b.status)
-        drawn.append(
-            {
-                "name": short(b.label),
-                "full": b.label,
-                "text": f"{status.symbol} {number(b.value, unit)}",
-                "status": status,
-                "own": b.own,
-                "x": _f(min(base, end)),
-                "width": _f(abs(end - base)),
-                "y": _f(y + 4),
-                "height": _f(ROW - 8),
-                "text_y": _f(y + ROW / 2 + 4),
-            }
-        )
-    lines = [{**_rule(r, unit), "x": _f(x.at(r.value)), "y1": _f(top - 4), "y2": _f(bottom + 2)} for r in rules]
-    ticks = [{"x": _f(x.at(v)), "text": tick(v, high - low, unit)} for v in (low, (low + high) / 2, high)]
-    legend, below = _legend(lines, bottom + 22)
-    return Markup(
-        template("bars.svg.j2").render(
-            title=title,
-            width=WIDTH,
-            height=_f(bottom + 22 + below),
-            bars=drawn,
-            lines=lines,
-            legend=legend,
-            ticks=ticks,
-            tick_y=_f(bottom + 16),
-            tick_y2=_f(bottom + 6),
-            name_x=_f(NAME_WIDTH - 8),
-            value_x=_f(WIDTH - VALUE_WIDTH + 10),
-            axis_x=_f(base),
-            axis_y1=_f(top - 2),
-            axis_y2=_f(bottom + 2),
-            plot_x1=_f(NAME_WIDTH),
-            plot_x2=_f(WIDTH - VALUE_WIDTH),
-        )
-    )
+    return _frame(title, bars, rules, unit, (), 0)[0]
+
+
+@lru_cache(maxsize=4096)
+def _shared_frame(
+    title: str,
+    reference: tuple[Bar, ...],
+    rules: tuple[Rule, ...],
+    unit: str | None,
+    peers: tuple[Decimal, Decimal] | None,
+) -> tuple[Markup, Scale, float]:
+    return _frame(title, reference, rules, unit, peers or (), 1)
+
+
+def person_chart(
+    title: str,
+    own: Bar,
+    reference: Sequence[Bar],
+    rules: Sequence[Rule],
+    unit: str | None,
+    peers: tuple[Decimal, Decimal] | None,
+) -> Markup:
+    """A person's bar above the bars they are compared with (their unit, the organization).
+
+    The axis spans every value of the person's unit (``peers``: the lowest and highest), so all of
+    a unit's people get the same axis, and the rest of the chart is drawn once per unit and KPI.
+    """
+    frame, x, base = _shared_frame(title, tuple(reference), tuple(rules), unit, peers)
+    own_bar = template("bar_row.svg.j2").render(b=_bar_row(own, 0, x, base, unit))
+    return Markup(frame.replace(SLOT, own_bar, 1))
 
 
 def _legend(lines: Sequence[dict[str, str]], y: float) -> tuple[list[dict[str, str]], float]:
