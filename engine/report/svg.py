@@ -223,8 +223,8 @@ def person_chart(
     a unit's people get the same axis, and the rest of the chart is drawn once per unit and KPI.
     """
     frame, x, base = _shared_frame(title, tuple(reference), tuple(rules), unit, peers)
-    own_bar = template("bar_row.svg.j2").render(b=_bar_row(own, 0, x, base, unit))
-    return Markup(frame.replace(SLOT, own_bar, 1))
+    own_bar = Markup(template("bar_row.svg.j2").render(b=_bar_row(own, 0, x, base, unit)))
+    return frame.replace(Markup(SLOT), own_bar, 1)
 
 
 def _legend(lines: Sequence[dict[str, str]], y: float) -> tuple[list[dict[str, str]], float]:

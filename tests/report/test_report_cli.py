@@ -90,7 +90,10 @@ def test_a_person_page_holds_every_number_explain_gives(reports: dict[str, tuple
             page = visible((out / "people" / f"{person}.html").read_text(encoding="utf-8"))
             assert "No scorecard applies" in page
             continue
-        page = visible((out / "people" / f"{person}.html").read_text(encoding="utf-8"))
+        raw = (out / "people" / f"{person}.html").read_text(encoding="utf-8")
+        charts = raw.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart bars"')
+        assert raw.count('<g class="bar own">') == charts, f"{person}: a chart lacks their own bar"
+        page = visible(raw)
         for number in re.findall(r"\d[\d.,]*%?", explained.stdout):
             assert number in page, f"{person}: `{number}` of kpi explain is not on the page"
         checked += 1

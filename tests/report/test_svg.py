@@ -11,7 +11,7 @@ import pytest
 
 from kpi_engine.report.html import file_names, file_stem
 from kpi_engine.report.markup import number, percent
-from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, sparkline, trend_chart
+from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, person_chart, sparkline, trend_chart
 
 GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "report"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -84,6 +84,22 @@ def test_bar_geometry_by_hand() -> None:
     assert fills == ["#2e7d32", "#e0a800", "#c62828"]  # green, yellow, red
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "✔ 91.6%" in texts and "▲ 87.4%" in texts and "✖ 61.0%" in texts  # a symbol beside every colour
+
+
+def test_a_person_chart_puts_their_own_bar_above_the_shared_frame() -> None:
+    reference = [Bar("Front <line>", D("0.874"), "yellow"), Bar("Northwind", D("0.888"), "yellow")]
+    charts = [
+        str(person_chart("CSAT: you", Bar("You", D(v), "green", own=True), reference, RULES[:2], "percent", peers))
+        for v, peers in (("0.95", (D("0.70"), D("0.95"))), ("0.70", (D("0.70"), D("0.95"))))
+    ]
+    for text, value in zip(charts, ("95.0%", "70.0%"), strict=True):
+        root = ET.fromstring(text)
+        groups = list(root.iter(f"{SVG}g"))
+        assert [g.get("class") for g in groups] == ["bar own", "bar", "bar"]
+        assert groups[0].findtext(f"{SVG}title") == f"You: ✔ {value} (green)"
+        assert "&lt;line&gt;" in text and "<!--own-bar-->" not in text
+    # the frame (axis, the unit's and the organization's bars) is the same for both people of the unit
+    assert charts[0].split("</g>", 1)[1] == charts[1].split("</g>", 1)[1]
 
 
 def test_bars_from_zero_when_values_spread_widely() -> None:
