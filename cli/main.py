@@ -191,6 +191,7 @@ BonusFormat = Literal["table", "json", "csv", "xlsx"]
 RunsFormat = Literal["table", "json"]
 TestsFormat = Literal["text", "junit"]
 CatalogFormat = Literal["md", "html"]
+ReportFormat = Literal["html"]
 DiffFormat = Literal["text", "json", "md"]
 RowsFormat = Literal["table", "csv", "json", "xlsx"]
 
@@ -754,6 +755,118 @@ def rows(
             write_bytes(path, rows_xlsx(found))
         return
     emit({"table": rows_table, "csv": rows_csv, "json": rows_json}[format](found), out)
+
+
+def _report_runs(
+    ws: Any, ran: Any, grain: str | None, arguments: list[str], engine: dict[str, str | None]
+) -> list[tuple[str, Callable[[], Any]]]:
+    """What `kpi report` records, as (kind, record) pairs: the evaluation, by sub-period, the bonus run.
+
+    Each is recorded with the options `runs verify` recomputes it from (`kpi evaluate` or `kpi bonus`).
+    """
+    from functools import partial
+
+    from kpi_engine.audit.recording import record_bonus, record_evaluation
+    from kpi_engine.documents import bonus_results, evaluation_results
+
+    whole, label = ran.evaluation, ran.evaluation.period.label
+    results = evaluation_results(whole)
+    runs: list[tuple[str, Callable[[], Any]]] = [
+        ("evaluation", partial(record_evaluation, ws, whole, results, arguments, {"period": label, **engine}))
+    ]
+    if ran.trend is not None:
+        options = {"period": label, "grain": grain, **engine}
+        trend = partial(record_evaluation, ws, ran.trend, evaluation_results(ran.trend), arguments, options)
+        runs.append((f"evaluation by {grain}", trend))
+    if ran.bonus is not None:
+        paid = ran.bonus
+        options = {"plan": paid.plan.id, "period": paid.period.label, **engine}
+        results = bonus_results(paid, ws.organization.currency)
+        runs.append(("bonus", partial(record_bonus, ws, paid, results, arguments, options)))
+    return runs
+
+
+def check_report_out(value: Path | None) -> Path | None:
+    """`kpi report --out`: a new or empty folder, or one an earlier report wrote (exit 2 otherwise)."""
+    from kpi_engine.cli.output import report_folder_problem
+
+    problem = report_folder_problem(value) if value is not None else None
+    if problem is not None:
+        raise UsageProblem(problem.code, problem.message, problem.hint, param_hint="'--out'")
+    return value
+
+
+@app.command(
+    "report",
+    epilog=examples(
+        "kpi report my_ws --period 2026 --out report/",
+        "kpi report my_ws --period 2026 --grain month --plan support_2026 --out report/",
+        "kpi report my_ws --period 2026 --plan support_2026 --person e03 --out statements/",
+    ),
+)
+def report_command(
+    workspace: Workspace = Path("."),
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period",
+            metavar="PERIOD",
+            callback=check_period,
+            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, …",
+        ),
+    ] = ...,  # type: ignore[assignment]
+    as_of: AsOfOption = None,
+    grain: Annotated[Grain | None, typer.Option("--grain", help="Also show trends per sub-period.")] = None,
+    plan: Annotated[
+        str | None, typer.Option("--plan", metavar="ID", help="Bonus plan: payouts on the person pages.")
+    ] = None,
+    person: Annotated[
+        list[str] | None,
+        typer.Option("--person", metavar="ID", help="Write only this person's page (repeatable)."),
+    ] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = "html",
+    out: Annotated[
+        Path,
+        typer.Option("--out", metavar="DIR", callback=check_report_out, help="The folder to write (replaced whole)."),
+    ] = ...,  # type: ignore[assignment]
+    engine: EngineOption = None,
+    connection: ConnectionOption = None,
+) -> None:
+    """A report with charts: the organization, every unit and every person's statement, as HTML pages."""
+    from kpi_engine.audit.recording import RunHeader
+    from kpi_engine.cli.output import deliver_folder
+    from kpi_engine.pipeline import compile_workspace
+    from kpi_engine.pipeline import report as run_report
+    from kpi_engine.report.gather import gather
+    from kpi_engine.report.html import RUN_ID_PLACEHOLDER, TIME_PLACEHOLDER, footer_text, html_pages, with_footer
+
+    compiled = compile_workspace(workspace)
+    ws = compiled.workspace
+    check_writable(ws.root)
+    on = target_of(ws, engine, connection)
+    period = resolved(ws, period, as_of) or period
+    ran = run_report(compiled, period, grain=grain, plan=plan, target=on)
+    found = gather(ws, ran.evaluation, trend=ran.trend, periods=ran.periods, grain=grain, run=ran.bonus, people=person)
+    report(ran.diagnostics)
+    words: dict[str, Any] = {"period": period, "grain": grain, "plan": plan, "persons": person or []}
+    arguments = command_line("report", workspace, {**words, "format": format, "out": str(out)} | engine_options(on))
+    runs = _report_runs(ws, ran, grain, arguments, engine_options(on))
+    kinds = [kind for kind, _ in runs]
+    pages, offsets = with_footer(html_pages(found), kinds)
+    blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)
+
+    def record_runs() -> list[RunHeader]:
+        return [record() for _, record in runs]
+
+    def fill(headers: list[RunHeader]) -> list[tuple[int, bytes]]:
+        text = footer_text([(kind, h.id) for (kind, _), h in zip(runs, headers, strict=True)], headers[0].time)
+        if len(text) != len(blank):  # ids and times have fixed lengths; anything else is a bug, not a half-filled page
+            raise ValueError(f"the footer `{text}` does not fit its placeholder `{blank}`")
+        return [(offset, text.encode("ascii")) for offset in offsets]
+
+    headers = deliver_folder(out, pages, record_runs, fill)
+    _print_head(headers[-1].head)
+    wrote([out], ", ".join(h.id for h in headers))
 
 
 runs_app = typer.Typer(

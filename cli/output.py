@@ -13,6 +13,7 @@ space), then, after recording, with the real one.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,6 +159,8 @@ def _record_then_write(path: Path, out: Path, render: Callable[[H | None], str],
 
 
 def _run_id(header: object) -> str:
+    if isinstance(header, list | tuple):
+        return ", ".join(_run_id(h) for h in header)
     if isinstance(header, dict):
         return str(header.get("id"))
     return str(getattr(header, "id", header))
@@ -178,3 +181,74 @@ def workspace_problem(root: Path) -> Diagnostic | None:
         "this command keeps its database and the run ledger in .kpi/; run it where the workspace is "
         "writable (a writable copy, or fix the permissions or the mount)",
     )
+
+
+#: The file `kpi report` leaves in the folders it writes: a later report may replace such a folder whole.
+REPORT_MARK = ".kpi-report"
+_MARK_TEXT = "This folder was written by `kpi report`; a later `kpi report --out` to it replaces it whole.\n"
+
+
+def report_folder_problem(out: Path) -> Diagnostic | None:
+    """Why `kpi report --out` cannot be that folder: a file, or a folder with other things in it.
+
+    A report replaces its folder whole, so it writes only to a new folder, an empty one, or one an
+    earlier report wrote (it holds :data:`REPORT_MARK`): never over someone's files.
+    """
+    if out.exists() and not out.is_dir():
+        return error(
+            Code.OUT_NOT_A_REPORT,
+            f"`{out}` is a file; `kpi report --format html` writes a folder of pages",
+            None,
+            f"name a new folder, e.g. --out {out.with_suffix('')}_report",
+        )
+    if out.is_dir() and not (out / REPORT_MARK).is_file() and any(out.iterdir()):
+        return error(
+            Code.OUT_NOT_A_REPORT,
+            f"`{out}` already holds files that `kpi report` did not write",
+            None,
+            "name a new or empty folder; a report replaces its folder whole, so it never writes into other files",
+        )
+    return out_problem(out, folder=True)
+
+
+def deliver_folder(
+    out: Path, pages: list[tuple[str, bytes]], record: Callable[[], H], fill: Callable[[H], list[tuple[int, bytes]]]
+) -> H:
+    """Write a report's pages to the folder `out`, then record its run and fill in each page's footer.
+
+    Every page is written first beside `out` (in `.NAME.kpi-partial/`) with a placeholder footer as
+    long as the real one, and flushed to the disk, so a full disk fails before anything is recorded.
+    After recording, `fill` gives each page's footer (offset, bytes), written in place; then the
+    folder replaces `out` whole.
+    """
+    staging = out.with_name(f".{out.name}.kpi-partial")
+    old = out.with_name(f".{out.name}.kpi-old")
+    try:
+        for leftover in (staging, old):  # our own names, left by a run that was stopped
+            if leftover.exists():
+                shutil.rmtree(leftover)
+        staging.mkdir(parents=True)
+        (staging / REPORT_MARK).write_text(_MARK_TEXT, encoding="utf-8")
+        for folder in sorted({(staging / name).parent for name, _ in pages}):
+            folder.mkdir(parents=True, exist_ok=True)
+        for name, data in pages:
+            (staging / name).write_bytes(data)
+        os.sync()  # flushed once for all pages (an fsync per page costs seconds for thousands of them)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _failed(out, exc, run=True) from None
+    header = record()
+    try:
+        for (name, _), (offset, footer) in zip(pages, fill(header), strict=True):
+            with (staging / name).open("r+b") as handle:
+                handle.seek(offset)
+                handle.write(footer)
+        if out.exists():
+            os.replace(out, old)
+        os.replace(staging, out)
+    except OSError as exc:
+        raise _failed(out, exc, recorded=_run_id(header)) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return header

@@ -126,6 +126,7 @@ class Code(StrEnum):
     OUT_WRITE_FAILED = "E562"
     WORKSPACE_READ_ONLY = "E563"
     FILE_SYSTEM = "E564"
+    OUT_NOT_A_REPORT = "E565"  # kpi report --out names a file, or a folder holding other things
     DATA_EMPTY = "W500"
     DATA_CHANGED = "W501"
     UNKNOWN_PERSON_ROWS = "W504"

@@ -285,6 +285,47 @@ def rows(
     return list_rows(compiled, kpi, period, subject=subject, at=at, limit=limit, target=target)
 
 
+@dataclass(frozen=True)
+class ReportRun:
+    """What `kpi report` evaluated on one engine session: the whole period, its sub-periods, a plan's payouts."""
+
+    evaluation: Evaluation  # the whole period (with a plan: the evaluation the plan was paid from)
+    trend: Evaluation | None  # the same KPIs per sub-period (``--grain``)
+    periods: tuple[str, ...]  # the sub-periods' labels, in order
+    bonus: BonusRun | None
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """The warnings of every evaluation, each once."""
+        extra = self.trend.diagnostics if self.trend is not None else []
+        return list(dict.fromkeys([*self.evaluation.diagnostics, *extra]))
+
+
+def report(
+    compiled: Compiled,
+    period: str,
+    *,
+    grain: Grain | None = None,
+    plan: str | None = None,
+    target: Target | None = None,
+) -> ReportRun:
+    """`kpi report`: the period evaluated (paid under ``plan`` when given) and, with ``grain``, per sub-period.
+
+    Everything runs on one session of ``target`` (default: DuckDB), so files are read once.
+    """
+    from kpi_engine.evaluation.runner import open_data, period_of
+    from kpi_engine.periods import split
+
+    ws = compiled.workspace
+    periods = split(period_of(ws, period), grain, ws.organization.fiscal_year_start) if grain else []
+    with open_data(ws, target or Target()) as (engine, loaded, notes):
+        paid = pay(compiled, plan, period, engine) if plan is not None else None
+        whole = paid.evaluation if paid is not None else evaluate(compiled, period, engine=engine)
+        trend = evaluate(compiled, period, grain=grain, engine=engine) if grain else None
+    whole.diagnostics = [*notes, *(loaded.diagnostics if loaded else ()), *whole.diagnostics]
+    return ReportRun(whole, trend, tuple(p.label for p in periods), paid)
+
+
 def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool) -> str:
     """`kpi compile`: the SQL of every scan of the plan for a period, in a dialect."""
     from kpi_engine.compile import plan_sql as render

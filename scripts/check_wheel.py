@@ -55,6 +55,8 @@ def check_contents(wheel: Path) -> None:
         "kpi_engine/expr/grammar.lark",
         "kpi_engine/kpi_definitions/library/templates.json",
         "kpi_engine/cli/main.py",
+        "kpi_engine/report/templates/index.html.j2",
+        "kpi_engine/report/templates/report.css",
     ):
         if needed not in names:
             raise SystemExit(f"check_wheel: the wheel lacks {needed}")
@@ -101,6 +103,10 @@ def drive_everything(kpi: str, work: Path, ws: Path, steps: list[str]) -> None:
     run([kpi, *bonus_step, "--format", "xlsx", "--out", "payouts.xlsx"], cwd=work)
     person = payouts["payouts"][0]["person"]
     run([kpi, "explain", w, "--person", person, "--plan", plan, "--period", period], cwd=work)
+    run([kpi, "report", w, "--period", period, "--grain", "quarter", "--plan", plan, "--out", "report"], cwd=work)
+    if not (work / "report" / "index.html").is_file() or not any((work / "report" / "people").glob("*.html")):
+        raise SystemExit("check_wheel: `kpi report` wrote no index.html or no person page")
+    run([kpi, "report", w, "--period", period, "--plan", plan, "--person", person, "--out", "statement"], cwd=work)
     run([kpi, "test", w, "--format", "junit", "--out", "junit.xml"], cwd=work)
     run([kpi, "catalog", w, "--format", "html", "--out", "catalog.html"], cwd=work)
     runs = json.loads(run([kpi, "runs", "list", w, "--format", "json"], cwd=work))["runs"]

@@ -177,8 +177,8 @@ def engine_info(engine: Engine) -> dict[str, str | None]:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while evaluating.
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while evaluating (or writing a report's thousands of pages).
 
     Evaluation builds hundreds of thousands of small acyclic objects (values, results, items). Each
     full pass of the collector walks all of them and finds nothing to free, and the passes come
@@ -232,7 +232,7 @@ def evaluate(
     periods = split(whole, grain, fys) if grain else [whole]
     check_by(ws, plan, by)
     if wh is None:
-        with open_data(ws, target) as (opened, report, notes), _collector_paused():
+        with open_data(ws, target) as (opened, report, notes), collector_paused():
             result = _evaluate(ws, formulas, opened, plan, whole, periods, by, fys)
             result.diagnostics = (
                 notes
@@ -244,7 +244,7 @@ def evaluate(
             result.engine = engine_info(opened)
             result.read = files_read(report)
     else:
-        with _collector_paused():
+        with collector_paused():
             result = _evaluate(ws, formulas, wh, plan, whole, periods, by, fys)
         result.diagnostics += data_notices(ws, wh, None)
         result.rejects = reject_counts(ws, wh)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from kpi_engine.config import model as m
 from kpi_engine.documents import money
@@ -15,6 +16,7 @@ from kpi_engine.pay import BonusRun
 from kpi_engine.scoring.score import ResolvedTarget
 
 
+@lru_cache(maxsize=65536)  # a report writes the same numbers on many pages (targets, units' values)
 def _num(value: Decimal | None, unit: str | None) -> str:
     if value is None:
         return "no value"
@@ -29,6 +31,7 @@ def _rounded(value: Decimal, unit: Decimal) -> Decimal:
     return value.quantize(unit, context=Context(prec=max(28, value.adjusted() + 40)))
 
 
+@lru_cache(maxsize=65536)
 def _trim(value: Decimal, places: int = 2) -> str:
     wide = Context(prec=max(28, value.adjusted() + places + 2))  # KPI values reach 10^26, money further
     text = format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=wide), "f")
@@ -39,6 +42,7 @@ def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{_trim(value * 100, 1)}%"
 
 
+@lru_cache(maxsize=4096)  # one target object serves every person of a scorecard entry
 def _points(target: Any, unit: str | None) -> str:
     if not isinstance(target, ResolvedTarget):
         return "no target"
@@ -86,56 +90,72 @@ def _better(direction: str) -> str:
     return "inside the range is best" if direction == "range" else f"{direction} is better"
 
 
-def _item_lines(ws: m.Workspace, item: ItemResult, card: str = "") -> list[str]:
+class Fact(NamedTuple):
+    """One line of a statement: what it is (`value`, `payout factor`) and the sentence with its numbers."""
+
+    label: str
+    text: str
+
+
+class ItemStatement(NamedTuple):
+    """One scorecard entry of a statement: its heading and its facts (formula, value, target, status, score)."""
+
+    kpi: str
+    at: str
+    status: str | None
+    heading: str
+    facts: tuple[Fact, ...]
+
+
+class Statement(NamedTuple):
+    """Every number `kpi explain` gives for a person, as facts the text and the HTML report both print."""
+
+    person: Person
+    scorecard: str
+    period: str
+    version: str
+    items: tuple[ItemStatement, ...]
+    total: str
+    payout: tuple[Fact, ...] | None  # None: no plan given, or the person is not in it
+    not_in_plan: str | None = None  # the sentence when the plan has no scorecard for the person
+    plan: str | None = None  # "Bonus plan support_2026, period 2026" above the payout facts
+
+
+def item_statement(ws: m.Workspace, item: ItemResult, card: str = "") -> ItemStatement:
+    """The facts of one scorecard entry: formula, value and rows, target points, status and why, score."""
     kpi = ws.kpis[item.kpi]
     where = {"person": "your own", "unit": f"unit {item.subject}", "organization": "whole organization"}[item.at]
     weight = _pct(item.weight)
     if item.effective_weight and item.effective_weight != item.weight:
         weight += f" → {_pct(item.effective_weight)} after renormalizing"
-    return [
-        f"  {kpi.name} ({item.kpi}, {where})",
-        f"    formula      {kpi.formula.strip()}",
-        f"    value        {_num(item.value, kpi.unit)} from {item.n} rows ({_better(kpi.direction)})",
-        f"    target       {_points(item.target, kpi.unit)}",
-        f"    status       {_why(item, kpi, _entry(ws, card, item))}",
-        f"    score        {_pct(item.score)} × weight {weight} = contribution {_pct(item.contribution)}",
-    ]
-
-
-def scorecard_statement(ws: m.Workspace, person: Person, card: ScorecardResult) -> list[str]:
-    """The scorecard part of a statement."""
-    lines = [
-        f"Statement for {person.name} ({person.id}), unit {person.unit}, role {person.role}",
-        f"Scorecard {card.scorecard}, period {card.period}, rules version {ws.organization.version}",
-        "",
-    ]
-    for item in card.items:
-        lines += _item_lines(ws, item, card.scorecard)
-        lines.append("")
-    lines.append(
-        f"Total score: {_pct(card.total_score)}"
-        + (
-            f" ({ws.scorecards[card.scorecard].on_insufficient} for KPIs without a score)"
-            if any(i.score is None for i in card.items)
-            else ""
-        )
+    facts = (
+        Fact("formula", kpi.formula.strip()),
+        Fact("value", f"{_num(item.value, kpi.unit)} from {item.n} rows ({_better(kpi.direction)})"),
+        Fact("target", _points(item.target, kpi.unit)),
+        Fact("status", _why(item, kpi, _entry(ws, card, item))),
+        Fact("score", f"{_pct(item.score)} × weight {weight} = contribution {_pct(item.contribution)}"),
     )
-    return lines
+    return ItemStatement(item.kpi, item.at, item.status, f"{kpi.name} ({item.kpi}, {where})", facts)
 
 
-def bonus_statement(ws: m.Workspace, run: BonusRun, person: str) -> list[str]:
-    """The payout part of a statement."""
+def _total(ws: m.Workspace, card: ScorecardResult) -> str:
+    unscored = any(i.score is None for i in card.items)
+    how = f" ({ws.scorecards[card.scorecard].on_insufficient} for KPIs without a score)" if unscored else ""
+    return _pct(card.total_score) + how
+
+
+def payout_facts(ws: m.Workspace, run: BonusRun, person: str) -> tuple[Fact, ...] | None:
+    """The payout part of a statement, fact by fact; None when no scorecard of the plan applies to the person."""
     plan = run.plan
     currency = ws.organization.currency
     p = next((x for x in run.result.payouts if x.person == person), None)
     if p is None:
-        return [f"Bonus plan {plan.id}: {person} is not in this plan (no scorecard of the plan applies)."]
-    lines = ["", f"Bonus plan {plan.id}, period {run.period.label}"]
+        return None
     gate = f"gate {_pct(plan.gate)}" + (f", cap {_pct(plan.cap)}" if plan.cap is not None else "")
     factor_note = (
         "below the gate: nothing is paid" if p.gate_applied else "capped" if p.cap_applied else "the total score"
     )
-    lines.append(f"  payout factor  {_pct(p.factor)} ({factor_note}; {gate})")
+    facts = [Fact("payout factor", f"{_pct(p.factor)} ({factor_note}; {gate})")]
     if p.target_bonus is not None:
         tb = plan.target_bonus
         how = {
@@ -143,29 +163,69 @@ def bonus_statement(ws: m.Workspace, run: BonusRun, person: str) -> list[str]:
             "fixed": "a fixed amount",
             "column": f"roster column {tb.column}",
         }[tb.kind]
-        lines.append(
-            f"  target bonus   {money(_rounded(p.target_bonus, plan.rounding_to), plan.rounding_to)} {currency} ({how})"
-        )
+        amount = money(_rounded(p.target_bonus, plan.rounding_to), plan.rounding_to)
+        facts.append(Fact("target bonus", f"{amount} {currency} ({how})"))
     else:
-        lines.append(
-            f"  target bonus   none (the roster has no `{plan.target_bonus.column}` for them: nothing is paid)"
+        column = plan.target_bonus.column
+        facts.append(Fact("target bonus", f"none (the roster has no `{column}` for them: nothing is paid)"))
+    facts.append(
+        Fact(
+            "proration",
+            f"{_pct(p.proration)} = FTE {_trim(p.fte)} × {p.days_employed}/{p.days_in_period} "
+            "days employed in the period",
         )
-    lines.append(
-        f"  proration      {_pct(p.proration)} = FTE {_trim(p.fte)} × {p.days_employed}/{p.days_in_period} "
-        "days employed in the period"
     )
     unit = plan.rounding_to
-    lines.append(
-        f"  computed       {money(p.computed, unit)} {currency} = target bonus × factor × proration, rounded "
-        f"{plan.rounding_mode.replace('_', ' ')} to {plan.rounding_to}"
+    facts.append(
+        Fact(
+            "computed",
+            f"{money(p.computed, unit)} {currency} = target bonus × factor × proration, rounded "
+            f"{plan.rounding_mode.replace('_', ' ')} to {plan.rounding_to}",
+        )
     )
     if run.result.pool is not None:
-        lines.append(
-            f"  pool           {money(run.result.pool, unit)} {currency} shared in proportion to computed payouts"
+        facts.append(
+            Fact("pool", f"{money(run.result.pool, unit)} {currency} shared in proportion to computed payouts")
         )
-        lines.append(f"  your share     {_pct(p.share)} of the pool")
-    lines.append(f"  payout         {money(p.payout, unit)} {currency}")
-    return lines
+        facts.append(Fact("your share", f"{_pct(p.share)} of the pool"))
+    facts.append(Fact("payout", f"{money(p.payout, unit)} {currency}"))
+    return tuple(facts)
+
+
+def not_in_plan(run: BonusRun, person: str) -> str:
+    """The sentence for a person no scorecard of the plan applies to."""
+    return f"Bonus plan {run.plan.id}: {person} is not in this plan (no scorecard of the plan applies)."
+
+
+def person_statement(ws: m.Workspace, person: Person, card: ScorecardResult, run: BonusRun | None = None) -> Statement:
+    """Every number behind a person's score (and payout, with a plan's run), as facts."""
+    items = tuple(item_statement(ws, item, card.scorecard) for item in card.items)
+    payout = payout_facts(ws, run, person.id) if run is not None else None
+    missing = not_in_plan(run, person.id) if run is not None and payout is None else None
+    version = ws.organization.version
+    plan = f"Bonus plan {run.plan.id}, period {run.period.label}" if run is not None else None
+    return Statement(person, card.scorecard, card.period, version, items, _total(ws, card), payout, missing, plan)
+
+
+def statement_text(found: Statement) -> str:
+    """A statement as `kpi explain` prints it."""
+    who = found.person
+    lines = [
+        f"Statement for {who.name} ({who.id}), unit {who.unit}, role {who.role}",
+        f"Scorecard {found.scorecard}, period {found.period}, rules version {found.version}",
+        "",
+    ]
+    for item in found.items:
+        lines.append(f"  {item.heading}")
+        lines += [f"    {fact.label:<12} {fact.text}" for fact in item.facts]
+        lines.append("")
+    lines.append(f"Total score: {found.total}")
+    if found.not_in_plan is not None:
+        lines.append(found.not_in_plan)
+    elif found.payout is not None:
+        lines += ["", str(found.plan)]
+        lines += [f"  {fact.label:<14} {fact.text}" for fact in found.payout]
+    return "\n".join(lines)
 
 
 def statement(ws: m.Workspace, evaluation: Evaluation, run: BonusRun | None, person: str) -> str:
@@ -186,7 +246,4 @@ def statement(ws: m.Workspace, evaluation: Evaluation, run: BonusRun | None, per
                 )
             ]
         )
-    lines = scorecard_statement(ws, who, card)
-    if run is not None:
-        lines += bonus_statement(ws, run, person)
-    return "\n".join(lines)
+    return statement_text(person_statement(ws, who, card, run))

@@ -1,0 +1,208 @@
+"""`kpi report --format html`: a folder of pages from a :class:`~kpi_engine.report.gather.Report`.
+
+``index.html`` (the organization), ``units/<id>.html`` and ``people/<id>.html``; each page stands
+alone (its CSS inline, its charts inline SVG, no script, a Content-Security-Policy that allows no
+request), prints on A4, and ends with a footer naming the run. The footer is written as
+:data:`RUN_MARK` and filled in once the run is recorded (:func:`with_run`), so every page is
+rendered once and the same run gives the same bytes apart from that footer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from functools import lru_cache
+
+from markupsafe import Markup
+
+from kpi_engine.evaluation.runner import collector_paused
+from kpi_engine.report.gather import Comparison, Mark, PersonPage, Ranking, Report, Trend, UnitPage
+from kpi_engine.report.markup import number, template
+from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, person_chart, sparkline, trend_chart
+
+#: Stands for the run footer until the run is recorded. Autoescaping turns every `<` of user text
+#: into `&lt;`, so this comment can only come from the templates.
+RUN_MARK = "<!--kpi-run-->"
+
+_SAFE = frozenset(string.ascii_letters + string.digits + "_-")
+_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))})
+_LONGEST = 100
+
+
+def file_stem(identifier: str) -> str:
+    """A person or unit id as a file name that stays in its folder on any file system.
+
+    Letters, digits, `_` and `-` stay; every other character (`/`, `.`, backslash, spaces, `~`, accents)
+    becomes `~` and the hex of its UTF-8 bytes, so `../x` is `~2E~2E~2Fx`. Device names of Windows
+    get a `~~` in front; a name longer than 100 characters is cut and ends with a hash of the id.
+    """
+    stem = "".join(ch if ch in _SAFE else "".join(f"~{b:02X}" for b in ch.encode()) for ch in identifier) or "~"
+    if stem.upper() in _RESERVED:
+        stem = "~~" + stem
+    if len(stem) > _LONGEST:
+        stem = stem[:80] + "~" + hashlib.sha256(identifier.encode()).hexdigest()[:16]
+    return stem
+
+
+def file_names(ids: Iterable[str]) -> dict[str, str]:
+    """Each id's page file name; ids whose names differ only in case (`E01`, `e01`) get a hash each.
+
+    Case-insensitive file systems (macOS, Windows) would otherwise write one over the other.
+    """
+    stems = {i: file_stem(i) for i in ids}
+    folded: dict[str, int] = {}
+    for stem in stems.values():
+        folded[stem.lower()] = folded.get(stem.lower(), 0) + 1
+    return {
+        i: (f"{s}~{hashlib.sha256(i.encode()).hexdigest()[:8]}" if folded[s.lower()] > 1 else s) + ".html"
+        for i, s in stems.items()
+    }
+
+
+def _rules(lines: Iterable[tuple[str, Decimal]], organization: Mark | None) -> list[Rule]:
+    found = [Rule(label, value) for label, value in lines]
+    if organization is not None and organization.value is not None:
+        found.append(Rule("organization", organization.value))
+    return found
+
+
+def _trend(title: str, periods: Sequence[str], trends: Sequence[Trend], lines: list[Rule], unit: str | None) -> Markup:
+    series = [Series(t.name, tuple(p.value for p in t.points), tuple(p.status for p in t.points)) for t in trends]
+    return trend_chart(title, periods, series, [r for r in lines if r.label != "organization"], unit)
+
+
+def ranking_charts(r: Ranking, periods: Sequence[str]) -> dict[str, Markup | None]:
+    """The index's charts of a KPI: units ranked (with target and organization lines), the trend, a sparkline."""
+    unit = r.kpi.unit
+    rules = _rules(r.lines, r.organization)
+    bars = [Bar(mk.name, mk.value, mk.status) for mk in r.units if mk.value is not None]
+    ranking = bar_chart(f"{r.kpi.name}: units ranked best first, {len(bars)} with a value", bars, rules, unit)
+    trend = spark = None
+    if r.trend is not None:
+        trend = _trend(f"{r.kpi.name}: organization by period", periods, [r.trend], rules, unit)
+        values = tuple(p.value for p in r.trend.points)
+        spark = sparkline(
+            f"{r.kpi.name} by period: " + ", ".join(f"{p.subject} {number(p.value, unit)}" for p in r.trend.points),
+            values,
+            tuple(p.status for p in r.trend.points),
+        )
+    return {"ranking": ranking if bars else None, "trend": trend, "spark": spark}
+
+
+@lru_cache(maxsize=4096)
+def _reference_rows(unit: str | None, others: tuple[Mark, ...], organization: Mark | None) -> Markup:
+    """The rows of a person's comparison table that every person of the unit shares (rendered once)."""
+    return Markup(template("reference_rows.html.j2").render(unit=unit, others=others, organization=organization))
+
+
+def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> dict[str, Markup | None]:
+    """A unit's or a person's charts for a KPI: against the others and the organization, and the trend.
+
+    A unit stands among its sibling units with the organization as a line; a person (shown as
+    "You") stands beside their unit and the organization as bars.
+    """
+    unit = c.kpi.unit
+    rules = _rules(c.lines, None if person else c.organization)
+    if person:
+        title = f"{c.kpi.name}: you against your unit and the organization"
+        own = Bar(c.own.name, c.own.value, c.own.status, own=True)
+        reference = [Bar(mk.name, mk.value, mk.status) for mk in c.reference]
+        chart = person_chart(title, own, reference, rules, unit, c.peers)
+        rows: Markup | None = _reference_rows(unit, c.others, c.organization)
+    else:
+        bars = [Bar(mk.name, mk.value, mk.status, own=mk.subject == c.own.subject) for mk in c.others]
+        title = f"{c.kpi.name}: {c.own.name} against its sibling units and the organization"
+        chart = bar_chart(title, bars, rules, unit)
+        rows = None
+    trend = None
+    if periods and c.trends:
+        trend = _trend(f"{c.kpi.name} by period", periods, c.trends, _rules(c.lines, None), unit)
+    return {"comparison": chart, "trend": trend, "rows": rows}
+
+
+def _footer_context(report: Report) -> dict[str, object]:
+    return {
+        "organization": report.organization,
+        "version": report.version,
+        "period": report.period,
+        "grain": report.grain,
+        "run_mark": Markup(RUN_MARK),
+    }
+
+
+def index_page(report: Report, units: dict[str, str]) -> str:
+    """`index.html`: goals, the KPI table, each KPI's ranking of units (and trend), the units, the notes."""
+    charts = [ranking_charts(r, report.periods) for r in report.rankings]
+    return template("index.html.j2").render(
+        report=report, charts=charts, unit_files=units, root="", **_footer_context(report)
+    )
+
+
+def unit_page(report: Report, page: UnitPage, units: dict[str, str], people: dict[str, str]) -> str:
+    """`units/<id>.html`: the unit against its siblings and the organization, its people ranked, their scorecards."""
+    charts = [comparison_charts(c, report.periods, person=False) for c in page.comparisons]
+    return template("unit.html.j2").render(
+        report=report,
+        page=page,
+        charts=charts,
+        unit_files=units,
+        people_files=people,
+        root="../",
+        **_footer_context(report),
+    )
+
+
+def person_page(report: Report, page: PersonPage, units: dict[str, str]) -> str:
+    """`people/<id>.html`: the statement, the person's values against their unit and the organization, the payout.
+
+    Names no other person: the comparisons are with the person's unit and the organization only.
+    """
+    charts = [comparison_charts(c, report.periods, person=True) for c in page.comparisons]
+    return template("person.html.j2").render(
+        report=report,
+        page=page,
+        charts=charts,
+        unit_files=units if report.complete else {},
+        root="../",
+        **_footer_context(report),
+    )
+
+
+def html_pages(report: Report) -> list[tuple[str, str]]:
+    """Every page of the report: (path inside the folder, HTML with :data:`RUN_MARK` for the footer)."""
+    with collector_paused():  # thousands of pages of small objects, none cyclic (as in evaluation)
+        return _pages(report)
+
+
+def _pages(report: Report) -> list[tuple[str, str]]:
+    units = file_names(u.id for u in report.units)
+    people = file_names(p.person.id for p in report.people)
+    pages: list[tuple[str, str]] = []
+    if report.complete:
+        pages.append(("index.html", index_page(report, units)))
+        pages += [(f"units/{units[u.id]}", unit_page(report, u, units, people)) for u in report.units]
+    pages += [(f"people/{people[p.person.id]}", person_page(report, p, units)) for p in report.people]
+    return pages
+
+
+RUN_ID_PLACEHOLDER = "0" * 23  # a run id's length (20260315T101500Z-a1b2c3)
+TIME_PLACEHOLDER = "0" * 20  # a recorded time's length (2026-03-15T10:15:00Z)
+
+
+def footer_text(runs: Sequence[tuple[str, str]], time: str) -> str:
+    """The runs part of every page's footer: each recorded run by kind and id, and when."""
+    return ", ".join(f"{kind} run {run_id}" for kind, run_id in runs) + f", recorded {time}"
+
+
+def with_footer(pages: Sequence[tuple[str, str]], kinds: Sequence[str]) -> tuple[list[tuple[str, bytes]], list[int]]:
+    """The pages as bytes with a placeholder footer as long as the real one, and where each footer starts.
+
+    Once the runs are recorded, :func:`footer_text` of the same kinds fits in exactly (ids and
+    times have fixed lengths), so a page is rendered and encoded once.
+    """
+    blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)
+    encoded = [(name, text.replace(RUN_MARK, blank, 1).encode("utf-8")) for name, text in pages]
+    marker = blank.encode("ascii")
+    return encoded, [data.rindex(marker) for _, data in encoded]

@@ -1,0 +1,336 @@
+"""The report's charts as inline SVG: ranking bars, trend lines and sparklines, drawn by the engine.
+
+No JavaScript and no request anywhere: each chart is one ``<svg>`` element with a ``<title>``,
+its geometry computed here (coordinates with one decimal, so the same numbers give the same bytes)
+and its markup written by a template under ``report/templates/`` with autoescaping on. Status
+colours come with a symbol and a word (:mod:`kpi_engine.report.markup`); the page puts a table of
+the same numbers beside every chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
+
+from markupsafe import Markup
+
+from kpi_engine.report.markup import look, number, template
+
+
+class Bar(NamedTuple):
+    """One bar: whose, the value, its status, and whether it is the page's own subject (outlined)."""
+
+    label: str
+    value: Decimal | None
+    status: str | None
+    own: bool = False
+
+
+class Rule(NamedTuple):
+    """A line across a chart: a target point or the organization's value."""
+
+    label: str  # `threshold`, `target`, `min`, `organization` …
+    value: Decimal
+
+
+class Series(NamedTuple):
+    """One line of a trend chart: a subject's value and status per sub-period."""
+
+    name: str
+    values: tuple[Decimal | None, ...]
+    statuses: tuple[str | None, ...]
+
+
+WIDTH = 640
+NAME_WIDTH = 190  # bar labels, right-aligned before the plot
+VALUE_WIDTH = 100  # the value and status symbol after the longest bar
+ROW = 22
+LEGEND = 26
+MAX_LABEL = 28  # characters of a name drawn in a chart; the table beside it has the whole name
+
+#: How each kind of line is drawn: stroke colour, dash pattern, width.
+RULES = {
+    "threshold": ("#6b6b6b", "5 3", "1.5"),
+    "threshold min": ("#6b6b6b", "5 3", "1.5"),
+    "threshold max": ("#6b6b6b", "5 3", "1.5"),
+    "target": ("#1b1b1b", "", "1.5"),
+    "min": ("#1b1b1b", "", "1.5"),
+    "max": ("#1b1b1b", "", "1.5"),
+    "organization": ("#1f4e79", "2 2", "2"),
+}
+#: Trend series, in order: the page's own subject, then the others, the organization last.
+SERIES_STYLES = (("#1f4e79", ""), ("#6a3d9a", "6 3"), ("#3d3d3d", "2 2"), ("#b15928", "8 3 2 3"))
+
+
+def _f(x: float) -> str:
+    """A coordinate with one decimal (`-0.0` written as `0.0`)."""
+    text = f"{x:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def tick(value: float, span: float, unit: str | None) -> str:
+    """An axis label: a KPI value, whole numbers once the axis spans ten or more (counts, amounts)."""
+    if unit in ("percent", "minutes", "hours", "days") or span < 10:
+        return number(Decimal(repr(value)), unit)
+    return number(Decimal(round(value)), "count")
+
+
+def short(name: str) -> str:
+    """A name as a chart draws it: at most :data:`MAX_LABEL` characters."""
+    return name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"
+
+
+class Scale(NamedTuple):
+    """A linear map from values to one axis of the drawing."""
+
+    low: float
+    high: float
+    start: float
+    end: float
+
+    def at(self, value: Decimal | float) -> float:
+        """Where a value sits on the axis."""
+        span = self.high - self.low
+        return self.start + (float(value) - self.low) / span * (self.end - self.start)
+
+
+def _domain(values: Sequence[Decimal | None], rules: Sequence[Rule], zero: bool) -> tuple[float, float]:
+    numbers = [float(v) for v in values if v is not None] + [float(r.value) for r in rules]
+    if zero:
+        numbers.append(0.0)
+    if not numbers:
+        return 0.0, 1.0
+    low, high = min(numbers), max(numbers)
+    if high == low:
+        return (low - 1, high + 1) if low else (0.0, 1.0)
+    pad = (high - low) * 0.05
+    return (low if zero and low == 0 else low - pad), (high if zero and high == 0 else high + pad)
+
+
+def _rule(rule: Rule, unit: str | None) -> dict[str, str]:
+    colour, dash, width = RULES.get(rule.label, RULES["target"])
+    return {"label": f"{rule.label} {number(rule.value, unit)}", "colour": colour, "dash": dash, "width": width}
+
+
+def _bar_domain(values: Sequence[Decimal | None], rules: Sequence[Rule]) -> tuple[float, float]:
+    """Where the bars start and end.
+
+    From zero, unless every number is positive and they lie close together far from zero (shares of
+    80–95%): then from a quarter of their spread below the smallest, so that differences show. The
+    axis is labelled at its start, middle and end, so a bar that does not start at zero says so.
+    """
+    numbers = [float(v) for v in values if v is not None] + [float(r.value) for r in rules]
+    if not numbers:
+        return 0.0, 1.0
+    low, high = min(numbers), max(numbers)
+    if high == low:
+        return (0.0, high * 1.05) if high > 0 else _domain(values, rules, zero=True)
+    if low > 0 and (high - low) < 0.5 * high:
+        spread = high - low
+        return max(0.0, low - spread * 0.25), high + spread * 0.05
+    return _domain(values, rules, zero=True)
+
+
+#: Where a person's own bar goes in a chart frame shared by everyone of their unit (:func:`person_chart`).
+SLOT = "<!--own-bar-->"
+
+
+def _bar_row(b: Bar, row: int, x: Scale, base: float, unit: str | None) -> dict[str, object]:
+    """One bar's geometry and words, in row ``row`` of a chart."""
+    y = 8 + row * ROW
+    end = x.at(b.value) if b.value is not None else base
+    status = look(b.status)
+    return {
+        "name": short(b.label),
+        "full": b.label,
+        "text": f"{status.symbol} {number(b.value, unit)}",
+        "status": status,
+        "own": b.own,
+        "x": _f(min(base, end)),
+        "width": _f(abs(end - base)),
+        "y": _f(y + 4),
+        "height": _f(ROW - 8),
+        "text_y": _f(y + ROW / 2 + 4),
+        "name_x": _f(NAME_WIDTH - 8),
+        "value_x": _f(WIDTH - VALUE_WIDTH + 10),
+    }
+
+
+def _frame(
+    title: str, bars: Sequence[Bar], rules: Sequence[Rule], unit: str | None, also: Sequence[Decimal], slots: int
+) -> tuple[Markup, Scale, float]:
+    """A bar chart whose first ``slots`` rows are left for :data:`SLOT`; its scale (over ``also`` too) and base."""
+    top = 8
+    bottom = top + ROW * max(len(bars) + slots, 1)
+    low, high = _bar_domain([*(b.value for b in bars), *also], rules)
+    x = Scale(low, high, NAME_WIDTH, WIDTH - VALUE_WIDTH)
+    base = x.at(0) if low <= 0 <= high else x.at(low)
+    lines = [{**_rule(r, unit), "x": _f(x.at(r.value)), "y1": _f(top - 4), "y2": _f(bottom + 2)} for r in rules]
+    ticks = [{"x": _f(x.at(v)), "text": tick(v, high - low, unit)} for v in (low, (low + high) / 2, high)]
+    legend, below = _legend(lines, bottom + 22)
+    frame = template("bars.svg.j2").render(
+        title=title,
+        width=WIDTH,
+        height=_f(bottom + 22 + below),
+        slot=Markup(SLOT) if slots else "",
+        bars=[_bar_row(b, i + slots, x, base, unit) for i, b in enumerate(bars)],
+        lines=lines,
+        legend=legend,
+        ticks=ticks,
+        tick_y=_f(bottom + 16),
+        tick_y2=_f(bottom + 6),
+        axis_x=_f(base),
+        axis_y1=_f(top - 2),
+        axis_y2=_f(bottom + 2),
+        plot_x1=_f(NAME_WIDTH),
+        plot_x2=_f(WIDTH - VALUE_WIDTH),
+    )
+    return Markup(frame), x, base
+
+
+def bar_chart(title: str, bars: Sequence[Bar], rules: Sequence[Rule], unit: str | None) -> Markup:
+    """Horizontal bars in the given order (best first), with target and organization lines and a legend.
+
+    Each bar's value and status symbol stand in a column at the right, clear of the lines.
+    """
+    return _frame(title, bars, rules, unit, (), 0)[0]
+
+
+@lru_cache(maxsize=4096)
+def _shared_frame(
+    title: str,
+    reference: tuple[Bar, ...],
+    rules: tuple[Rule, ...],
+    unit: str | None,
+    peers: tuple[Decimal, Decimal] | None,
+) -> tuple[Markup, Scale, float]:
+    return _frame(title, reference, rules, unit, peers or (), 1)
+
+
+def person_chart(
+    title: str,
+    own: Bar,
+    reference: Sequence[Bar],
+    rules: Sequence[Rule],
+    unit: str | None,
+    peers: tuple[Decimal, Decimal] | None,
+) -> Markup:
+    """A person's bar above the bars they are compared with (their unit, the organization).
+
+    The axis spans every value of the person's unit (``peers``: the lowest and highest), so all of
+    a unit's people get the same axis, and the rest of the chart is drawn once per unit and KPI.
+    """
+    frame, x, base = _shared_frame(title, tuple(reference), tuple(rules), unit, peers)
+    own_bar = Markup(template("bar_row.svg.j2").render(b=_bar_row(own, 0, x, base, unit)))
+    return frame.replace(Markup(SLOT), own_bar, 1)
+
+
+def _legend(lines: Sequence[dict[str, str]], y: float) -> tuple[list[dict[str, str]], float]:
+    """The legend's entries, a sample of each line and its label, in rows as wide as the chart; and its height."""
+    out = []
+    at, row = 8.0, 0
+    for line in lines:
+        wide = 30 + 7.2 * len(line["label"]) + 18
+        if at > 8.0 and at + wide > WIDTH:
+            at, row = 8.0, row + 1
+        out.append({**line, "x1": _f(at), "x2": _f(at + 24), "text_x": _f(at + 30), "y": _f(y + 10 + row * 20)})
+        at += wide
+    return out, (LEGEND + row * 20 if lines else 0)
+
+
+def _series_style(i: int, count: int) -> tuple[str, str]:
+    """The page's own subject solid, the organization (last) dotted, anything between dashed."""
+    if i == 0:
+        return SERIES_STYLES[0]
+    if i == count - 1:
+        return SERIES_STYLES[2]
+    return SERIES_STYLES[1] if i == 1 else SERIES_STYLES[3]
+
+
+def trend_chart(
+    title: str, periods: Sequence[str], series: Sequence[Series], rules: Sequence[Rule], unit: str | None
+) -> Markup:
+    """Lines over the sub-periods, one per series, each point coloured and marked by its status."""
+    left, right, top, bottom = 70.0, 36.0, 12.0, 40.0
+    height = 200.0
+    values = [v for s in series for v in s.values]
+    low, high = _domain(values, rules, zero=False)
+    y = Scale(low, high, height - bottom, top)
+    step = (WIDTH - left - right) / max(len(periods) - 1, 1)
+    xs = [left + i * step if len(periods) > 1 else (WIDTH + left - right) / 2 for i in range(len(periods))]
+    every = max(1, -(-len(periods) // 12))  # at most 12 period labels under the axis
+    ticks = [low + (high - low) * k / 4 for k in range(5)]
+    drawn = []
+    for i, s in enumerate(series):
+        colour, dash = _series_style(i, len(series))
+        segments: list[list[str]] = [[]]
+        points = []
+        for px, v, st in zip(xs, s.values, s.statuses, strict=True):
+            if v is None:
+                segments.append([])
+                continue
+            py = y.at(v)
+            segments[-1].append(f"{_f(px)},{_f(py)}")
+            points.append({"x": _f(px), "y": _f(py), "status": look(st)})
+        drawn.append(
+            {
+                "name": s.name,
+                "colour": colour,
+                "dash": dash,
+                "segments": [" ".join(seg) for seg in segments if seg],
+                "points": points,
+            }
+        )
+    lines = [{**_rule(r, unit), "y": _f(y.at(r.value))} for r in rules]
+    legend_items = [
+        {"label": str(s["name"]), "colour": str(s["colour"]), "dash": str(s["dash"]), "width": "2"} for s in drawn
+    ]
+    legend, below = _legend(legend_items + lines, height + 2)
+    return Markup(
+        template("trend.svg.j2").render(
+            title=title,
+            width=WIDTH,
+            height=_f(height + below + 4),
+            left=_f(left),
+            right=_f(WIDTH - right),
+            top=_f(top),
+            base=_f(height - bottom),
+            ticks=[{"y": _f(y.at(t)), "text": tick(t, high - low, unit)} for t in ticks],
+            periods=[
+                {"x": _f(px), "text": label, "shown": i % every == 0}
+                for i, (px, label) in enumerate(zip(xs, periods, strict=True))
+            ],
+            label_y=_f(height - bottom + 20),
+            series=drawn,
+            lines=lines,
+            legend=legend,
+        )
+    )
+
+
+def sparkline(title: str, values: Sequence[Decimal | None], statuses: Sequence[str | None]) -> Markup:
+    """A small line of values for a table cell, its last point marked by status."""
+    width, height, pad = 120.0, 28.0, 4.0
+    low, high = _domain(values, (), zero=False)
+    y = Scale(low, high, height - pad, pad)
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    segments: list[list[str]] = [[]]
+    last = None
+    for i, (v, st) in enumerate(zip(values, statuses, strict=True)):
+        if v is None:
+            segments.append([])
+            continue
+        px, py = pad + i * step, y.at(v)
+        segments[-1].append(f"{_f(px)},{_f(py)}")
+        last = {"x": _f(px), "y": _f(py), "status": look(st)}
+    return Markup(
+        template("spark.svg.j2").render(
+            title=title,
+            width=_f(width),
+            height=_f(height),
+            segments=[" ".join(s) for s in segments if s],
+            last=last,
+        )
+    )
