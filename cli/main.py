@@ -187,6 +187,7 @@ def check_period(value: str | None) -> str | None:
 # command's --format choices are the keys of that command's table of renderers.
 ValidateFormat = Literal["text", "json", "github"]
 TableFormat = Literal["table", "json", "csv"]
+EvaluateFormat = Literal["table", "json", "csv", "xlsx"]
 BonusFormat = Literal["table", "json", "csv", "xlsx"]
 RunsFormat = Literal["table", "json"]
 TestsFormat = Literal["text", "junit"]
@@ -211,6 +212,14 @@ def check_out(value: Path | None) -> Path | None:
 def check_out_folder(value: Path | None) -> Path | None:
     """Like `check_out`, where the output may also be a folder (evaluate's CSV files)."""
     return _out_usable(value, folder=True)
+
+
+def needs_out(format: str, out: Path | None, example: str) -> None:
+    """A workbook is a file, never stdout: `--format xlsx` without `--out` is a usage error (exit 2)."""
+    if format == "xlsx" and out is None:
+        raise UsageProblem(
+            Code.USAGE, "xlsx writes a file; name it with --out", f"e.g. --out {example}", param_hint="'--format'"
+        )
 
 
 def check_writable(root: Path) -> None:
@@ -285,11 +294,14 @@ def load(path: Path):  # type: ignore[no-untyped-def]
     return load_workspace(path)
 
 
-def produce(out: Path | None, render: Callable[[H | None], str], record_run: Callable[[], H]) -> H:
+def produce(out: Path | None, render: Callable[[H | None], str | bytes], record_run: Callable[[], H]) -> H:
     """Record a run and print its output; with --out, the output is written before the run is recorded."""
     if out is None:
         header = record_run()
-        emit(render(header), None)
+        content = render(header)
+        if isinstance(content, bytes):  # a workbook: `needs_out` refuses it before any work
+            raise TypeError("a binary output needs --out")
+        emit(content, None)
         return header
     from kpi_engine.cli.output import deliver
 
@@ -458,7 +470,7 @@ def evaluate(
         list[str] | None, typer.Option("--by", metavar="COLUMN", help="Break KPIs down by a column (repeatable).")
     ] = None,
     at: Annotated[Level | None, typer.Option("--at", help="Only this subject level.")] = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = "table",
+    format: Annotated[EvaluateFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = "table",
     out: Annotated[
         Path | None,
         typer.Option(
@@ -472,6 +484,7 @@ def evaluate(
     connection: ConnectionOption = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
+    needs_out(format, out, "results.xlsx")
     from kpi_engine.audit.recording import RunHeader, record_evaluation
     from kpi_engine.cli.output import staged, write_text
     from kpi_engine.documents import evaluation_results
@@ -485,6 +498,7 @@ def evaluate(
         scorecards_csv,
         table_notice,
     )
+    from kpi_engine.report.workbook import evaluation_workbook
 
     if out is not None and out.is_dir() and format != "csv":
         check_out(out)
@@ -510,10 +524,13 @@ def evaluate(
     else:
         label = result.period.label
         units = {k.id: k.unit or "" for k in ws.kpis.values()}
-        renderers: dict[TableFormat, Callable[[], Callable[[RunHeader | None], str]]] = {
+        renderers: dict[EvaluateFormat, Callable[[], Callable[[RunHeader | None], str | bytes]]] = {
             "table": lambda: _with_run_line(evaluation_table(results, label, units), table_notice(results)),
             "json": lambda: _with_run_block(json_body(results, notices(result)), ws, label),
             "csv": lambda: _same(kpis_csv(results)),
+            "xlsx": lambda: (
+                lambda header: evaluation_workbook(ws, result, results, run_block(header, ws, label), grain)
+            ),
         }
         written = [out] if out is not None else []
         header = produce(out, renderers[format](), record_run)
@@ -578,17 +595,14 @@ def bonus(
     connection: ConnectionOption = None,
 ) -> None:
     """Payouts per person, bonus shares and the total, exact to the cent."""
-    if format == "xlsx" and out is None:
-        raise UsageProblem(
-            Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx", param_hint="'--format'"
-        )
+    needs_out(format, out, "payouts.xlsx")
     from kpi_engine.audit.adjustments import against_approved
     from kpi_engine.audit.recording import RunHeader, record_bonus
-    from kpi_engine.cli.output import staged, write_bytes
     from kpi_engine.documents import bonus_results
     from kpi_engine.pipeline import compile_workspace, pay
-    from kpi_engine.report.bonus import bonus_csv, bonus_table, table_notice, xlsx_bytes
+    from kpi_engine.report.bonus import bonus_csv, bonus_table, table_notice
     from kpi_engine.report.evaluation import json_body, notices
+    from kpi_engine.report.workbook import Payouts, approval_note, bonus_workbook
 
     compiled = compile_workspace(workspace)
     ws = compiled.workspace
@@ -611,18 +625,14 @@ def bonus(
         )
         for c in changes:
             say(f"  {literal(c.person):<12} approved {c.approved:>12}  now {c.now:>12}  adjustment {c.delta:+}")
-    if format == "xlsx":
-        assert out is not None
-        with staged(out, run=True) as path:  # the workbook holds no run id: written before the record
-            write_bytes(path, xlsx_bytes(run, currency))
-        header = record_run()
-    else:
-        renderers: dict[str, Callable[[], Callable[[RunHeader | None], str]]] = {
-            "table": lambda: _with_run_line(bonus_table(run, currency), table_notice(run)),
-            "json": lambda: _with_run_block(json_body(results, notices(run.evaluation)), ws, run.period.label),
-            "csv": lambda: _same(bonus_csv(run, results)),
-        }
-        header = produce(out, renderers[format](), record_run)
+    paid = Payouts(run, results, currency, approval_note(approved, len(changes)))
+    renderers: dict[str, Callable[[], Callable[[RunHeader | None], str | bytes]]] = {
+        "table": lambda: _with_run_line(bonus_table(run, currency), table_notice(run)),
+        "json": lambda: _with_run_block(json_body(results, notices(run.evaluation)), ws, run.period.label),
+        "csv": lambda: lambda header: bonus_csv(run, results, run_id(header)),
+        "xlsx": lambda: lambda header: bonus_workbook(ws, paid, run_block(header, ws, run.period.label)),
+    }
+    header = produce(out, renderers[format](), record_run)
     _print_head(header.head)
     if out is not None:
         wrote([out], header.id)

@@ -126,6 +126,7 @@ class Code(StrEnum):
     OUT_WRITE_FAILED = "E562"
     WORKSPACE_READ_ONLY = "E563"
     FILE_SYSTEM = "E564"
+    SHEET_TOO_LONG = "E565"  # an XLSX sheet would need more rows than Excel holds
     DATA_EMPTY = "W500"
     DATA_CHANGED = "W501"
     UNKNOWN_PERSON_ROWS = "W504"
