@@ -4,7 +4,7 @@ Each chart draws from a table on its own sheet (the numbers beside the picture, 
 keeps them): the Rankings sheet holds, per KPI, every unit with a value over the whole period,
 best first (the run's rank: the KPI's direction, by score for a range), with the threshold, the
 target and the organization's value, drawn as bars and flat lines; the Trends sheet holds, per KPI,
-each sub-period's value of the organization and of the top two levels of units, drawn as lines.
+each sub-period's value of the organization and of the top levels of units, drawn as lines.
 Lines are straight (never smoothed) and labels show values only, never series names.
 """
 
@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 CHART_ROWS = 16
 """Rows a chart covers (7.5 cm): a block of fewer rows still leaves the chart this much room."""
 CHART_COLUMN = "J"
-TREND_DEPTH = 2
-"""Levels of the unit tree a trend chart draws (the top units and their children); every unit is in KPIs."""
+TREND_SERIES = 8
+"""Lines a trend chart draws at most (the organization and whole levels of units from the top), unless the
+top level alone has more."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,20 @@ def ranking_sheet(sheet: Worksheet, ws: m.Workspace, ev: Evaluation, results: Re
 
 
 def _trend_units(ev: Evaluation) -> list[str]:
-    """The units a trend chart draws: the top two levels of the tree, in tree order."""
-    return sorted((u for u, path in ev.org.paths.items() if len(path) <= TREND_DEPTH), key=ev.org.paths.__getitem__)
+    """The units a trend chart draws, in tree order: whole levels from the top while they fit in the chart.
+
+    The top level always; each level below while the organization and the units drawn stay within
+    :data:`TREND_SERIES` lines. Every unit's values are in the KPIs sheet.
+    """
+    levels: dict[int, list[str]] = {}
+    for unit, path in ev.org.paths.items():
+        levels.setdefault(len(path), []).append(unit)
+    chosen: list[str] = []
+    for depth in sorted(levels):
+        if chosen and 1 + len(chosen) + len(levels[depth]) > TREND_SERIES:
+            break
+        chosen += levels[depth]
+    return sorted(chosen, key=ev.org.paths.__getitem__)
 
 
 def trend_table(ev: Evaluation, results: Results) -> dict[str, tuple[list[str], dict[str, list[Any]]]]:
