@@ -352,6 +352,14 @@ def _with_run_block(body: str, ws: Any, period: str | None) -> Callable[[Any], s
     return lambda header: with_run(run_block(header, ws, period), body)
 
 
+def _workbook(build: Callable[[Mapping[str, Any]], bytes], ws: Any, period: str | None) -> Callable[[Any], bytes]:
+    """A workbook built once, before the run is recorded, then given the recorded run (report/workbook.py)."""
+    from kpi_engine.report.workbook import pending_run, with_run
+
+    draft = build(pending_run(run_block(None, ws, period)))
+    return lambda header: draft if header is None else with_run(draft, run_block(header, ws, period))
+
+
 def command_line(command: str, workspace: Path, options: Mapping[str, object]) -> list[str]:
     """The command as it could be typed again, for the ledger."""
     words = [command, str(workspace)]
@@ -528,9 +536,7 @@ def evaluate(
             "table": lambda: _with_run_line(evaluation_table(results, label, units), table_notice(results)),
             "json": lambda: _with_run_block(json_body(results, notices(result)), ws, label),
             "csv": lambda: _same(kpis_csv(results)),
-            "xlsx": lambda: (
-                lambda header: evaluation_workbook(ws, result, results, run_block(header, ws, label), grain)
-            ),
+            "xlsx": lambda: _workbook(lambda run: evaluation_workbook(ws, result, results, run, grain), ws, label),
         }
         written = [out] if out is not None else []
         header = produce(out, renderers[format](), record_run)
@@ -630,7 +636,7 @@ def bonus(
         "table": lambda: _with_run_line(bonus_table(run, currency), table_notice(run)),
         "json": lambda: _with_run_block(json_body(results, notices(run.evaluation)), ws, run.period.label),
         "csv": lambda: lambda header: bonus_csv(run, results, run_id(header)),
-        "xlsx": lambda: lambda header: bonus_workbook(ws, paid, run_block(header, ws, run.period.label)),
+        "xlsx": lambda: _workbook(lambda block: bonus_workbook(ws, paid, block), ws, run.period.label),
     }
     header = produce(out, renderers[format](), record_run)
     _print_head(header.head)

@@ -29,7 +29,7 @@ from kpi_engine.documents import bonus_results, results_document
 from kpi_engine.errors import Code, KpiError
 from kpi_engine.pipeline import compile_workspace, evaluate, pay
 from kpi_engine.report.sheets import EXCEL_ROWS, ZIP_TIME, Column, check_rows, money_cell, write_table
-from kpi_engine.report.workbook import Payouts, approval_note, report_workbook
+from kpi_engine.report.workbook import Payouts, approval_note, pending_run, report_workbook, with_run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "kpi_definitions" / "examples" / "support"
 RUN = {
@@ -112,6 +112,7 @@ def expected_csat() -> dict[tuple[str, str], float]:
 class Written:
     data: bytes
     again: bytes
+    restamped: bytes
     paid: Payouts
 
 
@@ -125,10 +126,10 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
     run = pay(compiled, None, "2026")
     paid = Payouts(run, bonus_results(run, "EUR"), "EUR", approval_note(None, 0))
 
-    def write() -> bytes:
-        return report_workbook(compiled.workspace, whole, RUN, grain="quarter", trend=quarters, paid=paid)
+    def write(run: dict[str, str]) -> bytes:
+        return report_workbook(compiled.workspace, whole, run, grain="quarter", trend=quarters, paid=paid)
 
-    return Written(write(), write(), paid)
+    return Written(write(RUN), write(RUN), with_run(write(pending_run(RUN)), RUN), paid)
 
 
 def book(written: Written) -> Workbook:
@@ -146,6 +147,7 @@ def test_the_workbook_has_the_sheets_of_the_report(written: Written) -> None:
 
 def test_same_run_same_bytes_and_no_clock_inside(written: Written) -> None:
     assert written.data == written.again
+    assert written.restamped == written.data  # written before recording, then given the run: the same file
     archive = zipfile.ZipFile(io.BytesIO(written.data))
     assert {info.date_time for info in archive.infolist()} == {ZIP_TIME}
     core = archive.read("docProps/core.xml").decode()

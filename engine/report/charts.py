@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpi_engine.documents import Results, number
 from kpi_engine.literal import printable
-from kpi_engine.report.sheets import Column, text, value_format, write_table
+from kpi_engine.report.sheets import Column, Rows, value_format
 
 if TYPE_CHECKING:
     from openpyxl.chart import BarChart, LineChart
@@ -112,13 +112,14 @@ def _axes(chart: BarChart | LineChart, fmt: str | None) -> None:
 def ranking_sheet(sheet: Worksheet, ws: m.Workspace, ev: Evaluation, results: Results) -> None:
     """Per KPI a ranking table and its bar chart (bars: the units' values; lines: threshold, target, organization)."""
     from openpyxl.chart import BarChart, LineChart, Reference
-    from openpyxl.styles import Font
 
     whole = organization_values(results)
-    top = 1
+    out = Rows(sheet)
+    out.widths([8, 16, 30, 14, 14, 14, 14])
     for kpi, rows in rankings(ev, results).items():
         fmt = value_format(ws.kpis[kpi].unit if kpi in ws.kpis else None)
-        sheet.cell(top, 1, text(_title(ws, kpi, ev.period.label))).font = Font(bold=True)
+        top = out.row
+        out.title(_title(ws, kpi, ev.period.label))
         organization = whole.get((kpi, ev.period.label))
         columns = [
             Column("rank", [r.rank for r in rows], "0"),
@@ -129,8 +130,8 @@ def ranking_sheet(sheet: Worksheet, ws: m.Workspace, ev: Evaluation, results: Re
             Column("target", [r.target for r in rows], fmt),
             Column("organization", [organization] * len(rows), fmt),
         ]
-        header = top + 1
-        write_table(sheet, columns, header, frozen=False)
+        header = out.row
+        out.table(columns, frozen=False)
         last = header + len(rows)
         bars = BarChart()
         bars.type = "col"
@@ -148,7 +149,14 @@ def ranking_sheet(sheet: Worksheet, ws: m.Workspace, ev: Evaluation, results: Re
             bars += lines
         bars.height, bars.width = 7.5, 16
         sheet.add_chart(bars, f"{CHART_COLUMN}{top}")
-        top += max(len(rows) + 3, CHART_ROWS + 1)
+        _leave_room(out, top)
+
+
+def _leave_room(out: Rows, top: int) -> None:
+    """Blank rows after a block until its chart (anchored at `top`) has room, and one more between blocks."""
+    while out.row < top + CHART_ROWS + 1:
+        out.append([])
+    out.append([])
 
 
 def _trend_units(ev: Evaluation) -> list[str]:
@@ -190,21 +198,22 @@ def trend_table(ev: Evaluation, results: Results) -> dict[str, tuple[list[str], 
 def trend_sheet(sheet: Worksheet, ws: m.Workspace, ev: Evaluation, results: Results) -> None:
     """Per KPI a table of sub-periods and a line chart of the organization and the top units over them."""
     from openpyxl.chart import LineChart, Reference
-    from openpyxl.styles import Font
 
-    top = 1
+    out = Rows(sheet)
+    out.widths([14, *[18] * TREND_SERIES])
     for kpi, (periods, series) in trend_table(ev, results).items():
         if not series:
             continue
         fmt = value_format(ws.kpis[kpi].unit if kpi in ws.kpis else None)
-        sheet.cell(top, 1, text(_title(ws, kpi, ev.period.label))).font = Font(bold=True)
+        top = out.row
+        out.title(_title(ws, kpi, ev.period.label))
         names = {u: (ev.org.units[u].name if u in ev.org.units else u) for u in series if u != "organization"}
         columns: Sequence[Column] = [
             Column("period", periods),
             *(Column(names.get(s, s), values, fmt) for s, values in series.items()),
         ]
-        header = top + 1
-        write_table(sheet, columns, header, frozen=False)
+        header = out.row
+        out.table(columns, frozen=False)
         last = header + len(periods)
         chart = LineChart()
         chart.title = printable(_title(ws, kpi, ev.period.label))
@@ -218,4 +227,4 @@ def trend_sheet(sheet: Worksheet, ws: m.Workspace, ev: Evaluation, results: Resu
         _axes(chart, fmt)
         chart.height, chart.width = 7.5, 16
         sheet.add_chart(chart, f"{CHART_COLUMN}{top}")
-        top += max(len(periods) + 3, CHART_ROWS + 1)
+        _leave_room(out, top)

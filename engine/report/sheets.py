@@ -13,12 +13,13 @@ same bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from kpi_engine.errors import Code, KpiError, error
@@ -104,44 +105,82 @@ def check_rows(sheet: str, rows: int) -> None:
         )
 
 
-def write_table(sheet: Worksheet, columns: Sequence[Column], top: int = 1, *, frozen: bool = True) -> str:
-    """Write a table with its header on row `top`; its header bold, filtered, frozen. The range it covers."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+class Rows:
+    """An append-only sheet (openpyxl's write-only mode: rows stream to disk, memory stays flat) and its next row.
 
-    rows = len(columns[0].values) if columns else 0
-    check_rows(sheet.title, top - 1 + rows)
-    bold = Font(bold=True)
-    for index, column in enumerate(columns, 1):
-        header = sheet.cell(top, index, text(column.header))
-        header.font = bold
-    for row in zip(*(c.values for c in columns), strict=True):
-        sheet.append([_cell(v) for v in row])
-    for index, column in enumerate(columns, 1):
-        _format(sheet, index, top, column)
-        sheet.column_dimensions[get_column_letter(index)].width = _width(column)
-    last = get_column_letter(max(1, len(columns)))
-    ref = f"A{top}:{last}{top + rows}"
-    if frozen:
-        sheet.freeze_panes = f"A{top + 1}"
-        sheet.auto_filter.ref = ref
-    return ref
+    Column widths and frozen panes are written with the first row: :meth:`widths` first, then titles,
+    pairs and tables (only the first table of a sheet can be frozen).
+    """
+
+    def __init__(self, sheet: Worksheet) -> None:
+        self.sheet, self.row = sheet, 1
+
+    def widths(self, widths: Sequence[float]) -> None:
+        """Set the columns' widths, in characters (before any row)."""
+        from openpyxl.utils import get_column_letter
+
+        for index, width in enumerate(widths, 1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+
+    def append(self, values: Sequence[Any]) -> None:
+        """One row of values (text escaped) or ready cells."""
+        self.sheet.append([_cell(v) for v in values])
+        self.row += 1
+
+    def title(self, value: str) -> None:
+        """A bold line of text."""
+        self.sheet.append([self._bold(value)])
+        self.row += 1
+
+    def pairs(self, pairs: Sequence[tuple[str, Any, str | None]]) -> None:
+        """Label/value rows (a summary), labels bold, each value with its number format (or None)."""
+        for label, value, fmt in pairs:
+            self.sheet.append([self._bold(label), self.formatted(_cell(value), fmt)])
+            self.row += 1
+
+    def table(self, columns: Sequence[Column], *, frozen: bool = True) -> str:
+        """A table from this row: its header bold and, when `frozen`, frozen and filtered; the range it covers."""
+        from openpyxl.utils import get_column_letter
+
+        rows = len(columns[0].values) if columns else 0
+        check_rows(self.sheet.title, self.row - 1 + rows)
+        top = self.row
+        if frozen:  # the sheet's view is written with its first row: freeze before it
+            self.sheet.freeze_panes = f"A{top + 1}"
+        self.sheet.append([self._bold(c.header) for c in columns])
+        formats = [[c.format] * rows if c.format is None or isinstance(c.format, str) else c.format for c in columns]
+        for values, fmts in zip(
+            zip(*(c.values for c in columns), strict=True), zip(*formats, strict=True), strict=True
+        ):
+            self.sheet.append([self.formatted(_cell(v), f) for v, f in zip(values, fmts, strict=True)])
+        self.row += rows + 1
+        ref = f"A{top}:{get_column_letter(max(1, len(columns)))}{top + rows}"
+        if frozen:
+            self.sheet.auto_filter.ref = ref
+        return ref
+
+    def _bold(self, value: str) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        cell = WriteOnlyCell(self.sheet, text(value))
+        cell.font = Font(bold=True)
+        return cell
+
+    def formatted(self, value: Any, fmt: str | None) -> Any:
+        """A number in a cell of this sheet with a number format (text and None as they are)."""
+        if fmt is None or value is None or isinstance(value, str):
+            return value
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self.sheet, value)
+        cell.number_format = fmt
+        return cell
 
 
-def _format(sheet: Worksheet, index: int, top: int, column: Column) -> None:
-    if column.format is None:
-        return
-    cells = sheet.iter_rows(min_row=top + 1, max_row=top + len(column.values), min_col=index, max_col=index)
-    if isinstance(column.format, str):
-        for (cell,) in cells:
-            cell.number_format = column.format
-        return
-    for (cell,), fmt in zip(cells, column.format, strict=True):
-        if fmt is not None:
-            cell.number_format = fmt
+def table_widths(columns: Sequence[Column]) -> list[float]:
+    """Each column's width from its header and its first rows, within :data:`WIDTH`."""
 
-
-def _width(column: Column) -> float:
     def shown(value: Any) -> int:
         if value is None:
             return 0
@@ -149,19 +188,17 @@ def _width(column: Column) -> float:
             return min(len(repr(value)), 12)
         return len(str(value))
 
-    longest = max([len(column.header), *map(shown, column.values[:WIDTH_SAMPLE])])
-    return float(min(max(WIDTH[0], longest + 2), WIDTH[1]))
+    return [
+        float(min(max(WIDTH[0], max([len(c.header), *map(shown, c.values[:WIDTH_SAMPLE])]) + 2), WIDTH[1]))
+        for c in columns
+    ]
 
 
-def write_pairs(sheet: Worksheet, pairs: Sequence[tuple[str, Any]], top: int = 1) -> int:
-    """Label/value rows (a summary), labels bold; the next free row."""
-    from openpyxl.styles import Font
-
-    bold = Font(bold=True)
-    for offset, (label, value) in enumerate(pairs):
-        sheet.cell(top + offset, 1, text(label)).font = bold
-        sheet.cell(top + offset, 2, _cell(value))
-    return top + len(pairs)
+def write_table(sheet: Worksheet, columns: Sequence[Column]) -> str:
+    """A sheet that is one table: widths from its content, the header frozen and filtered; the range it covers."""
+    rows = Rows(sheet)
+    rows.widths(table_widths(columns))
+    return rows.table(columns)
 
 
 def run_time(time: str | None) -> datetime:
@@ -198,6 +235,33 @@ class _SteadyZip(ZipFile):
     ) -> None:
         # openpyxl writes each sheet through a temporary file, whose modification time must not leak in
         self.writestr(arcname or str(filename), Path(filename).read_bytes(), compress_type, compresslevel)
+
+
+def stamp(when: datetime) -> str:
+    """A time as the workbook's properties hold it (`docProps/core.xml`)."""
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def replace_texts(data: bytes, texts: Mapping[str, str], times: tuple[datetime, datetime]) -> bytes:
+    """A saved workbook with whole cell texts replaced (`texts`: old → new) and its created/modified time moved.
+
+    Only text that fills a whole XML text node (``>old<``) of a sheet is replaced, and only the times
+    in `docProps/core.xml`; every entry keeps its name, order and :data:`ZIP_TIME`, so the result is
+    the bytes a workbook written with the new texts in the first place has, when they are as long.
+    """
+    swaps = [(f">{escape(old)}<".encode(), f">{escape(new)}<".encode()) for old, new in texts.items()]
+    moved = (f">{stamp(times[0])}<".encode(), f">{stamp(times[1])}<".encode())
+    buffer = io.BytesIO()
+    with ZipFile(io.BytesIO(data)) as source, _SteadyZip(buffer, "w", ZIP_DEFLATED, allowZip64=True) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                for old, new in swaps:
+                    content = content.replace(old, new)
+            elif info.filename == "docProps/core.xml":
+                content = content.replace(*moved)
+            target.writestr(info.filename, content)
+    return buffer.getvalue()
 
 
 def workbook_bytes(book: Workbook, when: datetime) -> bytes:

@@ -20,18 +20,19 @@ from kpi_engine.errors import Severity
 from kpi_engine.report.sheets import (
     PERCENT,
     Column,
+    Rows,
     money_cell,
     money_format,
+    replace_texts,
     run_time,
+    table_widths,
     value_format,
     workbook_bytes,
-    write_pairs,
     write_table,
 )
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
 
     from kpi_engine.config import model as m
     from kpi_engine.data.ledger import RunRecord
@@ -41,6 +42,36 @@ if TYPE_CHECKING:
 TARGET_POINTS = ("threshold", "target", "stretch")
 RANGE_POINTS = ("min", "max", "threshold_min", "threshold_max")
 KPI_FIELDS = ("kpi", "subject_type", "subject", "period", "value", "n", "status", "score", "rank")
+
+
+PENDING = {
+    "id": "run-not-yet-recorded-id",
+    "time": "not-yet-recorded-now",
+    "definitions_hash": "definitions-hash-pending".ljust(64, "-"),
+}
+"""The run block's fields a workbook holds before the run is recorded: as long as the real ones, so a
+workbook with them becomes the recorded run's workbook by :func:`with_run`, without being written again."""
+
+
+def pending_run(run: Mapping[str, Any]) -> dict[str, Any]:
+    """A run block (version, period) with the fields only recording gives held by :data:`PENDING`."""
+    return {**run, **PENDING}
+
+
+def approve_command(run_id: object) -> str:
+    """How to approve a bonus run, as the Summary shows it."""
+    return f"kpi runs approve WORKSPACE {run_id} --by NAME"
+
+
+def with_run(draft: bytes, run: Mapping[str, Any]) -> bytes:
+    """A workbook written for :func:`pending_run`, now holding the recorded `run`: the same bytes as if written for it.
+
+    Building a large workbook takes long; the CLI writes it before recording the run (as every
+    `--out`) and then only swaps the run's id, time and definitions hash in.
+    """
+    texts = {PENDING[k]: str(run[k]) for k in PENDING}
+    texts[approve_command(PENDING["id"])] = approve_command(run["id"])
+    return replace_texts(draft, texts, (run_time(PENDING["time"]), run_time(run.get("time"))))
 
 
 @dataclass(frozen=True)
@@ -203,23 +234,22 @@ def payout_columns(paid: Payouts, run_id: str) -> list[Column]:
 
 
 def _bonus_sheet(book: Workbook, paid: Payouts, run_id: str) -> None:
-    sheet = book.create_sheet("Bonus")
     columns = payout_columns(paid, run_id)
-    write_table(sheet, columns)
+    rows = Rows(book.create_sheet("Bonus"))
+    rows.widths(table_widths(columns))
+    rows.table(columns)
+    rows.append([])  # a blank row: the total and the pool stay outside the filter, kept out of sorts
     fields = paid.results.fields
-    total_row = len(columns[0].values) + 3  # below a blank row: outside the filter, kept out of sorts
     money = money_format(paid.currency, paid.run.plan.rounding_to)
-    payout_column = 1 + [c.header for c in columns].index("payout")
-    sheet.cell(total_row, 1, "total")
-    sheet.cell(total_row, payout_column, money_cell(fields.get("total"))).number_format = money
+    before = [None] * ([c.header for c in columns].index("payout") - 1)
+    rows.append(["total", *before, rows.formatted(money_cell(fields.get("total")), money)])
     if fields.get("pool") is not None:
-        sheet.cell(total_row + 1, 1, "pool")
-        sheet.cell(total_row + 1, payout_column, money_cell(fields["pool"])).number_format = money
+        rows.append(["pool", *before, rows.formatted(money_cell(fields["pool"]), money)])
 
 
 def _summary_pairs(
     ws: m.Workspace, ev: Evaluation, results: Results, run: Mapping[str, Any], grain: str | None
-) -> list[tuple[str, Any]]:
+) -> list[tuple[str, Any, str | None]]:
     engine = ev.engine or {"name": "duckdb"}
     shown_engine = " ".join(str(engine[k]) for k in ("name", "version") if engine.get(k))
     kpis = results.table("kpis")
@@ -227,38 +257,38 @@ def _summary_pairs(
         s for s, kind in zip(kpis.column("subject"), kpis.column("subject_type"), strict=True) if kind == "person"
     }
     return [
-        ("organization", ws.organization.name),
-        ("rules version", ws.organization.version),
-        ("period", run.get("period") or ev.period.label),
-        ("grain", grain or "none (the whole period)"),
-        ("run id", run.get("id")),
-        ("run time (UTC)", run.get("time")),
-        ("definitions hash", run.get("definitions_hash")),
-        ("engine", shown_engine + (f" at {engine['connection']}" if engine.get("connection") else "")),
-        ("kpi-engine", __version__),
-        ("KPI rows", len(kpis)),
-        ("people with KPI values", len(people)),
-        ("scorecards", len(results.table("scorecards"))),
-        *((f"rejected rows in {source}", count) for source, count in sorted(ev.rejects.items())),
+        ("organization", ws.organization.name, None),
+        ("rules version", ws.organization.version, None),
+        ("period", run.get("period") or ev.period.label, None),
+        ("grain", grain or "none (the whole period)", None),
+        ("run id", run.get("id"), None),
+        ("run time (UTC)", run.get("time"), None),
+        ("definitions hash", run.get("definitions_hash"), None),
+        ("engine", shown_engine + (f" at {engine['connection']}" if engine.get("connection") else ""), None),
+        ("kpi-engine", __version__, None),
+        ("KPI rows", len(kpis), None),
+        ("people with KPI values", len(people), None),
+        ("scorecards", len(results.table("scorecards")), None),
+        *((f"rejected rows in {source}", count, None) for source, count in sorted(ev.rejects.items())),
     ]
 
 
-def _bonus_pairs(paid: Payouts, run: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def _bonus_pairs(paid: Payouts, run: Mapping[str, Any]) -> list[tuple[str, Any, str | None]]:
     fields = paid.results.fields
-    money = money_cell
+    money = money_format(paid.currency, paid.run.plan.rounding_to)
     return [
-        ("plan", paid.run.plan.id),
-        ("currency", paid.currency),
-        ("people in the plan", len(paid.results.table("payouts"))),
-        ("pool", money(fields.get("pool"))),
-        ("total paid", money(fields.get("total"))),
-        ("approval", paid.approval),
-        ("to approve", f"kpi runs approve WORKSPACE {run.get('id')} --by NAME"),
+        ("plan", paid.run.plan.id, None),
+        ("currency", paid.currency, None),
+        ("people in the plan", len(paid.results.table("payouts")), None),
+        ("pool", money_cell(fields.get("pool")), money),
+        ("total paid", money_cell(fields.get("total")), money),
+        ("approval", paid.approval, None),
+        ("to approve", approve_command(run.get("id")), None),
     ]
 
 
 def _summary_sheet(
-    sheet: Worksheet,
+    book: Workbook,
     ws: m.Workspace,
     ev: Evaluation,
     results: Results,
@@ -266,42 +296,38 @@ def _summary_sheet(
     grain: str | None,
     paid: Payouts | None,
 ) -> None:
-    sheet.title = "Summary"
+    rows = Rows(book.create_sheet("Summary"))
+    rows.widths([24, 60, 40, 8])
     pairs = _summary_pairs(ws, ev, results, run, grain)
     if paid is not None:
         pairs += _bonus_pairs(paid, run)
     warnings = [d for d in ev.diagnostics if d.severity == Severity.WARNING]
-    pairs.append(("warnings", len(warnings)))
-    row = write_pairs(sheet, pairs)
-    if paid is not None:
-        money = money_format(paid.currency, paid.run.plan.rounding_to)
-        for cell in sheet["B"][row - len(pairs) : row]:
-            if sheet.cell(cell.row, 1).value in ("pool", "total paid"):
-                cell.number_format = money
+    rows.pairs([*pairs, ("warnings", len(warnings), None)])
     goals = results.table("goals")
     if len(goals):
-        row += 1
-        sheet.cell(row, 1, "Goals")
-        goal_columns = [
-            Column("goal", goals.column("goal")),
-            Column("period", goals.column("period")),
-            Column("status", goals.column("status")),
-            Column("attainment", goals.column("attainment"), PERCENT),
-        ]
-        write_table(sheet, goal_columns, row + 1, frozen=False)
-        row += len(goals) + 2
+        rows.append([])
+        rows.title("Goals")
+        rows.table(
+            [
+                Column("goal", goals.column("goal")),
+                Column("period", goals.column("period")),
+                Column("status", goals.column("status")),
+                Column("attainment", goals.column("attainment"), PERCENT),
+            ],
+            frozen=False,
+        )
     if warnings:
-        row += 1
-        sheet.cell(row, 1, "Warnings")
-        warning_columns = [
-            Column("code", [d.code.value for d in warnings]),
-            Column("message", [d.message for d in warnings]),
-            Column("file", [d.span.file if d.span else None for d in warnings]),
-            Column("line", [d.span.line if d.span else None for d in warnings]),
-        ]
-        write_table(sheet, warning_columns, row + 1, frozen=False)
-    sheet.column_dimensions["A"].width = 22
-    sheet.column_dimensions["B"].width = 60
+        rows.append([])
+        rows.title("Warnings")
+        rows.table(
+            [
+                Column("code", [d.code.value for d in warnings]),
+                Column("message", [d.message for d in warnings]),
+                Column("file", [d.span.file if d.span else None for d in warnings]),
+                Column("line", [d.span.line if d.span else None for d in warnings]),
+            ],
+            frozen=False,
+        )
 
 
 # --- the workbooks ---------------------------------------------------------------------------
@@ -315,12 +341,11 @@ def _book(
     grain: str | None,
     paid: Payouts | None,
 ) -> Workbook:
+    """A workbook of append-only sheets (rows stream to disk as they are written), its Summary first."""
     from openpyxl import Workbook
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    _summary_sheet(sheet, ws, ev, results, run, grain, paid)
+    book = Workbook(write_only=True)
+    _summary_sheet(book, ws, ev, results, run, grain, paid)
     return book
 
 
