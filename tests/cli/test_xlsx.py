@@ -182,3 +182,23 @@ def test_text_a_spreadsheet_would_run_is_escaped_in_the_workbook_and_the_csv(tmp
     assert row["payout"].data_type == "n"
     line = next(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
     assert line["name"] == "'" + EVIL and line["person"] == "'@a1"
+
+
+def test_evaluate_workbook_with_grain_and_by_keeps_every_row_and_the_breakdown(ws: Path, tmp_path: Path) -> None:
+    words = ["evaluate", ws, "--period", "2026-Q1", "--grain", "month", "--kpi", "csat", "--by", "channel"]
+    out = tmp_path / "by.xlsx"
+    wrote(kpi(*words, "--format", "xlsx", "--out", out))
+    document = json.loads(kpi(*words, "--format", "json").stdout)  # type: ignore[attr-defined]
+    book = load_workbook(out)
+    summary = {r[0]: r[1] for r in book["Summary"].iter_rows(max_col=2, values_only=True) if r[0]}
+    assert summary["grain"] == "month" and summary["period"] == "2026-Q1"
+    sheet = book["KPIs"]
+    header = [c.value for c in sheet[1]]
+    assert header[-1] == "by.channel"
+    got = [
+        (r[header.index("period")], r[-1], r[header.index("value")])
+        for r in sheet.iter_rows(min_row=2, values_only=True)
+    ]
+    assert got == [(k["period"], k["by"]["channel"], k["value"]) for k in document["kpis"]]
+    assert {p for p, _, _ in got} == {"2026-01", "2026-02", "2026-03"}
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}{len(got) + 1}"
