@@ -187,11 +187,12 @@ def check_period(value: str | None) -> str | None:
 # command's --format choices are the keys of that command's table of renderers.
 ValidateFormat = Literal["text", "json", "github"]
 TableFormat = Literal["table", "json", "csv"]
+EvaluateFormat = Literal["table", "json", "csv", "xlsx"]
 BonusFormat = Literal["table", "json", "csv", "xlsx"]
 RunsFormat = Literal["table", "json"]
 TestsFormat = Literal["text", "junit"]
 CatalogFormat = Literal["md", "html"]
-ReportFormat = Literal["html"]
+ReportFormat = Literal["html", "xlsx"]
 DiffFormat = Literal["text", "json", "md"]
 RowsFormat = Literal["table", "csv", "json", "xlsx"]
 
@@ -247,6 +248,14 @@ def check_out(value: Path | None) -> Path | None:
 def check_out_folder(value: Path | None) -> Path | None:
     """Like `check_out`, where the output may also be a folder (evaluate's CSV files)."""
     return _out_usable(value, folder=True)
+
+
+def needs_out(format: str, out: Path | None, example: str) -> None:
+    """A workbook is a file, never stdout: `--format xlsx` without `--out` is a usage error (exit 2)."""
+    if format == "xlsx" and out is None:
+        raise UsageProblem(
+            Code.USAGE, "xlsx writes a file; name it with --out", f"e.g. --out {example}", param_hint="'--format'"
+        )
 
 
 def check_writable(root: Path) -> None:
@@ -330,11 +339,14 @@ def load(path: Path):  # type: ignore[no-untyped-def]
     return load_workspace(path)
 
 
-def produce(out: Path | None, render: Callable[[H | None], str], record_run: Callable[[], H]) -> H:
+def produce(out: Path | None, render: Callable[[H | None], str | bytes], record_run: Callable[[], H]) -> H:
     """Record a run and print its output; with --out, the output is written before the run is recorded."""
     if out is None:
         header = record_run()
-        emit(render(header), None)
+        content = render(header)
+        if isinstance(content, bytes):  # a workbook: `needs_out` refuses it before any work
+            raise TypeError("a binary output needs --out")
+        emit(content, None)
         return header
     from kpi_engine.cli.output import deliver
 
@@ -383,6 +395,14 @@ def _with_run_block(body: str, ws: Any, period: str | None) -> Callable[[Any], s
     from kpi_engine.report.evaluation import with_run
 
     return lambda header: with_run(run_block(header, ws, period), body)
+
+
+def _workbook(build: Callable[[Mapping[str, Any]], bytes], ws: Any, period: str | None) -> Callable[[Any], bytes]:
+    """A workbook built once, before the run is recorded, then given the recorded run (report/workbook.py)."""
+    from kpi_engine.report.workbook import pending_run, with_run
+
+    draft = build(pending_run(run_block(None, ws, period)))
+    return lambda header: draft if header is None else with_run(draft, run_block(header, ws, period))
 
 
 def command_line(command: str, workspace: Path, options: Mapping[str, object]) -> list[str]:
@@ -504,7 +524,7 @@ def evaluate(
         list[str] | None, typer.Option("--by", metavar="COLUMN", help="Break KPIs down by a column (repeatable).")
     ] = None,
     at: Annotated[Level | None, typer.Option("--at", help="Only this subject level.")] = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = "table",
+    format: Annotated[EvaluateFormat, typer.Option("--format", help="Output format (xlsx needs --out).")] = "table",
     out: Annotated[
         Path | None,
         typer.Option(
@@ -518,6 +538,7 @@ def evaluate(
     connection: ConnectionOption = None,
 ) -> None:
     """KPI values, n, statuses, scores, ranks and scorecard totals for a period."""
+    needs_out(format, out, "results.xlsx")
     from kpi_engine.audit.recording import RunHeader, record_evaluation
     from kpi_engine.cli.output import staged, write_text
     from kpi_engine.documents import evaluation_results
@@ -531,6 +552,7 @@ def evaluate(
         scorecards_csv,
         table_notice,
     )
+    from kpi_engine.report.workbook import evaluation_workbook
 
     if out is not None and out.is_dir() and format != "csv":
         check_out(out)
@@ -557,10 +579,11 @@ def evaluate(
     else:
         label = result.period.label
         units = {k.id: k.unit or "" for k in ws.kpis.values()}
-        renderers: dict[TableFormat, Callable[[], Callable[[RunHeader | None], str]]] = {
+        renderers: dict[EvaluateFormat, Callable[[], Callable[[RunHeader | None], str | bytes]]] = {
             "table": lambda: _with_run_line(evaluation_table(results, label, units), table_notice(results)),
             "json": lambda: _with_run_block(json_body(results, notices(result)), ws, label),
             "csv": lambda: _same(kpis_csv(results)),
+            "xlsx": lambda: _workbook(lambda run: evaluation_workbook(ws, result, results, run, grain), ws, label),
         }
         written = [out] if out is not None else []
         header = produce(out, renderers[format](), record_run)
@@ -628,17 +651,14 @@ def bonus(
     connection: ConnectionOption = None,
 ) -> None:
     """Payouts per person, bonus shares and the total, exact to the cent."""
-    if format == "xlsx" and out is None:
-        raise UsageProblem(
-            Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out payouts.xlsx", param_hint="'--format'"
-        )
+    needs_out(format, out, "payouts.xlsx")
     from kpi_engine.audit.adjustments import against_approved
     from kpi_engine.audit.recording import RunHeader, record_bonus
-    from kpi_engine.cli.output import staged, write_bytes
     from kpi_engine.documents import bonus_results
     from kpi_engine.pipeline import compile_workspace, pay
-    from kpi_engine.report.bonus import bonus_csv, bonus_table, table_notice, xlsx_bytes
+    from kpi_engine.report.bonus import bonus_csv, bonus_table, table_notice
     from kpi_engine.report.evaluation import json_body, notices
+    from kpi_engine.report.workbook import Payouts, approval_note, bonus_workbook
 
     compiled = compile_workspace(workspace)
     ws = compiled.workspace
@@ -661,18 +681,14 @@ def bonus(
         )
         for c in changes:
             say(f"  {literal(c.person):<12} approved {c.approved:>12}  now {c.now:>12}  adjustment {c.delta:+}")
-    if format == "xlsx":
-        assert out is not None
-        with staged(out, run=True) as path:  # the workbook holds no run id: written before the record
-            write_bytes(path, xlsx_bytes(run, currency))
-        header = record_run()
-    else:
-        renderers: dict[str, Callable[[], Callable[[RunHeader | None], str]]] = {
-            "table": lambda: _with_run_line(bonus_table(run, currency), table_notice(run)),
-            "json": lambda: _with_run_block(json_body(results, notices(run.evaluation)), ws, run.period.label),
-            "csv": lambda: _same(bonus_csv(run, results)),
-        }
-        header = produce(out, renderers[format](), record_run)
+    paid = Payouts(run, results, currency, approval_note(approved, len(changes)))
+    renderers: dict[str, Callable[[], Callable[[RunHeader | None], str | bytes]]] = {
+        "table": lambda: _with_run_line(bonus_table(run, currency), table_notice(run)),
+        "json": lambda: _with_run_block(json_body(results, notices(run.evaluation)), ws, run.period.label),
+        "csv": lambda: lambda header: bonus_csv(run, results, run_id(header)),
+        "xlsx": lambda: _workbook(lambda block: bonus_workbook(ws, paid, block), ws, run.period.label),
+    }
+    header = produce(out, renderers[format](), record_run)
     _print_head(header.head)
     if out is not None:
         wrote([out], header.id)
@@ -733,10 +749,7 @@ def rows(
     connection: ConnectionOption = None,
 ) -> None:
     """The source rows that make a KPI's value, with file:line and whether each one counted."""
-    if format == "xlsx" and out is None:
-        raise UsageProblem(
-            Code.USAGE, "xlsx writes a file; name it with --out", "e.g. --out rows.xlsx", param_hint="'--format'"
-        )
+    needs_out(format, out, "rows.xlsx")
     from kpi_engine.cli.output import staged, write_bytes
     from kpi_engine.pipeline import compile_workspace
     from kpi_engine.pipeline import rows as list_rows
@@ -786,6 +799,39 @@ def _report_runs(
     return runs
 
 
+def _report_workbook(
+    ws: Any, ran: Any, grain: str | None, runs: list[tuple[str, Callable[[], Any]]], out: Path
+) -> None:
+    """`kpi report --format xlsx`: one workbook with charts, built once and given the recorded run.
+
+    The workbook names the bonus run with `--plan`, else the whole period's evaluation; every run is
+    recorded and printed, as for the HTML report.
+    """
+    from kpi_engine.audit.adjustments import against_approved
+    from kpi_engine.cli.output import deliver
+    from kpi_engine.documents import bonus_results
+    from kpi_engine.report.workbook import Payouts, approval_note, report_workbook
+
+    paid = None
+    if ran.bonus is not None:
+        approved, changes = against_approved(ws, ran.bonus)
+        results = bonus_results(ran.bonus, ws.organization.currency)
+        paid = Payouts(ran.bonus, results, ws.organization.currency, approval_note(approved, len(changes)))
+    label = ran.evaluation.period.label
+    render = _workbook(
+        lambda block: report_workbook(ws, ran.evaluation, block, grain=grain, trend=ran.trend, paid=paid), ws, label
+    )
+    headers: list[Any] = []
+
+    def record_all() -> Any:
+        headers.extend(record() for _, record in runs)
+        return headers[-1] if ran.bonus is not None else headers[0]
+
+    deliver(out, render, record_all)
+    _print_head(headers[-1].head)
+    wrote([out], ", ".join(h.id for h in headers))
+
+
 def check_report_out(value: Path | None) -> Path | None:
     """`kpi report --out`: a new or empty folder, or one an earlier report wrote (exit 2 otherwise)."""
     from kpi_engine.cli.output import report_folder_problem
@@ -824,10 +870,12 @@ def report_command(
         list[str] | None,
         typer.Option("--person", metavar="ID", help="Write only this person's page (repeatable)."),
     ] = None,
-    format: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = "html",
+    format: Annotated[
+        ReportFormat, typer.Option("--format", help="html: a folder of pages; xlsx: one workbook.")
+    ] = "html",
     out: Annotated[
         Path,
-        typer.Option("--out", metavar="DIR", callback=check_report_out, help="The folder to write (replaced whole)."),
+        typer.Option("--out", metavar="DIR|FILE", help="The folder to write (replaced whole), or the xlsx file."),
     ] = ...,  # type: ignore[assignment]
     engine: EngineOption = None,
     connection: ConnectionOption = None,
@@ -840,6 +888,11 @@ def report_command(
     from kpi_engine.report.gather import gather
     from kpi_engine.report.html import RUN_ID_PLACEHOLDER, TIME_PLACEHOLDER, footer_text, html_pages, with_footer
 
+    if format == "xlsx" and person:
+        raise UsageProblem(
+            Code.USAGE, "--person writes statement pages; a workbook holds everyone", "use --format html", "'--person'"
+        )
+    check_report_out(out) if format == "html" else check_out(out)
     compiled = compile_workspace(workspace)
     ws = compiled.workspace
     check_writable(ws.root)
@@ -851,6 +904,9 @@ def report_command(
     words: dict[str, Any] = {"period": period, "grain": grain, "plan": plan, "persons": person or []}
     arguments = command_line("report", workspace, {**words, "format": format, "out": str(out)} | engine_options(on))
     runs = _report_runs(ws, ran, grain, arguments, engine_options(on))
+    if format == "xlsx":
+        _report_workbook(ws, ran, grain, runs, out)
+        return
     kinds = [kind for kind, _ in runs]
     pages, offsets = with_footer(html_pages(found), kinds)
     blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)

@@ -7,7 +7,7 @@ its output file holds the results.
 parent that is a file, a place that cannot be written). `staged` writes next to the target and moves
 the file into place, so a full disk never leaves half a payouts file. `deliver` writes the output
 before the run is recorded: first with a placeholder run block of the same shape (reserving the
-space), then, after recording, with the real one.
+space), then, after recording, with the real one. A workbook goes the same way, as bytes.
 """
 
 from __future__ import annotations
@@ -133,7 +133,12 @@ def write_bytes(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
 
 
-def deliver(out: Path, render: Callable[[H | None], str], record: Callable[[], H]) -> H:
+def write_output(path: Path, content: str | bytes) -> None:
+    """Write text (UTF-8) or bytes (a workbook) to a file, flushed to the disk."""
+    write_bytes(path, content if isinstance(content, bytes) else content.encode("utf-8"))
+
+
+def deliver(out: Path, render: Callable[[H | None], str | bytes], record: Callable[[], H]) -> H:
     """Write a run's output to `out`, then record the run; a write that fails records nothing.
 
     `render(None)` is the output with a placeholder run block: written first, it claims the space the
@@ -143,16 +148,16 @@ def deliver(out: Path, render: Callable[[H | None], str], record: Callable[[], H
     if not _regular(out):
         return _record_then_write(out, out, render, record)
     with staged(out, run=True) as path:
-        write_text(path, render(None))
+        write_output(path, render(None))
         header = _record_then_write(path, out, render, record)
     return header
 
 
-def _record_then_write(path: Path, out: Path, render: Callable[[H | None], str], record: Callable[[], H]) -> H:
+def _record_then_write(path: Path, out: Path, render: Callable[[H | None], str | bytes], record: Callable[[], H]) -> H:
     """Record the run, then write its output with the real run block; a failure says the run is recorded."""
     header = record()
     try:
-        write_text(path, render(header))
+        write_output(path, render(header))
     except OSError as exc:
         raise _failed(out, exc, recorded=_run_id(header)) from None
     return header

@@ -127,6 +127,7 @@ class Code(StrEnum):
     WORKSPACE_READ_ONLY = "E563"
     FILE_SYSTEM = "E564"
     OUT_NOT_A_REPORT = "E565"  # kpi report --out names a file, or a folder holding other things
+    SHEET_TOO_LONG = "E566"  # an XLSX sheet would need more rows than Excel holds
     DATA_EMPTY = "W500"
     DATA_CHANGED = "W501"
     UNKNOWN_PERSON_ROWS = "W504"

@@ -99,6 +99,7 @@ def drive_everything(kpi: str, work: Path, ws: Path, steps: list[str]) -> None:
     run([kpi, "compile", w, "--dialect", "postgres"], cwd=work)
     run([kpi, *evaluate_step, "--format", "csv", "--out", "results/"], cwd=work)
     run([kpi, *evaluate_step, "--grain", "month", "--at", "unit"], cwd=work)
+    run([kpi, *evaluate_step, "--grain", "month", "--format", "xlsx", "--out", "results.xlsx"], cwd=work)
     payouts = json.loads(run([kpi, *bonus_step, "--format", "json"], cwd=work))
     run([kpi, *bonus_step, "--format", "xlsx", "--out", "payouts.xlsx"], cwd=work)
     person = payouts["payouts"][0]["person"]

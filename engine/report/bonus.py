@@ -1,10 +1,9 @@
-"""`kpi bonus` output: JSON (SPEC §7.2), CSV, a human table and an XLSX workbook for HR."""
+"""`kpi bonus` output: JSON (SPEC §7.2), CSV and a human table (the workbook: report/workbook.py)."""
 
 from __future__ import annotations
 
 import io
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -17,10 +16,22 @@ from kpi_engine.literal import cell as literal_cell
 from kpi_engine.literal import cells
 from kpi_engine.pay import BonusRun
 from kpi_engine.report.evaluation import csv_cells
-from kpi_engine.report.formats import csv_columns, left_out, safe_cell, shortened, shown
-from kpi_engine.scoring.payout import round_money
+from kpi_engine.report.formats import csv_columns, left_out, shortened, shown
 
-PAYOUT_FIELDS = ("person", "name", *PAYOUT_KEYS[1:])  # the results' payout columns, with the name after the id
+PAYOUT_FIELDS = (
+    "person",
+    "name",
+    "unit",
+    *PAYOUT_KEYS[1:8],
+    "currency",
+    *PAYOUT_KEYS[8:],
+    "plan",
+    "period",
+    "run_id",
+)
+"""The CSV's columns: the results' payout columns (PAYOUT_KEYS), the person's name and roster unit after the id,
+the currency after the money, and the run's plan, period and id on every row (a file read alone says what it is).
+"""
 
 
 def _name(run: BonusRun, person: str) -> str:
@@ -28,12 +39,21 @@ def _name(run: BonusRun, person: str) -> str:
     return p.name if p else person
 
 
-def bonus_csv(run: BonusRun, results: Results) -> str:
-    """One row per person (the run's names beside the results' columns); money as exact decimal text."""
+def bonus_csv(run: BonusRun, results: Results, run_id: str) -> str:
+    """One row per person (:data:`PAYOUT_FIELDS`); money as exact decimal text."""
     table = results.table("payouts")
     people = table.column("person")
-    names = [_name(run, person) for person in people]
-    return csv_columns(PAYOUT_FIELDS, [people, names, *(csv_cells(table, f) for f in PAYOUT_FIELDS[2:])])
+    found = [run.evaluation.org.people.get(person) for person in people]
+    rows = len(people)
+    given: dict[str, list[Any]] = {
+        "name": [_name(run, person) for person in people],
+        "unit": [p.unit if p else None for p in found],
+        "currency": [results.fields.get("currency")] * rows,
+        "plan": [run.plan.id] * rows,
+        "period": [run.period.label] * rows,
+        "run_id": [run_id] * rows,
+    }
+    return csv_columns(PAYOUT_FIELDS, [given[f] if f in given else csv_cells(table, f) for f in PAYOUT_FIELDS])
 
 
 def table_notice(run: BonusRun) -> Diagnostic | None:
@@ -73,107 +93,3 @@ def bonus_table(run: BonusRun, currency: str, width: int = 120) -> str:
     if shown(len(payouts)) < len(payouts):
         console.print(Text(left_out(len(payouts), "payouts")))
     return console.export_text()
-
-
-def write_xlsx(run: BonusRun, currency: str, path: Path) -> None:
-    """Write the workbook of :func:`xlsx_bytes` to a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(xlsx_bytes(run, currency))
-
-
-def xlsx_bytes(run: BonusRun, currency: str) -> bytes:
-    """A workbook for HR: payouts (money formatted, frozen header) and every KPI behind them.
-
-    Built in memory, so a full disk fails on one plain write, not inside the zip writer.
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Payouts"
-    places = max(0, -int(run.plan.rounding_to.normalize().as_tuple().exponent))
-    money_format = ("#,##0." + "0" * places if places else "#,##0") + f' "{currency}"'
-    sheet.append(
-        [
-            "person",
-            "name",
-            "scorecard",
-            "total score",
-            "factor",
-            "proration",
-            "target bonus",
-            "computed",
-            "payout",
-            "share",
-            "reason",
-        ]
-    )
-    for p in run.result.payouts:
-        target = (
-            None
-            if p.target_bonus is None
-            else round_money(p.target_bonus, run.plan.rounding_to, run.plan.rounding_mode)
-        )
-        sheet.append(
-            [
-                safe_cell(p.person),
-                safe_cell(_name(run, p.person)),
-                safe_cell(p.scorecard or ""),
-                p.total_score,
-                p.factor,
-                p.proration,
-                target,
-                p.computed,
-                p.payout,
-                p.share,
-                p.reason,
-            ]
-        )
-    sheet.append(["total", None, None, None, None, None, None, None, run.result.total, None])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row[3:6]:
-            cell.number_format = "0.00%"
-        for cell in row[6:9]:
-            cell.number_format = money_format
-        row[9].number_format = "0.00%"
-    _finish(sheet, Font)
-    details = book.create_sheet("KPI details")
-    details.append(
-        ["person", "scorecard", "kpi", "at", "subject", "weight", "value", "status", "score", "contribution"]
-    )
-    for p in run.result.payouts:
-        card = run.scorecard(p.person)
-        for item in card.items if card else ():
-            details.append(
-                [
-                    safe_cell(p.person),
-                    safe_cell(card.scorecard if card else ""),
-                    safe_cell(item.kpi),
-                    item.at,
-                    safe_cell(item.subject or ""),
-                    item.weight,
-                    item.value,
-                    item.status or "",
-                    item.score,
-                    item.contribution,
-                ]
-            )
-    for row in details.iter_rows(min_row=2):
-        row[5].number_format = "0.00%"
-        row[8].number_format = "0.00%"
-        row[9].number_format = "0.00%"
-    _finish(details, Font)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _finish(sheet: Any, font: Any) -> None:
-    sheet.freeze_panes = "A2"
-    for cell in sheet[1]:
-        cell.font = font(bold=True)
-    for column in sheet.columns:
-        width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(10, width + 2), 40)
