@@ -224,7 +224,16 @@ def make_table(kind: str, name: str, data: Sequence[list[Any]]) -> Table:
 
 
 def _numbers(values: Iterable[Decimal | None]) -> list[float | int | None]:
-    return list(map(number, values))
+    """:func:`number` of each value, each distinct value rounded once.
+
+    A column repeats values (weights, capped and zero scores, shares of small counts), and
+    :func:`number` depends on the value alone (equal decimals such as 0.5 and 0.50 round alike).
+    """
+    given = values if isinstance(values, list) else list(values)
+    if bool in set(map(type, given)):  # True and 1 are one key: let number() refuse the boolean
+        return list(map(number, given))
+    rounded = {v: number(v) for v in dict.fromkeys(given)}
+    return list(map(rounded.__getitem__, given))
 
 
 def _transpose(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:

@@ -278,6 +278,19 @@ def _number(ws: m.Workspace, raw: object, kpi: m.Kpi, result_type: Type) -> Deci
     return value
 
 
+def _numbers(ws: m.Workspace, raws: Sequence[object], kpi: m.Kpi, result_type: Type) -> list[Decimal | None]:
+    """:func:`_number` of a column of raw values, each distinct value converted once.
+
+    Values repeat a lot (shares of small counts, zeros), and a dictionary lookup costs a fraction of a
+    conversion. Distinct values are converted in the order they first appear, so an error names the
+    same value as converting row by row would. Booleans (equal to 0 and 1 as keys) go row by row.
+    """
+    if bool in set(map(type, raws)):
+        return [_number(ws, raw, kpi, result_type) for raw in raws]
+    known = {raw: _number(ws, raw, kpi, result_type) for raw in dict.fromkeys(raws)}
+    return list(map(known.__getitem__, raws))
+
+
 def _by_text(raw: object) -> str | None:
     if raw is None:
         return None
@@ -378,7 +391,7 @@ def _read_scan(
         kpi, result_type = ws.kpis[kid], specs[kid].result_type
         v_at, n_at, ok_at = at[f"v:{kid}"], at[query.n_of[kid]], at.get(f"ok:{kid}")
         columns[kid] = Column(
-            [_number(ws, row[v_at], kpi, result_type) for row in kept],
+            _numbers(ws, [row[v_at] for row in kept], kpi, result_type),
             [row[n_at] for row in kept],  # type: ignore[misc]
             None if ok_at is None else [bool(row[ok_at]) if row[ok_at] is not None else False for row in kept],
         )

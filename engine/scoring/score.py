@@ -380,6 +380,7 @@ class Assessor:
         best = tidy(best)
         # _linear_at's segments with their differences: the same operations, in the same order.
         segments = [(p0, s0, s1 - s0, p1, p1 - p0) for (p0, s0), (p1, s1) in pairwise(points)]
+        between: dict[Decimal, Decimal] = {}  # the score of each value between the points, computed once
         out: list[Assessment] = []
         for value, n, valid, in_force, _ in rows:
             if not in_force:
@@ -404,8 +405,12 @@ class Assessor:
                     points_ = _ZERO
                 elif x >= last:
                     points_ = best
+                elif (found := between.get(x)) is not None:
+                    points_ = found
                 else:  # the first segment ending after x also starts at or before it
-                    points_ = tidy(next(s0 + rise * (x - p0) / run for p0, s0, rise, p1, run in segments if x < p1))
+                    points_ = between[x] = tidy(
+                        next(s0 + rise * (x - p0) / run for p0, s0, rise, p1, run in segments if x < p1)
+                    )
                 out.append(Assessment(status, points_, fixed))
         return out
 

@@ -96,7 +96,9 @@ def total_score(
 class Weighing:
     """A scorecard's weights and policy, checked once; :meth:`total` weighs any set of entry scores.
 
-    Evaluation prepares one per scorecard and weighs every person and period with it.
+    Evaluation prepares one per scorecard and weighs every person and period with it. The effective
+    weights depend only on which entries count, and a scorecard has few such sets (most people lack
+    the same scores), so each set's weights are split by largest remainder once and kept.
     """
 
     def __init__(self, weights: Sequence[Decimal], on_insufficient: OnInsufficient) -> None:
@@ -111,6 +113,17 @@ class Weighing:
             # case) whenever every entry counts; otherwise the counted ones are split again.
             self._whole = sum(self.weights, _ZERO) == 1
             self._shares = [tidy(w) for w in self.weights]
+        self._split: dict[tuple[int, ...], dict[int, Decimal]] = {}
+
+    def _effective(self, counted: tuple[int, ...]) -> dict[int, Decimal]:
+        """The effective weight of each counted entry (tidied): the weights, or them split to sum to 100%."""
+        found = self._split.get(counted)
+        if found is None:
+            weights = {i: self.weights[i] for i in counted}
+            if weights and sum(weights.values(), _ZERO) != 1:
+                weights = largest_remainder(_ONE, weights, WEIGHT_UNIT)
+            found = self._split[counted] = {i: tidy(w) for i, w in weights.items()}
+        return found
 
     def total(
         self, scores: Sequence[Decimal | None], counts: Sequence[bool]
@@ -129,16 +142,12 @@ class Weighing:
                 ]
                 scored = any(s is not None for s in scores)
             else:
-                counted = {i: w for i, w in enumerate(self.weights) if counts[i] and (zero or scores[i] is not None)}
-                effective = (
-                    counted
-                    if sum(counted.values(), _ZERO) == 1
-                    else (largest_remainder(_ONE, counted, WEIGHT_UNIT) if counted else {})
-                )
+                counted = tuple(i for i, s in enumerate(scores) if counts[i] and (zero or s is not None))
+                effective = self._effective(counted)
                 shares, contributions = [], []
                 for i, s in enumerate(scores):
                     share = effective.get(i)
-                    shares.append(_ZERO if share is None else tidy(share))
+                    shares.append(_ZERO if share is None else share)
                     contributions.append(None if share is None else tidy(share * (_ZERO if s is None else s)))
                 scored = any(scores[i] is not None for i in counted)
             if not scored:
