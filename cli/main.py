@@ -280,6 +280,15 @@ PeriodOption = Annotated[
         help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, … (default: the plan's).",
     ),
 ]
+RequiredPeriodOption = Annotated[
+    str,
+    typer.Option(
+        "--period",
+        metavar="PERIOD",
+        callback=check_period,
+        help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, …",
+    ),
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -507,15 +516,7 @@ def import_(
 )
 def evaluate(
     workspace: Workspace = Path("."),
-    period: Annotated[
-        str,
-        typer.Option(
-            "--period",
-            metavar="PERIOD",
-            callback=check_period,
-            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, …",
-        ),
-    ] = ...,  # type: ignore[assignment]
+    period: RequiredPeriodOption = ...,  # type: ignore[assignment]
     as_of: AsOfOption = None,
     grain: Annotated[Grain | None, typer.Option("--grain", help="Split the period.")] = None,
     kpi: Annotated[list[str] | None, typer.Option("--kpi", metavar="ID", help="Only this KPI (repeatable).")] = None,
@@ -725,15 +726,7 @@ def explain(
 def rows(
     workspace: Workspace = Path("."),
     kpi: Annotated[str, typer.Option("--kpi", metavar="ID", help="The KPI whose rows to list.")] = ...,  # type: ignore[assignment]
-    period: Annotated[
-        str,
-        typer.Option(
-            "--period",
-            metavar="PERIOD",
-            callback=check_period,
-            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, …",
-        ),
-    ] = ...,  # type: ignore[assignment]
+    period: RequiredPeriodOption = ...,  # type: ignore[assignment]
     as_of: AsOfOption = None,
     subject: Annotated[
         str | None, typer.Option("--subject", metavar="ID", help="A person or unit (default: the organization).")
@@ -852,15 +845,7 @@ def check_report_out(value: Path | None) -> Path | None:
 )
 def report_command(
     workspace: Workspace = Path("."),
-    period: Annotated[
-        str,
-        typer.Option(
-            "--period",
-            metavar="PERIOD",
-            callback=check_period,
-            help="2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, a..b or last-month, ytd, …",
-        ),
-    ] = ...,  # type: ignore[assignment]
+    period: RequiredPeriodOption = ...,  # type: ignore[assignment]
     as_of: AsOfOption = None,
     grain: Annotated[Grain | None, typer.Option("--grain", help="Also show trends per sub-period.")] = None,
     plan: Annotated[
