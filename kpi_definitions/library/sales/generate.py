@@ -37,6 +37,9 @@ REPS = {
     "r05": (1.1, 0.29, 1.2, 30000, 6, 8, 5, 4, 0.08),
 }
 HIRED = {p[0]: date.fromisoformat(p[6]) for p in PEOPLE}
+# each rep's monthly revenue quota (EUR), field reps carrying bigger accounts; a new rep ramps up
+QUOTAS = {"r01": 40000, "r02": 38000, "r03": 25000, "r04": 60000, "r05": 55000}
+RAMP = {"r03": {"2025-12": 10000, "2026-01": 15000, "2026-02": 20000}}
 
 
 def _ts(t: datetime | None) -> str:
@@ -118,6 +121,27 @@ def main() -> None:
     _write("activity_log.csv", ["row_id", "rep_id", "day", "kind", "count"], activity)
     _write("receivables.csv", ["row_id", "snapshot_date", "invoice_id", "customer_id", "rep_id", "due_date",
                                "outstanding"], receivables)
+    _write("quotas.csv", ["subject_id", "period", "quota"], _quotas())
+
+
+def _quotas() -> list[list[str]]:
+    """Each rep's quota per month from the month they were hired (ramping for a new rep), and each team's sum."""
+    units = {p[0]: p[2] for p in PEOPLE}
+    rows: list[list[str]] = []
+    month = START.replace(day=1)
+    while month <= END:
+        label = f"{month:%Y-%m}"
+        teams: dict[str, int] = {}
+        for rep, quota in QUOTAS.items():
+            if HIRED[rep] > month.replace(day=28):
+                continue
+            own = RAMP.get(rep, {}).get(label, quota)
+            rows.append([rep, label, str(own)])
+            for team in (units[rep], "sales"):
+                teams[team] = teams.get(team, 0) + own
+        rows += [[team, label, str(total)] for team, total in sorted(teams.items())]
+        month = (month + timedelta(days=32)).replace(day=1)
+    return rows
 
 
 def _write(name: str, header: list[str], rows: list[list[str]]) -> None:
