@@ -2,7 +2,9 @@
 
 Each subject's points are resolved per evaluated (sub-)period before it is assessed. A subject and
 period without a target — no row of the `from:` source matching both exactly, or an empty or
-malformed roster cell — has no target: status null and no score, and a warning names it. The
+malformed roster cell — has no target: status null and no score. A person left so is named in a
+warning (their pay depends on it); a unit or the organization without a row of its own is not
+(team targets are optional: a quota file of reps only is complete). The
 periods in a `from:` source are written as on the command line (`2026`, `2026-Q1`, `2026-03`,
 `2026-W05`, `a..b`) and compared as the periods they name, so `2026-3` matches `2026-03`.
 """
@@ -60,7 +62,8 @@ class SubjectTargets:
         return replace(target, data=None, columns=(), **points)  # type: ignore[arg-type]
 
     def _note(self, kpi: str, level: str, subject: str | None, label: str, why: str) -> None:
-        if level != "organization" or subject is not None:
+        """Remember a person left without a target (units and the organization need no row of their own)."""
+        if level == "person":
             self.missing[kpi].setdefault((level, subject, label), why)
 
     def diagnostics(self, ws: m.Workspace) -> list[Diagnostic]:

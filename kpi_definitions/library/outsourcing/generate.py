@@ -98,6 +98,7 @@ def main() -> None:
     (HERE / "data").mkdir(exist_ok=True)
     _write("contractors.csv", ["contractor_id", "full_name", "team", "role", "monthly_retainer", "performance_fee",
                                "fte", "started_on", "ended_on"], [list(p) for p in PEOPLE])
+    _write("commitments.csv", ["contractor_id", "month", "tasks"], _commitments())
     _write("tasks.csv", ["task_id", "contractor_id", "created_at", "due_at", "delivered_at", "accepted_at",
                          "revisions", "returned"], sorted(tasks, key=lambda r: (r[2], r[0])))
     _write("reviews.csv", ["review_id", "contractor_id", "reviewed_on", "reviewer", "contribution", "initiative",
@@ -110,6 +111,19 @@ def main() -> None:
 def _review_score(rng: random.Random, mean: float) -> str:
     """A 1-5 rating around `mean`."""
     return str(min(5, max(1, round(rng.gauss(mean, 0.7)))))
+
+
+def _commitments() -> list[list[str]]:
+    """Tasks each contractor commits to per month: about a month of their weekly pace, from their start."""
+    rows = []
+    month = START.replace(day=1)
+    while month <= END:
+        for person in PEOPLE:
+            ident, started = person[0], date.fromisoformat(person[7])
+            if ident in PROFILE and started <= month:
+                rows.append([ident, f"{month:%Y-%m}", str(round(PROFILE[ident][0] * 4))])
+        month = (month + timedelta(days=32)).replace(day=1)
+    return rows
 
 
 def _write(name: str, header: list[str], rows: list[list[str]]) -> None:
