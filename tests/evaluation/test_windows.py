@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from kpi_engine.cli.main import app
 from kpi_engine.pipeline import compile_workspace, evaluate, load_workspace
 from tests.evaluation.wskit import workspace
+from tests.expr import reference
 
 runner = CliRunner()
 PEOPLE = [
@@ -73,6 +74,7 @@ def test_a_three_month_window_counts_the_months_rows_and_the_two_before(tmp_path
     tickets = [_ticket(i, start + timedelta(minutes=m), a, c) for i, (m, a, c) in enumerate(drawn)]
     ws = workspace(tmp_path / f"w{len(list(tmp_path.iterdir()))}", KPIS.replace("WINDOW", "3 months"), PEOPLE, tickets)
     got = _values(ws, "2026-01-01..2026-04-30")
+    formula = compile_workspace(load_workspace(ws)).formulas.formula["good"]
     for index, month in enumerate(MONTHS):
         window = MONTHS[max(0, index - 2) : index + 1]
         for subject in ("a1", "b1", None):
@@ -85,6 +87,9 @@ def test_a_three_month_window_counts_the_months_rows_and_the_two_before(tmp_path
             if rated:
                 good, _ = got[("good", subject, month)]
                 assert float(good) == pytest.approx(sum(c >= 4 for c in rated) / len(rated), rel=1e-12)
+                # the differential oracle too: the reference evaluator over the window's rows
+                oracle = reference.evaluate(formula, [{"csat": t[5]} for t in rows], reference.Env())
+                assert float(good) == pytest.approx(oracle, rel=1e-12)
 
 
 def test_one_month_window_is_the_month_and_three_months_is_their_range(tmp_path: Path) -> None:
