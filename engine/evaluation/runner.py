@@ -305,7 +305,7 @@ def _evaluate(
 def _subject_targets(ws: m.Workspace, wh: Engine, org: OrgData, plan: Plan) -> SubjectTargets:
     """The data of every target of the run whose points differ by subject (`from:`, `column NAME`)."""
     targets = [ws.kpis[k].target for k in plan.kpi_ids] + [e.target for c in ws.scorecards.values() for e in c.entries]
-    return load_subject_targets(ws, wh, org.people, [t for t in targets if t is not None and t.from_data])
+    return load_subject_targets(ws, wh, org.people, [t for t in targets if t is not None and t.from_data], org.paths)
 
 
 def _needed_by_scorecards(

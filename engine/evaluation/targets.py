@@ -36,6 +36,8 @@ class SubjectTargets:
     people: Mapping[str, Person] = field(default_factory=dict)
     missing: dict[str, dict[tuple[str, str | None, str], str]] = field(default_factory=lambda: defaultdict(dict))
     notes: list[Diagnostic] = field(default_factory=list)
+    root: str | None = None
+    """The single top unit, whose `from:` row is also the organization's target (every person is under it)."""
     left_out: dict[tuple[str, str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     """(scorecard, person, period) → the KPIs its entries left out for want of a target."""
 
@@ -43,7 +45,8 @@ class SubjectTargets:
         """The subject's own points for a period, or None (and a note of whom) when the data has none."""
         points: dict[str, Decimal | None] = {}
         if target.data is not None:
-            value = self.tables.get(target.data, {}).get((subject or "", label))
+            whose = self.root if level == "organization" else subject
+            value = self.tables.get(target.data, {}).get((whose or "", label))
             if value is None:
                 self._note(kpi, level, subject, label, f"no row in `{target.data.source}`")
                 return None
@@ -95,10 +98,20 @@ class SubjectTargets:
 
 
 def load_subject_targets(
-    ws: m.Workspace, engine: Engine, people: Mapping[str, Person], targets: Iterable[m.Target]
+    ws: m.Workspace,
+    engine: Engine,
+    people: Mapping[str, Person],
+    targets: Iterable[m.Target],
+    paths: Mapping[str, tuple[str, ...]] | None = None,
 ) -> SubjectTargets:
-    """Read the `from:` sources the targets use (subject, period, value), once each."""
-    found = SubjectTargets(people=people)
+    """Read the `from:` sources the targets use (subject, period, value), once each.
+
+    ``paths`` (each unit's path from its top unit) finds the single top unit, whose row is the
+    organization's target too.
+    """
+    paths = paths or {}
+    roots = {path[0] for path in paths.values() if path}
+    found = SubjectTargets(people=people, root=roots.pop() if len(roots) == 1 else None)
     fys = ws.organization.fiscal_year_start
     for data in sorted({t.data for t in targets if t.data is not None}, key=lambda d: (d.source, d.subject, d.period)):
         table: dict[tuple[str, str], Decimal | None] = {}

@@ -152,3 +152,15 @@ def test_bonus_and_json_carry_the_resolved_points(ws: Path) -> None:
     assert done.exit_code == 0, done.output
     document = json.loads(done.stdout)
     assert any(w["code"] == "W544" for w in document["warnings"])
+
+
+def test_the_top_units_row_is_the_organizations_target_too(ws: Path) -> None:
+    """Everyone is under the one top unit `sales`: its quota (here 40000) scores the organization's value too."""
+    with (ws / "quotas.csv").open("a", encoding="utf-8") as more:
+        more.write("sales,2026-Q1,40000\n")
+    result = evaluate(compile_workspace(load_workspace(ws)), "2026-Q1")
+    got = {(r.subject_type, r.subject): r for r in result.kpis if r.kpi == "revenue_won"}
+    # 9000 + 25000 + 5000 = 39000 won against 40000: threshold 32000, target 40000 -> 50% + 7000/8000 * 50%
+    for key in (("unit", "sales"), ("organization", None)):
+        assert got[key].value == 39000 and got[key].target.target == 40000, key
+        assert got[key].score == Decimal("0.9375") and got[key].status == "yellow", key
