@@ -129,3 +129,14 @@ def test_mistakes_are_named(support: Path, args: list[str], code: int, said: str
     done = kpi("rows", support, *args)
     assert done.exit_code == code, done.output
     assert said in done.stderr and "Traceback" not in done.output
+
+
+def test_a_unit_attributed_kpis_rows_are_each_units_and_those_below(tmp_path: Path) -> None:
+    ws = tmp_path / "bank"
+    shutil.copytree(EXAMPLES / "bank_internal_service", ws, ignore=shutil.ignore_patterns(".kpi"))
+    evaluated = json.loads(kpi("evaluate", ws, "--period", "2026-Q1", "--format", "json").stdout)["kpis"]
+    units = [v for v in evaluated if v["kpi"] == "service_rating.attitude" and v["subject_type"] == "unit"]
+    assert len(units) > 3
+    for value in units:
+        listed = _rows(ws, "--kpi", "service_rating.attitude", "--period", "2026-Q1", "--subject", value["subject"])
+        assert listed["total"] == value["n"] and listed["subject_type"] == "unit", value
