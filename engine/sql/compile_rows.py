@@ -20,7 +20,7 @@ number of rows before ``--limit`` as ``count(*) OVER ()``::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -28,6 +28,7 @@ from sqlglot import exp
 from kpi_engine.compiled import Formulas
 from kpi_engine.config import model as m
 from kpi_engine.expr import ast
+from kpi_engine.expr.printer import to_text
 from kpi_engine.plan.ir import KpiSpec, ScanKey
 from kpi_engine.sql.compile_expr import compile_expr
 from kpi_engine.sql.compile_plan import (
@@ -68,18 +69,13 @@ class RowsQuery:
 
 
 def counted_condition(formula: ast.Expr) -> ast.Expr | None:
-    """The condition of the formula's conditional aggregates when they all share one; else None."""
-    found: list[ast.Expr] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, ast.Call) and node.name in CONDITIONS and len(node.args) > CONDITIONS[node.name]:
-            found.append(node.args[CONDITIONS[node.name]])
-        for child in _children(node):
-            walk(child)
-
-    walk(formula)
-    distinct = {repr(_unspanned(c)): c for c in found}
-    return next(iter(distinct.values())) if len(distinct) == 1 else None
+    """The condition of the formula's conditional aggregates when they all share one (as written); else None."""
+    found = {
+        to_text(node.args[CONDITIONS[node.name]]): node.args[CONDITIONS[node.name]]
+        for node in ast.walk(formula)
+        if isinstance(node, ast.Call) and node.name in CONDITIONS and len(node.args) > CONDITIONS[node.name]
+    }
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def compile_rows(
@@ -150,28 +146,3 @@ def _join_roster(select: exp.Select, ws: m.Workspace, ctx: PlanContext, key: Sca
         on=exp.EQ(this=attributed, expression=exp.cast(exp.column(people.id, table=PERSON, quoted=True), "VARCHAR")),
         join_type="left",
     )
-
-
-def _children(node: object) -> Sequence[object]:
-    fields = getattr(node, "__dataclass_fields__", None)
-    if not fields:
-        return ()
-    out: list[object] = []
-    for name in fields:
-        if name in ("span", "type"):
-            continue
-        value = getattr(node, name)
-        out += list(value) if isinstance(value, tuple) else [value]
-    return out
-
-
-def _unspanned(node: object) -> object:
-    """A node's shape without its source positions, to compare two conditions as written."""
-    fields = getattr(node, "__dataclass_fields__", None)
-    if not fields:
-        return node
-    return (type(node).__name__, *(_shape(getattr(node, f)) for f in fields if f not in ("span", "type")))
-
-
-def _shape(value: object) -> object:
-    return tuple(_unspanned(v) for v in value) if isinstance(value, tuple) else _unspanned(value)
