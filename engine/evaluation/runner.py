@@ -203,10 +203,15 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _targets(ws: m.Workspace, plan: Plan) -> list[m.Target | None]:
+    """Every target a run may assess: its KPIs' and every scorecard entry's own."""
+    return [ws.kpis[k].target for k in plan.kpi_ids] + [e.target for c in ws.scorecards.values() for e in c.entries]
+
+
 def _needs_previous(ws: m.Workspace, plan: Plan) -> bool:
     if any(d.uses_previous for d in plan.derived):
         return True
-    targets = [ws.kpis[k].target for k in plan.kpi_ids] + [e.target for c in ws.scorecards.values() for e in c.entries]
+    targets = _targets(ws, plan)
     return any(t is not None and t.vs == "previous" for t in targets)
 
 
@@ -304,7 +309,7 @@ def _evaluate(
 
 def _subject_targets(ws: m.Workspace, wh: Engine, org: OrgData, plan: Plan) -> SubjectTargets:
     """The data of every target of the run whose points differ by subject (`from:`, `column NAME`)."""
-    targets = [ws.kpis[k].target for k in plan.kpi_ids] + [e.target for c in ws.scorecards.values() for e in c.entries]
+    targets = _targets(ws, plan)
     return load_subject_targets(ws, wh, org.people, [t for t in targets if t is not None and t.from_data], org.paths)
 
 
