@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,8 +12,10 @@ from hypothesis import settings
 REPO = Path(__file__).resolve().parent.parent
 
 # The roster check's cache (engine/evaluation/roster.py) goes to a folder of this test session, never
-# to the user's ~/.cache: tests see their own results only.
-os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="kpi-test-cache-")
+# to the user's ~/.cache: tests see their own results only. The folder goes when the session ends.
+_CACHE = tempfile.mkdtemp(prefix="kpi-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 settings.register_profile("ci", deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
