@@ -607,7 +607,10 @@ def compile_(
     period: Annotated[
         str | None,
         typer.Option(
-            "--period", metavar="PERIOD", callback=check_period, help="Period to compile for (default: this year)."
+            "--period",
+            metavar="PERIOD",
+            callback=check_period,
+            help="Period to compile for (default: this-year, as of --as-of).",
         ),
     ] = None,
     as_of: AsOfOption = None,
@@ -632,7 +635,7 @@ def compile_(
             param_hint="'--dialect'",
         )
     compiled = compile_workspace(workspace, kpi or ())
-    period = resolved(compiled.workspace, period, as_of)
+    period = resolved(compiled.workspace, period or "this-year", as_of)
     emit(plan_sql(compiled, period, dialect or engine or compiled.workspace.organization.engine, explain), out)
 
 

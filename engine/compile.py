@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from kpi_engine.compiled import Compiled
 from kpi_engine.config import model as m
 from kpi_engine.evaluation import period_of, slices_of
 from kpi_engine.evaluation.org import OrgUnit, unit_paths
+from kpi_engine.periods import zone
 from kpi_engine.sql.compile_plan import compile_scan
 from kpi_engine.sql.render import to_sql
 
 
 def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool) -> str:
-    """The SQL of every scan for the period (default: the current fiscal year), in a dialect."""
+    """The SQL of every scan for the period (default: the fiscal year of today in the organization's zone)."""
     ws, formulas, plan = compiled.workspace, compiled.formulas, compiled.plan
     label = period or str(_current_fiscal_year(ws))
     whole = period_of(ws, label)
@@ -35,6 +36,6 @@ def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool
 
 
 def _current_fiscal_year(ws: m.Workspace) -> int:
-    today = date.today()
+    today = datetime.now(zone(ws.organization.timezone)).date()
     month, day = ws.organization.fiscal_year_start
     return today.year if (today.month, today.day) >= (month, day) else today.year - 1

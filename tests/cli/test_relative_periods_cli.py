@@ -61,6 +61,14 @@ def test_without_as_of_today_in_the_organizations_zone_is_used(ws: Path) -> None
     assert shown.stdout == kpi("compile", ws, "--period", month).stdout
 
 
+def test_compile_without_a_period_compiles_the_year_of_the_as_of_day(ws: Path) -> None:
+    shown = kpi("compile", ws, "--as-of", "2024-05-01")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == kpi("compile", ws, "--period", "2024").stdout
+    today = datetime.now(ZoneInfo("Europe/Riga")).strftime("%Y")  # not the machine's date
+    assert kpi("compile", ws).stdout == kpi("compile", ws, "--period", today).stdout
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
