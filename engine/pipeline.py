@@ -313,7 +313,7 @@ def report(
 
     Everything runs on one session of ``target`` (default: DuckDB), so files are read once.
     """
-    from kpi_engine.evaluation.runner import open_data, period_of
+    from kpi_engine.evaluation.runner import files_read, open_data, period_of
     from kpi_engine.periods import split
 
     ws = compiled.workspace
@@ -323,6 +323,9 @@ def report(
         whole = paid.evaluation if paid is not None else evaluate(compiled, period, engine=engine)
         trend = evaluate(compiled, period, grain=grain, engine=engine) if grain else None
     whole.diagnostics = [*notes, *(loaded.diagnostics if loaded else ()), *whole.diagnostics]
+    for ran in (whole, trend):  # the files this session read, as `evaluate` records them (a URI's files each)
+        if ran is not None:
+            ran.read = files_read(loaded)
     return ReportRun(whole, trend, tuple(p.label for p in periods), paid)
 
 

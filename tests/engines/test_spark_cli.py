@@ -99,6 +99,16 @@ def test_spark_reads_a_uri_source_hashes_its_files_and_verify_sees_them_change(t
     assert tickets["file"].startswith("file:") and tickets["file"].endswith("/data/tickets.csv")
     assert tickets["sha256"] == hashlib.sha256((ws / "data" / "tickets.csv").read_bytes()).hexdigest()
     assert kpi("runs", "verify", ws, run_id).exit_code == 0
+    report = ("report", ws, "--period", "2026", "--grain", "quarter", "--format", "html", "--out", tmp_path / "r")
+    assert kpi(*report).exit_code == 0  # one session for both evaluations; each run records the files it read
+    reported = [r["id"] for r in json.loads(kpi("runs", "list", ws, "--format", "json").stdout)["runs"]][:2]
+    for run in reported:
+        (read,) = [
+            d
+            for d in json.loads(kpi("runs", "show", ws, run, "--format", "json").stdout)["data"]
+            if d["source"] == "tickets"
+        ]
+        assert (read["file"], read["sha256"]) == (tickets["file"], tickets["sha256"]), run
     with (ws / "data" / "tickets.csv").open("a", encoding="utf-8") as more:
         more.write("\n")
     changed = kpi("runs", "verify", ws, run_id)
