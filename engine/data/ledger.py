@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from kpi_engine.data.connection import connect
 from kpi_engine.errors import Code, KpiError, error
 
 LEDGER_FILE = Path(".kpi") / "ledger.duckdb"
@@ -222,11 +223,7 @@ def _open(root: Path, write: bool) -> Iterator[duckdb.DuckDBPyConnection | None]
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(
-            str(path),
-            read_only=read_only,
-            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-        )
+        return connect(str(path), read_only)
     except duckdb.IOException as exc:
         message = str(exc).splitlines()[0]
         if "lock" in message.lower():
@@ -567,7 +564,7 @@ def _old_runs(root: Path) -> bool:
     if not path.is_file():
         return False
     try:
-        with duckdb.connect(str(path), read_only=True) as conn:
+        with connect(str(path), True) as conn:
             found = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'runs'").fetchall()
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():  # an import is running: the runs it may hold move over next time
@@ -596,7 +593,7 @@ def _migrate(root: Path, conn: duckdb.DuckDBPyConnection) -> None:
     """
     if not _old_runs(root):
         return
-    with duckdb.connect(str(_warehouse_file(root)), read_only=True) as old:
+    with connect(str(_warehouse_file(root)), True) as old:
         columns = tuple(
             c
             for (c,) in old.execute(

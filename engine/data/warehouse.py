@@ -27,6 +27,7 @@ import duckdb
 from sqlglot import exp
 
 from kpi_engine.config.model import Source
+from kpi_engine.data.connection import connect
 from kpi_engine.data.files import file_sha256, source_files, source_hashes
 from kpi_engine.data.reader import (
     DUCKDB,
@@ -52,7 +53,6 @@ SPILL_DIR = Path(".kpi") / "spill"  # where a writing connection spills (removed
 MEMORY_LIMIT_VARIABLE = "KPI_MEMORY_LIMIT"  # e.g. 4GB; default: a quarter of memory, at most 2 GiB
 _MEMORY_CAP = 2 * 2**30  # an import streams: more memory than this barely speeds it up
 RESERVED_TABLES = ("rejects", "runs", "approvals")
-_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _LOCKDOWN = (
     "SET enable_external_access = false",
     "SET autoinstall_known_extensions = false",
@@ -655,7 +655,7 @@ def _warehouse(target: Warehouse | duckdb.DuckDBPyConnection) -> Warehouse:
 
 def _connect(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(database, read_only=read_only, config=dict(_CONFIG))
+        return connect(database, read_only)
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
