@@ -97,6 +97,26 @@ def badge(status: str | None) -> Markup:
     return Markup(template("badge.html.j2").render(look=look(status)).strip())
 
 
+def better(kpi: object) -> str:
+    """Which way a KPI is good, in words: `higher is better`, `lower is better` or `inside the range is best`."""
+    direction = getattr(kpi, "direction", None)
+    if direction == "range":
+        return "inside the range is best"
+    return "lower is better" if direction == "lower" else "higher is better"
+
+
+@cache
+def legend() -> Markup:
+    """The key of status colours, symbols and meanings at the top of every page (rendered once)."""
+    return Markup(template("legend.html.j2").render())
+
+
+@cache
+def css() -> Markup:
+    """The pages' style sheet, written inline into every page (read once; the page puts the line break after it)."""
+    return Markup(_template_source("report.css")[0].removesuffix("\n"))
+
+
 def _template_source(name: str) -> tuple[str, str, None]:
     text = (files("kpi_engine.report") / "templates" / name).read_text(encoding="utf-8")
     return text, name, None
@@ -113,8 +133,12 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(number=number, percent=percent, money=money_text, points=points)
-    env.globals.update(look=look, badge=badge)
+    # Filters rather than global functions where a page calls them thousands of times: Jinja2 calls
+    # a filter directly, a global function through the context.
+    env.filters.update(
+        number=number, percent=percent, money=money_text, points=points, badge=badge, look=look, better=better
+    )
+    env.globals.update(legend=legend, css=css)
     return env
 
 
