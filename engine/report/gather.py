@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
@@ -185,6 +185,8 @@ class _Index:
             if r.rank is not None and not r.by:
                 self.ranked[(r.kpi, r.subject_type)] += 1
         self.periods = tuple(periods)
+        self.marks: dict[tuple[Key, str], Mark | None] = {}
+        self.trends: dict[tuple[Key, str], Trend | None] = {}
         self.trend: dict[Key, dict[str, KpiResult]] = defaultdict(dict)
         for r in trend.kpis if trend is not None else ():
             if not r.by:
@@ -193,6 +195,18 @@ class _Index:
     def mark(self, key: Key, name: str) -> Mark | None:
         found = self.rows.get(key)
         return None if found is None else _mark(found, name, key[2])
+
+    def shared_mark(self, key: Key, name: str) -> Mark | None:
+        """A unit's or the organization's mark, made once for all the pages that show it."""
+        if (key, name) not in self.marks:
+            self.marks[(key, name)] = self.mark(key, name)
+        return self.marks[(key, name)]
+
+    def shared_series(self, key: Key, name: str) -> Trend | None:
+        """A unit's or the organization's trend, made once for all the pages that show it."""
+        if (key, name) not in self.trends:
+            self.trends[(key, name)] = self.series(key, name)
+        return self.trends[(key, name)]
 
     def series(self, key: Key, name: str) -> Trend | None:
         if not self.periods:
@@ -246,16 +260,17 @@ def _comparison(
     others: Sequence[tuple[Key, str]],
     org_name: str,
     trend_others: bool = False,
+    peers: tuple[Decimal, Decimal] | None = None,
 ) -> Comparison | None:
     key, name = own
     mark = index.mark(key, name)
     if mark is None:
         return None
-    shown = [(k, n, mk) for k, n in others if (mk := index.mark(k, n)) is not None]
+    shown = [(k, n, mk) for k, n in others if (mk := index.shared_mark(k, n)) is not None]
     top = (kpi.id, "organization", None)
-    organization = index.mark(top, org_name)
-    shown_trends = [index.series(k, n) for k, n, _ in shown] if trend_others else []
-    trends = [index.series(key, name), *shown_trends, index.series(top, org_name)]
+    organization = index.shared_mark(top, org_name)
+    shown_trends = [index.shared_series(k, n) for k, n, _ in shown] if trend_others else []
+    trends = [index.series(key, name), *shown_trends, index.shared_series(top, org_name)]
     return Comparison(
         kpi,
         target_lines(index.rows[key].target),
@@ -264,6 +279,7 @@ def _comparison(
         organization,
         index.ranked[(kpi.id, key[1])],
         tuple(t for t in trends if t is not None),
+        peers,
     )
 
 
@@ -346,9 +362,10 @@ def _person_page(
     comparisons = []
     for kpi in kpis:
         others = [((kpi.id, "unit", person.unit), unit_name)] if unit is not None else []
-        found = _comparison(kpi, index, ((kpi.id, "person", person.id), "You"), others, org_name, True)
+        own = ((kpi.id, "person", person.id), "You")
+        found = _comparison(kpi, index, own, others, org_name, True, peers.span(kpi.id, person.unit))
         if found is not None:
-            comparisons.append(replace(found, peers=peers.span(kpi.id, person.unit)))
+            comparisons.append(found)
     found_statement = person_statement(ws, person, card, run) if card is not None else None
     return PersonPage(person, unit_name, found_statement, tuple(comparisons))
 

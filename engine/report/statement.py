@@ -38,6 +38,7 @@ def _trim(value: Decimal, places: int = 2) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+@lru_cache(maxsize=65536)
 def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{_trim(value * 100, 1)}%"
 
