@@ -29,7 +29,7 @@ from workload import KPI_BIN, REPO, generate_workspace
 from kpi_engine.cli.output import deliver_folder
 from kpi_engine.pipeline import compile_workspace, report
 from kpi_engine.report.gather import gather
-from kpi_engine.report.html import footer_text, html_pages, with_footer
+from kpi_engine.report.html import footer_text, html_pages
 
 PERIOD = "2025"
 
@@ -43,7 +43,7 @@ def measure(ws: Path, grain: str | None, out: Path) -> dict[str, float | int]:
     found = gather(compiled.workspace, ran.evaluation, trend=ran.trend, periods=ran.periods, grain=grain)
     gathered = time.perf_counter()
     kinds = ["evaluation"] + ([f"evaluation by {grain}"] if grain else [])
-    pages, offsets = with_footer(html_pages(found), kinds)
+    pages, offsets = html_pages(found, kinds)
     rendered = time.perf_counter()
     blank = footer_text([(k, "1" * 23) for k in kinds], "1" * 20).encode()
     deliver_folder(out, pages, lambda: None, lambda _: [(o, blank) for o in offsets])

@@ -874,7 +874,7 @@ def report_command(
     from kpi_engine.pipeline import compile_workspace
     from kpi_engine.pipeline import report as run_report
     from kpi_engine.report.gather import gather
-    from kpi_engine.report.html import RUN_ID_PLACEHOLDER, TIME_PLACEHOLDER, footer_text, html_pages, with_footer
+    from kpi_engine.report.html import RUN_ID_PLACEHOLDER, TIME_PLACEHOLDER, footer_text, html_pages
 
     if format == "xlsx" and person:
         raise UsageProblem(
@@ -896,7 +896,7 @@ def report_command(
         _report_workbook(ws, ran, grain, runs, out)
         return
     kinds = [kind for kind, _ in runs]
-    pages, offsets = with_footer(html_pages(found), kinds)
+    pages, offsets = html_pages(found, kinds)
     blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)
 
     def record_runs() -> list[RunHeader]:

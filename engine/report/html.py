@@ -3,15 +3,21 @@
 ``index.html`` (the organization), ``units/<id>.html`` and ``people/<id>.html``; each page stands
 alone (its CSS inline, its charts inline SVG, no script, a Content-Security-Policy that allows no
 request), prints on A4, and ends with a footer naming the run. The footer is written as
-:data:`RUN_MARK` and filled in once the run is recorded (:func:`with_run`), so every page is
-rendered once and the same run gives the same bytes apart from that footer.
+:data:`RUN_MARK`, replaced by a placeholder as long as the real one (:func:`html_pages`) and filled
+in once the run is recorded, so every page is rendered once and the same run gives the same bytes
+apart from that footer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import string
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from functools import lru_cache
 
@@ -170,23 +176,6 @@ def person_page(report: Report, page: PersonPage, units: dict[str, str]) -> str:
     )
 
 
-def html_pages(report: Report) -> list[tuple[str, str]]:
-    """Every page of the report: (path inside the folder, HTML with :data:`RUN_MARK` for the footer)."""
-    with collector_paused():  # thousands of pages of small objects, none cyclic (as in evaluation)
-        return _pages(report)
-
-
-def _pages(report: Report) -> list[tuple[str, str]]:
-    units = file_names(u.id for u in report.units)
-    people = file_names(p.person.id for p in report.people)
-    pages: list[tuple[str, str]] = []
-    if report.complete:
-        pages.append(("index.html", index_page(report, units)))
-        pages += [(f"units/{units[u.id]}", unit_page(report, u, units, people)) for u in report.units]
-    pages += [(f"people/{people[p.person.id]}", person_page(report, p, units)) for p in report.people]
-    return pages
-
-
 RUN_ID_PLACEHOLDER = "0" * 23  # a run id's length (20260315T101500Z-a1b2c3)
 TIME_PLACEHOLDER = "0" * 20  # a recorded time's length (2026-03-15T10:15:00Z)
 
@@ -196,13 +185,100 @@ def footer_text(runs: Sequence[tuple[str, str]], time: str) -> str:
     return ", ".join(f"{kind} run {run_id}" for kind, run_id in runs) + f", recorded {time}"
 
 
-def with_footer(pages: Sequence[tuple[str, str]], kinds: Sequence[str]) -> tuple[list[tuple[str, bytes]], list[int]]:
-    """The pages as bytes with a placeholder footer as long as the real one, and where each footer starts.
+#: Below this many pages a report is rendered in this process: starting workers would cost more.
+PARALLEL_FROM = 200
+#: People's pages per task handed to a worker process.
+CHUNK = 64
 
-    Once the runs are recorded, :func:`footer_text` of the same kinds fits in exactly (ids and
-    times have fixed lengths), so a page is rendered and encoded once.
+#: The pages as files: (path inside the folder, bytes), and where each page's footer starts.
+Pages = tuple[list[tuple[str, bytes]], list[int]]
+
+
+def html_pages(report: Report, kinds: Sequence[str], workers: int | None = None) -> Pages:
+    """Every page of the report as bytes, with a placeholder footer as long as the real one, and where each starts.
+
+    The footer names the runs of ``kinds`` (``evaluation``, ``bonus`` …); once they are recorded,
+    :func:`footer_text` of the same kinds fits in exactly (ids and times have fixed lengths), so a
+    page is rendered and encoded once.
+
+    A large report is rendered by ``workers`` processes (by default one per CPU this process may
+    use), forked so that they share the gathered report instead of receiving a copy. Each renders
+    whole pages, which come back in folder order with the same bytes as when rendered here. Only
+    where ``fork`` is safe to use (Linux); elsewhere, and for small reports, in this process.
     """
+    units = file_names(u.id for u in report.units)
+    people = file_names(p.person.id for p in report.people)
     blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)
-    encoded = [(name, text.replace(RUN_MARK, blank, 1).encode("utf-8")) for name, text in pages]
+    tasks = _tasks(report)
+    count = workers if workers is not None else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    with collector_paused():  # thousands of pages of small objects, none cyclic (as in evaluation)
+        if count < 2 or len(report.people) + len(report.units) < PARALLEL_FROM or sys.platform != "linux":
+            done = [_render(report, units, people, blank, task) for task in tasks]
+        else:
+            done = _render_forked(report, units, people, blank, tasks, count)
+    names = (["index.html"] + [f"units/{units[u.id]}" for u in report.units] if report.complete else []) + [
+        f"people/{people[p.person.id]}" for p in report.people
+    ]
+    encoded = [page for chunk in done for page in chunk]
+    return list(zip(names, (data for data, _ in encoded), strict=True)), [offset for _, offset in encoded]
+
+
+#: A piece of work: the index (``("index", 0, 0)``), one unit's page, or a run of people's pages.
+Task = tuple[str, int, int]
+
+
+def _tasks(report: Report) -> list[Task]:
+    """The pages in folder order, as tasks: the index and each unit page alone, people in chunks."""
+    tasks: list[Task] = []
+    if report.complete:
+        tasks.append(("index", 0, 0))
+        tasks += [("unit", i, i + 1) for i in range(len(report.units))]
+    tasks += [("people", i, min(i + CHUNK, len(report.people))) for i in range(0, len(report.people), CHUNK)]
+    return tasks
+
+
+def _render(
+    report: Report, units: dict[str, str], people: dict[str, str], blank: str, task: Task
+) -> list[tuple[bytes, int]]:
+    """A task's pages, each encoded with the placeholder footer ``blank``, and the footer's offset."""
+    kind, start, end = task
+    if kind == "index":
+        texts = [index_page(report, units)]
+    elif kind == "unit":
+        texts = [unit_page(report, u, units, people) for u in report.units[start:end]]
+    else:
+        texts = [person_page(report, p, units) for p in report.people[start:end]]
     marker = blank.encode("ascii")
-    return encoded, [data.rindex(marker) for _, data in encoded]
+    encoded = [text.replace(RUN_MARK, blank, 1).encode("utf-8") for text in texts]
+    return [(data, data.rindex(marker)) for data in encoded]
+
+
+#: What a forked worker renders from: the report, its file names and the footer, inherited from the parent.
+_shared: tuple[Report, dict[str, str], dict[str, str], str] | None = None
+
+
+def _adopt(report: Report, units: dict[str, str], people: dict[str, str], blank: str) -> None:
+    global _shared
+    _shared = (report, units, people, blank)
+
+
+def _render_shared(task: Task) -> list[tuple[bytes, int]]:
+    assert _shared is not None, "a worker renders only after adopting the report"
+    return _render(*_shared, task)
+
+
+def _render_forked(
+    report: Report, units: dict[str, str], people: dict[str, str], blank: str, tasks: list[Task], count: int
+) -> list[list[tuple[bytes, int]]]:
+    """The tasks rendered by ``count`` forked worker processes, in the tasks' order."""
+    for name in ("index.html.j2", "unit.html.j2", "person.html.j2"):
+        template(name)  # compiled once here, not in every worker
+    context = multiprocessing.get_context("fork")
+    shared = (report, units, people, blank)
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a process with threads (DuckDB's) may deadlock the child if it
+        # takes a lock another thread held. A worker only runs Python over objects already built (the
+        # templates compiled above) and leaves with os._exit; it never touches DuckDB or its threads.
+        warnings.filterwarnings("ignore", ".*use of fork\\(\\) may lead to deadlocks", DeprecationWarning)
+        with ProcessPoolExecutor(count, mp_context=context, initializer=_adopt, initargs=shared) as pool:
+            return list(pool.map(_render_shared, tasks))
