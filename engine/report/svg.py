@@ -137,25 +137,31 @@ def _bar_domain(values: Sequence[Decimal | None], rules: Sequence[Rule]) -> tupl
 SLOT = "<!--own-bar-->"
 
 
-def _bar_row(b: Bar, row: int, x: Scale, base: float, unit: str | None) -> Markup:
-    """One bar in row ``row`` of a chart: its name, bar, value and status symbol, and a ``<title>``.
+@lru_cache(maxsize=65536)  # names, status words and values recur on thousands of charts
+def _escaped(text: str) -> str:
+    """Text for SVG markup: ``&``, ``<``, ``>`` and quotes as entities (as the templates' autoescaping writes them)."""
+    return str(escape(text))
+
+
+def _bar_row(b: Bar, row: int, x: Scale, base: float, unit: str | None) -> str:
+    """One bar in row ``row`` of a chart as SVG markup: its name, bar, value and status symbol, and a ``<title>``.
 
     Written here rather than by a template: a report draws tens of thousands of these (a person's own
-    bar on every chart of their page), and every piece of text in it goes through ``escape``.
+    bar on every chart of their page). Every piece of text in it is escaped.
     """
     y = 8 + row * ROW
     end = x.at(b.value) if b.value is not None else base
     status = look(b.status)
-    text = escape(f"{status.symbol} {number(b.value, unit)}")
+    text = _escaped(f"{status.symbol} {number(b.value, unit)}")
     text_y = _f(y + ROW / 2 + 4)
     bold = ' font-weight="bold"' if b.own else ""
     stroke = ' stroke="#000" stroke-width="2"' if b.own else ""
-    return Markup(
+    return (
         f'<g class="bar{" own" if b.own else ""}">\n'
-        f"<title>{escape(b.label)}: {text} ({escape(status.word)})</title>\n"
-        f'<text x="{_f(NAME_WIDTH - 8)}" y="{text_y}" text-anchor="end"{bold}>{escape(short(b.label))}</text>\n'
+        f"<title>{_escaped(b.label)}: {text} ({_escaped(status.word)})</title>\n"
+        f'<text x="{_f(NAME_WIDTH - 8)}" y="{text_y}" text-anchor="end"{bold}>{_escaped(short(b.label))}</text>\n'
         f'<rect x="{_f(min(base, end))}" y="{_f(y + 4)}" width="{_f(abs(end - base))}" height="{_f(ROW - 8)}" '
-        f'fill="{escape(status.colour)}"{stroke}/>\n'
+        f'fill="{_escaped(status.colour)}"{stroke}/>\n'
         f'<text x="{_f(WIDTH - VALUE_WIDTH + 10)}" y="{text_y}"{bold}>{text}</text>\n'
         "</g>"
     )
@@ -178,7 +184,7 @@ def _frame(
         width=WIDTH,
         height=_f(bottom + 22 + below),
         slot=Markup(SLOT) if slots else "",
-        bars=[_bar_row(b, i + slots, x, base, unit) for i, b in enumerate(bars)],
+        bars=[Markup(_bar_row(b, i + slots, x, base, unit)) for i, b in enumerate(bars)],
         lines=lines,
         legend=legend,
         ticks=ticks,
