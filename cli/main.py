@@ -896,19 +896,18 @@ def report_command(
         _report_workbook(ws, ran, grain, runs, out)
         return
     kinds = [kind for kind, _ in runs]
-    pages, offsets = html_pages(found, kinds)
     blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)
 
     def record_runs() -> list[RunHeader]:
         return [record() for _, record in runs]
 
-    def fill(headers: list[RunHeader]) -> list[tuple[int, bytes]]:
+    def footer(headers: list[RunHeader]) -> bytes:
         text = footer_text([(kind, h.id) for (kind, _), h in zip(runs, headers, strict=True)], headers[0].time)
         if len(text) != len(blank):  # ids and times have fixed lengths; anything else is a bug, not a half-filled page
             raise ValueError(f"the footer `{text}` does not fit its placeholder `{blank}`")
-        return [(offset, text.encode("ascii")) for offset in offsets]
+        return text.encode("ascii")
 
-    headers = deliver_folder(out, pages, record_runs, fill)
+    headers = deliver_folder(out, html_pages(found, kinds), record_runs, footer)
     _print_head(headers[-1].head)
     wrote([out], ", ".join(h.id for h in headers))
 

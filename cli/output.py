@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -217,37 +217,32 @@ def report_folder_problem(out: Path) -> Diagnostic | None:
 
 
 def deliver_folder(
-    out: Path, pages: list[tuple[str, bytes]], record: Callable[[], H], fill: Callable[[H], list[tuple[int, bytes]]]
+    out: Path, pages: Iterable[tuple[str, bytes, int]], record: Callable[[], H], footer: Callable[[H], bytes]
 ) -> H:
     """Write a report's pages to the folder `out`, then record its run and fill in each page's footer.
 
-    Every page is written first beside `out` (in `.NAME.kpi-partial/`) with a placeholder footer as
-    long as the real one, and flushed to the disk, so a full disk fails before anything is recorded.
-    After recording, `fill` gives each page's footer (offset, bytes), written in place; then the
-    folder replaces `out` whole.
+    `pages`: (path inside the folder, bytes, where the page's footer starts), written as they come
+    (while later pages are still being rendered), each first beside `out` (in `.NAME.kpi-partial/`)
+    with a placeholder footer as long as the real one, then flushed to the disk, so a full disk fails
+    before anything is recorded. After recording, `footer` gives the footer's bytes, written in
+    place into every page; then the folder replaces `out` whole.
     """
     staging = out.with_name(f".{out.name}.kpi-partial")
     old = out.with_name(f".{out.name}.kpi-old")
     try:
-        for leftover in (staging, old):  # our own names, left by a run that was stopped
-            if leftover.exists():
-                shutil.rmtree(leftover)
-        staging.mkdir(parents=True)
-        (staging / REPORT_MARK).write_text(_MARK_TEXT, encoding="utf-8")
-        for folder in sorted({(staging / name).parent for name, _ in pages}):
-            folder.mkdir(parents=True, exist_ok=True)
-        for name, data in pages:
-            (staging / name).write_bytes(data)
-        os.sync()  # flushed once for all pages (an fsync per page costs seconds for thousands of them)
-    except OSError as exc:
+        written = _write_pages(staging, old, pages)
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise _failed(out, exc, run=True) from None
+        if isinstance(exc, OSError):
+            raise _failed(out, exc, run=True) from None
+        raise
     header = record()
     try:
-        for (name, _), (offset, footer) in zip(pages, fill(header), strict=True):
-            with (staging / name).open("r+b") as handle:
+        text = footer(header)
+        for path, offset in written:
+            with path.open("r+b") as handle:
                 handle.seek(offset)
-                handle.write(footer)
+                handle.write(text)
         if out.exists():
             os.replace(out, old)
         os.replace(staging, out)
@@ -257,3 +252,23 @@ def deliver_folder(
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
     return header
+
+
+def _write_pages(staging: Path, old: Path, pages: Iterable[tuple[str, bytes, int]]) -> list[tuple[Path, int]]:
+    """The pages written into a fresh `staging` folder and flushed to the disk: each file and its footer's offset."""
+    for leftover in (staging, old):  # our own names, left by a run that was stopped
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    staging.mkdir(parents=True)
+    (staging / REPORT_MARK).write_text(_MARK_TEXT, encoding="utf-8")
+    folders = {staging}
+    written = []
+    for name, data, offset in pages:
+        path = staging / name
+        if path.parent not in folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(path.parent)
+        path.write_bytes(data)
+        written.append((path, offset))
+    os.sync()  # flushed once for all pages (an fsync per page costs seconds for thousands of them)
+    return written

@@ -16,10 +16,11 @@ import os
 import string
 import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, cast
 
 from markupsafe import Markup
 
@@ -190,41 +191,41 @@ PARALLEL_FROM = 200
 #: People's pages per task handed to a worker process.
 CHUNK = 64
 
-#: The pages as files: (path inside the folder, bytes), and where each page's footer starts.
-Pages = tuple[list[tuple[str, bytes]], list[int]]
+#: A page as a file: its path inside the folder, its bytes, and where its footer starts.
+Page = tuple[str, bytes, int]
 
 
-def html_pages(report: Report, kinds: Sequence[str], workers: int | None = None) -> Pages:
-    """Every page of the report as bytes, with a placeholder footer as long as the real one, and where each starts.
+def html_pages(report: Report, kinds: Sequence[str], workers: int | None = None) -> Iterator[Page]:
+    """Every page of the report as bytes, with a placeholder footer as long as the real one, and where that starts.
 
     The footer names the runs of ``kinds`` (``evaluation``, ``bonus`` …); once they are recorded,
     :func:`footer_text` of the same kinds fits in exactly (ids and times have fixed lengths), so a
-    page is rendered and encoded once.
+    page is rendered and encoded once. Pages come in folder order as soon as they are rendered, so
+    the first can be written while the last are being rendered.
 
     A large report is rendered by ``workers`` processes (by default one per CPU this process may
     use), forked so that they share the gathered report instead of receiving a copy. Each renders
-    whole pages, which come back in folder order with the same bytes as when rendered here. Only
+    whole pages, which come back in the same order with the same bytes as when rendered here. Only
     where ``fork`` is safe to use (Linux); elsewhere, and for small reports, in this process.
     """
     units = file_names(u.id for u in report.units)
     people = file_names(p.person.id for p in report.people)
-    blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)
+    shared = (report, units, people, footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER))
     tasks = _tasks(report)
     count = workers if workers is not None else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     with collector_paused():  # thousands of pages of small objects, none cyclic (as in evaluation)
         if count < 2 or len(report.people) + len(report.units) < PARALLEL_FROM or sys.platform != "linux":
-            done = [_render(report, units, people, blank, task) for task in tasks]
+            for task in tasks:
+                yield from _render(*shared, task)
         else:
-            done = _render_forked(report, units, people, blank, tasks, count)
-    names = (["index.html"] + [f"units/{units[u.id]}" for u in report.units] if report.complete else []) + [
-        f"people/{people[p.person.id]}" for p in report.people
-    ]
-    encoded = [page for chunk in done for page in chunk]
-    return list(zip(names, (data for data, _ in encoded), strict=True)), [offset for _, offset in encoded]
+            yield from _render_forked(shared, tasks, count)
 
 
 #: A piece of work: the index (``("index", 0, 0)``), one unit's page, or a run of people's pages.
 Task = tuple[str, int, int]
+
+#: What a worker renders from: the report, the units' and people's file names, and the placeholder footer.
+Shared = tuple[Report, dict[str, str], dict[str, str], str]
 
 
 def _tasks(report: Report) -> list[Task]:
@@ -237,48 +238,49 @@ def _tasks(report: Report) -> list[Task]:
     return tasks
 
 
-def _render(
-    report: Report, units: dict[str, str], people: dict[str, str], blank: str, task: Task
-) -> list[tuple[bytes, int]]:
-    """A task's pages, each encoded with the placeholder footer ``blank``, and the footer's offset."""
+def _render(report: Report, units: dict[str, str], people: dict[str, str], blank: str, task: Task) -> list[Page]:
+    """A task's pages, each encoded with the placeholder footer ``blank``."""
     kind, start, end = task
     if kind == "index":
-        texts = [index_page(report, units)]
+        texts = [("index.html", index_page(report, units))]
     elif kind == "unit":
-        texts = [unit_page(report, u, units, people) for u in report.units[start:end]]
+        texts = [(f"units/{units[u.id]}", unit_page(report, u, units, people)) for u in report.units[start:end]]
     else:
-        texts = [person_page(report, p, units) for p in report.people[start:end]]
+        chosen = report.people[start:end]
+        texts = [(f"people/{people[p.person.id]}", person_page(report, p, units)) for p in chosen]
     marker = blank.encode("ascii")
-    encoded = [text.replace(RUN_MARK, blank, 1).encode("utf-8") for text in texts]
-    return [(data, data.rindex(marker)) for data in encoded]
+    encoded = [(name, text.replace(RUN_MARK, blank, 1).encode("utf-8")) for name, text in texts]
+    return [(name, data, data.rindex(marker)) for name, data in encoded]
 
 
-#: What a forked worker renders from: the report, its file names and the footer, inherited from the parent.
-_shared: tuple[Report, dict[str, str], dict[str, str], str] | None = None
+#: What a forked worker renders from, inherited from the parent.
+_shared: Shared | None = None
 
 
-def _adopt(report: Report, units: dict[str, str], people: dict[str, str], blank: str) -> None:
+def _adopt(*shared: Any) -> None:
     global _shared
-    _shared = (report, units, people, blank)
+    _shared = cast(Shared, shared)
 
 
-def _render_shared(task: Task) -> list[tuple[bytes, int]]:
+def _render_shared(task: Task) -> list[Page]:
     assert _shared is not None, "a worker renders only after adopting the report"
     return _render(*_shared, task)
 
 
-def _render_forked(
-    report: Report, units: dict[str, str], people: dict[str, str], blank: str, tasks: list[Task], count: int
-) -> list[list[tuple[bytes, int]]]:
-    """The tasks rendered by ``count`` forked worker processes, in the tasks' order."""
+def _render_forked(shared: Shared, tasks: list[Task], count: int) -> Iterator[Page]:
+    """The tasks' pages rendered by ``count`` forked worker processes, in the tasks' order."""
     for name in ("index.html.j2", "unit.html.j2", "person.html.j2"):
         template(name)  # compiled once here, not in every worker
-    context = multiprocessing.get_context("fork")
-    shared = (report, units, people, blank)
     with warnings.catch_warnings():
         # Python 3.12+ warns that forking a process with threads (DuckDB's) may deadlock the child if it
         # takes a lock another thread held. A worker only runs Python over objects already built (the
         # templates compiled above) and leaves with os._exit; it never touches DuckDB or its threads.
         warnings.filterwarnings("ignore", ".*use of fork\\(\\) may lead to deadlocks", DeprecationWarning)
-        with ProcessPoolExecutor(count, mp_context=context, initializer=_adopt, initargs=shared) as pool:
-            return list(pool.map(_render_shared, tasks))
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(count, mp_context=context, initializer=_adopt, initargs=shared)
+        chunks = pool.map(_render_shared, tasks)  # the workers start here, all tasks handed out
+    try:
+        for chunk in chunks:
+            yield from chunk
+    finally:
+        pool.shutdown(cancel_futures=True)  # a reader that stops early leaves no work behind

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import sys
 from pathlib import Path
@@ -25,12 +26,16 @@ def test_workers_render_the_same_pages_in_the_same_order(tmp_path: Path, monkeyp
         compiled.workspace, ran.evaluation, trend=ran.trend, periods=ran.periods, grain="month", run=ran.bonus
     )
     kinds = ["evaluation", "evaluation by month", "bonus"]
-    alone = html.html_pages(found, kinds, workers=1)
+    alone = list(html.html_pages(found, kinds, workers=1))
     monkeypatch.setattr(html, "PARALLEL_FROM", 0)  # the example is small: hand it to workers all the same
     monkeypatch.setattr(html, "CHUNK", 3)  # and in several pieces each
     assert len(found.people) > 2 * html.CHUNK
-    assert html.html_pages(found, kinds, workers=2) == alone
-    names = [name for name, _ in alone[0]]
+    assert list(html.html_pages(found, kinds, workers=2)) == alone
+    names = [name for name, _, _ in alone]
     assert names[0] == "index.html" and len(names) == 1 + len(found.units) + len(found.people)
-    for (_, data), offset in zip(*alone, strict=True):
+    for _, data, offset in alone:
         assert data[offset:].startswith(b"evaluation run 00000000000000000000000, evaluation by month run")
+    stopped = html.html_pages(found, kinds, workers=2)
+    assert next(stopped) == alone[0]
+    stopped.close()  # a writer that fails after the first page
+    assert multiprocessing.active_children() == [], "the workers are gone"
