@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from kpi_engine.evaluation.results import ScorecardResult
 from kpi_engine.evaluation.roster import unmatched_scorecards
 from kpi_engine.execution import Engine, Target
 from kpi_engine.periods import GRAINS, Period
-from kpi_engine.scoring.payout import PersonInput, PlanResult, plan_result
+from kpi_engine.scoring.payout import PersonInput, PersonPayout, PlanResult, plan_result
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class BonusRun:
     period: Period
     evaluation: Evaluation
     result: PlanResult
+
+    def payout(self, person: str) -> PersonPayout | None:
+        """The person's payout, if the plan applies to them (payouts are sorted by person id)."""
+        payouts = self.result.payouts
+        at = bisect_left(payouts, person, key=lambda p: p.person)
+        return payouts[at] if at < len(payouts) and payouts[at].person == person else None
 
     def scorecard(self, person: str) -> ScorecardResult | None:
         """The person's scorecard in the evaluated period."""

@@ -149,7 +149,7 @@ def payout_facts(ws: m.Workspace, run: BonusRun, person: str) -> tuple[Fact, ...
     """The payout part of a statement, fact by fact; None when no scorecard of the plan applies to the person."""
     plan = run.plan
     currency = ws.organization.currency
-    p = next((x for x in run.result.payouts if x.person == person), None)
+    p = run.payout(person)
     if p is None:
         return None
     gate = f"gate {_pct(plan.gate)}" + (f", cap {_pct(plan.cap)}" if plan.cap is not None else "")
