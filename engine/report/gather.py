@@ -11,11 +11,11 @@ and a workbook writer can take the same :class:`Report`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from kpi_engine.config import model as m
 from kpi_engine.errors import Code, Diagnostic, KpiError, Severity, error, unknown
@@ -157,6 +157,38 @@ class Payouts:
     unit: Decimal  # the plan's rounding unit (0.01)
 
 
+class PersonPages(Sequence[PersonPage]):
+    """The people's pages in order, each gathered when it is first read.
+
+    A report for thousands of people renders their pages in worker processes
+    (:func:`kpi_engine.report.html.html_pages`), and each worker gathers the pages it renders, so
+    that work is split too. A page is the same whenever and wherever it is gathered: it comes from
+    the run's results alone.
+    """
+
+    def __init__(self, ids: tuple[str, ...], make: Callable[[str], PersonPage]) -> None:
+        self.ids = ids  # the people's ids, in page order
+        self._make = make
+        self._made: dict[int, PersonPage] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, at: int) -> PersonPage: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> tuple[PersonPage, ...]: ...
+
+    def __getitem__(self, at: int | slice) -> PersonPage | tuple[PersonPage, ...]:
+        if isinstance(at, slice):
+            return tuple(self[i] for i in range(*at.indices(len(self.ids))))
+        at = range(len(self.ids))[at]  # a negative index counted from the end; IndexError past it
+        if at not in self._made:
+            self._made[at] = self._make(self.ids[at])
+        return self._made[at]
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything `kpi report` writes, gathered once."""
@@ -169,7 +201,7 @@ class Report:
     goals: tuple[GoalLine, ...]
     rankings: tuple[Ranking, ...]
     units: tuple[UnitPage, ...]
-    people: tuple[PersonPage, ...]
+    people: PersonPages
     payouts: Payouts | None
     notes: tuple[str, ...]  # the run's warnings, as the index lists them
     complete: bool  # False with --person: only those people's pages are written
@@ -465,7 +497,9 @@ def _gather(
     for pid in sorted(org.people):
         members[org.people[pid].unit].append(org.people[pid])
     peers = _Peers(index, members)
-    pages = tuple(_person_page(ws, org.people[p], kpis, index, org, cards.get(p), run, peers) for p in chosen)
+    pages = PersonPages(
+        tuple(chosen), lambda p: _person_page(ws, org.people[p], kpis, index, org, cards.get(p), run, peers)
+    )
     if not complete:
         return Report(org_name, ws.organization.version, ev.period.label, grain, tuple(periods),
                       (), (), (), pages, None, (), False)  # fmt: skip

@@ -209,7 +209,7 @@ def html_pages(report: Report, kinds: Sequence[str], workers: int | None = None)
     where ``fork`` is safe to use (Linux); elsewhere, and for small reports, in this process.
     """
     units = file_names(u.id for u in report.units)
-    people = file_names(p.person.id for p in report.people)
+    people = file_names(report.people.ids)
     shared = (report, units, people, footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER))
     tasks = _tasks(report)
     count = workers if workers is not None else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
