@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -240,9 +241,11 @@ def deliver_folder(
     try:
         text = footer(header)
         for path, offset in written:
-            with path.open("r+b") as handle:
-                handle.seek(offset)
-                handle.write(text)
+            handle = os.open(path, os.O_WRONLY)
+            try:
+                os.pwrite(handle, text, offset)
+            finally:
+                os.close(handle)
         if out.exists():
             os.replace(out, old)
         os.replace(staging, out)
@@ -250,8 +253,26 @@ def deliver_folder(
         raise _failed(out, exc, recorded=_run_id(header)) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_tree(old)
     return header
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a folder of thousands of files (the report it replaced): its files by a few threads, then the rest.
+
+    A file system spends most of a removal in the kernel, outside the interpreter's lock, so a few
+    threads at once take about half as long as one after the other.
+    """
+    files = [os.path.join(where, name) for where, _, names in os.walk(folder) for name in names]
+    if len(files) > 64:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(_unlink, files, chunksize=64))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unlink(path: str) -> None:
+    with suppress(OSError):  # what cannot be removed is left, as rmtree(ignore_errors=True) would
+        os.unlink(path)
 
 
 def _write_pages(staging: Path, old: Path, pages: Iterable[tuple[str, bytes, int]]) -> list[tuple[Path, int]]:
