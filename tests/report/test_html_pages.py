@@ -39,3 +39,11 @@ def test_workers_render_the_same_pages_in_the_same_order(tmp_path: Path, monkeyp
     assert next(stopped) == alone[0]
     stopped.close()  # a writer that fails after the first page
     assert multiprocessing.active_children() == [], "the workers are gone"
+
+    def broken(*_: object) -> str:
+        raise ValueError("a page that cannot be rendered")
+
+    monkeypatch.setattr(html, "person_page", broken)  # inherited by the forked workers
+    with pytest.raises(ValueError, match="cannot be rendered"):
+        list(html.html_pages(found, kinds, workers=2))
+    assert multiprocessing.active_children() == []
