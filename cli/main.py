@@ -907,7 +907,7 @@ def report_command(
             raise ValueError(f"the footer `{text}` does not fit its placeholder `{blank}`")
         return text.encode("ascii")
 
-    headers = deliver_folder(out, html_pages(found, kinds), record_runs, footer)
+    headers = deliver_folder(out, lambda write: html_pages(found, kinds, write=write), record_runs, footer)
     _print_head(headers[-1].head)
     wrote([out], ", ".join(h.id for h in headers))
 

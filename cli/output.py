@@ -218,15 +218,20 @@ def report_folder_problem(out: Path) -> Diagnostic | None:
 
 
 def deliver_folder(
-    out: Path, pages: Iterable[tuple[str, bytes, int]], record: Callable[[], H], footer: Callable[[H], bytes]
+    out: Path,
+    pages: Callable[[Callable[[str, bytes], None]], Iterable[tuple[str, bytes, int]]],
+    record: Callable[[], H],
+    footer: Callable[[H], bytes],
 ) -> H:
     """Write a report's pages to the folder `out`, then record its run and fill in each page's footer.
 
-    `pages`: (path inside the folder, bytes, where the page's footer starts), written as they come
-    (while later pages are still being rendered), each first beside `out` (in `.NAME.kpi-partial/`)
-    with a placeholder footer as long as the real one, then flushed to the disk, so a full disk fails
-    before anything is recorded. After recording, `footer` gives the footer's bytes, written in
-    place into every page; then the folder replaces `out` whole.
+    `pages(write)` gives each page as (path inside the folder, bytes, where its footer starts), in
+    order, as it is rendered; a page whose bytes come back empty was written through `write` by the
+    process that rendered it (`write` only opens, writes and closes a file, so a forked worker may
+    call it). Pages go first beside `out` (in `.NAME.kpi-partial/`) with a placeholder footer as long
+    as the real one, then are flushed to the disk, so a full disk fails before anything is recorded.
+    After recording, `footer` gives the footer's bytes, written in place into every page; then the
+    folder replaces `out` whole.
     """
     staging = out.with_name(f".{out.name}.kpi-partial")
     old = out.with_name(f".{out.name}.kpi-old")
@@ -257,6 +262,30 @@ def deliver_folder(
     return header
 
 
+def _write_pages(
+    staging: Path, old: Path, pages: Callable[[Callable[[str, bytes], None]], Iterable[tuple[str, bytes, int]]]
+) -> list[tuple[Path, int]]:
+    """The pages written into a fresh `staging` folder and flushed to the disk: each file and its footer's offset."""
+    for leftover in (staging, old):  # our own names, left by a run that was stopped
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    staging.mkdir(parents=True)
+    (staging / REPORT_MARK).write_text(_MARK_TEXT, encoding="utf-8")
+
+    def write(name: str, data: bytes) -> None:
+        path = staging / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    written = []
+    for name, data, offset in pages(write):
+        if data:
+            write(name, data)
+        written.append((staging / name, offset))
+    os.sync()  # flushed once for all pages (an fsync per page costs seconds for thousands of them)
+    return written
+
+
 def _remove_tree(folder: Path) -> None:
     """Remove a folder of thousands of files (the report it replaced): its files by a few threads, then the rest.
 
@@ -273,23 +302,3 @@ def _remove_tree(folder: Path) -> None:
 def _unlink(path: str) -> None:
     with suppress(OSError):  # what cannot be removed is left, as rmtree(ignore_errors=True) would
         os.unlink(path)
-
-
-def _write_pages(staging: Path, old: Path, pages: Iterable[tuple[str, bytes, int]]) -> list[tuple[Path, int]]:
-    """The pages written into a fresh `staging` folder and flushed to the disk: each file and its footer's offset."""
-    for leftover in (staging, old):  # our own names, left by a run that was stopped
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    staging.mkdir(parents=True)
-    (staging / REPORT_MARK).write_text(_MARK_TEXT, encoding="utf-8")
-    folders = {staging}
-    written = []
-    for name, data, offset in pages:
-        path = staging / name
-        if path.parent not in folders:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            folders.add(path.parent)
-        path.write_bytes(data)
-        written.append((path, offset))
-    os.sync()  # flushed once for all pages (an fsync per page costs seconds for thousands of them)
-    return written

@@ -16,7 +16,7 @@ import os
 import string
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from functools import lru_cache
@@ -193,9 +193,13 @@ CHUNK = 64
 
 #: A page as a file: its path inside the folder, its bytes, and where its footer starts.
 Page = tuple[str, bytes, int]
+#: Writes one page (its path inside the folder, its bytes); safe to call in a forked worker process.
+Writer = Callable[[str, bytes], None]
 
 
-def html_pages(report: Report, kinds: Sequence[str], workers: int | None = None) -> Iterator[Page]:
+def html_pages(
+    report: Report, kinds: Sequence[str], workers: int | None = None, write: Writer | None = None
+) -> Iterator[Page]:
     """Every page of the report as bytes, with a placeholder footer as long as the real one, and where that starts.
 
     The footer names the runs of ``kinds`` (``evaluation``, ``bonus`` …); once they are recorded,
@@ -207,10 +211,14 @@ def html_pages(report: Report, kinds: Sequence[str], workers: int | None = None)
     use), forked so that they share the gathered report instead of receiving a copy. Each renders
     whole pages, which come back in the same order with the same bytes as when rendered here. Only
     where ``fork`` is safe to use (Linux); elsewhere, and for small reports, in this process.
+
+    ``write``: each page is handed to it by the process that rendered it (a worker writes its own
+    pages instead of sending ~50 KB a page back), and comes back with empty bytes.
     """
     units = file_names(u.id for u in report.units)
     people = file_names(report.people.ids)
-    shared = (report, units, people, footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER))
+    blank = footer_text([(k, RUN_ID_PLACEHOLDER) for k in kinds], TIME_PLACEHOLDER)
+    shared = (report, units, people, blank, write)
     tasks = _tasks(report)
     count = workers if workers is not None else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     with collector_paused():  # thousands of pages of small objects, none cyclic (as in evaluation)
@@ -224,8 +232,8 @@ def html_pages(report: Report, kinds: Sequence[str], workers: int | None = None)
 #: A piece of work: the index (``("index", 0, 0)``), one unit's page, or a run of people's pages.
 Task = tuple[str, int, int]
 
-#: What a worker renders from: the report, the units' and people's file names, and the placeholder footer.
-Shared = tuple[Report, dict[str, str], dict[str, str], str]
+#: What a worker renders from: the report, the units' and people's file names, the placeholder footer, the writer.
+Shared = tuple[Report, dict[str, str], dict[str, str], str, Writer | None]
 
 
 def _tasks(report: Report) -> list[Task]:
@@ -238,8 +246,10 @@ def _tasks(report: Report) -> list[Task]:
     return tasks
 
 
-def _render(report: Report, units: dict[str, str], people: dict[str, str], blank: str, task: Task) -> list[Page]:
-    """A task's pages, each encoded with the placeholder footer ``blank``."""
+def _render(
+    report: Report, units: dict[str, str], people: dict[str, str], blank: str, write: Writer | None, task: Task
+) -> list[Page]:
+    """A task's pages, each encoded with the placeholder footer ``blank`` (and handed to ``write``)."""
     kind, start, end = task
     if kind == "index":
         texts = [("index.html", index_page(report, units))]
@@ -249,8 +259,13 @@ def _render(report: Report, units: dict[str, str], people: dict[str, str], blank
         chosen = report.people[start:end]
         texts = [(f"people/{people[p.person.id]}", person_page(report, p, units)) for p in chosen]
     marker = blank.encode("ascii")
-    encoded = [(name, text.replace(RUN_MARK, blank, 1).encode("utf-8")) for name, text in texts]
-    return [(name, data, data.rindex(marker)) for name, data in encoded]
+    pages = []
+    for name, text in texts:
+        data = text.replace(RUN_MARK, blank, 1).encode("utf-8")
+        if write is not None:
+            write(name, data)
+        pages.append((name, data if write is None else b"", data.rindex(marker)))
+    return pages
 
 
 #: What a forked worker renders from, inherited from the parent.

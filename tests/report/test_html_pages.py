@@ -35,6 +35,16 @@ def test_workers_render_the_same_pages_in_the_same_order(tmp_path: Path, monkeyp
     assert names[0] == "index.html" and len(names) == 1 + len(found.units) + len(found.people)
     for _, data, offset in alone:
         assert data[offset:].startswith(b"evaluation run 00000000000000000000000, evaluation by month run")
+    folder = tmp_path / "written"
+
+    def write(name: str, data: bytes) -> None:  # called in the workers
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+    written = list(html.html_pages(found, kinds, workers=2, write=write))
+    assert [(name, offset) for name, _, offset in written] == [(name, offset) for name, _, offset in alone]
+    for (name, data, _), (_, expected, _) in zip(written, alone, strict=True):
+        assert data == b"" and (folder / name).read_bytes() == expected, name
     stopped = html.html_pages(found, kinds, workers=2)
     assert next(stopped) == alone[0]
     stopped.close()  # a writer that fails after the first page
