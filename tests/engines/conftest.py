@@ -100,3 +100,22 @@ def postgres_url() -> Iterator[str]:
         stop = [str(binaries / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "-w", "stop"]
         subprocess.run(as_user(stop), capture_output=True, check=False, cwd=folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def support_with_window(tmp_path: Path) -> Path:
+    """A copy of the support example whose `csat` is over a rolling 3-month window (SPEC §10)."""
+    ws = tmp_path / "support"
+    shutil.copytree(
+        Path(__file__).resolve().parents[2] / "kpi_definitions" / "examples" / "support",
+        ws,
+        ignore=shutil.ignore_patterns(".kpi"),
+    )
+    kpis = ws / "kpis.yaml"
+    kpis.write_text(
+        kpis.read_text().replace(
+            "    formula: share(csat >= 4, csat is not null)\n",
+            "    formula: share(csat >= 4, csat is not null)\n    window: 3 months\n",
+        )
+    )
+    return ws

@@ -95,16 +95,8 @@ def test_rows_on_postgres_are_the_rows_duckdb_lists(on_tables: Path, postgres_ur
     assert key == sorted((r["ticket_id"], r["counted"]) for r in on_files["rows"])
 
 
-def test_a_rolling_window_on_postgres_gives_duckdbs_values(postgres_url: str, tmp_path: Path) -> None:
-    ws = tmp_path / "support"
-    shutil.copytree(SUPPORT, ws, ignore=shutil.ignore_patterns(".kpi"))
-    kpis = ws / "kpis.yaml"
-    kpis.write_text(
-        kpis.read_text().replace(
-            "    formula: share(csat >= 4, csat is not null)\n",
-            "    formula: share(csat >= 4, csat is not null)\n    window: 3 months\n",
-        )
-    )
+def test_a_rolling_window_on_postgres_gives_duckdbs_values(postgres_url: str, support_with_window: Path) -> None:
+    ws = support_with_window
     args = ("--kpi", "csat", "--period", "2026-Q2", "--grain", "month", "--format", "json")
     on_duckdb = json.loads(kpi("evaluate", ws, *args).stdout)["kpis"]
     _tables(postgres_url, load_workspace(ws), "support_window", "wall")

@@ -140,16 +140,8 @@ def test_rows_on_spark_are_the_rows_duckdb_lists_with_their_file_lines() -> None
 
 
 @pytest.mark.usefixtures("spark_session")
-def test_a_rolling_window_on_spark_gives_duckdbs_values(tmp_path: Path) -> None:
-    ws = tmp_path / "support"
-    shutil.copytree(SUPPORT, ws, ignore=shutil.ignore_patterns(".kpi"))
-    kpis = ws / "kpis.yaml"
-    kpis.write_text(
-        kpis.read_text().replace(
-            "    formula: share(csat >= 4, csat is not null)\n",
-            "    formula: share(csat >= 4, csat is not null)\n    window: 3 months\n",
-        )
-    )
+def test_a_rolling_window_on_spark_gives_duckdbs_values(support_with_window: Path) -> None:
+    ws = support_with_window
     args = ("evaluate", ws, "--kpi", "csat", "--period", "2026-Q2", "--grain", "month", "--format", "json")
     on_duckdb = json.loads(kpi(*args).stdout)["kpis"]
     on_spark = kpi(*args, "--engine", "spark", "--connection", MASTER)
