@@ -453,6 +453,7 @@ def note_text(d: Diagnostic) -> str:
     return f"{where}{d.code.value}: {d.message}"
 
 
+@collector_paused()  # as in evaluation: thousands of small records, none cyclic
 def gather(
     ws: m.Workspace,
     ev: Evaluation,
@@ -466,22 +467,8 @@ def gather(
     """The report of an evaluation over the whole period (and its sub-periods, and a plan's payouts).
 
     ``people``: only those people's pages, and no organization or unit pages (statements to hand out).
-    The collector is paused meanwhile, as in evaluation: thousands of small records, none cyclic.
+    The collector is paused meanwhile.
     """
-    with collector_paused():
-        return _gather(ws, ev, trend=trend, periods=periods, grain=grain, run=run, people=people)
-
-
-def _gather(
-    ws: m.Workspace,
-    ev: Evaluation,
-    *,
-    trend: Evaluation | None = None,
-    periods: Sequence[str] = (),
-    grain: str | None = None,
-    run: BonusRun | None = None,
-    people: Sequence[str] | None = None,
-) -> Report:
     org = ev.org
     org_name = ws.organization.name
     index = _Index(ev, trend, periods)
