@@ -488,7 +488,7 @@ def _plan_checks(results: Results, index: int, expect: Mapping[str, object]) -> 
             first.hint,
             code=first.code,
         )
-    paid = next((p for p in run.result.payouts if p.person == person), None)
+    paid = run.payout(person)
     checks = [
         Check(
             "plan",

@@ -17,6 +17,8 @@ from typing import NamedTuple
 import jinja2
 from markupsafe import Markup
 
+from kpi_engine.report.statement import direction_words
+
 
 class Look(NamedTuple):
     """How a status shows: a colour, a symbol and words (never colour alone, SPEC §11)."""
@@ -98,11 +100,8 @@ def badge(status: str | None) -> Markup:
 
 
 def better(kpi: object) -> str:
-    """Which way a KPI is good, in words: `higher is better`, `lower is better` or `inside the range is best`."""
-    direction = getattr(kpi, "direction", None)
-    if direction == "range":
-        return "inside the range is best"
-    return "lower is better" if direction == "lower" else "higher is better"
+    """Which way the KPI is good, in the statement's words (the templates' filter)."""
+    return direction_words(getattr(kpi, "direction", None))
 
 
 @cache

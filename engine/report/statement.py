@@ -87,8 +87,11 @@ def _entry(ws: m.Workspace, card: str, item: ItemResult) -> m.ScorecardEntry | N
     return next((e for e in scorecard.entries if e.kpi == item.kpi and e.at == item.at), None) if scorecard else None
 
 
-def _better(direction: str) -> str:
-    return "inside the range is best" if direction == "range" else f"{direction} is better"
+def direction_words(direction: str | None) -> str:
+    """Which way a KPI is good, in words: `higher is better`, `lower is better` or `inside the range is best`."""
+    if direction == "range":
+        return "inside the range is best"
+    return "lower is better" if direction == "lower" else "higher is better"
 
 
 class Fact(NamedTuple):
@@ -131,7 +134,7 @@ def item_statement(ws: m.Workspace, item: ItemResult, card: str = "") -> ItemSta
         weight += f" → {_pct(item.effective_weight)} after renormalizing"
     facts = (
         Fact("formula", kpi.formula.strip()),
-        Fact("value", f"{_num(item.value, kpi.unit)} from {item.n} rows ({_better(kpi.direction)})"),
+        Fact("value", f"{_num(item.value, kpi.unit)} from {item.n} rows ({direction_words(kpi.direction)})"),
         Fact("target", _points(item.target, kpi.unit)),
         Fact("status", _why(item, kpi, _entry(ws, card, item))),
         Fact("score", f"{_pct(item.score)} × weight {weight} = contribution {_pct(item.contribution)}"),
