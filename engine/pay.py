@@ -11,7 +11,6 @@ from kpi_engine.config import model as m
 from kpi_engine.errors import Code, Diagnostic, KpiError, error, unknown, warning
 from kpi_engine.evaluation import Evaluation, evaluate, period_of
 from kpi_engine.evaluation.org import OrgData, Person
-from kpi_engine.evaluation.results import ScorecardResult
 from kpi_engine.evaluation.roster import unmatched_scorecards
 from kpi_engine.execution import Engine, Target
 from kpi_engine.periods import GRAINS, Period
@@ -32,10 +31,6 @@ class BonusRun:
         payouts = self.result.payouts
         at = bisect_left(payouts, person, key=lambda p: p.person)
         return payouts[at] if at < len(payouts) and payouts[at].person == person else None
-
-    def scorecard(self, person: str) -> ScorecardResult | None:
-        """The person's scorecard in the evaluated period."""
-        return next((s for s in self.evaluation.scorecards if s.person == person), None)
 
 
 def find_plan(ws: m.Workspace, plan_id: str | None) -> m.BonusPlan:
