@@ -219,12 +219,12 @@ def resolved(ws: Any, period: str | None, as_of: str | None) -> str | None:
 
     if period is None or not is_relative(period):
         return period
-    from datetime import date, datetime
+    from datetime import date
 
-    from kpi_engine.periods import PeriodError, resolve_period, zone
+    from kpi_engine.periods import PeriodError, resolve_period, today
 
     org = ws.organization
-    day = date.fromisoformat(as_of) if as_of else datetime.now(zone(org.timezone)).date()
+    day = date.fromisoformat(as_of) if as_of else today(org.timezone)
     try:
         return resolve_period(period, day, org.fiscal_year_start)
     except PeriodError as exc:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from kpi_engine.compiled import Compiled
-from kpi_engine.config import model as m
 from kpi_engine.evaluation import period_of, slices_of
 from kpi_engine.evaluation.org import OrgUnit, unit_paths
-from kpi_engine.periods import zone
+from kpi_engine.periods import resolve_period, today
 from kpi_engine.sql.compile_plan import compile_scan
 from kpi_engine.sql.render import to_sql
 
@@ -16,7 +13,8 @@ from kpi_engine.sql.render import to_sql
 def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool) -> str:
     """The SQL of every scan for the period (default: the fiscal year of today in the organization's zone)."""
     ws, formulas, plan = compiled.workspace, compiled.formulas, compiled.plan
-    label = period or str(_current_fiscal_year(ws))
+    org = ws.organization
+    label = period or resolve_period("this-year", today(org.timezone), org.fiscal_year_start)
     whole = period_of(ws, label)
     slices = slices_of(ws, [whole])
     # Units named in YAML give the real depth; data-defined units are read at evaluation time.
@@ -33,9 +31,3 @@ def plan_sql(compiled: Compiled, period: str | None, dialect: str, explain: bool
             + (", ".join(spec.inputs) or "constants")
         )
     return "\n\n".join(parts) + "\n"
-
-
-def _current_fiscal_year(ws: m.Workspace) -> int:
-    today = datetime.now(zone(ws.organization.timezone)).date()
-    month, day = ws.organization.fiscal_year_start
-    return today.year if (today.month, today.day) >= (month, day) else today.year - 1

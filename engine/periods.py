@@ -500,6 +500,11 @@ def days(period: Period) -> int:
     return (period.end - period.start).days + 1
 
 
+def today(timezone: str) -> date:
+    """The date it is now in ``timezone`` (the default as-of day of relative periods)."""
+    return datetime.now(zone(timezone)).date()
+
+
 def zone(timezone: str) -> ZoneInfo:
     """The IANA time zone ``timezone``; raises :class:`PeriodError` when it is unknown."""
     try:
