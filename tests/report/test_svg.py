@@ -7,10 +7,14 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal as D
 from pathlib import Path
 
+import markupsafe
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
 
 from kpi_engine.report.html import file_names, file_stem
-from kpi_engine.report.markup import number, percent
+from kpi_engine.report.markup import environment, escape_text, number, percent
 from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, person_chart, sparkline, trend_chart
 
 GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "report"
@@ -124,6 +128,21 @@ def test_untrusted_names_are_escaped() -> None:
     root = ET.fromstring(text)
     assert root[0].text == evil
     assert all(g.findtext(f"{SVG}title", "").startswith(evil) for g in root.iter(f"{SVG}g"))
+
+
+@given(st.one_of(st.text(), st.integers(), st.decimals(allow_nan=False), st.none()))
+def test_pages_escape_values_as_markupsafe_does(value: object) -> None:
+    assert escape_text(value) == str(markupsafe.escape(value))
+    assert environment().from_string("<td>{{ v }}</td>").render(v=value) == f"<td>{markupsafe.escape(value)}</td>"
+
+
+def test_markup_passes_through_and_autoescape_blocks_still_work() -> None:
+    env = environment()
+    assert env.from_string("{{ m }}|{{ t }}").render(m=Markup("<b>x</b>"), t="<b>") == "<b>x</b>|&lt;b&gt;"
+    off = "{% autoescape false %}{{ t }}{% endautoescape %}|{{ t }}"
+    assert env.from_string(off).render(t="<i>") == "<i>|&lt;i&gt;"
+    macro = "{% macro cell(v) %}<td>{{ v }}</td>{% endmacro %}{{ cell('<&>') }}"
+    assert env.from_string(macro).render() == "<td>&lt;&amp;&gt;</td>"
 
 
 @pytest.mark.parametrize(
