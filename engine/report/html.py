@@ -2,10 +2,9 @@
 
 ``index.html`` (the organization), ``units/<id>.html`` and ``people/<id>.html``; each page stands
 alone (its CSS inline, its charts inline SVG, no script, a Content-Security-Policy that allows no
-request), prints on A4, and ends with a footer naming the run. The footer is written as
-:data:`RUN_MARK`, replaced by a placeholder as long as the real one (:func:`html_pages`) and filled
-in once the run is recorded, so every page is rendered once and the same run gives the same bytes
-apart from that footer.
+request), prints on A4, and ends with a footer naming the run. The footer is rendered as a
+placeholder as long as the real one (:func:`html_pages`) and filled in once the run is recorded, so
+every page is rendered once and the same run gives the same bytes apart from that footer.
 """
 
 from __future__ import annotations
@@ -28,10 +27,6 @@ from kpi_engine.evaluation.runner import collector_paused
 from kpi_engine.report.gather import Comparison, Mark, PersonPage, Ranking, Report, Trend, UnitPage
 from kpi_engine.report.markup import number, template
 from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, person_chart, sparkline, trend_chart
-
-#: Stands for the run footer until the run is recorded. Autoescaping turns every `<` of user text
-#: into `&lt;`, so this comment can only come from the templates.
-RUN_MARK = "<!--kpi-run-->"
 
 _SAFE = frozenset(string.ascii_letters + string.digits + "_-")
 _RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))})
@@ -129,25 +124,25 @@ def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> di
     return {"comparison": chart, "trend": trend, "rows": rows}
 
 
-def _footer_context(report: Report) -> dict[str, object]:
+def _footer_context(report: Report, runs: str) -> dict[str, object]:
     return {
         "organization": report.organization,
         "version": report.version,
         "period": report.period,
         "grain": report.grain,
-        "run_mark": Markup(RUN_MARK),
+        "runs": runs,
     }
 
 
-def index_page(report: Report, units: dict[str, str]) -> str:
+def index_page(report: Report, units: dict[str, str], runs: str) -> str:
     """`index.html`: goals, the KPI table, each KPI's ranking of units (and trend), the units, the notes."""
     charts = [ranking_charts(r, report.periods) for r in report.rankings]
     return template("index.html.j2").render(
-        report=report, charts=charts, unit_files=units, root="", **_footer_context(report)
+        report=report, charts=charts, unit_files=units, root="", **_footer_context(report, runs)
     )
 
 
-def unit_page(report: Report, page: UnitPage, units: dict[str, str], people: dict[str, str]) -> str:
+def unit_page(report: Report, page: UnitPage, units: dict[str, str], people: dict[str, str], runs: str) -> str:
     """`units/<id>.html`: the unit against its siblings and the organization, its people ranked, their scorecards."""
     charts = [comparison_charts(c, report.periods, person=False) for c in page.comparisons]
     return template("unit.html.j2").render(
@@ -157,11 +152,11 @@ def unit_page(report: Report, page: UnitPage, units: dict[str, str], people: dic
         unit_files=units,
         people_files=people,
         root="../",
-        **_footer_context(report),
+        **_footer_context(report, runs),
     )
 
 
-def person_page(report: Report, page: PersonPage, units: dict[str, str]) -> str:
+def person_page(report: Report, page: PersonPage, units: dict[str, str], runs: str) -> str:
     """`people/<id>.html`: the statement, the person's values against their unit and the organization, the payout.
 
     Names no other person: the comparisons are with the person's unit and the organization only.
@@ -173,7 +168,7 @@ def person_page(report: Report, page: PersonPage, units: dict[str, str]) -> str:
         charts=charts,
         unit_files=units if report.complete else {},
         root="../",
-        **_footer_context(report),
+        **_footer_context(report, runs),
     )
 
 
@@ -252,16 +247,16 @@ def _render(
     """A task's pages, each encoded with the placeholder footer ``blank`` (and handed to ``write``)."""
     kind, start, end = task
     if kind == "index":
-        texts = [("index.html", index_page(report, units))]
+        texts = [("index.html", index_page(report, units, blank))]
     elif kind == "unit":
-        texts = [(f"units/{units[u.id]}", unit_page(report, u, units, people)) for u in report.units[start:end]]
+        texts = [(f"units/{units[u.id]}", unit_page(report, u, units, people, blank)) for u in report.units[start:end]]
     else:
         chosen = report.people[start:end]
-        texts = [(f"people/{people[p.person.id]}", person_page(report, p, units)) for p in chosen]
+        texts = [(f"people/{people[p.person.id]}", person_page(report, p, units, blank)) for p in chosen]
     marker = blank.encode("ascii")
     pages = []
     for name, text in texts:
-        data = text.replace(RUN_MARK, blank, 1).encode("utf-8")
+        data = text.encode("utf-8")
         if write is not None:
             write(name, data)
         pages.append((name, data if write is None else b"", data.rindex(marker)))
