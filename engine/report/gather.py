@@ -158,18 +158,18 @@ class Payouts:
 
 
 class PersonPages(Sequence[PersonPage]):
-    """The people's pages in order, each gathered when it is first read.
+    """The people's pages in order, each gathered when it is read.
 
     A report for thousands of people renders their pages in worker processes
     (:func:`kpi_engine.report.html.html_pages`), and each worker gathers the pages it renders, so
     that work is split too. A page is the same whenever and wherever it is gathered: it comes from
-    the run's results alone.
+    the run's results alone. Pages are not kept: each is rendered once, and keeping thousands of
+    them only grew the memory every worker writes to (new memory is what a worker pays for most).
     """
 
     def __init__(self, ids: tuple[str, ...], make: Callable[[str], PersonPage]) -> None:
         self.ids = ids  # the people's ids, in page order
         self._make = make
-        self._made: dict[int, PersonPage] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -183,10 +183,7 @@ class PersonPages(Sequence[PersonPage]):
     def __getitem__(self, at: int | slice) -> PersonPage | tuple[PersonPage, ...]:
         if isinstance(at, slice):
             return tuple(self[i] for i in range(*at.indices(len(self.ids))))
-        at = range(len(self.ids))[at]  # a negative index counted from the end; IndexError past it
-        if at not in self._made:
-            self._made[at] = self._make(self.ids[at])
-        return self._made[at]
+        return self._make(self.ids[at])  # a negative index counts from the end; IndexError past it
 
 
 @dataclass(frozen=True)

@@ -247,15 +247,17 @@ def _render(
     """A task's pages, each encoded with the placeholder footer ``blank`` (and handed to ``write``)."""
     kind, start, end = task
     if kind == "index":
-        texts = [("index.html", index_page(report, units, blank))]
+        texts: Iterable[tuple[str, str]] = [("index.html", index_page(report, units, blank))]
     elif kind == "unit":
-        texts = [(f"units/{units[u.id]}", unit_page(report, u, units, people, blank)) for u in report.units[start:end]]
+        texts = ((f"units/{units[u.id]}", unit_page(report, u, units, people, blank)) for u in report.units[start:end])
     else:
-        chosen = report.people[start:end]
-        texts = [(f"people/{people[p.person.id]}", person_page(report, p, units, blank)) for p in chosen]
+        texts = (
+            (f"people/{people[p.person.id]}", person_page(report, p, units, blank))
+            for p in map(report.people.__getitem__, range(start, end))
+        )
     marker = blank.encode("ascii")
     pages = []
-    for name, text in texts:
+    for name, text in texts:  # one page at a time: gathered, rendered, encoded, written
         data = text.encode("utf-8")
         if write is not None:
             write(name, data)

@@ -10,7 +10,7 @@ run gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import Decimal
 from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any, NamedTuple
@@ -21,7 +21,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import Expr
 from markupsafe import Markup
 
-from kpi_engine.report.statement import direction_words
+from kpi_engine.report.statement import direction_words, half_up
 
 
 class Look(NamedTuple):
@@ -54,8 +54,7 @@ def look(status: str | None) -> Look:
 
 
 def _fixed(value: Decimal, places: int) -> str:
-    wide = Context(prec=max(28, value.adjusted() + places + 4))
-    return format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=wide), ",f")
+    return format(half_up(value, places), ",f")
 
 
 SUFFIX = {"minutes": " min", "hours": " h", "days": " d"}

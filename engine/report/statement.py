@@ -31,10 +31,21 @@ def _rounded(value: Decimal, unit: Decimal) -> Decimal:
     return value.quantize(unit, context=Context(prec=max(28, value.adjusted() + 40)))
 
 
+_WIDE = Context(prec=64)
+_PLACES = tuple(Decimal(1).scaleb(-places) for places in range(8))
+
+
+def half_up(value: Decimal, places: int) -> Decimal:
+    """``value`` rounded half up to ``places`` decimals, in a context wide enough for it (KPI values reach 10^26)."""
+    digits = value.adjusted() + places + 4
+    wide = _WIDE if digits <= _WIDE.prec else Context(prec=digits)  # one context for every usual value
+    quantum = _PLACES[places] if places < len(_PLACES) else Decimal(1).scaleb(-places)
+    return value.quantize(quantum, rounding=ROUND_HALF_UP, context=wide)
+
+
 @lru_cache(maxsize=65536)
 def _trim(value: Decimal, places: int = 2) -> str:
-    wide = Context(prec=max(28, value.adjusted() + places + 2))  # KPI values reach 10^26, money further
-    text = format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=wide), "f")
+    text = format(half_up(value, places), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 

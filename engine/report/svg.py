@@ -143,26 +143,37 @@ def _escaped(text: str) -> str:
     return str(escape(text))
 
 
+@lru_cache(maxsize=256)
+def _row_at(row: int) -> tuple[str, str]:
+    """Where row ``row``'s texts (their baseline) and its bar (its top) sit."""
+    y = 8 + row * ROW
+    return _f(y + ROW / 2 + 4), _f(y + 4)
+
+
+_NAME_X = _f(NAME_WIDTH - 8)
+_VALUE_X = _f(WIDTH - VALUE_WIDTH + 10)
+_BAR_HEIGHT = _f(ROW - 8)
+
+
 def _bar_row(b: Bar, row: int, x: Scale, base: float, unit: str | None) -> str:
     """One bar in row ``row`` of a chart as SVG markup: its name, bar, value and status symbol, and a ``<title>``.
 
     Written here rather than by a template: a report draws tens of thousands of these (a person's own
     bar on every chart of their page). Every piece of text in it is escaped.
     """
-    y = 8 + row * ROW
     end = x.at(b.value) if b.value is not None else base
     status = look(b.status)
     text = _escaped(f"{status.symbol} {number(b.value, unit)}")
-    text_y = _f(y + ROW / 2 + 4)
+    text_y, bar_y = _row_at(row)
     bold = ' font-weight="bold"' if b.own else ""
     stroke = ' stroke="#000" stroke-width="2"' if b.own else ""
     return (
         f'<g class="bar{" own" if b.own else ""}">\n'
         f"<title>{_escaped(b.label)}: {text} ({_escaped(status.word)})</title>\n"
-        f'<text x="{_f(NAME_WIDTH - 8)}" y="{text_y}" text-anchor="end"{bold}>{_escaped(short(b.label))}</text>\n'
-        f'<rect x="{_f(min(base, end))}" y="{_f(y + 4)}" width="{_f(abs(end - base))}" height="{_f(ROW - 8)}" '
+        f'<text x="{_NAME_X}" y="{text_y}" text-anchor="end"{bold}>{_escaped(short(b.label))}</text>\n'
+        f'<rect x="{_f(min(base, end))}" y="{bar_y}" width="{_f(abs(end - base))}" height="{_BAR_HEIGHT}" '
         f'fill="{_escaped(status.colour)}"{stroke}/>\n'
-        f'<text x="{_f(WIDTH - VALUE_WIDTH + 10)}" y="{text_y}"{bold}>{text}</text>\n'
+        f'<text x="{_VALUE_X}" y="{text_y}"{bold}>{text}</text>\n'
         "</g>"
     )
 
@@ -214,8 +225,11 @@ def _shared_frame(
     rules: tuple[Rule, ...],
     unit: str | None,
     peers: tuple[Decimal, Decimal] | None,
-) -> tuple[Markup, Scale, float]:
-    return _frame(title, reference, rules, unit, peers or (), 1)
+) -> tuple[str, str, Scale, float]:
+    """The chart around a person's bar, as the markup before and after it; its scale and base."""
+    frame, x, base = _frame(title, reference, rules, unit, peers or (), 1)
+    before, after = str(frame).split(SLOT, 1)
+    return before, after, x, base
 
 
 def person_chart(
@@ -231,8 +245,8 @@ def person_chart(
     The axis spans every value of the person's unit (``peers``: the lowest and highest), so all of
     a unit's people get the same axis, and the rest of the chart is drawn once per unit and KPI.
     """
-    frame, x, base = _shared_frame(title, tuple(reference), tuple(rules), unit, peers)
-    return Markup(str.replace(frame, SLOT, _bar_row(own, 0, x, base, unit) + "\n", 1))
+    before, after, x, base = _shared_frame(title, tuple(reference), tuple(rules), unit, peers)
+    return Markup(f"{before}{_bar_row(own, 0, x, base, unit)}\n{after}")
 
 
 def _legend(lines: Sequence[dict[str, str]], y: float) -> tuple[list[dict[str, str]], float]:
