@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -54,14 +55,20 @@ def measure(ws: Path, grain: str | None, out: Path) -> dict[str, float | int]:
         rendered = time.perf_counter()  # the last page rendered (and written)
 
     footer = footer_text([(k, "1" * 23) for k in kinds], "1" * 20).encode()
+    workers_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     deliver_folder(out, pages, lambda: None, lambda _: footer)
     written = time.perf_counter()
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     sizes = [p.stat().st_size for p in out.rglob("*.html")]
     return {
         "evaluate_s": round(evaluated - started, 3),
         "gather_s": round(gathered - evaluated, 3),
         "render_s": round(rendered - gathered, 3),
         "write_s": round(written - rendered, 3),
+        # the worker processes' CPU (Python; the kernel: new memory, files) and their page faults
+        "workers_user_s": round(workers.ru_utime - workers_before.ru_utime, 3),
+        "workers_sys_s": round(workers.ru_stime - workers_before.ru_stime, 3),
+        "workers_faults": workers.ru_minflt - workers_before.ru_minflt,
         "pages": len(sizes),
         "mib": round(sum(sizes) / 2**20, 1),
     }

@@ -81,9 +81,11 @@ class Ranking:
     trend: Trend | None
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """A subject (a unit, a person) against others on one KPI: its own mark, the others', the organization's."""
+class Comparison(NamedTuple):
+    """A subject (a unit, a person) against others on one KPI: its own mark, the others', the organization's.
+
+    A NamedTuple, like :class:`Mark`: a report makes one per person and KPI (24,000 for 2,000 people).
+    """
 
     kpi: KpiInfo
     lines: tuple[Line, ...]  # the subject's own target points
@@ -288,27 +290,24 @@ def _comparison(
     own: tuple[Key, str],
     others: Sequence[tuple[Key, str]],
     org_name: str,
-    trend_others: bool = False,
-    peers: tuple[Decimal, Decimal] | None = None,
 ) -> Comparison | None:
+    """A unit's comparison with its siblings (``others``, the unit among them) on a KPI."""
     key, name = own
     mark = index.mark(key, name)
     if mark is None:
         return None
-    shown = [(k, n, mk) for k, n in others if (mk := index.shared_mark(k, n)) is not None]
+    shown = [mk for k, n in others if (mk := index.shared_mark(k, n)) is not None]
     top = (kpi.id, "organization", None)
     organization = index.shared_mark(top, org_name)
-    shown_trends = [index.shared_series(k, n) for k, n, _ in shown] if trend_others else []
-    trends = [index.series(key, name), *shown_trends, index.shared_series(top, org_name)]
+    trends = [index.series(key, name), index.shared_series(top, org_name)]
     return Comparison(
         kpi,
         target_lines(index.rows[key].target),
         mark,
-        best_first(mk for _, _, mk in shown),
+        best_first(shown),
         organization,
         index.ranked[(kpi.id, key[1])],
         tuple(t for t in trends if t is not None),
-        peers,
     )
 
 
@@ -356,22 +355,44 @@ def _unit_page(
     )
 
 
-class _Peers:
-    """The lowest and highest value of each KPI among the people of a unit, each worked out once."""
+class _Beside(NamedTuple):
+    """What a person's comparison on a KPI shares with everyone of their unit."""
 
-    def __init__(self, index: _Index, members: Mapping[str, list[Person]]) -> None:
-        self.index, self.members = index, members
-        self.found: dict[tuple[str, str], tuple[Decimal, Decimal] | None] = {}
+    others: tuple[Mark, ...]  # their unit
+    organization: Mark | None
+    trends: tuple[Trend, ...]  # their unit's, then the organization's (with --grain)
+    ranked: int  # people with a rank on the KPI
+    peers: tuple[Decimal, Decimal] | None  # the lowest and highest value of the KPI in their unit
 
-    def span(self, kpi: str, unit: str) -> tuple[Decimal, Decimal] | None:
+
+class _Units:
+    """Per KPI and unit, what its people's comparisons share (:class:`_Beside`), each worked out once."""
+
+    def __init__(self, index: _Index, org: OrgData, members: Mapping[str, list[Person]], org_name: str) -> None:
+        self.index, self.org, self.members, self.org_name = index, org, members, org_name
+        self.found: dict[tuple[str, str], _Beside] = {}
+
+    def beside(self, kpi: str, unit: str) -> _Beside:
         if (kpi, unit) not in self.found:
-            rows = self.index.rows
+            index = self.index
+            known = self.org.units.get(unit)
+            shown = [] if known is None else [((kpi, "unit", unit), known.name)]
+            others = [(k, n, mk) for k, n in shown if (mk := index.shared_mark(k, n)) is not None]
+            top = (kpi, "organization", None)
+            trends = [*(index.shared_series(k, n) for k, n, _ in others), index.shared_series(top, self.org_name)]
+            rows = index.rows
             values = [
                 r.value
                 for p in self.members.get(unit, [])
                 if (r := rows.get((kpi, "person", p.id))) is not None and r.value is not None
             ]
-            self.found[(kpi, unit)] = (min(values), max(values)) if values else None
+            self.found[(kpi, unit)] = _Beside(
+                best_first(mk for _, _, mk in others),
+                index.shared_mark(top, self.org_name),
+                tuple(t for t in trends if t is not None),
+                index.ranked[(kpi, "person")],
+                (min(values), max(values)) if values else None,
+            )
         return self.found[(kpi, unit)]
 
 
@@ -383,18 +404,31 @@ def _person_page(
     org: OrgData,
     card: ScorecardResult | None,
     run: BonusRun | None,
-    peers: _Peers,
+    units: _Units,
 ) -> PersonPage:
     unit = org.units.get(person.unit)
     unit_name = unit.name if unit is not None else person.unit
-    org_name = ws.organization.name
     comparisons = []
+    rows = index.rows
     for kpi in kpis:
-        others = [((kpi.id, "unit", person.unit), unit_name)] if unit is not None else []
-        own = ((kpi.id, "person", person.id), "You")
-        found = _comparison(kpi, index, own, others, org_name, True, peers.span(kpi.id, person.unit))
-        if found is not None:
-            comparisons.append(found)
+        key = (kpi.id, "person", person.id)
+        r = rows.get(key)
+        if r is None:
+            continue
+        shared = units.beside(kpi.id, person.unit)
+        own = index.series(key, "You")
+        comparisons.append(
+            Comparison(
+                kpi,
+                target_lines(r.target),
+                _mark(r, "You", person.id),
+                shared.others,
+                shared.organization,
+                shared.ranked,
+                shared.trends if own is None else (own, *shared.trends),
+                shared.peers,
+            )
+        )
     found_statement = person_statement(ws, person, card, run) if card is not None else None
     return PersonPage(person, unit_name, found_statement, tuple(comparisons))
 
@@ -480,9 +514,9 @@ def gather(
     members: dict[str, list[Person]] = defaultdict(list)
     for pid in sorted(org.people):
         members[org.people[pid].unit].append(org.people[pid])
-    peers = _Peers(index, members)
+    shared = _Units(index, org, members, org_name)
     pages = PersonPages(
-        tuple(chosen), lambda p: _person_page(ws, org.people[p], kpis, index, org, cards.get(p), run, peers)
+        tuple(chosen), lambda p: _person_page(ws, org.people[p], kpis, index, org, cards.get(p), run, shared)
     )
     if not complete:
         return Report(org_name, ws.organization.version, ev.period.label, grain, tuple(periods),

@@ -24,9 +24,9 @@ from typing import Any, cast
 from markupsafe import Markup
 
 from kpi_engine.evaluation.runner import collector_paused
-from kpi_engine.report.gather import Comparison, Mark, PersonPage, Ranking, Report, Trend, UnitPage
+from kpi_engine.report.gather import Comparison, KpiInfo, Line, Mark, PersonPage, Ranking, Report, Trend, UnitPage
 from kpi_engine.report.markup import number, template
-from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, person_chart, sparkline, trend_chart
+from kpi_engine.report.svg import Bar, PersonFrame, Rule, Series, bar_chart, person_frame, sparkline, trend_chart
 
 _SAFE = frozenset(string.ascii_letters + string.digits + "_-")
 _RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))})
@@ -94,9 +94,24 @@ def ranking_charts(r: Ranking, periods: Sequence[str]) -> dict[str, Markup | Non
 
 
 @lru_cache(maxsize=4096)
-def _reference_rows(unit: str | None, others: tuple[Mark, ...], organization: Mark | None) -> Markup:
-    """The rows of a person's comparison table that every person of the unit shares (rendered once)."""
-    return Markup(template("reference_rows.html.j2").render(unit=unit, others=others, organization=organization))
+def _beside(
+    kpi: KpiInfo,
+    others: tuple[Mark, ...],
+    organization: Mark | None,
+    lines: tuple[Line, ...],
+    peers: tuple[Decimal, Decimal] | None,
+) -> tuple[PersonFrame, Markup]:
+    """What a person's chart and table share with everyone of their unit (with the same target), made once.
+
+    The chart without their bar, and the table's rows for their unit and the organization.
+    """
+    unit = kpi.unit
+    marks = others if organization is None else (*others, organization)
+    reference = tuple(Bar(mk.name, mk.value, mk.status) for mk in marks)
+    title = f"{kpi.name}: you against your unit and the organization"
+    frame = person_frame(title, reference, tuple(_rules(lines, None)), unit, peers)
+    rows = template("reference_rows.html.j2").render(unit=unit, others=others, organization=organization)
+    return frame, Markup(rows)
 
 
 def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> dict[str, Markup | None]:
@@ -106,18 +121,14 @@ def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> di
     "You") stands beside their unit and the organization as bars.
     """
     unit = c.kpi.unit
-    rules = _rules(c.lines, None if person else c.organization)
+    rows: Markup | None = None
     if person:
-        title = f"{c.kpi.name}: you against your unit and the organization"
-        own = Bar(c.own.name, c.own.value, c.own.status, own=True)
-        reference = [Bar(mk.name, mk.value, mk.status) for mk in c.reference]
-        chart = person_chart(title, own, reference, rules, unit, c.peers)
-        rows: Markup | None = _reference_rows(unit, c.others, c.organization)
+        frame, rows = _beside(c.kpi, c.others, c.organization, c.lines, c.peers)
+        chart = frame.around(Bar(c.own.name, c.own.value, c.own.status, own=True))
     else:
         bars = [Bar(mk.name, mk.value, mk.status, own=mk.subject == c.own.subject) for mk in c.others]
         title = f"{c.kpi.name}: {c.own.name} against its sibling units and the organization"
-        chart = bar_chart(title, bars, rules, unit)
-        rows = None
+        chart = bar_chart(title, bars, _rules(c.lines, c.organization), unit)
     trend = None
     if periods and c.trends:
         trend = _trend(f"{c.kpi.name} by period", periods, c.trends, _rules(c.lines, None), unit)

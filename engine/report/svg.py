@@ -218,18 +218,32 @@ def bar_chart(title: str, bars: Sequence[Bar], rules: Sequence[Rule], unit: str 
     return _frame(title, bars, rules, unit, (), 0)[0]
 
 
+class PersonFrame(NamedTuple):
+    """A person's chart without their bar: the markup before and after it, the scale and where bars start."""
+
+    before: str
+    after: str
+    x: Scale
+    base: float
+    unit: str | None
+
+    def around(self, own: Bar) -> Markup:
+        """The chart with ``own`` as its first bar."""
+        return Markup(f"{self.before}{_bar_row(own, 0, self.x, self.base, self.unit)}\n{self.after}")
+
+
 @lru_cache(maxsize=4096)
-def _shared_frame(
+def person_frame(
     title: str,
     reference: tuple[Bar, ...],
     rules: tuple[Rule, ...],
     unit: str | None,
     peers: tuple[Decimal, Decimal] | None,
-) -> tuple[str, str, Scale, float]:
-    """The chart around a person's bar, as the markup before and after it; its scale and base."""
+) -> PersonFrame:
+    """What :func:`person_chart` draws for everyone of a unit alike, drawn once per unit and KPI."""
     frame, x, base = _frame(title, reference, rules, unit, peers or (), 1)
     before, after = str(frame).split(SLOT, 1)
-    return before, after, x, base
+    return PersonFrame(before, after, x, base, unit)
 
 
 def person_chart(
@@ -245,8 +259,7 @@ def person_chart(
     The axis spans every value of the person's unit (``peers``: the lowest and highest), so all of
     a unit's people get the same axis, and the rest of the chart is drawn once per unit and KPI.
     """
-    before, after, x, base = _shared_frame(title, tuple(reference), tuple(rules), unit, peers)
-    return Markup(f"{before}{_bar_row(own, 0, x, base, unit)}\n{after}")
+    return person_frame(title, tuple(reference), tuple(rules), unit, peers).around(own)
 
 
 def _legend(lines: Sequence[dict[str, str]], y: float) -> tuple[list[dict[str, str]], float]:
