@@ -16,12 +16,13 @@ from kpi_engine.pay import BonusRun
 from kpi_engine.scoring.score import ResolvedTarget
 
 
-@lru_cache(maxsize=65536)  # a report writes the same numbers on many pages (targets, units' values)
+# Not cached: most numbers of a statement are the person's own (a cache missed every time cost more
+# than the formatting); the target points, which everyone of a scorecard shares, are (_points).
 def _num(value: Decimal | None, unit: str | None) -> str:
     if value is None:
         return "no value"
     if unit == "percent":
-        return f"{_trim(value * 100)}%"
+        return f"{_trim(value.scaleb(2))}%"
     text = _trim(value)
     return f"{text} {unit}" if unit in ("minutes", "hours", "days") else text
 
@@ -43,15 +44,13 @@ def half_up(value: Decimal, places: int) -> Decimal:
     return value.quantize(quantum, rounding=ROUND_HALF_UP, context=wide)
 
 
-@lru_cache(maxsize=65536)
 def _trim(value: Decimal, places: int = 2) -> str:
     text = format(half_up(value, places), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-@lru_cache(maxsize=65536)
 def _pct(value: Decimal | None) -> str:
-    return "—" if value is None else f"{_trim(value * 100, 1)}%"
+    return "—" if value is None else f"{_trim(value.scaleb(2), 1)}%"
 
 
 @lru_cache(maxsize=4096)  # one target object serves every person of a scorecard entry
