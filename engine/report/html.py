@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from markupsafe import Markup
 
@@ -75,7 +75,23 @@ def _trend(title: str, periods: Sequence[str], trends: Sequence[Trend], lines: l
     return trend_chart(title, periods, series, [r for r in lines if r.label != "organization"], unit)
 
 
-def ranking_charts(r: Ranking, periods: Sequence[str]) -> dict[str, Markup | None]:
+class RankingCharts(NamedTuple):
+    """The index's charts of a KPI (a NamedTuple: templates read its fields as attributes, Jinja2's quick way)."""
+
+    ranking: Markup | None  # units ranked, with target and organization lines
+    trend: Markup | None  # the organization by period (with --grain)
+    spark: Markup | None  # the same as a sparkline for the KPI table
+
+
+class ComparisonCharts(NamedTuple):
+    """A unit's or a person's chart for a KPI, the trend, and (a person's) their table's reference rows."""
+
+    comparison: Markup
+    trend: Markup | None
+    rows: Markup | None
+
+
+def ranking_charts(r: Ranking, periods: Sequence[str]) -> RankingCharts:
     """The index's charts of a KPI: units ranked (with target and organization lines), the trend, a sparkline."""
     unit = r.kpi.unit
     rules = _rules(r.lines, r.organization)
@@ -90,7 +106,7 @@ def ranking_charts(r: Ranking, periods: Sequence[str]) -> dict[str, Markup | Non
             values,
             tuple(p.status for p in r.trend.points),
         )
-    return {"ranking": ranking if bars else None, "trend": trend, "spark": spark}
+    return RankingCharts(ranking if bars else None, trend, spark)
 
 
 @lru_cache(maxsize=4096)
@@ -114,7 +130,7 @@ def _beside(
     return frame, Markup(rows)
 
 
-def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> dict[str, Markup | None]:
+def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> ComparisonCharts:
     """A unit's or a person's charts for a KPI: against the others and the organization, and the trend.
 
     A unit stands among its sibling units with the organization as a line; a person (shown as
@@ -132,7 +148,7 @@ def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> di
     trend = None
     if periods and c.trends:
         trend = _trend(f"{c.kpi.name} by period", periods, c.trends, _rules(c.lines, None), unit)
-    return {"comparison": chart, "trend": trend, "rows": rows}
+    return ComparisonCharts(chart, trend, rows)
 
 
 def _footer_context(report: Report, runs: str) -> dict[str, object]:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
-from kpi_engine.report.markup import look, number, template
+from kpi_engine.report.markup import Look, look, number, template
 
 
 class Bar(NamedTuple):
@@ -41,6 +41,74 @@ class Series(NamedTuple):
     name: str
     values: tuple[Decimal | None, ...]
     statuses: tuple[str | None, ...]
+
+
+class Stroke(NamedTuple):
+    """A line as the legend names it and draws a sample of it: its label, colour, dash pattern and width."""
+
+    label: str
+    colour: str
+    dash: str
+    width: str
+
+
+class Across(NamedTuple):
+    """A target point or the organization's value drawn across a chart: up a bar chart, along a trend."""
+
+    label: str
+    colour: str
+    dash: str
+    width: str
+    x: str = ""  # a bar chart's: where it stands, from y1 to y2
+    y1: str = ""
+    y2: str = ""
+    y: str = ""  # a trend chart's: its height
+
+
+class Sample(NamedTuple):
+    """A legend entry: a sample of the line from x1 to x2 at height y, and its label from text_x."""
+
+    label: str
+    colour: str
+    dash: str
+    width: str
+    x1: str
+    x2: str
+    text_x: str
+    y: str
+
+
+class Tick(NamedTuple):
+    """An axis label: where it stands along the axis, and its text."""
+
+    at: str
+    text: str
+
+
+class Point(NamedTuple):
+    """A point of a trend line, marked by its status."""
+
+    x: str
+    y: str
+    status: Look
+
+
+class PeriodLabel(NamedTuple):
+    """A period under a trend's axis (every one is placed; at most 12 are labelled)."""
+
+    x: str
+    text: str
+    shown: bool
+
+
+class Trace(NamedTuple):
+    """A subject's trend as drawn: its pieces (broken where a period has no value) and points."""
+
+    name: str
+    colour: str
+    dash: str
+    segments: tuple[str, ...]
+    points: tuple[Point, ...]
 
 
 WIDTH = 640
@@ -109,9 +177,9 @@ def _domain(values: Sequence[Decimal | None], rules: Sequence[Rule], zero: bool)
     return (low if zero and low == 0 else low - pad), (high if zero and high == 0 else high + pad)
 
 
-def _rule(rule: Rule, unit: str | None) -> dict[str, str]:
+def _rule(rule: Rule, unit: str | None) -> Stroke:
     colour, dash, width = RULES.get(rule.label, RULES["target"])
-    return {"label": f"{rule.label} {number(rule.value, unit)}", "colour": colour, "dash": dash, "width": width}
+    return Stroke(f"{rule.label} {number(rule.value, unit)}", colour, dash, width)
 
 
 def _bar_domain(values: Sequence[Decimal | None], rules: Sequence[Rule]) -> tuple[float, float]:
@@ -187,8 +255,8 @@ def _frame(
     low, high = _bar_domain([*(b.value for b in bars), *also], rules)
     x = Scale(low, high, NAME_WIDTH, WIDTH - VALUE_WIDTH)
     base = x.at(0) if low <= 0 <= high else x.at(low)
-    lines = [{**_rule(r, unit), "x": _f(x.at(r.value)), "y1": _f(top - 4), "y2": _f(bottom + 2)} for r in rules]
-    ticks = [{"x": _f(x.at(v)), "text": tick(v, high - low, unit)} for v in (low, (low + high) / 2, high)]
+    lines = [Across(*_rule(r, unit), x=_f(x.at(r.value)), y1=_f(top - 4), y2=_f(bottom + 2)) for r in rules]
+    ticks = [Tick(_f(x.at(v)), tick(v, high - low, unit)) for v in (low, (low + high) / 2, high)]
     legend, below = _legend(lines, bottom + 22)
     frame = template("bars.svg.j2").render(
         title=title,
@@ -262,15 +330,15 @@ def person_chart(
     return person_frame(title, tuple(reference), tuple(rules), unit, peers).around(own)
 
 
-def _legend(lines: Sequence[dict[str, str]], y: float) -> tuple[list[dict[str, str]], float]:
+def _legend(lines: Sequence[Stroke | Across], y: float) -> tuple[list[Sample], float]:
     """The legend's entries, a sample of each line and its label, in rows as wide as the chart; and its height."""
     out = []
     at, row = 8.0, 0
     for line in lines:
-        wide = 30 + 7.2 * len(line["label"]) + 18
+        wide = 30 + 7.2 * len(line.label) + 18
         if at > 8.0 and at + wide > WIDTH:
             at, row = 8.0, row + 1
-        out.append({**line, "x1": _f(at), "x2": _f(at + 24), "text_x": _f(at + 30), "y": _f(y + 10 + row * 20)})
+        out.append(Sample(*line[:4], _f(at), _f(at + 24), _f(at + 30), _f(y + 10 + row * 20)))
         at += wide
     return out, (LEGEND + row * 20 if lines else 0)
 
@@ -308,21 +376,10 @@ def trend_chart(
                 continue
             py = y.at(v)
             segments[-1].append(f"{_f(px)},{_f(py)}")
-            points.append({"x": _f(px), "y": _f(py), "status": look(st)})
-        drawn.append(
-            {
-                "name": s.name,
-                "colour": colour,
-                "dash": dash,
-                "segments": [" ".join(seg) for seg in segments if seg],
-                "points": points,
-            }
-        )
-    lines = [{**_rule(r, unit), "y": _f(y.at(r.value))} for r in rules]
-    legend_items = [
-        {"label": str(s["name"]), "colour": str(s["colour"]), "dash": str(s["dash"]), "width": "2"} for s in drawn
-    ]
-    legend, below = _legend(legend_items + lines, height + 2)
+            points.append(Point(_f(px), _f(py), look(st)))
+        drawn.append(Trace(s.name, colour, dash, tuple(" ".join(seg) for seg in segments if seg), tuple(points)))
+    lines = [Across(*_rule(r, unit), y=_f(y.at(r.value))) for r in rules]
+    legend, below = _legend([*(Stroke(d.name, d.colour, d.dash, "2") for d in drawn), *lines], height + 2)
     return Markup(
         template("trend.svg.j2").render(
             title=title,
@@ -332,9 +389,9 @@ def trend_chart(
             right=_f(WIDTH - right),
             top=_f(top),
             base=_f(height - bottom),
-            ticks=[{"y": _f(y.at(t)), "text": tick(t, high - low, unit)} for t in ticks],
+            ticks=[Tick(_f(y.at(t)), tick(t, high - low, unit)) for t in ticks],
             periods=[
-                {"x": _f(px), "text": label, "shown": i % every == 0}
+                PeriodLabel(_f(px), label, i % every == 0)
                 for i, (px, label) in enumerate(zip(xs, periods, strict=True))
             ],
             label_y=_f(height - bottom + 20),
@@ -359,7 +416,7 @@ def sparkline(title: str, values: Sequence[Decimal | None], statuses: Sequence[s
             continue
         px, py = pad + i * step, y.at(v)
         segments[-1].append(f"{_f(px)},{_f(py)}")
-        last = {"x": _f(px), "y": _f(py), "status": look(st)}
+        last = Point(_f(px), _f(py), look(st))
     return Markup(
         template("spark.svg.j2").render(
             title=title,
