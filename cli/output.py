@@ -262,6 +262,10 @@ def deliver_folder(
     return header
 
 
+#: A page's file: created or emptied, written as bytes (O_BINARY: no newline translation on Windows).
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
 def _write_pages(
     staging: Path, old: Path, pages: Callable[[Callable[[str, bytes], None]], Iterable[tuple[str, bytes, int]]]
 ) -> list[tuple[Path, int]]:
@@ -272,10 +276,22 @@ def _write_pages(
     staging.mkdir(parents=True)
     (staging / REPORT_MARK).write_text(_MARK_TEXT, encoding="utf-8")
 
+    folders: set[str] = set()  # made by this process (a forked worker has its own copy, and makes them again)
+
     def write(name: str, data: bytes) -> None:
-        path = staging / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        """One page: its folder made once, the file written without Python's buffered file object."""
+        path = os.path.join(staging, name)
+        folder = os.path.dirname(path)
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
+        handle = os.open(path, _NEW_FILE, 0o644)
+        try:
+            view = memoryview(data)
+            while view:  # os.write may take less than it is given (a signal): the rest follows
+                view = view[os.write(handle, view) :]
+        finally:
+            os.close(handle)
 
     written = []
     for name, data, offset in pages(write):
