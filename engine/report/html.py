@@ -175,7 +175,7 @@ def unit_page(report: Report, page: UnitPage, units: dict[str, str], people: dic
     return template("unit.html.j2").render(
         report=report,
         page=page,
-        charts=charts,
+        compared=list(zip(page.comparisons, charts, strict=True)),  # pairs: no loop counter to look charts up by
         unit_files=units,
         people_files=people,
         root="../",
@@ -192,7 +192,7 @@ def person_page(report: Report, page: PersonPage, units: dict[str, str], runs: s
     return template("person.html.j2").render(
         report=report,
         page=page,
-        charts=charts,
+        compared=list(zip(page.comparisons, charts, strict=True)),
         unit_files=units if report.complete else {},
         root="../",
         **_footer_context(report, runs),
