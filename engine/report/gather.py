@@ -95,6 +95,7 @@ class Comparison(NamedTuple):
     ranked: int  # how many subjects of its kind have a rank on this KPI
     trends: tuple[Trend, ...]  # own, then (a person's) their unit, then the organization
     peers: tuple[Decimal, Decimal] | None = None  # a person's: the lowest and highest value in their unit
+    trend_peers: tuple[Decimal, Decimal] | None = None  # a person's: the same over every sub-period (--grain)
 
     @property
     def reference(self) -> tuple[Mark, ...]:
@@ -363,6 +364,7 @@ class _Beside(NamedTuple):
     trends: tuple[Trend, ...]  # their unit's, then the organization's (with --grain)
     ranked: int  # people with a rank on the KPI
     peers: tuple[Decimal, Decimal] | None  # the lowest and highest value of the KPI in their unit
+    trend_peers: tuple[Decimal, Decimal] | None  # the same over every sub-period (with --grain)
 
 
 class _Units:
@@ -380,11 +382,15 @@ class _Units:
             others = [(k, n, mk) for k, n in shown if (mk := index.shared_mark(k, n)) is not None]
             top = (kpi, "organization", None)
             trends = [*(index.shared_series(k, n) for k, n, _ in others), index.shared_series(top, self.org_name)]
-            rows = index.rows
+            rows, members = index.rows, self.members.get(unit, [])
             values = [
+                r.value for p in members if (r := rows.get((kpi, "person", p.id))) is not None and r.value is not None
+            ]
+            by_period = [
                 r.value
-                for p in self.members.get(unit, [])
-                if (r := rows.get((kpi, "person", p.id))) is not None and r.value is not None
+                for p in members
+                for r in index.trend.get((kpi, "person", p.id), {}).values()
+                if r.value is not None
             ]
             self.found[(kpi, unit)] = _Beside(
                 best_first(mk for _, _, mk in others),
@@ -392,6 +398,7 @@ class _Units:
                 tuple(t for t in trends if t is not None),
                 index.ranked[(kpi, "person")],
                 (min(values), max(values)) if values else None,
+                (min(by_period), max(by_period)) if by_period else None,
             )
         return self.found[(kpi, unit)]
 
@@ -427,6 +434,7 @@ def _person_page(
                 shared.ranked,
                 shared.trends if own is None else (own, *shared.trends),
                 shared.peers,
+                shared.trend_peers,
             )
         )
     found_statement = person_statement(ws, person, card, run) if card is not None else None

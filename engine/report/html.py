@@ -26,7 +26,17 @@ from markupsafe import Markup
 from kpi_engine.evaluation.runner import collector_paused
 from kpi_engine.report.gather import Comparison, KpiInfo, Line, Mark, PersonPage, Ranking, Report, Trend, UnitPage
 from kpi_engine.report.markup import number, template
-from kpi_engine.report.svg import Bar, PersonFrame, Rule, Series, bar_chart, person_frame, sparkline, trend_chart
+from kpi_engine.report.svg import (
+    Bar,
+    PersonFrame,
+    Rule,
+    Series,
+    bar_chart,
+    person_frame,
+    person_trend,
+    sparkline,
+    trend_chart,
+)
 
 _SAFE = frozenset(string.ascii_letters + string.digits + "_-")
 _RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))})
@@ -70,9 +80,19 @@ def _rules(lines: Iterable[tuple[str, Decimal]], organization: Mark | None) -> l
     return found
 
 
+def _series(t: Trend) -> Series:
+    return Series(t.name, tuple(p.value for p in t.points), tuple(p.status for p in t.points))
+
+
 def _trend(title: str, periods: Sequence[str], trends: Sequence[Trend], lines: list[Rule], unit: str | None) -> Markup:
-    series = [Series(t.name, tuple(p.value for p in t.points), tuple(p.status for p in t.points)) for t in trends]
-    return trend_chart(title, periods, series, [r for r in lines if r.label != "organization"], unit)
+    rules = [r for r in lines if r.label != "organization"]
+    return trend_chart(title, periods, [_series(t) for t in trends], rules, unit)
+
+
+@lru_cache(maxsize=4096)
+def _shared_series(trends: tuple[Trend, ...]) -> tuple[Series, ...]:
+    """A unit's and the organization's trends as series, made once for all the unit's people."""
+    return tuple(_series(t) for t in trends)
 
 
 class RankingCharts(NamedTuple):
@@ -146,8 +166,13 @@ def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> Co
         title = f"{c.kpi.name}: {c.own.name} against its sibling units and the organization"
         chart = bar_chart(title, bars, _rules(c.lines, c.organization), unit)
     trend = None
-    if periods and c.trends:
-        trend = _trend(f"{c.kpi.name} by period", periods, c.trends, _rules(c.lines, None), unit)
+    title = f"{c.kpi.name} by period"
+    if periods and c.trends and person:  # their own line first (with --grain there always is one), then the rest
+        own, *shared = c.trends
+        rules = _rules(c.lines, None)
+        trend = person_trend(title, periods, _series(own), _shared_series(tuple(shared)), rules, unit, c.trend_peers)
+    elif periods and c.trends:
+        trend = _trend(title, periods, c.trends, _rules(c.lines, None), unit)
     return ComparisonCharts(chart, trend, rows)
 
 

@@ -9,7 +9,7 @@ run gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -107,6 +107,11 @@ def better(kpi: object) -> str:
     return direction_words(getattr(kpi, "direction", None))
 
 
+def by_period(trends: Sequence[Any], periods: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
+    """A trend table's rows: each sub-period with every trend's point in it (the templates' filter)."""
+    return list(zip(periods, zip(*(t.points for t in trends), strict=True), strict=True)) if trends else []
+
+
 @cache
 def legend() -> Markup:
     """The key of status colours, symbols and meanings at the top of every page (rendered once)."""
@@ -187,7 +192,14 @@ def environment() -> jinja2.Environment:
     # Filters rather than global functions where a page calls them thousands of times: Jinja2 calls
     # a filter directly, a global function through the context.
     env.filters.update(
-        number=number, percent=percent, money=money_text, points=points, badge=badge, look=look, better=better
+        number=number,
+        percent=percent,
+        money=money_text,
+        points=points,
+        badge=badge,
+        look=look,
+        better=better,
+        by_period=by_period,
     )
     env.globals.update(legend=legend, css=css)
     return env

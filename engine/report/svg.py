@@ -101,16 +101,6 @@ class PeriodLabel(NamedTuple):
     shown: bool
 
 
-class Trace(NamedTuple):
-    """A subject's trend as drawn: its pieces (broken where a period has no value) and points."""
-
-    name: str
-    colour: str
-    dash: str
-    segments: tuple[str, ...]
-    points: tuple[Point, ...]
-
-
 WIDTH = 640
 NAME_WIDTH = 190  # bar labels, right-aligned before the plot
 VALUE_WIDTH = 100  # the value and status symbol after the longest bar
@@ -352,54 +342,163 @@ def _series_style(i: int, count: int) -> tuple[str, str]:
     return SERIES_STYLES[1] if i == 1 else SERIES_STYLES[3]
 
 
+def _trace(name: str, colour: str, dash: str, segments: Sequence[str], points: Sequence[Point]) -> str:
+    """One trend line as SVG markup: its pieces and its points marked by status, with a ``<title>``.
+
+    Written here rather than by a template, like a bar (:func:`_bar_row`): a report with ``--grain``
+    draws one for every person and KPI. Every piece of text in it is escaped.
+    """
+    stroke = f'stroke="{_escaped(colour)}"'
+    dashed = f' stroke-dasharray="{_escaped(dash)}"' if dash else ""
+    return "\n".join(
+        [
+            '<g class="series">',
+            f"<title>{_escaped(name)}</title>",
+            *(f'<polyline points="{seg}" fill="none" {stroke} stroke-width="2"{dashed}/>' for seg in segments),
+            *(_circle(pt, stroke) for pt in points),
+            "</g>",
+        ]
+    )
+
+
+def _circle(pt: Point, stroke: str) -> str:
+    """A point of a trend line: a circle filled with its status's colour."""
+    return f'<circle cx="{pt.x}" cy="{pt.y}" r="4" fill="{_escaped(pt.status.colour)}" {stroke} stroke-width="1.5"/>'
+
+
+class _TrendAxes(NamedTuple):
+    """Where a trend chart's periods stand (x) and how its values map to heights (y)."""
+
+    xs: tuple[float, ...]
+    y: Scale
+
+    def draw(self, s: Series, colour: str, dash: str) -> str:
+        """A series as :func:`_trace` markup, broken where a period has no value."""
+        segments: list[list[str]] = [[]]
+        points = []
+        for px, v, st in zip(self.xs, s.values, s.statuses, strict=True):
+            if v is None:
+                segments.append([])
+                continue
+            at, py = _f(px), _f(self.y.at(v))
+            segments[-1].append(f"{at},{py}")
+            points.append(Point(at, py, look(st)))
+        return _trace(s.name, colour, dash, [" ".join(seg) for seg in segments if seg], points)
+
+
+#: Where a person's own line goes in a trend chart shared by everyone of their unit (:func:`person_trend`).
+TREND_SLOT = "<!--own-line-->"
+
+_TREND_LEFT, _TREND_RIGHT, _TREND_TOP, _TREND_BOTTOM, _TREND_HEIGHT = 70.0, 36.0, 12.0, 40.0, 200.0
+
+
+def _trend_frame(
+    title: str,
+    periods: Sequence[str],
+    series: Sequence[Series],
+    rules: Sequence[Rule],
+    unit: str | None,
+    own: str | None,
+    also: Sequence[Decimal],
+) -> tuple[Markup, _TrendAxes]:
+    """A trend chart of ``series``; with ``own`` (a name), the first line is left for :data:`TREND_SLOT`.
+
+    The vertical axis spans the series, the lines and ``also`` (the values the left-out line may take).
+    """
+    left, right, top, bottom, height = _TREND_LEFT, _TREND_RIGHT, _TREND_TOP, _TREND_BOTTOM, _TREND_HEIGHT
+    values = [v for s in series for v in s.values]
+    low, high = _domain([*values, *also], rules, zero=False)
+    y = Scale(low, high, height - bottom, top)
+    step = (WIDTH - left - right) / max(len(periods) - 1, 1)
+    xs = tuple(left + i * step if len(periods) > 1 else (WIDTH + left - right) / 2 for i in range(len(periods)))
+    axes = _TrendAxes(xs, y)
+    every = max(1, -(-len(periods) // 12))  # at most 12 period labels under the axis
+    ticks = [low + (high - low) * k / 4 for k in range(5)]
+    first = 0 if own is None else 1
+    count = len(series) + first
+    styles = [_series_style(i + first, count) for i in range(len(series))]
+    names = ([] if own is None else [(own, *_series_style(0, count))]) + [
+        (s.name, *style) for s, style in zip(series, styles, strict=True)
+    ]
+    lines = [Across(*_rule(r, unit), y=_f(y.at(r.value))) for r in rules]
+    legend, below = _legend([*(Stroke(n, colour, dash, "2") for n, colour, dash in names), *lines], height + 2)
+    frame = template("trend.svg.j2").render(
+        title=title,
+        width=WIDTH,
+        height=_f(height + below + 4),
+        left=_f(left),
+        right=_f(WIDTH - right),
+        top=_f(top),
+        base=_f(height - bottom),
+        ticks=[Tick(_f(y.at(t)), tick(t, high - low, unit)) for t in ticks],
+        periods=[
+            PeriodLabel(_f(px), label, i % every == 0) for i, (px, label) in enumerate(zip(xs, periods, strict=True))
+        ],
+        label_y=_f(height - bottom + 20),
+        slot=Markup(TREND_SLOT) if own is not None else "",
+        series=[Markup(axes.draw(s, *style)) for s, style in zip(series, styles, strict=True)],
+        lines=lines,
+        legend=legend,
+    )
+    return Markup(frame), axes
+
+
 def trend_chart(
     title: str, periods: Sequence[str], series: Sequence[Series], rules: Sequence[Rule], unit: str | None
 ) -> Markup:
     """Lines over the sub-periods, one per series, each point coloured and marked by its status."""
-    left, right, top, bottom = 70.0, 36.0, 12.0, 40.0
-    height = 200.0
-    values = [v for s in series for v in s.values]
-    low, high = _domain(values, rules, zero=False)
-    y = Scale(low, high, height - bottom, top)
-    step = (WIDTH - left - right) / max(len(periods) - 1, 1)
-    xs = [left + i * step if len(periods) > 1 else (WIDTH + left - right) / 2 for i in range(len(periods))]
-    every = max(1, -(-len(periods) // 12))  # at most 12 period labels under the axis
-    ticks = [low + (high - low) * k / 4 for k in range(5)]
-    drawn = []
-    for i, s in enumerate(series):
-        colour, dash = _series_style(i, len(series))
-        segments: list[list[str]] = [[]]
-        points = []
-        for px, v, st in zip(xs, s.values, s.statuses, strict=True):
-            if v is None:
-                segments.append([])
-                continue
-            py = y.at(v)
-            segments[-1].append(f"{_f(px)},{_f(py)}")
-            points.append(Point(_f(px), _f(py), look(st)))
-        drawn.append(Trace(s.name, colour, dash, tuple(" ".join(seg) for seg in segments if seg), tuple(points)))
-    lines = [Across(*_rule(r, unit), y=_f(y.at(r.value))) for r in rules]
-    legend, below = _legend([*(Stroke(d.name, d.colour, d.dash, "2") for d in drawn), *lines], height + 2)
-    return Markup(
-        template("trend.svg.j2").render(
-            title=title,
-            width=WIDTH,
-            height=_f(height + below + 4),
-            left=_f(left),
-            right=_f(WIDTH - right),
-            top=_f(top),
-            base=_f(height - bottom),
-            ticks=[Tick(_f(y.at(t)), tick(t, high - low, unit)) for t in ticks],
-            periods=[
-                PeriodLabel(_f(px), label, i % every == 0)
-                for i, (px, label) in enumerate(zip(xs, periods, strict=True))
-            ],
-            label_y=_f(height - bottom + 20),
-            series=drawn,
-            lines=lines,
-            legend=legend,
-        )
-    )
+    return _trend_frame(title, periods, series, rules, unit, None, ())[0]
+
+
+class TrendFrame(NamedTuple):
+    """A person's trend chart without their line: the markup before and after it, and its axes."""
+
+    before: str
+    after: str
+    axes: _TrendAxes
+    colour: str
+    dash: str
+
+    def around(self, own: Series) -> Markup:
+        """The chart with ``own`` as its first line."""
+        return Markup(f"{self.before}{self.axes.draw(own, self.colour, self.dash)}{self.after}")
+
+
+@lru_cache(maxsize=4096)
+def person_trend_frame(
+    title: str,
+    periods: tuple[str, ...],
+    own: str,
+    shared: tuple[Series, ...],
+    rules: tuple[Rule, ...],
+    unit: str | None,
+    span: tuple[Decimal, Decimal],
+) -> TrendFrame:
+    """What :func:`person_trend` draws for everyone of a unit alike, drawn once per unit and KPI."""
+    frame, axes = _trend_frame(title, periods, shared, rules, unit, own, span)
+    before, after = str(frame).split(TREND_SLOT, 1)
+    return TrendFrame(before, after, axes, *_series_style(0, len(shared) + 1))
+
+
+def person_trend(
+    title: str,
+    periods: Sequence[str],
+    own: Series,
+    shared: Sequence[Series],
+    rules: Sequence[Rule],
+    unit: str | None,
+    span: tuple[Decimal, Decimal] | None,
+) -> Markup:
+    """A person's line over the sub-periods with their unit's and the organization's.
+
+    The vertical axis spans every value of the person's unit in every sub-period (``span``: the
+    lowest and highest), so all of a unit's people get the same axis and the rest of the chart is
+    drawn once per unit and KPI. Without a span, or with a value outside it, the chart is drawn whole.
+    """
+    values = [v for v in own.values if v is not None]
+    if span is None or any(v < span[0] or v > span[1] for v in values):
+        return trend_chart(title, periods, [own, *shared], rules, unit)
+    return person_trend_frame(title, tuple(periods), own.name, tuple(shared), tuple(rules), unit, span).around(own)
 
 
 def sparkline(title: str, values: Sequence[Decimal | None], statuses: Sequence[str | None]) -> Markup:

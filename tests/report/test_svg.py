@@ -15,7 +15,16 @@ from markupsafe import Markup
 
 from kpi_engine.report.html import file_names, file_stem
 from kpi_engine.report.markup import environment, escape_text, number, percent
-from kpi_engine.report.svg import Bar, Rule, Series, bar_chart, person_chart, sparkline, trend_chart
+from kpi_engine.report.svg import (
+    Bar,
+    Rule,
+    Series,
+    bar_chart,
+    person_chart,
+    person_trend,
+    sparkline,
+    trend_chart,
+)
 
 GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "report"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -104,6 +113,29 @@ def test_a_person_chart_puts_their_own_bar_above_the_shared_frame() -> None:
         assert "&lt;line&gt;" in text and "<!--own-bar-->" not in text
     # the frame (axis, the unit's and the organization's bars) is the same for both people of the unit
     assert charts[0].split("</g>", 1)[1] == charts[1].split("</g>", 1)[1]
+
+
+def test_a_person_trend_draws_their_line_in_the_shared_frame() -> None:
+    own, *shared = SERIES
+    span = (D("0.70"), D("0.95"))
+    other = own._replace(values=(D("0.95"), D("0.70"), None))
+    texts = [str(person_trend("CSAT by month", PERIODS, s, shared, RULES[:2], "percent", span)) for s in (own, other)]
+    for text in texts:
+        root = ET.fromstring(text)
+        groups = list(root.iter(f"{SVG}g"))
+        assert [g.findtext(f"{SVG}title") for g in groups] == ["You", "Front line (tier 1)", "Northwind Support"]
+        assert "<!--own-line-->" not in text
+        legend = [t.text for t in root.iter(f"{SVG}text") if t.get("dy") == "4" and t.get("class") is None]
+        assert legend == ["You", "Front line (tier 1)", "Northwind Support", "threshold 80.0%", "target 90.0%"]
+    # everything but their own line is the same for both people of the unit: the axis spans the unit
+    strip = [text.split('<g class="series">', 2) for text in texts]
+    assert strip[0][0] == strip[1][0] and strip[0][2].split("</g>", 1)[1] == strip[1][2].split("</g>", 1)[1]
+    ticks = [t.text for t in ET.fromstring(texts[0]).iter(f"{SVG}text") if t.get("class") == "tick"]
+    assert (ticks[0], ticks[4]) == ("68.8%", "96.2%")  # 70%..95% padded by 5% of the spread each way
+    # a value outside the span (it cannot come from gather, but may from a caller) draws the chart whole
+    outside = own._replace(values=(D("0.50"), None, D("0.99")))
+    alone = person_trend("CSAT by month", PERIODS, outside, shared, RULES[:2], "percent", span)
+    assert alone == trend_chart("CSAT by month", PERIODS, [outside, *shared], RULES[:2], "percent")
 
 
 def test_bars_from_zero_when_values_spread_widely() -> None:
