@@ -149,7 +149,8 @@ def escape_text(value: object) -> str:
         return _escape_str(value)
     html = getattr(value, "__html__", None)
     if html is not None:
-        return str(html())
+        text = html()  # Markup (a str) is joined as it is: str() would copy a chart's whole text
+        return text if isinstance(text, str) else str(text)
     return _escape_str(str(value))
 
 
