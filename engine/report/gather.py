@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import NamedTuple, overload
 
 from kpi_engine.config import model as m
@@ -116,16 +116,46 @@ class CardLine(NamedTuple):
 
 @dataclass(frozen=True)
 class UnitPage:
-    """A unit: where it sits, how it compares with its siblings, its people ranked and their scorecards."""
+    """A unit: where it sits, how it compares with its siblings, its people ranked and their scorecards.
+
+    Where it sits is gathered with the report (the index lists every unit); the rest when the page
+    is rendered, so a large report's worker processes share that work (as with people's pages).
+    """
 
     id: str
     name: str
     path: tuple[tuple[str, str], ...]  # (id, name) from the top unit down to this unit's parent
     children: tuple[tuple[str, str], ...]
-    comparisons: tuple[Comparison, ...]
     people: tuple[tuple[str, str], ...]  # the people whose roster unit is this one: (id, name)
     everyone: int  # people in this unit and the units inside it
-    ranked: tuple[tuple[KpiInfo, tuple[Mark, ...]], ...]  # per KPI, those people best first
+    gather_details: Callable[[], UnitDetails] = field(compare=False, repr=False)
+
+    @cached_property
+    def details(self) -> UnitDetails:
+        """The comparisons, the people ranked and their scorecards, gathered when first read."""
+        return self.gather_details()
+
+    @property
+    def comparisons(self) -> tuple[Comparison, ...]:
+        """The unit against its sibling units and the organization, KPI by KPI."""
+        return self.details.comparisons
+
+    @property
+    def ranked(self) -> tuple[tuple[KpiInfo, tuple[Mark, ...]], ...]:
+        """Per KPI, the unit's people best first."""
+        return self.details.ranked
+
+    @property
+    def cards(self) -> tuple[CardLine, ...]:
+        """The scorecard results of the unit's people."""
+        return self.details.cards
+
+
+class UnitDetails(NamedTuple):
+    """What a unit page shows beyond where the unit sits."""
+
+    comparisons: tuple[Comparison, ...]
+    ranked: tuple[tuple[KpiInfo, tuple[Mark, ...]], ...]
     cards: tuple[CardLine, ...]
 
 
@@ -323,15 +353,37 @@ def _unit_page(
     org_name: str,
 ) -> UnitPage:
     unit = org.units[uid]
-    siblings = children.get(unit.parent, [])
     path = tuple((a, org.units[a].name) for a in reversed(org.ancestors(uid)[1:]) if a in org.units)
+    people = members.get(uid, [])
+    return UnitPage(
+        uid,
+        unit.name,
+        path,
+        tuple((c, org.units[c].name) for c in children.get(uid, [])),
+        tuple((p.id, p.name) for p in people),
+        sum(len(members.get(u, [])) for u in _subtree(uid, children)),
+        lambda: _unit_details(uid, kpis, index, org, children, people, cards, org_name),
+    )
+
+
+def _unit_details(
+    uid: str,
+    kpis: Sequence[KpiInfo],
+    index: _Index,
+    org: OrgData,
+    children: Mapping[str | None, list[str]],
+    people: Sequence[Person],
+    cards: Mapping[str, ScorecardResult],
+    org_name: str,
+) -> UnitDetails:
+    unit = org.units[uid]
+    siblings = children.get(unit.parent, [])
     comparisons = []
     for kpi in kpis:
         others = [((kpi.id, "unit", s), org.units[s].name) for s in siblings]
         found = _comparison(kpi, index, ((kpi.id, "unit", uid), unit.name), others, org_name)
         if found is not None:
             comparisons.append(found)
-    people = members.get(uid, [])
     ranked = []
     for kpi in kpis:
         marks = [mk for p in people if (mk := index.mark((kpi.id, "person", p.id), p.name)) is not None]
@@ -343,17 +395,7 @@ def _unit_page(
         if card is not None:
             scored = sum(i.score is not None for i in card.items)
             lines.append(CardLine(p.id, p.name, card.scorecard, card.total_score, scored, len(card.items)))
-    return UnitPage(
-        uid,
-        unit.name,
-        path,
-        tuple((c, org.units[c].name) for c in children.get(uid, [])),
-        tuple(comparisons),
-        tuple((p.id, p.name) for p in people),
-        sum(len(members.get(u, [])) for u in _subtree(uid, children)),
-        tuple(ranked),
-        tuple(lines),
-    )
+    return UnitDetails(tuple(comparisons), tuple(ranked), tuple(lines))
 
 
 class _Beside(NamedTuple):
