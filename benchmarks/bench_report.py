@@ -10,7 +10,8 @@ report writing timed by phase — `gather` (the pages' data), rendering every pa
 charts, in worker processes that write each page into the folder too), then the rest of writing
 the folder (flushed to the disk, footers filled in, moved into place; the ledger is not touched, so runs
 do not slow each other). The goal (issue #17): writing < 20% of the evaluation. Each
-phase's best over --runs; pages and bytes written are reported too.
+phase's best over --runs; pages and bytes written, and the worker processes' CPU (Python and
+kernel) and page faults, are reported too.
 """
 
 from __future__ import annotations
