@@ -97,11 +97,6 @@ class Comparison(NamedTuple):
     peers: tuple[Decimal, Decimal] | None = None  # a person's: the lowest and highest value in their unit
     trend_peers: tuple[Decimal, Decimal] | None = None  # a person's: the same over every sub-period (--grain)
 
-    @property
-    def reference(self) -> tuple[Mark, ...]:
-        """The marks beside the subject's own that are the same for all its peers: its unit, the organization."""
-        return (*self.others, *((self.organization,) if self.organization is not None else ()))
-
 
 class CardLine(NamedTuple):
     """A person's scorecard result as a unit page lists it."""

@@ -2,7 +2,10 @@
 
 No JavaScript and no request anywhere: each chart is one ``<svg>`` element with a ``<title>``,
 its geometry computed here (coordinates with one decimal, so the same numbers give the same bytes)
-and its markup written by a template under ``report/templates/`` with autoescaping on. Status
+and its markup written by a template under ``report/templates/`` with autoescaping on — apart from
+the bars and lines a report draws tens of thousands of times (:func:`_bar_row`, :func:`_trace`),
+written here with every text escaped. A person's charts are their unit's chart with their own bar or
+line drawn in (:func:`person_frame`, :func:`person_trend`). Status
 colours come with a symbol and a word (:mod:`kpi_engine.report.markup`); the page puts a table of
 the same numbers beside every chart.
 """
@@ -191,7 +194,7 @@ def _bar_domain(values: Sequence[Decimal | None], rules: Sequence[Rule]) -> tupl
     return _domain(values, rules, zero=True)
 
 
-#: Where a person's own bar goes in a chart frame shared by everyone of their unit (:func:`person_chart`).
+#: Where a person's own bar goes in a chart frame shared by everyone of their unit (:func:`person_frame`).
 SLOT = "<!--own-bar-->"
 
 
@@ -298,26 +301,15 @@ def person_frame(
     unit: str | None,
     peers: tuple[Decimal, Decimal] | None,
 ) -> PersonFrame:
-    """What :func:`person_chart` draws for everyone of a unit alike, drawn once per unit and KPI."""
+    """A person's bar chart without their bar: the bars they are compared with (their unit, the organization).
+
+    The axis spans every value of the person's unit (``peers``: the lowest and highest), so all of
+    a unit's people get the same axis, and this is drawn once per unit and KPI;
+    :meth:`PersonFrame.around` puts a person's own bar in.
+    """
     frame, x, base = _frame(title, reference, rules, unit, peers or (), 1)
     before, after = str(frame).split(SLOT, 1)
     return PersonFrame(before, after, x, base, unit)
-
-
-def person_chart(
-    title: str,
-    own: Bar,
-    reference: Sequence[Bar],
-    rules: Sequence[Rule],
-    unit: str | None,
-    peers: tuple[Decimal, Decimal] | None,
-) -> Markup:
-    """A person's bar above the bars they are compared with (their unit, the organization).
-
-    The axis spans every value of the person's unit (``peers``: the lowest and highest), so all of
-    a unit's people get the same axis, and the rest of the chart is drawn once per unit and KPI.
-    """
-    return person_frame(title, tuple(reference), tuple(rules), unit, peers).around(own)
 
 
 def _legend(lines: Sequence[Stroke | Across], y: float) -> tuple[list[Sample], float]:

@@ -20,7 +20,7 @@ from kpi_engine.report.svg import (
     Rule,
     Series,
     bar_chart,
-    person_chart,
+    person_frame,
     person_trend,
     sparkline,
     trend_chart,
@@ -100,11 +100,9 @@ def test_bar_geometry_by_hand() -> None:
 
 
 def test_a_person_chart_puts_their_own_bar_above_the_shared_frame() -> None:
-    reference = [Bar("Front <line>", D("0.874"), "yellow"), Bar("Northwind", D("0.888"), "yellow")]
-    charts = [
-        str(person_chart("CSAT: you", Bar("You", D(v), "green", own=True), reference, RULES[:2], "percent", peers))
-        for v, peers in (("0.95", (D("0.70"), D("0.95"))), ("0.70", (D("0.70"), D("0.95"))))
-    ]
+    reference = (Bar("Front <line>", D("0.874"), "yellow"), Bar("Northwind", D("0.888"), "yellow"))
+    frame = person_frame("CSAT: you", reference, tuple(RULES[:2]), "percent", (D("0.70"), D("0.95")))
+    charts = [str(frame.around(Bar("You", D(v), "green", own=True))) for v in ("0.95", "0.70")]
     for text, value in zip(charts, ("95.0%", "70.0%"), strict=True):
         root = ET.fromstring(text)
         groups = list(root.iter(f"{SVG}g"))
