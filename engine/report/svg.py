@@ -17,9 +17,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from kpi_engine.report.markup import Look, look, number, template
+from kpi_engine.report.markup import Look, escape_text, look, number, template
 
 
 class Bar(NamedTuple):
@@ -201,7 +201,7 @@ SLOT = "<!--own-bar-->"
 @lru_cache(maxsize=65536)  # names, status words and values recur on thousands of charts
 def _escaped(text: str) -> str:
     """Text for SVG markup: ``&``, ``<``, ``>`` and quotes as entities (as the templates' autoescaping writes them)."""
-    return str(escape(text))
+    return escape_text(text)
 
 
 @lru_cache(maxsize=256)
@@ -364,24 +364,26 @@ class _TrendAxes(NamedTuple):
     xs: tuple[float, ...]
     y: Scale
 
-    def draw(self, s: Series, colour: str, dash: str) -> str:
-        """A series as :func:`_trace` markup, broken where a period has no value."""
+    def place(self, values: Sequence[Decimal | None], statuses: Sequence[str | None]) -> tuple[list[str], list[Point]]:
+        """A series' points, and its line's pieces (``x,y x,y …``) broken where a period has no value."""
         segments: list[list[str]] = [[]]
         points = []
-        for px, v, st in zip(self.xs, s.values, s.statuses, strict=True):
+        for px, v, st in zip(self.xs, values, statuses, strict=True):
             if v is None:
                 segments.append([])
                 continue
             at, py = _f(px), _f(self.y.at(v))
             segments[-1].append(f"{at},{py}")
             points.append(Point(at, py, look(st)))
-        return _trace(s.name, colour, dash, [" ".join(seg) for seg in segments if seg], points)
+        return [" ".join(seg) for seg in segments if seg], points
+
+    def draw(self, s: Series, colour: str, dash: str) -> str:
+        """A series as :func:`_trace` markup."""
+        return _trace(s.name, colour, dash, *self.place(s.values, s.statuses))
 
 
 #: Where a person's own line goes in a trend chart shared by everyone of their unit (:func:`person_trend`).
 TREND_SLOT = "<!--own-line-->"
-
-_TREND_LEFT, _TREND_RIGHT, _TREND_TOP, _TREND_BOTTOM, _TREND_HEIGHT = 70.0, 36.0, 12.0, 40.0, 200.0
 
 
 def _trend_frame(
@@ -397,7 +399,7 @@ def _trend_frame(
 
     The vertical axis spans the series, the lines and ``also`` (the values the left-out line may take).
     """
-    left, right, top, bottom, height = _TREND_LEFT, _TREND_RIGHT, _TREND_TOP, _TREND_BOTTOM, _TREND_HEIGHT
+    left, right, top, bottom, height = 70.0, 36.0, 12.0, 40.0, 200.0
     values = [v for s in series for v in s.values]
     low, high = _domain([*values, *also], rules, zero=False)
     y = Scale(low, high, height - bottom, top)
@@ -406,14 +408,12 @@ def _trend_frame(
     axes = _TrendAxes(xs, y)
     every = max(1, -(-len(periods) // 12))  # at most 12 period labels under the axis
     ticks = [low + (high - low) * k / 4 for k in range(5)]
-    first = 0 if own is None else 1
-    count = len(series) + first
-    styles = [_series_style(i + first, count) for i in range(len(series))]
-    names = ([] if own is None else [(own, *_series_style(0, count))]) + [
-        (s.name, *style) for s, style in zip(series, styles, strict=True)
-    ]
+    names = ([] if own is None else [own]) + [s.name for s in series]  # the left-out line first, as drawn
+    styles = [_series_style(i, len(names)) for i in range(len(names))]
+    drawn = styles if own is None else styles[1:]  # the styles of the lines drawn here
     lines = [Across(*_rule(r, unit), y=_f(y.at(r.value))) for r in rules]
-    legend, below = _legend([*(Stroke(n, colour, dash, "2") for n, colour, dash in names), *lines], height + 2)
+    strokes = [Stroke(n, colour, dash, "2") for n, (colour, dash) in zip(names, styles, strict=True)]
+    legend, below = _legend([*strokes, *lines], height + 2)
     frame = template("trend.svg.j2").render(
         title=title,
         width=WIDTH,
@@ -428,7 +428,7 @@ def _trend_frame(
         ],
         label_y=_f(height - bottom + 20),
         slot=Markup(TREND_SLOT) if own is not None else "",
-        series=[Markup(axes.draw(s, *style)) for s, style in zip(series, styles, strict=True)],
+        series=[Markup(axes.draw(s, *style)) for s, style in zip(series, drawn, strict=True)],
         lines=lines,
         legend=legend,
     )
@@ -499,21 +499,13 @@ def sparkline(title: str, values: Sequence[Decimal | None], statuses: Sequence[s
     low, high = _domain(values, (), zero=False)
     y = Scale(low, high, height - pad, pad)
     step = (width - 2 * pad) / max(len(values) - 1, 1)
-    segments: list[list[str]] = [[]]
-    last = None
-    for i, (v, st) in enumerate(zip(values, statuses, strict=True)):
-        if v is None:
-            segments.append([])
-            continue
-        px, py = pad + i * step, y.at(v)
-        segments[-1].append(f"{_f(px)},{_f(py)}")
-        last = Point(_f(px), _f(py), look(st))
+    segments, points = _TrendAxes(tuple(pad + i * step for i in range(len(values))), y).place(values, statuses)
     return Markup(
         template("spark.svg.j2").render(
             title=title,
             width=_f(width),
             height=_f(height),
-            segments=[" ".join(s) for s in segments if s],
-            last=last,
+            segments=segments,
+            last=points[-1] if points else None,
         )
     )
