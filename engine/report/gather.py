@@ -415,10 +415,13 @@ class _Units:
         if (kpi, unit) not in self.found:
             index = self.index
             known = self.org.units.get(unit)
-            shown = [] if known is None else [((kpi, "unit", unit), known.name)]
-            others = [(k, n, mk) for k, n in shown if (mk := index.shared_mark(k, n)) is not None]
+            key = (kpi, "unit", unit)
+            mark = None if known is None else index.shared_mark(key, known.name)
             top = (kpi, "organization", None)
-            trends = [*(index.shared_series(k, n) for k, n, _ in others), index.shared_series(top, self.org_name)]
+            trends = [
+                None if mark is None else index.shared_series(key, mark.name),
+                index.shared_series(top, self.org_name),
+            ]
             rows, members = index.rows, self.members.get(unit, [])
             values = [
                 r.value for p in members if (r := rows.get((kpi, "person", p.id))) is not None and r.value is not None
@@ -430,7 +433,7 @@ class _Units:
                 if r.value is not None
             ]
             self.found[(kpi, unit)] = _Beside(
-                best_first(mk for _, _, mk in others),
+                () if mark is None else (mark,),
                 index.shared_mark(top, self.org_name),
                 tuple(t for t in trends if t is not None),
                 index.ranked[(kpi, "person")],

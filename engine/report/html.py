@@ -166,13 +166,15 @@ def comparison_charts(c: Comparison, periods: Sequence[str], person: bool) -> Co
         title = f"{c.kpi.name}: {c.own.name} against its sibling units and the organization"
         chart = bar_chart(title, bars, _rules(c.lines, c.organization), unit)
     trend = None
-    title = f"{c.kpi.name} by period"
-    if periods and c.trends and person:  # their own line first (with --grain there always is one), then the rest
-        own, *shared = c.trends
-        rules = _rules(c.lines, None)
-        trend = person_trend(title, periods, _series(own), _shared_series(tuple(shared)), rules, unit, c.trend_peers)
-    elif periods and c.trends:
-        trend = _trend(title, periods, c.trends, _rules(c.lines, None), unit)
+    if periods and c.trends:
+        title, lines = f"{c.kpi.name} by period", _rules(c.lines, None)
+        if person:  # their own line first (with --grain there always is one), then their unit's and the rest
+            own, *shared = c.trends
+            trend = person_trend(
+                title, periods, _series(own), _shared_series(tuple(shared)), lines, unit, c.trend_peers
+            )
+        else:
+            trend = _trend(title, periods, c.trends, lines, unit)
     return ComparisonCharts(chart, trend, rows)
 
 
