@@ -143,7 +143,7 @@ def escape_text(value: object) -> str:
 
     ``markupsafe.escape`` wraps every result in a new ``Markup`` object; a page joins hundreds of
     thousands of values into one string and never uses them as ``Markup``, so building those
-    objects was a fifth of rendering a report. Markup (``__html__``) passes through as it is.
+    objects was about a quarter of rendering a person's page. Markup (``__html__``) passes through as it is.
     """
     if type(value) is str:
         return _escape_str(value)
